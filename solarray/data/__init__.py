@@ -1,0 +1,1 @@
+"""Data: readers, the synthetic Sun, preprocessing, the Ray Data ingest pipeline, training datasets."""
