@@ -69,7 +69,9 @@ def read_forecast_csv(path: Path, *, omit_nan: bool = False):
     if not path.is_file():
         raise UsageError(f"--forecasts: no such file: {path}")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
+        )
     except pd.errors.EmptyDataError:
         raise UsageError(
             f"{path}: empty CSV (expected columns 'observed' and 'probability')"
