@@ -243,3 +243,50 @@ def test_masks_labels_and_cli(ray_session, tmp_path, capsys):
     assert cli.main(["ingest", "--input", str(inp), "--out", str(out), "--size", "-3"]) == 2
     assert "--size" in capsys.readouterr().err
     assert cli.main(["ingest", "--input", str(inp), "--out", str(out), "--channels", "aia999"]) == 2
+
+
+@pytest.mark.slow
+def test_synthetic_sun_to_torch_batches(ray_session, tmp_path, capsys):
+    """synth → ingest (CLI, synth layout auto-detected) → shards → torch batches with masks and
+    labels; off-pointed frames are QUALITY rejects; the HMI roll is removed (fields sit on the
+    AR masks)."""
+    from solarray import channels as chans
+    from solarray.data.synthetic import SynthConfig, generate
+
+    syn = tmp_path / "syn"
+    res = generate(SynthConfig(start="2024-01-01T00:00", hours=2, cadence_minutes=12, size=96,
+                               seed=1, channels=("aia171", "aia193", "hmi_m"), bad_frame_rate=0.15,
+                               compress=True, preview=False), str(syn))
+    out = tmp_path / "ml"
+    rc = cli.main(["ingest", "--input", str(syn), "--out", str(out), "--size", "64",
+                   "--channels", "aia171,aia193,hmi_m", "--num-cpus", "2", "--shard-size", "4"])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    man = ing.read_manifest(str(out))
+    assert len(man) == res.n_files
+    offpointed = sum(b["kind"] == "off-pointed" for b in res.bad_frames)
+    assert offpointed > 0 and man.reason.str.startswith("QUALITY != 0").sum() == offpointed
+    assert (man.status == "used").sum() == res.n_files - offpointed
+
+    ds = D.read_shards(str(out))
+    rows = sorted(ds.take_all(), key=lambda r: r["sample_id"])
+    assert len(rows) == len(res.times)
+    events = pd.read_parquet(syn / "tables" / "events.parquet")
+    assert any(r["flare_class_24h"] for r in rows) == (len(events) > 0)
+    assert all(np.isfinite(r["f107"]) and r["masks"].shape == (3, 64, 64) for r in rows)
+    ratios = []
+    for r in rows:
+        img, present = r["image"], list(r["present"])
+        if present[0]:
+            assert 0.98 <= pp.measure_limb(chans.get("aia171").unscale(img[0])) <= 1.08
+        ar = r["masks"][0] == 1
+        if present[2] and ar.sum() >= 3:
+            b = np.abs(chans.get("hmi_m").unscale(img[2]))
+            ratios.append(np.nanmean(b[ar]) / np.nanmean(b[~ar & (pp.radius_grid(64) < 0.95)]))
+    assert ratios and np.median(ratios) > 5, ratios  # a 180°-rolled magnetogram would miss the ARs
+
+    splits = D.split_by_time(ds, val_months=(2,), test_months=(3,), gap_hours=1)
+    assert splits["train"].count() == len(rows) and splits["val"].count() == 0
+    b = next(iter(D.to_training(ds).iter_torch_batches(batch_size=4)))
+    assert tuple(b["image"].shape) == (4, 3, 64, 64) and tuple(b["masks"].shape) == (4, 3, 64, 64)
+    assert set(b["flare_m24"].tolist()) <= {0, 1} and b["f30"].isfinite().all()

@@ -188,8 +188,42 @@ def disk_geometry(smap) -> DiskGeometry:
     return DiskGeometry(float(cx), float(cy), float(rsun), tuple(map(tuple, matrix.tolist())))
 
 
+def _astropy_geometry(header: Mapping[str, object]) -> DiskGeometry | None:
+    """Fast path for helioprojective (HPLN/HPLT-TAN) headers such as SDO's: astropy's WCS only
+    (importing ``sunpy.map`` costs seconds per worker process). ``None`` when not applicable."""
+    from astropy.wcs import WCS
+
+    ctype = (str(header.get("CTYPE1", "")), str(header.get("CTYPE2", "")))
+    if not (ctype[0].startswith("HPLN-") and ctype[1].startswith("HPLT-")):
+        return None
+    if any(str(header.get(f"CUNIT{i}", "arcsec")).strip().lower() not in ("arcsec", "")
+           for i in (1, 2)):
+        return None
+    rsun = header.get("RSUN_OBS")
+    if rsun in (None, "") and "STEREO" in str(header.get("TELESCOP", "")).upper():
+        rsun = header.get("RSUN")  # SECCHI: apparent radius in arcsec
+    if rsun in (None, ""):
+        dsun, rref = header.get("DSUN_OBS"), header.get("RSUN_REF") or 695_700_000.0
+        if dsun in (None, ""):
+            return None
+        rsun = np.degrees(np.arcsin(float(rref) / float(dsun))) * 3600.0
+    h = {k: header[k] for k in header if k not in ("", "COMMENT", "HISTORY")} \
+        if not hasattr(header, "tostring") else header
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = WCS(h, naxis=2, fix=False)
+        # world in the WCS's native units (CUNIT arcsec → astropy works in degrees)
+        cx, cy = w.wcs_world2pix(np.array([[0.0, 0.0]]), 0)[0]
+        matrix = np.asarray(w.pixel_scale_matrix) * 3600.0
+    return DiskGeometry(float(cx), float(cy), float(rsun), tuple(map(tuple, matrix.tolist())))
+
+
 def header_geometry(header: Mapping[str, object], data: np.ndarray | None = None) -> DiskGeometry:
-    """:class:`DiskGeometry` from a FITS header (sunpy reads the WCS, so other instruments work)."""
+    """:class:`DiskGeometry` from a FITS header: astropy's WCS for helioprojective headers (SDO),
+    sunpy's map sources for anything else (e.g. SOHO/EIT ``Solar-X``), so other instruments work."""
+    fast = _astropy_geometry(header)
+    if fast is not None and np.isfinite([fast.cx, fast.cy, fast.rsun]).all() and fast.rsun > 0:
+        return fast
     import sunpy.map
 
     arr = data if data is not None else np.zeros(
