@@ -644,7 +644,12 @@ def run_ingest(cfg: IngestConfig, log: Callable[[str], None] = print,
             row = {"path": path, "channel": ch, "t_obs": file_time[path].isoformat(),
                    "sample_id": sample_id}
             rej = meta.get("rejected", {}).get(ch)
-            if rej or shard is None:
+            in_shard = meta.get("channels", {}).get(ch, {}).get("file")
+            if shard is not None and not rej and in_shard != path:
+                row.update(status="rejected", reason=(
+                    f"sample already written from other files ({in_shard or 'no ' + ch}); "
+                    "ingest into a new output directory to include this file"))
+            elif rej or shard is None:
                 row.update(status="rejected", reason=rej["reason"] if rej else "sample empty")
             else:
                 row.update(status="used", shard=os.path.basename(shard))
