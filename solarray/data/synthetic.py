@@ -75,8 +75,8 @@ class SynthConfig:
             self.start_time = Time(self.start, scale="utc")
         except ValueError:
             raise ValueError(f"start: expected an ISO time like 2024-01-01T00:00, got {self.start!r}") from None
-        if not self.hours > 0:
-            raise ValueError(f"hours: expected a positive duration, got {self.hours}")
+        if not self.hours >= 0:
+            raise ValueError(f"hours: expected a duration ≥ 0, got {self.hours}")
         if not self.cadence_minutes > 0:
             raise ValueError(f"cadence: expected a positive cadence, got {self.cadence_minutes} min")
         if int(self.size) != self.size or self.size < 16 or self.size > 8192:
@@ -237,6 +237,7 @@ def _noisy(name: str, clean: np.ndarray, exptime: float, size: int, rng: np.rand
 
 def _mask_header(grid: ImageGrid, obs: Observer, t: Time) -> fits.Header:
     h = fits.Header()
+    h["WCSAXES"] = (2, "celestial axes of each mask plane")
     for k, v in grid.header().items():
         if not k.startswith("NAXIS"):
             h[k] = v
@@ -284,7 +285,9 @@ def _ar_rows(sun: model.SunModel, t: Time, t_day: float, obs: Observer) -> list[
 def _event_table(sun: model.SunModel, t0: Time, xrs_t: np.ndarray, xrsb: np.ndarray) -> pd.DataFrame:
     rows = []
     for f in sun.flares:
-        i = int(np.argmin(np.abs(xrs_t - f.peak_time)))
+        # The observed peak: the light-curve maximum within 3 min of the flare's own maximum.
+        near = np.flatnonzero(np.abs(xrs_t - f.peak_time) <= 3.0 / 1440.0)
+        i = int(near[np.argmax(xrsb[near])])
         reg = sun.region(f.ar_number)
         lat = reg.lat + f.site[1]
         lon = float((reg.lon(f.peak_time) + 180) % 360 - 180) + f.site[0] / np.cos(np.radians(reg.lat))
