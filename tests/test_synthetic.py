@@ -162,7 +162,10 @@ def test_filaments_lie_on_polarity_inversion_lines():
         spine = fil.points[len(fil.points) // 2 - 2 : len(fil.points) // 2 + 3]
         d = np.diff(fil.points, axis=0).mean(axis=0)
         normal = np.array([-d[1], d[0]]) / np.hypot(*d)
-        b = lambda p: model.region_field(reg, p[:, 0], p[:, 1], 1.0)  # noqa: E731
+
+        def b(p, reg=reg):
+            return model.region_field(reg, p[:, 0], p[:, 1], 1.0)
+
         peak = max(p.peak_gauss for p in reg.poles)
         assert np.abs(b(spine)).max() < 0.1 * peak
         left, right = b(spine + 1.5 * normal), b(spine - 1.5 * normal)
