@@ -47,13 +47,13 @@ def goes_class(flux: float) -> str:
     """
     if not np.isfinite(flux) or flux <= 0:
         raise ValueError(f"GOES class needs a positive finite flux in W m-2, got {flux}")
+    fuzz = 1 + 1e-9  # relative tolerance for binary floats (9.999999999999999e-06 is M1.0)
     letter = "A"
     for k in ("X", "M", "C", "B", "A"):
-        if flux >= CLASS_BASE[k]:
+        if flux * fuzz >= CLASS_BASE[k]:
             letter = k
             break
-    mag = flux / CLASS_BASE[letter]
-    mag = math.floor(mag * 10 + 1e-6) / 10  # tolerance for binary floats like 2.5e-5/1e-5
+    mag = math.floor(flux / CLASS_BASE[letter] * 10 * fuzz) / 10
     return f"{letter}{mag:.1f}"
 
 
@@ -207,7 +207,8 @@ def _trigger(f: np.ndarray, j: int, n: int, ratio: float) -> bool:
     w = f[j:j + n]
     if len(w) < n or not np.all(np.isfinite(w)):
         return False
-    return bool(np.all(np.diff(w) > 0) and w[-1] >= ratio * w[0])
+    # Relative tolerance so that e.g. 1.4e-6 vs 1.4 × 1e-6 is not lost to binary rounding.
+    return bool(np.all(np.diff(w) > 0) and w[-1] >= ratio * w[0] * (1 - 1e-12))
 
 
 def detect_flares(flux: pd.Series, config: DetectConfig = DetectConfig()) -> pd.DataFrame:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import astropy.units as u
 import numpy as np
 import sunpy.map
+from sunpy.coordinates import sun
 
 RSUN_REF = 696_000_000.0  # m
 DSUN = 1.495978707e11  # m
@@ -11,7 +13,7 @@ DSUN = 1.495978707e11  # m
 
 def make_header(size: int = 128, *, date: str = "2024-01-01T00:00:00", b0: float = 0.0,
                 crota2: float = 0.0, fov_rsun: float = 1.1, observer: bool = True,
-                crln_obs: float = 100.0) -> dict:
+                crln_obs: float | None = None) -> dict:
     """Helioprojective header: disk centre at the image centre, ±fov_rsun R☉ across the frame."""
     rsun_arcsec = np.rad2deg(np.arcsin(RSUN_REF / DSUN)) * 3600
     cdelt = 2 * fov_rsun * rsun_arcsec / size
@@ -23,6 +25,8 @@ def make_header(size: int = 128, *, date: str = "2024-01-01T00:00:00", b0: float
         "rsun_ref": RSUN_REF, "rsun_obs": rsun_arcsec, "telescop": "TEST", "instrume": "TEST",
     }
     if observer:
+        if crln_obs is None:  # consistent with HGLN_OBS = 0
+            crln_obs = float(sun.L0(date).to_value(u.deg))
         h.update({"hgln_obs": 0.0, "hglt_obs": b0, "dsun_obs": DSUN,
                   "crln_obs": crln_obs, "crlt_obs": b0})
     return h
