@@ -1,0 +1,1 @@
+"""Model families of solarray (backbones, heads) and the model registry."""
