@@ -45,7 +45,7 @@ FL_COLUMNS = ["end1_lon", "end1_lat", "end2_lon", "end2_lat", "length_mm"]
 class RegionConfig:
     """Entity extraction settings. Lengths/areas are astropy quantity strings ("15 Mm", "20 arcsec")."""
 
-    ar_eps: str = "12 Mm"  # DBSCAN neighbourhood radius
+    ar_eps: str = "80 Mm"  # DBSCAN radius (best entity F1/ARI on synthetic truth, BENCHMARKS.md)
     ar_min_density: str = "60 Mm2"  # DBSCAN min_samples as an area inside eps (→ pixel count)
     ar_min_area_msh: float = 20.0
     ch_merge: str = "30 Mm"  # merge CH components whose boundaries are closer than this
