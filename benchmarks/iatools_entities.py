@@ -25,7 +25,7 @@ from solarray.analysis import regions as R
 from solarray.data.synthetic import SynthConfig, generate
 
 
-def score(table, labels, g, truth, max_deg=8.0):
+def score(table, truth, max_deg=8.0):
     ar = table[table["kind"] == "AR"]
     t = truth[truth["area_msh"] > 0]
     if len(ar) == 0 or len(t) == 0:
@@ -36,10 +36,8 @@ def score(table, labels, g, truth, max_deg=8.0):
     ok = d[i, j] <= max_deg
     i, j = i[ok], j[ok]
     area = (ar["area_msh"].to_numpy()[i] / t["area_msh"].to_numpy()[j])
-    sel = labels > 0 if False else None  # noqa: F841 (kept simple)
-    pix = np.nonzero(g.on_disk & (labels >= 0))
     return dict(tp=len(i), n_pred=len(ar), n_true=len(t), err=float(d[i, j].mean()) if len(i) else np.nan,
-                area=float(np.median(area)) if len(i) else np.nan, pix=pix)
+                area=float(np.median(area)) if len(i) else np.nan)
 
 
 def main() -> None:
@@ -75,7 +73,7 @@ def main() -> None:
                     else:
                         cfg = R.RegionConfig(ar_eps=eps)
                     res = R.find_entities({"AR": masks[0]}, grid, config=cfg, geometry=g)
-                    s = score(res.table, res.labels["AR"], g, truth)
+                    s = score(res.table, truth)
                     pred = res.labels["AR"][arm]
                     rows.append(dict(seed=seed, eps=eps, tp=s["tp"], n_pred=s["n_pred"],
                                      n_true=s["n_true"], err=s["err"], area=s["area"],

@@ -140,11 +140,12 @@ class TrainConfig:
 
 
 def train_net(x: np.ndarray, y: np.ndarray, cfg: ClassifierConfig,
-              train: TrainConfig = TrainConfig()) -> tuple[ARNet, list[float]]:
+              train: TrainConfig | None = None) -> tuple[ARNet, list[float]]:
     """Train one ARNet on inputs ``x`` [N, C, S, S] (scaled) and class indices ``y`` [N].
 
     Returns the model (eval mode) and the mean training loss per epoch.
     """
+    train = train or TrainConfig()
     torch.manual_seed(train.seed)
     gen = torch.Generator().manual_seed(train.seed)
     net = ARNet(cfg)
@@ -213,8 +214,9 @@ class DualClassifier:
         return np.abs(np.asarray(lon_deg, dtype=float)) <= self.config.lon_split_deg
 
     def fit(self, x: np.ndarray, y: np.ndarray, lon_deg: np.ndarray,
-            train: TrainConfig = TrainConfig()) -> dict[str, list[float]]:
+            train: TrainConfig | None = None) -> dict[str, list[float]]:
         """Train both networks on their longitude zones; returns the loss histories."""
+        train = train or TrainConfig()
         z = self.zone(lon_deg)
         self.inner, h_in = train_net(x[z], y[z], self.config, train)
         self.outer, h_out = train_net(x[~z], y[~z], self.config, train)
