@@ -131,7 +131,7 @@ def run_pipeline(inp: str, out: str, num_cpus: int, n_samples: int) -> dict:
 
     shutil.rmtree(out, ignore_errors=True)
     t = time.perf_counter()
-    ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
              object_store_memory=1024**3)
     init_ray(num_cpus, None)
     end = (datetime(2024, 1, 1) + timedelta(minutes=12 * n_samples - 6)).isoformat()

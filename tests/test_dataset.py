@@ -48,7 +48,7 @@ def test_split_and_torch_batches(ray_session, tmp_path):
     ing.write_shard(rows[:50], str(tmp_path), CH)
     ing.write_shard(rows[50:], str(tmp_path), CH)
     assert D.channels_of(str(tmp_path)) == list(CH)  # from the shard (no ingest.json)
-    ds = D.read_shards(str(tmp_path))
+    ds = D.read_shards(str(tmp_path)).materialize()
     splits = D.split_by_time(ds, val_months=(2,), test_months=(1,), gap_hours=24)
     got = {k: sorted(r["sample_id"] for r in v.select_columns(["sample_id"]).take_all())
            for k, v in splits.items()}

@@ -30,7 +30,7 @@ def step(k: int, seconds: float = 0) -> datetime:
 def _cfg(inp, out, **kw) -> ing.IngestConfig:
     kw.setdefault("preprocess", pp.PreprocessConfig(size=32))
     return ing.IngestConfig(input=str(inp), out_dir=str(out), channels=CH, shard_size=2,
-                            num_workers=2, **kw)
+                            num_workers=1, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -209,10 +209,12 @@ def test_masks_labels_and_cli(ray_session, tmp_path, capsys):
     pd.DataFrame({"start": [step(1, 60)], "goes_class": ["M1.0"]}).to_parquet(truth / "tables" / "events.parquet")
     pd.DataFrame({"date": ["2024-03-10"], "f107": [90.0], "f30": [70.0]}).to_parquet(
         truth / "tables" / "indices.parquet")
+    pd.DataFrame({"time": [step(1, 20).isoformat()], "kp": [4.5]}).to_csv(tmp_path / "kp.csv", index=False)
     out = tmp_path / "out"
     rc = cli.main(["ingest", "--input", str(inp), "--out", str(out), "--size", "32", "--channels",
                    "aia171,hmi_m", "--num-cpus", "2", "--masks", str(truth / "masks"),
-                   "--tables", str(truth / "tables"), "--off-limb", "nan"])
+                   "--tables", str(truth / "tables"), "--off-limb", "nan",
+                   "--labels", str(tmp_path / "kp.csv")])
     text = capsys.readouterr().out
     assert rc == 0, text
     assert "written: 3" in text and "samples/s" in text
@@ -221,6 +223,7 @@ def test_masks_labels_and_cli(ray_session, tmp_path, capsys):
     rows = sorted(ds.take_all(), key=lambda r: r["sample_id"])
     assert [r["flare_class_24h"] for r in rows] == ["M1.0", "M1.0", ""]
     assert rows[0]["f107"] == 90.0
+    assert np.isnan(rows[0]["kp"]) and rows[1]["kp"] == 4.5  # user labels: nearest within ±6 min
     m0 = rows[0]["masks"]
     assert m0.shape == (3, 32, 32) and m0.dtype == np.uint8
     assert m0[0, 20:, 20:].all() and not m0[0, :12, :].any() and m0[1, :6, :].all()

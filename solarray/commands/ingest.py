@@ -10,8 +10,6 @@ HELP = "preprocess AIA/HMI FITS files into ML-ready Parquet shards (Ray Data; re
 
 
 def add_arguments(p) -> None:
-    from solarray.data.preprocess import OFF_LIMB_MODES
-
     p.add_argument("--input", required=True, nargs="+", metavar="DIR_OR_GLOB",
                    help="directories (searched recursively), globs, files or fsspec URLs; a "
                         "`solarray synth` output directory also supplies masks and label tables")
@@ -25,7 +23,8 @@ def add_arguments(p) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="max preprocessing actors (default: --num-cpus)")
     p.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or local)")
-    p.add_argument("--off-limb", choices=OFF_LIMB_MODES, default="keep")
+    p.add_argument("--off-limb", default="keep", metavar="keep|mask|nan",
+                   help="off-limb pixels: keep, mask (set to the scaling floor) or nan")
     p.add_argument("--degradation-table", default=None, metavar="PATH",
                    help="aiapy correction table for AIA degradation ('aiapy-v8': the table in aiapy's "
                         "test data); default: skip (recorded in meta)")
@@ -68,8 +67,9 @@ def init_ray(num_cpus: int | None, address: str | None) -> None:
         address = address or os.environ.get("RAY_ADDRESS")
         if address:
             ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        else:  # "local": never attach to another `ray start` cluster on this machine
+            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+                     log_to_driver=False)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     for name in ("ray.data", "ray"):
@@ -90,6 +90,8 @@ def run(args) -> int:
         raise UsageError(f"--workers must be a positive integer, got {args.workers}")
     if args.shard_size < 1:
         raise UsageError(f"--shard-size must be a positive integer, got {args.shard_size}")
+    if args.off_limb not in pp.OFF_LIMB_MODES:
+        raise UsageError(f"--off-limb must be one of {', '.join(pp.OFF_LIMB_MODES)}, got {args.off_limb!r}")
     if not args.frame > 0:
         raise UsageError(f"--frame must be > 0 R☉, got {args.frame}")
     try:
