@@ -711,6 +711,11 @@ def _process(cfg: IngestConfig, pending: list[Sample], summary: IngestSummary, f
             if on_shard:
                 on_shard(path)
 
+        def progress() -> None:
+            rate = processed / (time.perf_counter() - t_start)
+            log(f"[ingest] {processed}/{len(pending)} samples  {rate:.2f} samples/s  "
+                f"{len(summary.shards)} shards written")
+
         for batch in ds.iter_batches(batch_size=1, batch_format="numpy", prefetch_batches=2):
             for i in range(len(batch["sample_id"])):
                 sid = str(batch["sample_id"][i])
@@ -730,12 +735,11 @@ def _process(cfg: IngestConfig, pending: list[Sample], summary: IngestSummary, f
                 if len(buffer) >= cfg.shard_size:
                     flush()
             now = time.perf_counter()
-            if now - last_log > 5.0 or processed == len(pending):
-                rate = processed / (now - t_start)
-                log(f"[ingest] {processed}/{len(pending)} samples  {rate:.2f} samples/s  "
-                    f"{len(summary.shards)} shards")
+            if now - last_log > 5.0:
+                progress()
                 last_log = now
         flush()
+        progress()
     finally:
         ctx.execution_options.preserve_order = old_order
 
