@@ -293,3 +293,12 @@ def test_synthetic_sun_to_torch_batches(ray_session, tmp_path, capsys):
     b = next(iter(D.to_training(ds).iter_torch_batches(batch_size=4)))
     assert tuple(b["image"].shape) == (4, 3, 64, 64) and tuple(b["masks"].shape) == (4, 3, 64, 64)
     assert set(b["flare_m24"].tolist()) <= {0, 1} and b["f30"].isfinite().all()
+
+
+def test_distributed_header_scan_matches_local(ray_session, bad_inputs):
+    inp, _ = bad_inputs
+    paths = ing.sources.list_fits(str(inp))
+    local = ing.scan_inputs(paths, CH, use_ray=False)
+    remote = ing.scan_inputs(paths, CH, use_ray=True)
+    assert [r.to_dict() for r in remote] == [r.to_dict() for r in local]
+    assert sum(r.reason is None for r in local) >= 10
