@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -77,3 +77,12 @@ def test_split_and_torch_batches(ray_session, tmp_path):
 def test_read_shards_empty_dir(tmp_path):
     with pytest.raises(FileNotFoundError, match="solarray ingest"):
         D.read_shards(str(tmp_path))
+
+
+def test_training_without_masks_or_labels(ray_session, tmp_path):
+    times = [datetime(2024, 5, 1) + timedelta(hours=k) for k in range(4)]
+    ing.write_shard(_rows(times, masks=False, classes=[None] * 4), str(tmp_path), CH)
+    batch = next(iter(D.to_training(D.read_shards(str(tmp_path))).iter_torch_batches(batch_size=4)))
+    assert "masks" not in batch and batch["flare_m24"].tolist() == [D.LABEL_UNKNOWN] * 4
+    assert batch["present"].tolist() == [[1.0, 1.0], [1.0, 0.0], [1.0, 1.0], [1.0, 0.0]]
+    assert batch["t_unix"].tolist()[0] == int(times[0].replace(tzinfo=UTC).timestamp())
