@@ -248,17 +248,26 @@ def _schema_problems(cfg: Mapping, where: str) -> list[str]:
     return problems
 
 
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _numeric(resources: Any) -> dict[str, float]:
+    if not isinstance(resources, Mapping):
+        return {}
+    return {str(k): float(v) for k, v in resources.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
 def cluster_node_types(cfg: Mapping) -> list[NodeType]:
     """Node types of a parsed cluster.yaml (declared ``resources``; the head counts once)."""
     head = cfg.get("head_node_type")
+    types = cfg.get("available_node_types")
     out = []
-    for name, nt in (cfg.get("available_node_types") or {}).items():
-        if not isinstance(nt, Mapping):
-            continue
-        res = {k: float(v) for k, v in (nt.get("resources") or {}).items()
-               if isinstance(v, int | float)}
-        out.append(NodeType(name, res, int(nt.get("min_workers", 0) or 0),
-                            int(nt.get("max_workers", 0) or 0), head=(name == head)))
+    for name, nt in (types.items() if isinstance(types, Mapping) else ()):
+        if isinstance(nt, Mapping):
+            out.append(NodeType(str(name), _numeric(nt.get("resources")), _int(nt.get("min_workers")),
+                                _int(nt.get("max_workers")), head=(name == head)))
     return out
 
 
@@ -287,7 +296,7 @@ def validate_cluster_config(cfg: Any, *, source: str = "cluster.yaml",
             problems.append(f"{where}: missing required key {key!r}")
     problems += _schema_problems(cfg, where)
 
-    provider = cfg.get("provider") or {}
+    provider = cfg.get("provider") if isinstance(cfg.get("provider"), Mapping) else {}
     ptype = provider.get("type")
     if ptype not in ("aws", "gcp"):
         problems.append(f"{where}: provider.type: expected 'aws' or 'gcp', got {ptype!r}")
@@ -295,23 +304,23 @@ def validate_cluster_config(cfg: Any, *, source: str = "cluster.yaml",
         problems.append(f"{where}: provider.region is missing")
     if ptype == "gcp" and not provider.get("project_id"):
         problems.append(f"{where}: provider.project_id is required for GCP")
-    if not (cfg.get("auth") or {}).get("ssh_user"):
+    if not isinstance(cfg.get("auth"), Mapping) or not cfg["auth"].get("ssh_user"):
         problems.append(f"{where}: auth.ssh_user is missing")
     idle = cfg.get("idle_timeout_minutes")
     if idle is not None and not (isinstance(idle, int | float) and idle > 0):
         problems.append(f"{where}: idle_timeout_minutes: expected a positive number, got {idle!r}")
 
-    types = cfg.get("available_node_types") or {}
+    types = cfg.get("available_node_types")
     head = cfg.get("head_node_type")
     if not isinstance(types, Mapping) or not types:
         problems.append(f"{where}: available_node_types: expected at least a head and a worker type")
         types = {}
-    if head is not None and head not in types:
+    if head is not None and (not isinstance(head, str) or head not in types):
         problems.append(f"{where}: head_node_type {head!r} is not one of available_node_types "
                         f"{sorted(types)}")
     global_max = cfg.get("max_workers")
     sum_min = 0
-    docker = cfg.get("docker") or {}
+    docker = cfg.get("docker") if isinstance(cfg.get("docker"), Mapping) else {}
     for name, nt in types.items():
         at = f"{where}: available_node_types.{name}"
         if not isinstance(nt, Mapping):
@@ -325,10 +334,8 @@ def validate_cluster_config(cfg: Any, *, source: str = "cluster.yaml",
                 problems.append(f"{at}: min_workers {lo} > max_workers {hi}")
             if isinstance(lo, int):
                 sum_min += lo
-            if isinstance(hi, int) and isinstance(global_max, int) and hi > global_max:
-                problems.append(f"{at}: max_workers {hi} exceeds the cluster's max_workers {global_max}")
-        res = nt.get("resources") or {}
-        node_config = nt.get("node_config") or {}
+        res = _numeric(nt.get("resources"))
+        node_config = nt.get("node_config") if isinstance(nt.get("node_config"), Mapping) else {}
         gpu_node = _is_gpu_instance(name, node_config)
         if "CPU" not in res:
             problems.append(f"{at}: resources must declare CPU explicitly (0 on a head that should "
@@ -346,7 +353,7 @@ def validate_cluster_config(cfg: Any, *, source: str = "cluster.yaml",
                 if isinstance(want, int | float) and want > have:
                     problems.append(f"{at}: resources {key}={want} but {_instance_type(node_config)} "
                                     f"has {have}")
-        node_docker = nt.get("docker") or {}
+        node_docker = nt.get("docker") if isinstance(nt.get("docker"), Mapping) else {}
         image = (node_docker.get("head_image") if name == head else node_docker.get("worker_image")) \
             or (docker.get("head_image") if name == head else docker.get("worker_image")) \
             or docker.get("image")
@@ -357,7 +364,7 @@ def validate_cluster_config(cfg: Any, *, source: str = "cluster.yaml",
         problems.append(f"{where}: docker.container_name is missing")
 
     commands = [c for key in ("setup_commands", "head_setup_commands", "worker_setup_commands")
-                for c in (cfg.get(key) or []) if isinstance(c, str)]
+                if isinstance(cfg.get(key), list) for c in cfg[key] if isinstance(c, str)]
     pinned = False
     for c in commands:
         ok, more = _check_pin(c, f"{where}: setup_commands", ray_version)
@@ -367,7 +374,12 @@ def validate_cluster_config(cfg: Any, *, source: str = "cluster.yaml",
         problems.append(f"{where}: setup_commands: no pinned solarray install "
                         "(pip install \"solarray @ git+https://…@<tag>\" or solarray==<version>)")
 
-    node_types = cluster_node_types(cfg)
+    # Each job may use up to the global max_workers nodes of any one type (optimistic for a job
+    # that mixes types, exact for the usual one-type job).
+    cap = _int(global_max) if global_max is not None else None
+    node_types = [nt if cap is None or nt.head else
+                  NodeType(nt.name, nt.resources, nt.min_workers, min(nt.max_workers, cap))
+                  for nt in cluster_node_types(cfg)]
     if node_types:
         problems += _check_jobs(node_types, jobs, where)
     return problems
@@ -390,9 +402,17 @@ def k8s_quantity(value: Any) -> float | None:
     return float(m["num"]) / (1000.0 if m["unit"] == "m" else 1.0)
 
 
+def _mapping(value: Any) -> Mapping:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _ray_container(pod_spec: Mapping) -> Mapping | None:
-    containers = pod_spec.get("containers") or []
-    for c in containers:  # KubeRay treats the first container as the Ray container
+    containers = pod_spec.get("containers")
+    for c in containers if isinstance(containers, list) else ():  # KubeRay treats the first container as the Ray container
         return c if isinstance(c, Mapping) else None
     return None
 
@@ -403,10 +423,10 @@ def group_resources(group: Mapping) -> dict[str, float]:
     ``rayStartParams`` num-cpus / num-gpus win; otherwise the Ray container's CPU limit (request
     if no limit, floored: Ray counts whole CPUs) and its ``nvidia.com/gpu`` limit.
     """
-    params = group.get("rayStartParams") or {}
-    container = _ray_container(((group.get("template") or {}).get("spec") or {})) or {}
-    limits = (container.get("resources") or {}).get("limits") or {}
-    requests = (container.get("resources") or {}).get("requests") or {}
+    params = _mapping(group.get("rayStartParams"))
+    container = _ray_container(_mapping(_mapping(group.get("template")).get("spec"))) or {}
+    limits = _mapping(_mapping(container.get("resources")).get("limits"))
+    requests = _mapping(_mapping(container.get("resources")).get("requests"))
     res: dict[str, float] = {}
     cpu = k8s_quantity(params["num-cpus"]) if "num-cpus" in params else \
         k8s_quantity(limits.get("cpu", requests.get("cpu")))
@@ -422,22 +442,22 @@ def group_resources(group: Mapping) -> dict[str, float]:
 def raycluster_node_types(spec: Mapping) -> list[NodeType]:
     """Node types of a RayClusterSpec: the head group and each worker group at maxReplicas."""
     out = []
-    head = spec.get("headGroupSpec") or {}
-    out.append(NodeType("head", group_resources(head), head=True))
-    for g in spec.get("workerGroupSpecs") or []:
+    out = [NodeType("head", group_resources(_mapping(spec.get("headGroupSpec"))), head=True)]
+    groups = spec.get("workerGroupSpecs")
+    for g in groups if isinstance(groups, list) else ():
         if isinstance(g, Mapping):
             out.append(NodeType(str(g.get("groupName")), group_resources(g),
-                                int(g.get("minReplicas", 0) or 0), int(g.get("maxReplicas", 0) or 0)))
+                                _int(g.get("minReplicas")), _int(g.get("maxReplicas"))))
     return out
 
 
 def _check_group_image(group: Mapping, at: str, ray_version: str) -> list[str]:
-    container = _ray_container(((group.get("template") or {}).get("spec") or {}))
+    container = _ray_container(_mapping(_mapping(group.get("template")).get("spec")))
     if container is None:
         return [f"{at}.template.spec.containers: no Ray container"]
-    limits = (container.get("resources") or {}).get("limits") or {}
+    limits = _mapping(_mapping(container.get("resources")).get("limits"))
     gpu = bool(k8s_quantity(limits.get("nvidia.com/gpu")) or
-               k8s_quantity((group.get("rayStartParams") or {}).get("num-gpus", 0)))
+               k8s_quantity(_mapping(group.get("rayStartParams")).get("num-gpus", 0)))
     problems = check_ray_image(container.get("image"), f"{at}: image", gpu=gpu,
                                ray_version=ray_version)
     if not limits.get("memory"):
@@ -458,10 +478,10 @@ def validate_raycluster_spec(spec: Any, where: str, *, ray_version: str | None =
     if spec.get("enableInTreeAutoscaling") is not True:
         problems.append(f"{where}.enableInTreeAutoscaling: must be true (the autoscaler scales "
                         "worker groups between minReplicas and maxReplicas)")
-    opts = spec.get("autoscalerOptions") or {}
+    opts = _mapping(spec.get("autoscalerOptions"))
     if opts.get("upscalingMode", "Default") not in ("Default", "Aggressive", "Conservative"):
         problems.append(f"{where}.autoscalerOptions.upscalingMode: {opts.get('upscalingMode')!r}")
-    if (spec.get("authOptions") or {}).get("mode") != "token":
+    if _mapping(spec.get("authOptions")).get("mode") != "token":
         problems.append(f"{where}.authOptions.mode: set 'token' (Ray ≥ 2.52 token auth; KubeRay "
                         "creates the Secret and sets RAY_AUTH_MODE/RAY_AUTH_TOKEN on every pod)")
     head = spec.get("headGroupSpec")
@@ -471,7 +491,7 @@ def validate_raycluster_spec(spec: Any, where: str, *, ray_version: str | None =
         problems += _check_group_image(head, f"{where}.headGroupSpec", ray_version)
         if "CPU" not in group_resources(head):
             problems.append(f"{where}.headGroupSpec: no CPU limit or rayStartParams num-cpus")
-    groups = spec.get("workerGroupSpecs") or []
+    groups = spec.get("workerGroupSpecs") if isinstance(spec.get("workerGroupSpecs"), list) else []
     if not groups:
         problems.append(f"{where}.workerGroupSpecs: no worker groups")
     names = set()
@@ -535,15 +555,16 @@ def _runtime_env_dict_problems(env: Any, where: str, ray_version: str) -> list[s
 def serve_requests(serve_config: Mapping) -> tuple[Request, ...]:
     """Resource requests of a Serve config (``serve build`` output / serveConfigV2) at max size."""
     out = []
-    for app in serve_config.get("applications") or []:
-        for d in app.get("deployments") or []:
-            opts = d.get("ray_actor_options") or {}
-            bundle = {"CPU": float(opts.get("num_cpus", 1))}  # Serve's default is 1 CPU/replica
+    for app in _list(serve_config.get("applications")):
+        for d in _list(_mapping(app).get("deployments")):
+            d = _mapping(d)
+            opts = _numeric(d.get("ray_actor_options"))
+            bundle = {"CPU": opts.get("num_cpus", 1.0)}  # Serve's default is 1 CPU per replica
             if opts.get("num_gpus"):
-                bundle["GPU"] = float(opts["num_gpus"])
-            auto = d.get("autoscaling_config") or {}
-            count = int(auto.get("max_replicas", d.get("num_replicas", 1)) or 1)
-            out.append(Request(f"{app.get('name')}/{d.get('name')} replica", bundle, count))
+                bundle["GPU"] = opts["num_gpus"]
+            auto = _mapping(d.get("autoscaling_config"))
+            count = _int(auto.get("max_replicas", d.get("num_replicas", 1))) or 1
+            out.append(Request(f"{_mapping(app).get('name')}/{d.get('name')} replica", bundle, count))
     return tuple(out)
 
 
@@ -560,18 +581,25 @@ def _validate_serve_config(text: Any, where: str, ray_version: str) -> tuple[lis
     apps = cfg.get("applications") if isinstance(cfg, Mapping) else None
     if not apps:
         return [f"{where}.applications: no Serve applications"], ()
-    for i, app in enumerate(apps):
+    for i, app in enumerate(_list(apps)):
         at = f"{where}.applications[{i}]"
+        if not isinstance(app, Mapping):
+            problems.append(f"{at}: expected a mapping")
+            continue
         if not re.match(r"^[\w.]+:[\w]+$", str(app.get("import_path", ""))):
             problems.append(f"{at}.import_path: expected 'module.path:app', got {app.get('import_path')!r}")
         if "runtime_env" in app:
             problems += _runtime_env_dict_problems(app["runtime_env"], f"{at}.runtime_env", ray_version)
-        for j, d in enumerate(app.get("deployments") or []):
+        for j, d in enumerate(_list(app.get("deployments"))):
+            d = _mapping(d)
+            if not d.get("name"):
+                problems.append(f"{at}.deployments[{j}]: name is missing")
+            auto = _mapping(d.get("autoscaling_config"))
             for key in ("max_concurrent_queries", "target_num_ongoing_requests_per_replica"):
-                if key in d or key in (d.get("autoscaling_config") or {}):
+                if key in d or key in auto:
                     problems.append(f"{at}.deployments[{j}]: {key!r} was removed from Serve")
-            auto = d.get("autoscaling_config") or {}
-            if auto and not auto.get("min_replicas", 1) <= auto.get("max_replicas", 1):
+            lo, hi = auto.get("min_replicas", 1), auto.get("max_replicas", 1)
+            if not (isinstance(lo, int) and isinstance(hi, int)) or lo > hi:
                 problems.append(f"{at}.deployments[{j}].autoscaling_config: min_replicas > max_replicas")
     return problems, serve_requests(cfg)
 
@@ -599,14 +627,14 @@ def validate_kuberay(docs: Iterable[Any], *, source: str = "k8s",
             problems.append(f"{source}[{i}]: expected a Kubernetes object, got {type(doc).__name__}")
             continue
         kind = doc.get("kind")
-        name = (doc.get("metadata") or {}).get("name")
+        name = _mapping(doc.get("metadata")).get("name")
         where = f"{source}: {kind}/{name}"
         kinds.append(kind)
         if doc.get("apiVersion") != "ray.io/v1":
             problems.append(f"{where}: apiVersion {doc.get('apiVersion')!r}, expected 'ray.io/v1'")
         if not name:
             problems.append(f"{where}: metadata.name is missing")
-        spec = doc.get("spec") or {}
+        spec = doc.get("spec") if isinstance(doc.get("spec"), Mapping) else {}
         if kind == "RayCluster":
             problems += validate_raycluster_spec(spec, f"{where}: spec", ray_version=ray_version,
                                                  jobs=jobs)
