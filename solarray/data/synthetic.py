@@ -42,6 +42,7 @@ from solarray.data.geometry import (
     carrington_longitude,
     centred_grid,
     earth_observer,
+    frame_header,
     grid_geometry,
     hgs_to_hpc,
 )
@@ -75,8 +76,8 @@ class SynthConfig:
             self.start_time = Time(self.start, scale="utc")
         except ValueError:
             raise ValueError(f"start: expected an ISO time like 2024-01-01T00:00, got {self.start!r}") from None
-        if not self.hours > 0:
-            raise ValueError(f"hours: expected a positive duration, got {self.hours}")
+        if not self.hours >= 0:
+            raise ValueError(f"hours: expected a duration ≥ 0, got {self.hours}")
         if not self.cadence_minutes > 0:
             raise ValueError(f"cadence: expected a positive cadence, got {self.cadence_minutes} min")
         if int(self.size) != self.size or self.size < 16 or self.size > 8192:
@@ -235,21 +236,9 @@ def _noisy(name: str, clean: np.ndarray, exptime: float, size: int, rng: np.rand
     return (clean + noise).astype(np.float32)
 
 
-def _mask_header(grid: ImageGrid, obs: Observer, t: Time) -> fits.Header:
-    h = fits.Header()
-    for k, v in grid.header().items():
-        if not k.startswith("NAXIS"):
-            h[k] = v
-    h["DATE-OBS"] = t.isot
-    h["RSUN_OBS"] = obs.rsun_obs
-    h["RSUN_REF"] = 696000000.0
-    h["DSUN_OBS"] = obs.dsun
-    h["HGLN_OBS"] = obs.hgln
-    h["HGLT_OBS"] = obs.hglt
-    h["CRLN_OBS"] = obs.crln
-    h["CRLT_OBS"] = obs.hglt
+def _mask_header(obs: Observer, size: int) -> fits.Header:
+    h = frame_header(obs, size, 1.1)
     h["MASKS"] = ("AR,CH,FL", "planes of the data cube")
-    h["FRAME"] = (1.1, "half-width of the frame, solar radii")
     return h
 
 
@@ -284,7 +273,9 @@ def _ar_rows(sun: model.SunModel, t: Time, t_day: float, obs: Observer) -> list[
 def _event_table(sun: model.SunModel, t0: Time, xrs_t: np.ndarray, xrsb: np.ndarray) -> pd.DataFrame:
     rows = []
     for f in sun.flares:
-        i = int(np.argmin(np.abs(xrs_t - f.peak_time)))
+        # The observed peak: the light-curve maximum within 3 min of the flare's own maximum.
+        near = np.flatnonzero(np.abs(xrs_t - f.peak_time) <= 3.0 / 1440.0)
+        i = int(near[np.argmax(xrsb[near])])
         reg = sun.region(f.ar_number)
         lat = reg.lat + f.site[1]
         lon = float((reg.lon(f.peak_time) + 180) % 360 - 180) + f.site[0] / np.cos(np.radians(reg.lat))
@@ -374,7 +365,7 @@ def generate(cfg: SynthConfig, out_dir: str | Path,
         mgeom = grid_geometry(mgrid, obs)
         mf = render_fields(sun, t_day, mgrid, obs, mgeom)
         masks = np.stack([mf.ar_label > 0, mf.ch >= 0.5, mf.fl >= 0.5]).astype(np.uint8)
-        _write_fits(out / "masks" / f"masks_{_stamp(t)}.fits", masks, _mask_header(mgrid, obs, t), False)
+        _write_fits(out / "masks" / f"masks_{_stamp(t)}.fits", masks, _mask_header(obs, cfg.size), False)
         ar_rows += _ar_rows(sun, t, t_day, obs)
         if progress:
             progress(i + 1, len(times))

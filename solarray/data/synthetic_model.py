@@ -283,7 +283,7 @@ def build_sun(seed: int, days: float, year: float, activity: float = 1.0) -> Sun
         if len(holes) >= rng.poisson(1.5) + 1:
             break
         lat = rng.uniform(-55, 55)
-        lon0 = rng.uniform(-90, 90)
+        lon0 = rng.uniform(-60, 60)
         if any(abs(lat - r.lat) < 18 and abs(lon0 - r.lon0) < 25 for r in regions):
             continue
         harm = rng.normal(0, 0.12, size=(4, 2))

@@ -267,13 +267,13 @@ def aia_rate(name: str, fields: SurfaceFields, geom: DiskGeometry) -> np.ndarray
     texture = 1.0 + resp.network * np.tanh(fields.network)
     img = base * np.where(on, texture, 1.0)
     img *= 1.0 - (1.0 - resp.ch_factor) * fields.ch
-    img *= 1.0 - (1.0 - resp.fl_factor) * fields.fl
     if resp.limb == "photosphere":
         absb = np.abs(fields.br)
         img *= 1.0 + resp.ar_gain * np.clip(absb / 500.0, 0.0, 1.0) * (absb < 900)
         img *= 1.0 - 0.7 * np.clip((absb - 800.0) / 1000.0, 0.0, 1.0)  # umbrae are dark in UV
     else:
         img += resp.ar_gain * fields.loops * np.where(on, base, 0.0)
+    img *= 1.0 - (1.0 - resp.fl_factor) * fields.fl  # filaments absorb what lies behind them
     img += resp.flare_gain * fields.flare
     return (qs * img).astype(np.float32)
 
