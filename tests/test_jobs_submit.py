@@ -312,7 +312,7 @@ def submissions(local_cluster, tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_ray_job_submit(local_cluster, submissions, case):
     sub = submissions[case.id].result(timeout=200)
