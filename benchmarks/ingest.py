@@ -155,6 +155,17 @@ def _sub(mode: str, args: list[str]) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def _baselines(one_pair: list[str]) -> tuple[dict, dict, dict]:
+    ours = _sub("ours", one_pair)
+    base1 = _sub("sunpy", ["--order", "1", *one_pair])
+    base3 = _sub("sunpy", ["--order", "3", *one_pair])
+    print(f"(b) solarray preprocess: {ours['s_per_image']:.3f} s/image, peak RSS {ours['peak_rss_mb']:.0f} MB")
+    for name, b in (("order 1", base1), ("order 3", base3)):
+        print(f"(a) sunpy rotate+resample {name}: {b['s_per_image']:.3f} s/image, peak RSS "
+              f"{b['peak_rss_mb']:.0f} MB → solarray is {b['s_per_image'] / ours['s_per_image']:.1f}× faster per core")
+    return ours, base1, base3
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=12)
@@ -162,6 +173,7 @@ def main() -> None:
     ap.add_argument("--mode", default="all")
     ap.add_argument("--order", type=int, default=1)
     ap.add_argument("--cpus", type=int, default=1)
+    ap.add_argument("--skip-baseline", action="store_true", help="only the Ray pipeline part (c)")
     ap.add_argument("paths", nargs="*")
     a = ap.parse_args()
     if a.mode == "sunpy":
@@ -179,13 +191,9 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"inputs: {len(paths)} files of 4096² ({a.samples} samples × {len(CHANNELS)} channels); "
           f"load average {load:.1f} on {os.cpu_count()} cores")
-    ours = _sub("ours", one_pair)
-    base1 = _sub("sunpy", ["--order", "1", *one_pair])
-    base3 = _sub("sunpy", ["--order", "3", *one_pair])
-    print(f"(b) solarray preprocess: {ours['s_per_image']:.3f} s/image, peak RSS {ours['peak_rss_mb']:.0f} MB")
-    for name, b in (("order 1", base1), ("order 3", base3)):
-        print(f"(a) sunpy rotate+resample {name}: {b['s_per_image']:.3f} s/image, peak RSS "
-              f"{b['peak_rss_mb']:.0f} MB → solarray is {b['s_per_image'] / ours['s_per_image']:.1f}× faster per core")
+    ours = base1 = base3 = None
+    if not a.skip_baseline:
+        ours, base1, base3 = _baselines(one_pair)
     inp = os.path.join(a.work, "fits")
     # Throughput without start-up: (N - N/2) samples / (T(N) - T(N/2)).
     half = a.samples // 2
