@@ -31,6 +31,7 @@ import numpy as np
 from solarray import channels as chans
 from solarray.data import preprocess as pp
 from solarray.data import sources
+from solarray.data.goes import class_to_flux
 from solarray.data.sources import FileRecord
 
 SHARD_PREFIX = "shard_"
@@ -291,13 +292,8 @@ def nearest(index: Sequence[tuple[datetime, str]], t: datetime, tol: timedelta) 
 
 def goes_flux(goes_class: str) -> float:
     """Peak 1–8 Å flux (W m⁻²) of a GOES class string ('M2.5' → 2.5e-5; '' → 0)."""
-    s = str(goes_class or "").strip().upper()
-    if not s:
-        return 0.0
-    base = {"A": 1e-8, "B": 1e-7, "C": 1e-6, "M": 1e-5, "X": 1e-4}
-    if s[0] not in base:
-        raise ValueError(f"bad GOES class {goes_class!r}")
-    return base[s[0]] * (float(s[1:]) if len(s) > 1 else 1.0)
+    s = str(goes_class or "").strip()
+    return class_to_flux(s if len(s) > 1 else s + "1") if s else 0.0
 
 
 class Truth:
