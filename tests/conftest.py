@@ -21,6 +21,7 @@ def ray_session():
 
     if not ray.is_initialized():
         ray.init(
+            address="local",  # never attach to another `ray start` cluster on this machine
             num_cpus=2,
             include_dashboard=False,
             object_store_memory=512 * 1024**2,
