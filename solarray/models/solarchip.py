@@ -115,6 +115,12 @@ class SolarCHIP(nn.Module):
             m.lower(): get_model_class(config.backbone)(config.backbone_for(len(split[m])))
             for m in MODALITIES
         })
+        # SolarCHIP decodes every patch, so a ViT decoder's mask token is never used; freezing it
+        # keeps DDP from waiting for its gradient.
+        for enc in self.encoders.values():
+            mask_token = getattr(getattr(enc, "decoder", None), "mask_token", None)
+            if isinstance(mask_token, nn.Parameter):
+                mask_token.requires_grad_(False)
         d = self.encoders["aia"].embed_dim
         p = config.proj_dim
 

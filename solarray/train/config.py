@@ -46,6 +46,9 @@ class TrainConfig:
     storage_path: str = "ray_results"
     num_workers: int = 1  # 0 runs the loop in the driver process (Ray Train local mode)
     use_gpu: bool = False
+    # CPUs reserved per worker. Leave some for Ray Data's read/map tasks, which the training
+    # workers otherwise starve (on 2 cores, 2 workers x 1 CPU deadlock the data stream).
+    cpus_per_worker: float = 1.0
     max_failures: int = 0
     # Fault injection for tests: the last-rank worker raises once when it reaches this step.
     fail_at_step: int = 0
@@ -63,6 +66,8 @@ class TrainConfig:
                      "shuffle_buffer", "torch_threads"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.cpus_per_worker <= 0:
+            raise ValueError(f"TrainConfig.cpus_per_worker must be > 0, got {self.cpus_per_worker}")
         if self.lr <= 0:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
         if not 0 <= self.min_lr_ratio <= 1:

@@ -339,7 +339,8 @@ def fit(cfg: TrainConfig, train_ds, log=print) -> FitResult:
         train_loop_config={"train": cfg.to_dict(), "columns": columns,
                            "local": cfg.num_workers == 0},
         datasets={"train": train_ds},
-        scaling_config=ScalingConfig(num_workers=cfg.num_workers, use_gpu=cfg.use_gpu),
+        scaling_config=ScalingConfig(num_workers=cfg.num_workers, use_gpu=cfg.use_gpu,
+                                     resources_per_worker={"CPU": cfg.cpus_per_worker}),
         run_config=RunConfig(
             name=cfg.run_name,
             storage_path=cfg.storage_path,
