@@ -84,7 +84,7 @@ def toy_samples(n: int, channels: tuple[str, ...] | list[str] = ("aia171", "aia1
 
 
 def toy_dataset(n: int, channels: tuple[str, ...] | list[str] = ("aia171", "aia193", "hmi_m"),
-                size: int = 64, seed: int = 0, **kwargs):
+                size: int = 64, seed: int = 0, rows_per_block: int = 64, **kwargs):
     """:func:`toy_samples` as a Ray Dataset with the training columns (tensor ``image``)."""
     import ray.data
 
@@ -94,4 +94,4 @@ def toy_dataset(n: int, channels: tuple[str, ...] | list[str] = ("aia171", "aia1
     for r in rows:
         r["flare_m24"], r["sample_id"] = int(r["flare_m24"]), str(r["sample_id"])
         r["f107"], r["f30"] = float(r["f107"]), float(r["f30"])
-    return ray.data.from_items(rows)
+    return ray.data.from_items(rows, override_num_blocks=max(1, -(-n // rows_per_block)))
