@@ -90,7 +90,7 @@ def save_training_checkpoint(directory: str | os.PathLike, model: torch.nn.Modul
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         "scaler": scaler.state_dict(),
-        "config": config,
+        "config": json.loads(json.dumps(config)),  # plain lists/dicts for weights_only loads
     }
     tmp = directory / f".{STATE_FILE}.tmp"
     torch.save(state, tmp)
