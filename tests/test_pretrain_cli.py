@@ -114,7 +114,7 @@ def test_pretrain_two_workers_survives_failure_resumes_and_embeds(ray_session, t
     latest = list_checkpoints(storage / "cli")[-1][1]
     assert main(["embed", "--checkpoint", str(latest), "--data", str(data),
                  "--out", str(emb), "--batch-size", "16"]) == 0
-    assert f"Wrote 48 embeddings" in capsys.readouterr().out
+    assert "Wrote 48 embeddings" in capsys.readouterr().out
     table = pq.read_table(emb)
     assert table.num_rows == 48
     assert {"sample_id", "t_obs", "embedding", "cls_aia", "cls_hmi", "z_aia"} <= set(table.column_names)
