@@ -183,7 +183,8 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
 
     step, epoch = start_step, 0
     sums: dict[str, Any] = {}
-    n_since, t_since = 0, time.perf_counter()
+    n_since, t_since, cpu_since = 0, time.perf_counter(), time.process_time()
+    wait = 0.0  # seconds this worker spent waiting for the next batch since the last report
     last_metrics: dict[str, Any] = {}
     while step < cfg.steps:
         n_batches = 0
@@ -192,7 +193,9 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
             local_shuffle_buffer_size=cfg.shuffle_buffer or None,
             local_shuffle_seed=(cfg.seed + 1000 * epoch + rank) if cfg.shuffle_buffer else None,
         )
+        t_fetch = time.perf_counter()
         for batch in batches:
+            wait += time.perf_counter() - t_fetch
             n_batches += 1
             model.train()
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
@@ -225,11 +228,16 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
 
             do_ckpt = step % cfg.checkpoint_every == 0 or step == cfg.steps
             if do_ckpt or step % cfg.report_every == 0:
-                elapsed = time.perf_counter() - t_since
+                elapsed = max(time.perf_counter() - t_since, 1e-9)
+                cpu = max(time.process_time() - cpu_since, 1e-9)
                 metrics = _mean_across_workers(
                     {k: float(v) / n_since for k, v in sums.items()}, device)
                 metrics.update(step=step, epoch=epoch, lr=scheduler.get_last_lr()[0],
-                               samples_per_s=world * cfg.batch_size * n_since / max(elapsed, 1e-9))
+                               samples_per_s=world * cfg.batch_size * n_since / elapsed,
+                               # per worker: samples per CPU-second of this process, and the
+                               # fraction of wall time spent waiting for data
+                               samples_per_cpu_s=cfg.batch_size * n_since / cpu,
+                               data_wait_frac=wait / elapsed)
                 last_metrics = metrics
                 if rank == 0:
                     with open(metrics_path, "a") as fh:
@@ -239,9 +247,11 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                                            scheduler, scaler, step)
                 else:
                     ray.train.report(metrics)
-                sums, n_since, t_since = {}, 0, time.perf_counter()
+                sums, n_since, wait = {}, 0, 0.0
+                t_since, cpu_since = time.perf_counter(), time.process_time()
             if step >= cfg.steps:
                 break
+            t_fetch = time.perf_counter()
         if n_batches == 0:
             raise ValueError(
                 f"rank {rank}: the training data shard yielded no full batch of {cfg.batch_size} "
