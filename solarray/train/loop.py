@@ -305,7 +305,7 @@ class FitResult:
         return self.run_dir / METRICS_FILE
 
 
-def validate_model_config(cfg: TrainConfig) -> None:
+def validate_model_config(cfg: TrainConfig):
     """Build the model's config on the driver (no weights) so config errors surface before Ray."""
     from solarray.models import get_model_class, make_config
 
@@ -317,7 +317,16 @@ def validate_model_config(cfg: TrainConfig) -> None:
         mc["channels"] = cfg.channels
     elif "in_channels" in field_names:
         mc["in_channels"] = len(cfg.channels)
-    make_config(cls.config_class, preset, **mc)
+    return make_config(cls.config_class, preset, **mc)
+
+
+def resolved_image_size(cfg: TrainConfig) -> int:
+    """The input image size (pixels) of ``cfg.model`` as configured (preset + overrides)."""
+    mc = validate_model_config(cfg)
+    size = getattr(mc, "image_size", None) or getattr(mc, "backbone_config", {}).get("image_size")
+    if not size:
+        raise ValueError(f"cannot tell the image size of model {cfg.model!r} from its config")
+    return int(size)
 
 
 def fit(cfg: TrainConfig, train_ds, log=print) -> FitResult:
