@@ -78,10 +78,21 @@ def _check_synth(result: dict, tmp: Path) -> None:
         assert (out / "tables" / f"{table}.parquet").stat().st_size > 0
 
 
+def _check_pretrain(result: dict, tmp: Path) -> None:
+    run_dir = Path(result["run_dir"])
+    assert run_dir == tmp / "runs" / "smoke"
+    assert result["final_step"] == 2 and result["start_step"] == 0
+    assert (Path(result["checkpoint"]) / "model.pt").exists()
+    assert (run_dir / "metrics.jsonl").read_text().count("\n") == 2
+
+
 # One real, tiny run per job. Adding a job = adding its entry here.
 RUNS = [
     JobCase("synth", ("--out", "{tmp}/synth", "--size", "32", "--hours", "1",
                       "--channels", "aia171,hmi_m", "--no-preview"), check=_check_synth),
+    JobCase("pretrain", ("--toy", "16", "--steps", "2", "--workers", "1", "--batch-size", "4",
+                         "--cpus-per-worker", "0.5", "--report-every", "1", "--run-name", "smoke",
+                         "--storage", "{tmp}/runs"), check=_check_pretrain),
 ]
 # Failures must surface as failed jobs (Ray does not retry them): a relative --out would write
 # into the job's temporary working-directory copy, so the job refuses it.
