@@ -137,6 +137,11 @@ def run(args: argparse.Namespace) -> int:
     except (KeyError, FileNotFoundError) as err:
         raise UsageError(str(err.args[0] if err.args else err)) from None
 
+    if action == "retrain":
+        try:  # validate the store before starting Ray
+            store.resolve(args.version)
+        except (KeyError, FileNotFoundError) as err:
+            raise UsageError(f"--version: {err.args[0]}") from None
     init_ray()
     if action == "init":
         _positive("--min-area", args.min_area, 0)

@@ -140,14 +140,16 @@ class SPNet(nn.Module):
 
     def drop_modalities(self, present: torch.Tensor) -> torch.Tensor:
         """Training-time modality dropout: zero each present flag with P = ``modality_dropout``;
-        a sample that would lose every channel keeps its original flags."""
+        a sample that would lose every channel keeps one of its present channels at random."""
         p = self.config.modality_dropout
         if p <= 0 or present.shape[1] == 1:
             return present
         keep = (torch.rand_like(present) >= p).to(present.dtype)
         dropped = present * keep
         empty = dropped.sum(dim=1, keepdim=True) == 0
-        return torch.where(empty, present, dropped)
+        pick = (torch.rand_like(present) + 1.0) * (present > 0)
+        one = torch.zeros_like(present).scatter_(1, pick.argmax(dim=1, keepdim=True), 1.0) * present
+        return torch.where(empty, one, dropped)
 
     def forward(self, image: torch.Tensor, present: torch.Tensor | None = None) -> torch.Tensor:
         """``image [B, C, H, W]``, ``present [B, C]`` (default all 1) → logits ``[B, 3, H, W]``."""
