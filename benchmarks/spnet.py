@@ -32,9 +32,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("--steps", type=int, default=150)
+    ap.add_argument("--steps", type=int, default=800)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--dice", type=float, default=0.5, help="soft-Dice weight (0 = BCE only)")
     ap.add_argument("--min-area", type=int, default=6)
     ap.add_argument("--drop-fraction", type=float, default=0.7)
     ap.add_argument("--map", default=None, help="write a situational-map PNG of a test image")
@@ -88,7 +89,7 @@ def main() -> int:
         mc: dict = {"preset": "tiny", "image_size": test["image"].shape[-1]}
         if model_channels:
             mc["channels"] = list(model_channels)
-        oc: dict = {}
+        oc: dict = {"dice_weight": args.dice}
         if class_weights:
             oc["class_weights"] = class_weights
         cfg = TrainConfig(model="spnet", model_config=mc, objective="spnet", objective_config=oc,
@@ -96,7 +97,7 @@ def main() -> int:
                           lr=args.lr, warmup_steps=10, weight_decay=0.01,
                           checkpoint_every=args.steps, report_every=max(1, args.steps // 3),
                           num_workers=0, run_name=run, storage_path=str(work / "runs"),
-                          torch_threads=2, shuffle_buffer=64)
+                          torch_threads=1, shuffle_buffer=64)
         t = time.perf_counter()
         r = fit(cfg, ds, log=lambda s: None)
         print(f"trained {run} ({'+'.join(model_channels or channels)}) on {version}: "

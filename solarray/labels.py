@@ -575,12 +575,16 @@ class _Predictor:
 
 def predict_masks(model, image: np.ndarray, present: np.ndarray | None,
                   data_channels: Sequence[str], threshold: float = 0.5, batch_size: int = 32,
-                  drop: Sequence[str] = ()) -> np.ndarray:
+                  drop: Sequence[str] = (), frame: float | None = 1.1) -> np.ndarray:
     """SPNet masks uint8 ``[N, 3, H, W]`` for ``image [N, C_data, H, W]`` (NaN allowed).
 
     Channels are picked by name (a model channel the data lacks counts as missing); channels in
-    ``drop`` are marked missing (``present`` 0) to test the model without that modality.
+    ``drop`` are marked missing (``present`` 0) to test the model without that modality. With
+    ``frame`` (the frame half-width in R☉) pixels off the solar disk are cleared (features are
+    on-disk by definition); ``None`` keeps them.
     """
+    from solarray.evaluate.segmentation import disk_mask
+
     import torch
 
     from solarray.models.spnet import select_channels
@@ -597,7 +601,10 @@ def predict_masks(model, image: np.ndarray, present: np.ndarray | None,
         p[:, list(model.config.channels).index(c)] = 0.0
     prob = model.predict_proba(torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(p),
                                batch_size=batch_size)
-    return (prob.numpy() > threshold).astype(np.uint8)
+    out = (prob.numpy() > threshold).astype(np.uint8)
+    if frame is not None:
+        out &= disk_mask(out.shape[-1], frame).astype(np.uint8)
+    return out
 
 
 def predict(store: LabelStore, checkpoint: str | os.PathLike, data_dir: str | os.PathLike,
@@ -693,8 +700,12 @@ def training_dataset(store: LabelStore, version: str | None, data_dir: str | os.
 
 
 def retrain(store: LabelStore, version: str | None, data_dir: str | os.PathLike, cfg,
-            split: str | None = "train", log: Callable[[str], None] = print):
+            split: str | None = "train", log: Callable[[str], None] = print,
+            materialize: bool = True):
     """Train SPNet (``cfg``: a :class:`~solarray.train.config.TrainConfig`) on a label version.
+
+    ``materialize`` keeps the joined training rows in the object store, so epochs after the
+    first do not re-read shards and labels (turn it off for data larger than the object store).
 
     Returns the loop's :class:`~solarray.train.loop.FitResult`; the run directory gets a
     ``labels.json`` naming the store and version it was trained on.
@@ -705,6 +716,8 @@ def retrain(store: LabelStore, version: str | None, data_dir: str | os.PathLike,
     v = store.resolve(version)
     channels = tuple(data_api.channels_of(os.fspath(data_dir)))
     ds = training_dataset(store, v, data_dir, split)
+    if materialize:
+        ds = ds.materialize()
     mc = dict(cfg.model_config)
     mc.setdefault("image_size", data_image_size(data_dir))
     cfg = cfg.replace(channels=channels, model_config=mc)
