@@ -53,12 +53,19 @@ def register_objective(name: str) -> Callable[[type], type]:
     return deco
 
 
+def _import_builtin_objectives() -> None:
+    # Objectives defined outside this module register on import (like the model registry).
+    from solarray.train import objectives_fpnet  # noqa: F401
+
+
 def list_objectives() -> list[str]:
+    _import_builtin_objectives()
     return sorted(_OBJECTIVES)
 
 
 def objective_for_model(model_name: str) -> str:
     """The registered objective that trains ``model_name``."""
+    _import_builtin_objectives()
     for name, cls in sorted(_OBJECTIVES.items()):
         if model_name in cls.models:
             return name
@@ -70,6 +77,7 @@ def objective_for_model(model_name: str) -> str:
 
 def get_objective(name: str | None, model_name: str | None = None, **params: Any) -> Objective:
     """Instantiate an objective by name (or the one for ``model_name``) with hyperparameters."""
+    _import_builtin_objectives()
     if name is None:
         if model_name is None:
             raise ValueError("get_objective needs an objective name or a model name")
