@@ -549,3 +549,43 @@ def logistic_baseline(splits: Mapping[str, Examples], scalar_features: Sequence[
     vl = splits["val"].label
     cal = fit_calibration(vl[vl >= 0], raw["val"][vl >= 0], calibration, operating_point)
     return {k: forecast_table(splits[k], cal(raw[k]), raw[k]) for k in ("val", "test")}
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs for the commands
+# --------------------------------------------------------------------------------------------
+def load_feature_table(table: str | os.PathLike | None = None,
+                       synthetic: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The per-AR (or full-disk) feature table from a CSV/Parquet file, or built from synthetic
+    truth: ``synthetic`` is one generator output dir (``tables/ar.parquet``) or a
+    :mod:`~solarray.forecast.synthset` root (``runs.json``)."""
+    from solarray.forecast import synthset
+
+    if (table is None) == (synthetic is None):
+        raise ValueError("give exactly one of a feature table file or a synthetic directory")
+    if table is not None:
+        df = feat.read_table(table)
+        if "ar_number" in df.columns:
+            missing = [c for c in feat.AR_REQUIRED if c not in df.columns]
+            if missing:
+                raise ValueError(f"{table}: per-AR table lacks column(s) {', '.join(missing)}")
+        return df
+    root = Path(synthetic)
+    if synthset.is_complete(root):
+        dirs = synthset.run_dirs(root)
+    elif (root / "tables" / "ar.parquet").exists():
+        dirs = [root]
+    else:
+        raise FileNotFoundError(f"{root}: neither a synthetic-Sun output dir (tables/ar.parquet) "
+                                f"nor a synthetic forecasting set ({synthset.RUNS_FILE})")
+    return pd.concat([feat.synthetic_ar_table(d, d.name) for d in dirs], ignore_index=True)
+
+
+def table_for_mode(table: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """A per-AR table as is (``ar``), or aggregated per time (``full_disk``) when it has regions."""
+    if mode == "ar":
+        if "ar_number" not in table.columns:
+            raise ValueError("per-AR mode needs a per-AR table (columns ar_number, hgs_lon, "
+                             "hgs_lat, ...)")
+        return table
+    return feat.full_disk_table(table) if "ar_number" in table.columns else table
