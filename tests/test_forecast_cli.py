@@ -23,6 +23,7 @@ def toy_inputs(tmp_path_factory):
     return root, fr
 
 
+@pytest.mark.slow
 def test_train_and_forecast_full_disk_ray_train(ray_session, toy_inputs, capsys):
     """Through Ray Train with one worker; the forecast command reproduces the test forecasts."""
     root, fr = toy_inputs

@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from fpnet_helpers import CH, ar_table, disk_table, toy_frames
 
 from solarray.forecast import features as feat
 from solarray.forecast import fpnet as F
 from solarray.models import build, load_model, save_model
 from solarray.models.fpnet import encode_categories, load_encoder
-from fpnet_helpers import CH, ar_table, disk_table, toy_frames
 
 
 def _fp(**kw):
@@ -128,8 +128,8 @@ def test_synthetic_ar_positions_land_on_ar_masks(tmp_path):
     pixels of the truth AR mask (frame north-up, ±1.1 R☉, the ingest contract)."""
     from scipy import ndimage
 
-    from solarray.data.synthetic import SynthConfig, generate
     from solarray.data.ingest import resample_masks
+    from solarray.data.synthetic import SynthConfig, generate
 
     generate(SynthConfig(start="2024-01-04T00:00", hours=0, size=64, seed=3,
                          channels=("hmi_m",), preview=False), tmp_path / "s")

@@ -138,11 +138,11 @@ def test_objective_loss_decreases():
                                         "masking": {"strategy": "ppam"}}, CH)
     from solarray.train.toy import toy_samples
 
-    cols = toy_samples(16, CH, size=32, seed=0)
-    batch = {"image": torch.from_numpy(cols["image"]), "present": torch.ones(16, 2)}
+    cols = toy_samples(8, CH, size=32, seed=0)
+    batch = {"image": torch.from_numpy(cols["image"]), "present": torch.ones(8, 2)}
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
     losses = []
-    for _ in range(40):
+    for _ in range(30):
         loss, parts = obj.step(model, batch)
         opt.zero_grad()
         loss.backward()
