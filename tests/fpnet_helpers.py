@@ -1,0 +1,67 @@
+"""Tiny FPNet inputs made in memory: toy full-disk frames in three calendar months (January =
+test, February = training, March = validation) and matching feature tables."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from solarray.forecast.fpnet import Frames
+
+CH = ("aia304", "hmi_m")
+MONTHS = {"train": ("2024-02-03T00:00", 0), "val": ("2024-03-03T00:00", 1),
+          "test": ("2024-01-03T00:00", 2)}
+
+
+def toy_frames(n: dict[str, int] | None = None, size: int = 32) -> Frames:
+    """Toy frames (:func:`solarray.train.toy.toy_samples`: label = strongest region's flux above
+    a threshold, visible in both channels) hourly from the 3rd of Jan/Feb/Mar."""
+    from solarray.train.toy import toy_samples
+
+    n = n or {"train": 160, "val": 80, "test": 80}
+    parts = [toy_samples(n[k], CH, size=size, seed=seed, start=start)
+             for k, (start, seed) in MONTHS.items()]
+    cat = {k: np.concatenate([p[k] for p in parts]) for k in ("image", "t_obs", "flare_m24", "f107")}
+    order = np.argsort(cat["t_obs"])
+    return Frames(cat["image"][order], cat["t_obs"][order].astype("datetime64[s]"),
+                  cat["flare_m24"][order].astype(np.int64), cat["f107"][order], CH)
+
+
+def disk_table(frames: Frames) -> pd.DataFrame:
+    """Full-disk table: time and label only (F10.7 comes from the frames)."""
+    return pd.DataFrame({"t_obs": frames.t.astype("datetime64[us]"), "label": frames.flare_m24})
+
+
+def ar_table(frames: Frames, per_frame: int = 2, seed: int = 0) -> pd.DataFrame:
+    """A per-AR table with random on-disk positions and features, ``per_frame`` regions per time;
+    labels follow the flare index (so the physics features carry signal)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t in frames.t:
+        for k in range(per_frame):
+            fi = float(rng.exponential(5.0))
+            rows.append({
+                "t_obs": pd.Timestamp(t), "ar_number": 100 + k,
+                "hgs_lon": float(rng.uniform(-60, 60)), "hgs_lat": float(rng.uniform(-30, 30)),
+                "area_msh": float(rng.uniform(50, 800)), "hale": rng.choice(["alpha", "beta", "beta-x"]),
+                "mcintosh": rng.choice(list("ABCDEFH")), "flare_index": fi, "log_r": np.nan,
+                "f107": 120.0, "label": int(fi + rng.normal(0, 2) > 8.0),
+            })
+    return pd.DataFrame(rows)
+
+
+def write_shards(frames: Frames, out_dir: str) -> None:
+    """Write ``frames`` as ingest shards (via :func:`solarray.data.ingest.write_shard`)."""
+    from solarray.data import ingest as ing
+
+    rows = []
+    for i, t in enumerate(frames.t):
+        dt = datetime(1970, 1, 1) + timedelta(seconds=int(t.astype("datetime64[s]").astype(np.int64)))
+        rows.append({"t_obs": dt, "sample_id": ing.sample_id_of(dt), "image": frames.image[i],
+                     "present": np.ones(len(frames.channels), bool), "meta": "{}",
+                     "labels": {"flare_class_24h": "M2.0" if frames.flare_m24[i] else "C1.0",
+                                "f107": float(frames.f107[i]), "f30": float("nan")}})
+    for k in range(0, len(rows), 128):
+        ing.write_shard(rows[k:k + 128], out_dir, frames.channels)

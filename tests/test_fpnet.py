@@ -1,0 +1,194 @@
+"""FPNet: model, physics feature mapper, encoder loading, feature tables, AR geometry, crops,
+training + calibration on held-out months, baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from fpnet_helpers import CH, ar_table, disk_table, toy_frames
+
+from solarray.forecast import features as feat
+from solarray.forecast import fpnet as F
+from solarray.models import build, load_model, save_model
+from solarray.models.fpnet import encode_categories, load_encoder
+
+
+def _fp(**kw):
+    return build("fpnet", preset="tiny", channels=CH, image_size=32, **kw)
+
+
+def test_forward_shapes_and_missing_features():
+    torch.manual_seed(0)
+    m = _fp().eval()
+    x = torch.randn(3, 2, 32, 32)
+    s = torch.tensor([[120.0, 5.0, 2.0, 300.0]] * 3)
+    c = torch.tensor([[4, 3]] * 3)
+    logit = m(x, s, c)
+    assert logit.shape == (3,)
+    assert torch.isfinite(m(x)).all()  # no features: all unknown
+    s_nan = s.clone()
+    s_nan[:, 1] = float("nan")
+    assert not torch.allclose(m(x, s_nan, c), logit)  # "unknown" is its own embedding
+    assert not torch.allclose(m(x, s, torch.zeros_like(c)), logit)
+    p = m.predict_proba(x, s, c)
+    assert ((p > 0) & (p < 1)).all()
+    with pytest.raises(ValueError, match="scalars must be"):
+        m(x, s[:, :2], c)
+    with pytest.raises(ValueError, match="expects images"):
+        m(torch.randn(3, 2, 16, 16), s, c)
+
+
+def test_config_errors_and_categories():
+    with pytest.raises(ValueError, match="mode"):
+        _fp(mode="region")
+    with pytest.raises(ValueError, match="categorical"):
+        _fp(categorical_features=("zurich",))
+    with pytest.raises(ValueError, match="scalar_mean"):
+        _fp(scalar_mean=(1.0,))
+    assert encode_categories(["alpha", "Beta-X", None, "gamma"], "hale").tolist() == [1, 3, 0, 0]
+    assert encode_categories(["A", "h", "nan"], "mcintosh").tolist() == [1, 7, 0]
+
+
+def test_encoder_from_mae_checkpoint(tmp_path):
+    mae = build("mae_vit", preset="tiny", channels=CH, image_size=64)
+    save_model(mae, tmp_path / "mae.pt")
+    fp = _fp(mode="ar")  # a different image size is fine (fixed sin-cos positions)
+    keys = load_encoder(fp, tmp_path / "mae.pt")
+    assert "cls_token" in keys and "patch_embed.weight" in keys
+    for k, v in mae.encoder.state_dict().items():
+        assert torch.equal(fp.encoder.state_dict()[k], v)
+    with pytest.raises(ValueError, match="embed_dim"):
+        load_encoder(_fp(embed_dim=32, num_heads=4), tmp_path / "mae.pt")
+    with pytest.raises(ValueError, match="channels"):
+        load_encoder(build("fpnet", preset="tiny", channels=("hmi_m",), image_size=32),
+                     tmp_path / "mae.pt")
+    # The objective loads it when building the model.
+    from solarray.train.objectives import get_objective
+
+    obj = get_objective("fpnet", encoder_checkpoint=str(tmp_path / "mae.pt"), freeze_encoder=True)
+    model = obj.build_model("fpnet", {"preset": "tiny", "image_size": 32}, CH)
+    assert torch.equal(model.encoder.cls_token, mae.encoder.cls_token)
+    assert not any(p.requires_grad for p in model.encoder.parameters())
+
+
+def test_flare_index_and_labels_by_hand():
+    ev = pd.DataFrame({
+        "start": pd.to_datetime(["2024-01-01T01:00", "2024-01-01T05:00", "2024-01-02T03:00",
+                                 "2024-01-01T20:00"], utc=True),
+        "peak": pd.to_datetime(["2024-01-01T01:10", "2024-01-01T05:10", "2024-01-02T03:10",
+                                "2024-01-01T20:10"], utc=True),
+        "goes_class": ["M2.5", "C3.0", "X1.0", "B5.0"], "ar_number": [7, 8, 7, 7],
+    })
+    t = ["2024-01-01T00:00", "2024-01-01T12:00", "2024-01-02T04:00"]
+    assert feat.flare_index_at(ev, t).tolist() == [0.0, 28.0, 103.0]
+    assert feat.flare_index_at(ev, t, by_ar=[7, 7, 8]).tolist() == [0.0, 25.0, 3.0]
+    assert feat.flare_labels(ev, t).tolist() == [1, 1, 0]
+    assert feat.flare_labels(ev, t, by_ar=[8, 7, 7]).tolist() == [0, 1, 0]
+    assert feat.class_flux("M2.5") == pytest.approx(2.5e-5)
+
+
+def test_full_disk_table_aggregates():
+    ar = pd.DataFrame({"t_obs": ["2024-01-01T00:00"] * 2 + ["2024-01-01T02:00"],
+                       "ar_number": [1, 2, 1], "hgs_lon": 0.0, "hgs_lat": 0.0,
+                       "area_msh": [100.0, 300.0, 120.0], "hale": ["alpha", "beta-x", "beta"],
+                       "mcintosh": ["C", "F", "D"], "flare_index": [1.0, 20.0, 0.0],
+                       "f107": [150.0, 150.0, 151.0], "label": [0, 1, 0]})
+    d = feat.full_disk_table(ar, times=["2024-01-01T04:00"])
+    assert d["n_ar"].tolist() == [2.0, 1.0, 0.0]
+    assert d["flare_index"].tolist() == [21.0, 0.0, 0.0]
+    assert d["area_msh"].tolist() == [400.0, 120.0, 0.0]
+    assert d["hale"].tolist()[:2] == ["beta-x", "beta"] and d["mcintosh"].tolist()[:2] == ["F", "D"]
+    assert d["label"].tolist()[:2] == [1, 0]
+
+
+def test_ar_pixel_geometry_and_crop():
+    from solarray.data.geometry import earth_observer
+
+    t = "2024-06-01T00:00:00"
+    obs = earth_observer(t)
+    size, frame = 128, 1.1
+    rows, cols = F.ar_pixel([obs.hgln, obs.hgln + 90.0, obs.hgln], [obs.hglt, 0.0, 60.0],
+                            [t] * 3, size, frame)
+    c = (size - 1) / 2
+    r_px = size / (2 * frame)
+    assert rows[0] == pytest.approx(c, abs=0.05) and cols[0] == pytest.approx(c, abs=0.05)
+    assert cols[1] == pytest.approx(c + r_px, abs=0.5)  # west limb → +column
+    assert rows[2] > c + 0.8 * r_px  # north → +row (FITS order)
+    img = np.arange(2 * 10 * 10, dtype=np.float32).reshape(2, 10, 10)
+    out = F.crop(img, 0.0, 9.0, 4, fill=-5.0)
+    assert out.shape == (2, 4, 4)
+    assert (out[:, :2] == -5).all() and (out[:, :, 3] == -5).all()
+    assert out[0, 2, 0] == img[0, 0, 7] and out[1, 3, 2] == img[1, 1, 9]
+
+
+def test_synthetic_ar_positions_land_on_ar_masks(tmp_path):
+    """Per-AR table from a tiny synthetic Sun: each region's computed pixel is within a few
+    pixels of the truth AR mask (frame north-up, ±1.1 R☉, the ingest contract)."""
+    from scipy import ndimage
+
+    from solarray.data.ingest import resample_masks
+    from solarray.data.synthetic import SynthConfig, generate
+
+    generate(SynthConfig(start="2024-01-04T00:00", hours=0, size=64, seed=3,
+                         channels=("hmi_m",), preview=False), tmp_path / "s")
+    tab = feat.synthetic_ar_table(tmp_path / "s", "s")
+    assert len(tab) >= 3 and set(tab["label"]) <= {0, 1}
+    mask_file = next((tmp_path / "s" / "masks").glob("masks_*.fits"))
+    ar = resample_masks(str(mask_file), 128, 1.1)[0]
+    rows, cols = F.ar_pixel(tab["hgs_lon"], tab["hgs_lat"], tab["t_obs"], 128, 1.1)
+    dist = ndimage.distance_transform_edt(ar == 0)
+    d = np.array([dist[int(round(r)), int(round(c))] for r, c in zip(rows, cols, strict=True)])
+    flipped = np.array([dist[127 - int(round(r)), int(round(c))]
+                        for r, c in zip(rows, cols, strict=True)])
+    assert np.median(d) <= 3.0 and np.median(d) < np.median(flipped)
+
+
+def test_examples_splits_and_dataset_columns(ray_session):
+    fr = toy_frames({"train": 20, "val": 10, "test": 10})
+    ex = F.build_examples(fr, ar_table(fr), {"preset": "tiny", "mode": "ar", "image_size": 32})
+    assert ex.image.shape == (80, 2, 32, 32) and ex.scalars.shape == (80, 4)
+    assert ex.categories.shape == (80, 2) and ex.dropped == 0
+    sp = F.split_examples(ex)
+    assert [len(sp[k]) for k in ("train", "val", "test")] == [40, 20, 20]
+    assert (sp["test"].t.astype("datetime64[M]") == np.datetime64("2024-01")).all()
+    ds = F.to_dataset(sp["train"], resample=True)
+    rows = ds.take_all()
+    lab = np.array([r["label"] for r in rows])
+    assert set(ds.schema().names) == {"image", "scalars", "categories", "label"}
+    assert lab.mean() == pytest.approx(0.5) and len(rows) > 40
+    disk = F.build_examples(fr, disk_table(fr), {"preset": "tiny", "image_size": 16})
+    assert disk.image.shape == (40, 2, 16, 16)
+    assert np.allclose(disk.scalars[:, 0], fr.f107)  # F10.7 from the shards when not in the table
+
+
+@pytest.mark.slow
+def test_trained_fpnet_beats_climatology_on_held_out_months(ray_session, tmp_path):
+    fr = toy_frames()
+    cfg = F.FPNetTrainConfig(mode="full_disk", steps=120, batch_size=16, lr=1e-3,
+                             model_config={"preset": "tiny", "image_size": 32},
+                             storage_path=str(tmp_path / "runs"), run_name="learn")
+    res = F.train_fpnet(cfg, fr, disk_table(fr), tmp_path / "out", log=lambda s: None)
+    test = res.reports["test"]
+    clim = F.verify_table(F.climatology(res.examples["train"], res.examples["test"]))
+    assert test.roca > 0.75
+    assert test.bss > 0.1 and test.bss > clim.bss + 0.1
+    # The calibrator travels with the checkpoint and reproduces the forecasts.
+    model = load_model(res.model_path)
+    assert model.config.calibration["kind"] == "platt"
+    out = F.forecast(model, fr, disk_table(fr))["per_sample"]
+    got = out.set_index("time").loc[res.forecasts["test"]["time"], "probability"].to_numpy()
+    assert np.allclose(got, res.forecasts["test"]["probability"].to_numpy(), atol=1e-6)
+
+
+def test_logistic_baseline_uses_physics(ray_session):
+    fr = toy_frames({"train": 60, "val": 30, "test": 30})
+    ex = F.build_examples(fr, ar_table(fr, per_frame=4), {"preset": "tiny", "mode": "ar",
+                                                          "image_size": 16})
+    sp = F.split_examples(ex)
+    lr = F.logistic_baseline(sp, ["f107", "flare_index", "log_r", "area_msh"],
+                             ["flare_index", "area_msh"], ["mcintosh", "hale"])
+    rep = F.verify_table(lr["test"])
+    assert rep.roca > 0.8  # the toy AR labels follow the flare index
+    assert F.verify_table(F.climatology(sp["train"], sp["test"])).roca == 0.5
