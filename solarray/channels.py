@@ -34,9 +34,8 @@ class Channel:
     content: str = ""  # HMI CONTENT keyword
     exptime: float = 0.0  # typical exposure, s (0: data are already a rate / field)
     cadence: float = 12.0  # s
-    # Physical facts used by the synthetic Sun (quiet-Sun level and response temperature).
-    quiet_sun: float = 0.0  # DN/s per full-resolution pixel (AIA); noise sigma in G (HMI)
-    log_t_peak: float = 0.0  # log10 of the temperature of peak response, K (AIA)
+    # Typical quiet-Sun level: DN/s per full-resolution pixel (AIA, HMI continuum); noise in G (HMI).
+    quiet_sun: float = 0.0
 
     @property
     def is_magnetic(self) -> bool:
@@ -64,12 +63,12 @@ class Channel:
         return scaled * self.b_max
 
 
-def _aia(wl: int, instrume: str, vmin: float, vmax: float, quiet: float, log_t: float,
+def _aia(wl: int, instrume: str, vmin: float, vmax: float, quiet: float,
          exptime: float = 2.0, cadence: float = 12.0) -> Channel:
     return Channel(
         name=f"aia{wl}", instrument="AIA", wavelength=float(wl), unit="DN/s", cmap=f"sdoaia{wl}",
         scaling="log", vmin=vmin, vmax=vmax, telescop="SDO/AIA", instrume=instrume,
-        exptime=exptime, cadence=cadence, quiet_sun=quiet, log_t_peak=log_t,
+        exptime=exptime, cadence=cadence, quiet_sun=quiet,
     )
 
 
@@ -84,15 +83,15 @@ def _hmi(name: str, content: str, b_max: float = 1500.0) -> Channel:
 CATALOGUE: dict[str, Channel] = {
     c.name: c
     for c in [
-        _aia(94, "AIA_4", 0.05, 2e3, 1.5, 6.8),
-        _aia(131, "AIA_1", 0.3, 1e4, 7.0, 5.6),  # also 7.0 (flare); 5.6 dominates quiet Sun
-        _aia(171, "AIA_3", 5.0, 3e4, 500.0, 5.8),
-        _aia(193, "AIA_2", 5.0, 4e4, 700.0, 6.2),
-        _aia(211, "AIA_2", 1.0, 2e4, 200.0, 6.3),
-        _aia(304, "AIA_3", 1.0, 2e4, 100.0, 4.7),
-        _aia(335, "AIA_1", 0.1, 3e3, 10.0, 6.4),
-        _aia(1600, "AIA_4", 5.0, 1e4, 80.0, 5.0, exptime=1.0, cadence=24.0),
-        _aia(1700, "AIA_4", 50.0, 3e4, 1000.0, 3.7, exptime=1.0, cadence=24.0),
+        _aia(94, "AIA_4", 0.05, 2e3, 1.5),
+        _aia(131, "AIA_1", 0.3, 1e4, 7.0),
+        _aia(171, "AIA_3", 5.0, 3e4, 500.0),
+        _aia(193, "AIA_2", 5.0, 4e4, 700.0),
+        _aia(211, "AIA_2", 1.0, 2e4, 200.0),
+        _aia(304, "AIA_3", 1.0, 2e4, 100.0),
+        _aia(335, "AIA_1", 0.1, 3e3, 10.0),
+        _aia(1600, "AIA_4", 5.0, 1e4, 80.0, exptime=1.0, cadence=24.0),
+        _aia(1700, "AIA_4", 50.0, 3e4, 1000.0, exptime=1.0, cadence=24.0),
         _hmi("hmi_m", "MAGNETOGRAM"),
         _hmi("hmi_bx", "BX"),
         _hmi("hmi_by", "BY"),

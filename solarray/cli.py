@@ -48,4 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Under `python -m solarray.cli` this file runs as __main__; commands raise the UsageError of
+    # the importable module, so run that module's main.
+    from solarray.cli import main as _main
+
+    sys.exit(_main())

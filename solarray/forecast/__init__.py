@@ -1,0 +1,1 @@
+"""Flare forecasting: verification scores (:mod:`solarray.forecast.verify`) and calibration."""
