@@ -39,6 +39,8 @@ class TrainConfig:
     torch_threads: int = 0  # torch intra-op threads per worker; 0 = leave torch's default
     # Reporting and checkpoints
     report_every: int = 10
+    # Validation (when fit() gets a val dataset): batches kept per worker; 0 = the whole shard
+    val_batches: int = 0
     checkpoint_every: int = 100
     num_to_keep: int = 2
     # Ray Train run
@@ -63,7 +65,7 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be a positive integer, "
                                  f"got {getattr(self, name)!r}")
         for name in ("warmup_steps", "num_workers", "max_failures", "fail_at_step",
-                     "shuffle_buffer", "torch_threads"):
+                     "shuffle_buffer", "torch_threads", "val_batches"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)!r}")
         if self.cpus_per_worker <= 0:

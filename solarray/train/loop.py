@@ -177,6 +177,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
     dtypes = {c: dt for c, dt in {**objective.required, **objective.optional}.items()
               if c in columns}
     shard = ray.train.get_dataset_shard("train")
+    val_batches = _read_val_batches(cfg, dtypes, device, rank) if loop_config.get("val") else None
     metrics_path = run_dir / METRICS_FILE
     if rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -238,6 +239,9 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                                # fraction of wall time spent waiting for data
                                samples_per_cpu_s=cfg.batch_size * n_since / cpu,
                                data_wait_frac=wait / elapsed)
+                if val_batches is not None:
+                    metrics.update(_mean_across_workers(
+                        validate(objective, model, val_batches, use_amp, device)))
                 last_metrics = metrics
                 if rank == 0:
                     with open(metrics_path, "a") as fh:
@@ -260,6 +264,54 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
         epoch += 1
     return {"start_step": start_step, "final_step": step, "resumed_from": resumed_from,
             "world_size": world, "metrics": last_metrics}
+
+
+def _read_val_batches(cfg: TrainConfig, dtypes: dict, device, rank: int) -> list[dict]:
+    """This worker's validation shard as a list of full batches on ``device`` (read once; at most
+    ``cfg.val_batches`` kept when > 0, but the shard is always consumed so every rank's data
+    iterator finishes its epoch)."""
+    import ray.train
+
+    batches = []
+    for batch in ray.train.get_dataset_shard("val").iter_torch_batches(
+            batch_size=cfg.batch_size, dtypes=dtypes, device=device, drop_last=True):
+        if not cfg.val_batches or len(batches) < cfg.val_batches:
+            batches.append(batch)
+    if not batches:
+        raise ValueError(f"rank {rank}: the validation data shard yielded no full batch of "
+                         f"{cfg.batch_size} rows; use more validation data or a smaller batch_size")
+    return batches
+
+
+@torch.no_grad()
+def validate(objective, model: torch.nn.Module, batches: list[dict[str, torch.Tensor]],
+             use_amp: bool = False, device: torch.device | None = None) -> dict[str, float]:
+    """Mean validation metrics over ``batches`` → ``{"val_<name>": value}``.
+
+    Uses ``objective.evaluate(model, batch) -> {name: scalar}`` when the objective defines it
+    (metrics comparable across its hyperparameters, e.g. retrieval accuracy), else the training
+    step's ``loss`` and parts. The model is put back in training mode afterwards.
+    """
+    evaluate = getattr(objective, "evaluate", None)
+    dev_type = (device or torch.device("cpu")).type
+    model.eval()
+    sums: dict[str, float] = {}
+    n = 0
+    try:
+        for batch in batches:
+            with torch.autocast(dev_type, dtype=torch.float16, enabled=use_amp):
+                if evaluate is not None:
+                    values = evaluate(model, batch)
+                else:
+                    loss, parts = objective.step(model, batch)
+                    values = {"loss": loss, **parts}
+            size = len(next(iter(batch.values())))
+            for k, v in values.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * size
+            n += size
+    finally:
+        model.train()
+    return {f"val_{k}": v / max(n, 1) for k, v in sums.items()}
 
 
 def _checkpoint_and_report(cfg: TrainConfig, local: bool, rank: int, metrics: dict[str, Any],
@@ -329,12 +381,14 @@ def resolved_image_size(cfg: TrainConfig) -> int:
     return int(size)
 
 
-def fit(cfg: TrainConfig, train_ds, log=print) -> FitResult:
+def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> FitResult:
     """Train ``cfg.model`` on the Ray Dataset ``train_ds`` with Ray Train's ``TorchTrainer``.
 
     ``train_ds`` needs the objective's columns (SolarCHIP: ``image`` ``[C, H, W]`` float32, optional
     ``present`` ``[C]``); other columns are dropped. Reusing ``run_name`` + ``storage_path``
     resumes from the run's latest checkpoint. ``log`` receives human-readable progress lines.
+    ``val_ds`` (same columns) adds ``val_*`` metrics (:func:`validate`) to every report;
+    ``callbacks`` go to the trainer's ``RunConfig`` (e.g. Tune's ``TuneReportCallback``).
     """
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
@@ -351,6 +405,14 @@ def fit(cfg: TrainConfig, train_ds, log=print) -> FitResult:
                          f"{objective.objective_name!r}; it has {', '.join(names)}")
     columns = [c for c in {**objective.required, **objective.optional} if c in names]
     train_ds = train_ds.select_columns(columns)
+    datasets = {"train": train_ds}
+    if val_ds is not None:
+        val_names = list(val_ds.schema().names)
+        missing = [c for c in columns if c not in val_names]
+        if missing:
+            raise ValueError(f"validation data lacks column(s) {', '.join(missing)} that the "
+                             f"training data has; it has {', '.join(val_names)}")
+        datasets["val"] = val_ds.select_columns(columns)
 
     previous = latest_checkpoint(cfg.run_dir)
     if previous is not None:
@@ -360,8 +422,8 @@ def fit(cfg: TrainConfig, train_ds, log=print) -> FitResult:
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config={"train": cfg.to_dict(), "columns": columns,
-                           "local": cfg.num_workers == 0},
-        datasets={"train": train_ds},
+                           "local": cfg.num_workers == 0, "val": val_ds is not None},
+        datasets=datasets,
         scaling_config=ScalingConfig(num_workers=cfg.num_workers, use_gpu=cfg.use_gpu,
                                      resources_per_worker={"CPU": cfg.cpus_per_worker}),
         run_config=RunConfig(
@@ -369,6 +431,7 @@ def fit(cfg: TrainConfig, train_ds, log=print) -> FitResult:
             storage_path=cfg.storage_path,
             checkpoint_config=CheckpointConfig(num_to_keep=cfg.num_to_keep),
             failure_config=FailureConfig(max_failures=cfg.max_failures),
+            callbacks=list(callbacks) or None,
         ),
     )
     result = trainer.fit()

@@ -128,3 +128,22 @@ class SolarCHIPObjective(SolarCHIPLossConfig):
         out = model(image)
         total, parts = solarchip_loss(out, self, present)
         return total, {k: v.detach() for k, v in parts.items()}
+
+    def evaluate(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Validation metrics: the loss and its parts, plus in-batch HMI→AIA retrieval on the
+        projected class tokens (``retrieval_top1``, mean reciprocal rank ``retrieval_mrr``; chance
+        ≈ 1/B and ≈ ln(B)/B). Unlike the weighted loss, retrieval is comparable across λ and τ."""
+        image = torch.nan_to_num(batch["image"])
+        out = model(image)
+        present = None
+        if "present" in batch:
+            core = getattr(model, "module", model)
+            present = {m: batch["present"][:, core.channel_index(m)] for m in ("aia", "hmi")}
+        total, parts = solarchip_loss(out, self, present)
+        q = torch.nn.functional.normalize(out["g_hmi"].float(), dim=-1)
+        k = torch.nn.functional.normalize(out["g_aia"].float(), dim=-1)
+        sim = q @ k.T
+        rank = (sim > sim.diagonal()[:, None]).sum(dim=1).float()  # 0 = the true pair is best
+        return {"loss": total.detach(), **{n: v.detach() for n, v in parts.items()},
+                "retrieval_top1": (rank == 0).float().mean(),
+                "retrieval_mrr": (1.0 / (rank + 1.0)).mean()}

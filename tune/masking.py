@@ -1,0 +1,20 @@
+"""`ray job submit` entry point: the `masking` sweep (same flags as `solarray tune`).
+
+    ray job submit --address http://127.0.0.1:8265 --working-dir . -- \
+        python tune/masking.py --data out/shards --samples 16 --trial-workers 1 \
+        --max-concurrent 4 --name masking --storage /shared/ray_results
+
+Resubmitting with `--resume` (same --name and --storage) continues an interrupted sweep.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from solarray.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(["tune", "--sweep", "masking", *sys.argv[1:]]))
