@@ -1,0 +1,60 @@
+"""``solarray download``: fetch real AIA/HMI level-1 FITS files (sunpy Fido: VSO, or JSOC)."""
+
+from __future__ import annotations
+
+import re
+
+NAME = "download"
+HELP = "download AIA/HMI level-1 FITS files for a time range (sunpy Fido; needs the network)"
+
+
+def parse_minutes(text: str) -> float:
+    """'12min', '12m', '45s', '1h', '12' (minutes) → minutes."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(s|sec|m|min|h|hr|hour)?\s*", str(text))
+    if not m:
+        raise ValueError(f"cannot read a cadence from {text!r} (examples: 12min, 45s, 1h)")
+    value, unit = float(m.group(1)), (m.group(2) or "min")
+    minutes = value / 60 if unit in ("s", "sec") else value * 60 if unit.startswith("h") else value
+    if not minutes > 0:
+        raise ValueError(f"cadence must be > 0, got {text!r}")
+    return minutes
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--start", required=True, help="UTC start, e.g. 2024-01-01T00:00")
+    p.add_argument("--end", required=True, help="UTC end")
+    p.add_argument("--cadence", default="12min", help="time between kept frames (default 12min)")
+    p.add_argument("--channels", default=None, help="comma-separated (default: all AIA + hmi_m)")
+    p.add_argument("--out", default="data/raw", help="directory; files go to OUT/<channel>/")
+    p.add_argument("--jsoc-email", default=None,
+                   help="registered JSOC export e-mail: use JSOC (drms) instead of the VSO")
+    p.add_argument("--max-conn", type=int, default=4, help="parallel downloads (default 4)")
+
+
+def run(args, fido=None) -> int:
+    from solarray import channels as chans
+    from solarray.cli import UsageError
+    from solarray.data import sources
+
+    try:
+        cadence = parse_minutes(args.cadence)
+    except ValueError as err:
+        raise UsageError(f"--cadence: {err}") from None
+    try:
+        channels = chans.resolve(args.channels)
+    except (KeyError, ValueError) as err:
+        raise UsageError(f"--channels: {err.args[0]}") from None
+    try:
+        sources.time_range(args.start, args.end)
+    except ValueError as err:
+        raise UsageError(f"--start/--end: {err}") from None
+    cfg = sources.DownloadConfig(start=args.start, end=args.end, channels=channels,
+                                 cadence_minutes=cadence, out_dir=args.out,
+                                 jsoc_email=args.jsoc_email, max_conn=args.max_conn)
+    try:
+        got = sources.download(cfg, fido=fido)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    total = sum(len(v) for v in got.values())
+    print(f"[download] {total} files in {args.out}: " + ", ".join(f"{k} {len(v)}" for k, v in got.items()))
+    return 0

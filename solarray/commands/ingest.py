@@ -1,0 +1,128 @@
+"""``solarray ingest``: FITS files → preprocessed, ML-ready Parquet shards on Ray Data."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+NAME = "ingest"
+HELP = "preprocess AIA/HMI FITS files into ML-ready Parquet shards (Ray Data; resumable)"
+
+
+def add_arguments(p) -> None:
+    from solarray.data.preprocess import OFF_LIMB_MODES
+
+    p.add_argument("--input", required=True, nargs="+", metavar="DIR_OR_GLOB",
+                   help="directories (searched recursively), globs, files or fsspec URLs; a "
+                        "`solarray synth` output directory also supplies masks and label tables")
+    p.add_argument("--out", required=True, help="output directory for shards and manifest.csv")
+    p.add_argument("--size", type=int, default=512, help="output image size N (N×N), default 512")
+    p.add_argument("--frame", type=float, default=1.1, help="frame half-width in R☉ (default 1.1)")
+    p.add_argument("--channels", default=None,
+                   help="comma-separated channel names (default: all AIA + hmi_m)")
+    p.add_argument("--num-cpus", type=int, default=None,
+                   help="CPUs for a local Ray instance (default: all); ignored with --address")
+    p.add_argument("--workers", type=int, default=None,
+                   help="max preprocessing actors (default: --num-cpus)")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or local)")
+    p.add_argument("--off-limb", choices=OFF_LIMB_MODES, default="keep")
+    p.add_argument("--degradation-table", default=None, metavar="PATH",
+                   help="aiapy correction table for AIA degradation ('aiapy-v8': the table in aiapy's "
+                        "test data); default: skip (recorded in meta)")
+    p.add_argument("--no-exposure", action="store_true", help="do not divide AIA DN by EXPTIME")
+    p.add_argument("--tolerance", type=float, default=6.0, help="minutes a file may be from its "
+                   "sample time (default 6)")
+    p.add_argument("--cadence", type=float, default=None,
+                   help="sample cadence in minutes (default: slowest channel's median spacing)")
+    p.add_argument("--start", default=None, help="ignore files before this UTC time")
+    p.add_argument("--end", default=None, help="ignore files at or after this UTC time")
+    p.add_argument("--shard-size", type=int, default=64, help="samples per shard (default 64)")
+    p.add_argument("--masks", default=None, help="directory of truth masks_<time>.fits to join")
+    p.add_argument("--tables", default=None, help="directory with events.parquet / indices.parquet")
+    p.add_argument("--labels", default=None, help="CSV of user labels with a time column")
+    p.add_argument("--allow-mixed-sizes", action="store_true",
+                   help="accept inputs of a channel with different image sizes")
+
+
+def _synth_layout(inputs: list[str]) -> tuple[list[str], str | None, str | None]:
+    """A `solarray synth` output dir → (its fits/ dir, masks/, tables/)."""
+    out, masks, tables = [], None, None
+    for i in inputs:
+        if os.path.isdir(i) and os.path.exists(os.path.join(i, "synth.json")):
+            out.append(os.path.join(i, "fits") if os.path.isdir(os.path.join(i, "fits")) else i)
+            masks = masks or (os.path.join(i, "masks") if os.path.isdir(os.path.join(i, "masks")) else None)
+            tables = tables or (os.path.join(i, "tables") if os.path.isdir(os.path.join(i, "tables")) else None)
+        else:
+            out.append(i)
+    return out, masks, tables
+
+
+def init_ray(num_cpus: int | None, address: str | None) -> None:
+    """Start or join Ray once (quietly): ``address``/$RAY_ADDRESS, else a local instance."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import logging
+
+    import ray
+
+    if not ray.is_initialized():
+        address = address or os.environ.get("RAY_ADDRESS")
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    for name in ("ray.data", "ray"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def run(args) -> int:
+    from solarray import channels as chans
+    from solarray.cli import UsageError
+    from solarray.data import ingest as ing
+    from solarray.data import preprocess as pp
+
+    if args.size < 8:
+        raise UsageError(f"--size must be an integer ≥ 8, got {args.size}")
+    if args.num_cpus is not None and args.num_cpus < 1:
+        raise UsageError(f"--num-cpus must be a positive integer, got {args.num_cpus}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be a positive integer, got {args.workers}")
+    if args.shard_size < 1:
+        raise UsageError(f"--shard-size must be a positive integer, got {args.shard_size}")
+    if not args.frame > 0:
+        raise UsageError(f"--frame must be > 0 R☉, got {args.frame}")
+    try:
+        channels = chans.resolve(args.channels)
+    except (KeyError, ValueError) as err:
+        raise UsageError(f"--channels: {err.args[0]}") from None
+    inputs, masks, tables = _synth_layout(list(args.input))
+    try:
+        pcfg = pp.PreprocessConfig(size=args.size, frame=args.frame, off_limb=args.off_limb,
+                                   exposure=not args.no_exposure,
+                                   degradation_table=args.degradation_table)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if pcfg.degradation_table and not os.path.exists(pcfg.degradation_table):
+        raise UsageError(f"--degradation-table: no such file {pcfg.degradation_table}")
+    num_cpus = args.num_cpus or os.cpu_count() or 1
+    cfg = ing.IngestConfig(
+        input=inputs, out_dir=args.out, channels=channels, preprocess=pcfg,
+        tolerance_minutes=args.tolerance, cadence_minutes=args.cadence, start=args.start,
+        end=args.end, shard_size=args.shard_size, num_workers=args.workers or num_cpus,
+        masks_dir=args.masks or masks, tables_dir=args.tables or tables, labels=args.labels,
+        allow_mixed_sizes=args.allow_mixed_sizes,
+    )
+    if not ing.sources.list_fits(cfg.input):
+        print(f"solarray ingest: error: no FITS files found in {' '.join(args.input)}", file=sys.stderr)
+        return 1
+    init_ray(args.num_cpus, args.address)
+    try:
+        summary = ing.run_ingest(cfg, log=lambda s: print(s, flush=True))
+    except ing.IngestError as err:
+        print(f"solarray ingest: error: {err}", file=sys.stderr)
+        return 1
+    print("[ingest] done")
+    print(summary.text())
+    print(f"shards: {cfg.out_dir}  manifest: {os.path.join(cfg.out_dir, ing.MANIFEST)}")
+    return 0 if summary.written + summary.skipped > 0 else 1

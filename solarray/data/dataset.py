@@ -1,0 +1,150 @@
+"""Reading ingested shards for training and inference.
+
+::
+
+    ds = read_shards("data/ml")                       # rows per the ARCHITECTURE shard schema
+    splits = split_by_time(ds, val_months=(3,), test_months=(1,), gap_hours=24)
+    train = to_training(splits["train"])              # numeric columns only
+    for batch in train.iter_torch_batches(batch_size=8):
+        batch["image"]  # float32 [B, C, H, W] in [-1, 1], NaN → 0
+        batch["present"]  # float32 [B, C]
+
+Channel order is :func:`channels_of`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from solarray.data.ingest import SETTINGS, goes_flux, shard_paths
+
+SPLITS = ("train", "val", "test")
+#: ``flare_m24`` of samples whose flare label is unknown (no events table at ingest).
+LABEL_UNKNOWN = -1
+_M1 = goes_flux("M1.0")
+
+
+def _shards_or_raise(data_dir: str) -> list[str]:
+    paths = shard_paths(os.fspath(data_dir))
+    if not paths:
+        raise FileNotFoundError(f"no shard_*.parquet files in {data_dir} (run `solarray ingest` first)")
+    return paths
+
+
+def read_shards(data_dir: str):
+    """All completed shards of ``data_dir`` as a ``ray.data.Dataset`` (one row per sample).
+
+    Columns: ``t_obs`` (timestamp UTC), ``sample_id``, ``channels``, ``image`` (float32
+    ``[C, H, W]``, [-1, 1], NaN where a channel is missing/off-frame), ``present``, ``meta`` (JSON),
+    optional ``masks`` (uint8 ``[3, H, W]``: AR, CH, FL; 255 = unknown), ``flare_class_24h``,
+    ``f107``, ``f30`` and any user label columns.
+    """
+    import ray
+
+    return ray.data.read_parquet(_shards_or_raise(data_dir))
+
+
+def channels_of(data_dir: str) -> list[str]:
+    """Channel names of the ``image`` axis 1, in order."""
+    settings = os.path.join(os.fspath(data_dir), SETTINGS)
+    if os.path.exists(settings):
+        with open(settings) as f:
+            chans = json.load(f).get("settings", {}).get("channels")
+        if chans:
+            return list(chans)
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(_shards_or_raise(data_dir)[0], columns=["channels"])
+    return list(table["channels"][0].as_py())
+
+
+def assign_splits(t_obs: np.ndarray, val_months: Sequence[int] = (3,),
+                  test_months: Sequence[int] = (1,), gap_hours: float = 24) -> np.ndarray:
+    """Split name per time (``datetime64`` array): ``test`` in ``test_months``, ``val`` in
+    ``val_months``, else ``train``; ``gap`` when a time within ±``gap_hours`` belongs to another
+    split (those samples are dropped, so no adjacent-time leakage across splits)."""
+    overlap = set(val_months) & set(test_months)
+    if overlap:
+        raise ValueError(f"months {sorted(overlap)} are in both val_months and test_months")
+    t = np.asarray(t_obs).astype("datetime64[s]")
+
+    def split_of(times: np.ndarray) -> np.ndarray:
+        months = times.astype("datetime64[M]").astype(int) % 12 + 1
+        out = np.full(times.shape, "train", dtype=object)
+        out[np.isin(months, list(val_months))] = "val"
+        out[np.isin(months, list(test_months))] = "test"
+        return out
+
+    own = split_of(t)
+    gap = np.timedelta64(int(round(gap_hours * 3600)), "s")
+    if gap > np.timedelta64(0, "s"):
+        # Splits change only at month boundaries, so checking both ends of the window suffices
+        # as long as the gap is shorter than a month.
+        bad = (split_of(t - gap) != own) | (split_of(t + gap) != own)
+        own[bad] = "gap"
+    return own
+
+
+def _keep_split(batch, split: str, val_months, test_months, gap_hours):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    times = batch["t_obs"]
+    if isinstance(times, pa.ChunkedArray):
+        times = times.combine_chunks()
+    t = pc.cast(times, pa.timestamp("s", tz="UTC")).to_numpy(zero_copy_only=False)
+    names = assign_splits(t.astype("datetime64[s]"), val_months, test_months, gap_hours)
+    return batch.filter(pa.array(names == split))
+
+
+def split_by_time(ds, val_months: Sequence[int] = (3,), test_months: Sequence[int] = (1,),
+                  gap_hours: float = 24) -> dict:
+    """``{"train", "val", "test"}`` → datasets split by calendar month of ``t_obs`` (every
+    year), dropping samples within ``gap_hours`` of a boundary with another split."""
+    kw = dict(val_months=tuple(val_months), test_months=tuple(test_months), gap_hours=gap_hours)
+    assign_splits(np.array([], dtype="datetime64[s]"), **kw)  # validate early
+    return {name: ds.map_batches(_keep_split, batch_format="pyarrow", fn_kwargs={"split": name, **kw})
+            for name in SPLITS}
+
+
+def flare_m24(classes: Sequence[object]) -> np.ndarray:
+    """1 if the strongest flare of the next 24 h is ≥ M1.0, 0 if not, -1 when unknown (None)."""
+    out = np.empty(len(classes), dtype=np.int64)
+    for i, c in enumerate(classes):
+        out[i] = LABEL_UNKNOWN if c is None else int(goes_flux(str(c)) >= _M1 * (1 - 1e-9))
+    return out
+
+
+def _training_batch(batch: dict) -> dict:
+    image = np.asarray(batch["image"], dtype=np.float32)
+    out = {
+        "image": np.nan_to_num(image, nan=0.0, posinf=0.0, neginf=0.0),
+        "present": np.stack([np.asarray(p, dtype=np.float32) for p in batch["present"]]),
+        "t_unix": np.asarray(batch["t_obs"]).astype("datetime64[s]").astype(np.int64),
+    }
+    if "masks" in batch:
+        out["masks"] = np.asarray(batch["masks"], dtype=np.uint8)
+    n = len(out["image"])
+    out["flare_m24"] = flare_m24(batch["flare_class_24h"]) if "flare_class_24h" in batch \
+        else np.full(n, LABEL_UNKNOWN, dtype=np.int64)
+    for k in ("f107", "f30"):
+        vals = batch.get(k)
+        out[k] = np.full(n, np.nan, np.float32) if vals is None else \
+            np.array([np.nan if v is None else v for v in vals], dtype=np.float32)
+    return out
+
+
+def to_training(ds):
+    """Numeric columns only, so ``iter_torch_batches`` works: ``image`` float32 ``[C, H, W]``
+    (NaN → 0), ``present`` float32 ``[C]``, ``masks`` uint8 ``[3, H, W]`` (when ingested with
+    masks; 255 = unknown), ``flare_m24`` int64 (1 if ``flare_class_24h`` ≥ M1.0, 0 if not, -1
+    unknown), ``f107``/``f30`` float32 (sfu, NaN unknown), ``t_unix`` int64 (s since 1970)."""
+    return ds.map_batches(_training_batch, batch_format="numpy")
+
+
+__all__ = ["LABEL_UNKNOWN", "SPLITS", "assign_splits", "channels_of", "flare_m24", "read_shards",
+           "split_by_time", "to_training"]
