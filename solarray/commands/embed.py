@@ -1,0 +1,49 @@
+"""``solarray embed``: class-token embeddings of every sample to Parquet (Ray Data inference)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+NAME = "embed"
+HELP = "write per-sample class-token embeddings of a checkpointed model to a Parquet file"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True,
+                        help="model.pt, or a training checkpoint directory containing it")
+    parser.add_argument("--data", required=True, help="directory of ingest's Parquet shards")
+    parser.add_argument("--out", required=True, help="output Parquet file")
+    parser.add_argument("--batch-size", type=int, default=32, help="samples per inference batch")
+    parser.add_argument("--actors", type=int, default=1, help="inference actors (model copies)")
+    parser.add_argument("--gpu", action="store_true", help="one GPU per actor")
+
+
+def run(args: argparse.Namespace) -> int:
+    from solarray.cli import UsageError
+
+    ckpt = args.checkpoint
+    model_file = os.path.join(ckpt, "model.pt") if os.path.isdir(ckpt) else ckpt
+    if not os.path.isfile(model_file):
+        raise UsageError(f"--checkpoint: no model checkpoint at {model_file}")
+    if not os.path.isdir(args.data):
+        raise UsageError(f"--data: no such directory: {args.data}")
+    if args.batch_size <= 0:
+        raise UsageError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    if args.actors <= 0:
+        raise UsageError(f"--actors must be a positive integer, got {args.actors}")
+
+    import ray
+
+    from solarray.data import dataset as data_api
+    from solarray.train.embed import embed_dataset, write_parquet_file
+
+    if not ray.is_initialized():
+        ray.init()
+    ds = data_api.read_shards(args.data)
+    channels = data_api.channels_of(args.data)
+    emb = embed_dataset(ds, model_file, channels, batch_size=args.batch_size,
+                        num_actors=args.actors, use_gpu=args.gpu)
+    rows = write_parquet_file(emb, args.out)
+    print(f"Wrote {rows} embeddings from {model_file} to {args.out}")
+    return 0

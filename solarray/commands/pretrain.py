@@ -1,0 +1,102 @@
+"""``solarray pretrain``: train a backbone from Parquet shards with Ray Train (resumable by name)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+NAME = "pretrain"
+HELP = "pretrain a backbone (e.g. SolarCHIP) on Parquet shards with Ray Train; resumes by run name"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="directory of ingest's Parquet shards")
+    parser.add_argument("--model", default=None, help="registered model name (default solarchip_vit)")
+    parser.add_argument("--preset", default=None, help="model size preset: tiny | paper")
+    parser.add_argument("--config", default=None,
+                        help="YAML/JSON file of TrainConfig keys (flags given here override it)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="Ray Train workers (0 = run in this process)")
+    parser.add_argument("--gpu", action="store_true", default=None, help="one GPU per worker")
+    parser.add_argument("--cpus-per-worker", type=float, default=None,
+                        help="CPUs reserved per worker (leave some for Ray Data)")
+    parser.add_argument("--steps", type=int, default=None, help="total optimiser steps")
+    parser.add_argument("--batch-size", type=int, default=None, help="per-worker batch size")
+    parser.add_argument("--lr", type=float, default=None, help="peak AdamW learning rate")
+    parser.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
+    parser.add_argument("--report-every", type=int, default=None, help="steps between metric reports")
+    parser.add_argument("--max-failures", type=int, default=None,
+                        help="worker-group restarts allowed (resume from the last checkpoint)")
+    parser.add_argument("--run-name", default=None,
+                        help="run name; reusing it with the same --storage resumes the run")
+    parser.add_argument("--storage", default=None, help="Ray Train storage path (default ./ray_results)")
+    parser.add_argument("--no-split", action="store_true",
+                        help="train on every sample instead of the time-split training part")
+
+
+_FLAG_TO_FIELD = {
+    "model": "model", "workers": "num_workers", "gpu": "use_gpu",
+    "cpus_per_worker": "cpus_per_worker", "steps": "steps", "batch_size": "batch_size",
+    "lr": "lr", "checkpoint_every": "checkpoint_every", "report_every": "report_every",
+    "max_failures": "max_failures", "run_name": "run_name", "storage": "storage_path",
+}
+
+
+def build_config(args: argparse.Namespace):
+    """Defaults < ``--config`` file < explicit flags → a validated :class:`TrainConfig`."""
+    from solarray.cli import UsageError
+    from solarray.train.config import TrainConfig, load_config_file
+
+    values: dict = {}
+    if args.config:
+        try:
+            values = load_config_file(args.config)
+        except (OSError, ValueError) as err:
+            raise UsageError(f"--config: {err}") from None
+    for flag, field_name in _FLAG_TO_FIELD.items():
+        value = getattr(args, flag)
+        if value is not None:
+            values[field_name] = value
+    if args.preset is not None:
+        mc = dict(values.get("model_config") or {})
+        mc["preset"] = args.preset
+        values["model_config"] = mc
+    for flag, field_name, low in (("--workers", "num_workers", 0), ("--steps", "steps", 1),
+                                  ("--batch-size", "batch_size", 1),
+                                  ("--max-failures", "max_failures", 0),
+                                  ("--checkpoint-every", "checkpoint_every", 1)):
+        v = values.get(field_name)
+        if v is not None and (not isinstance(v, int) or v < low):
+            raise UsageError(f"{flag} must be an integer >= {low}, got {v!r}")
+    try:
+        cfg = TrainConfig.from_dict(values, source=args.config or "command line")
+    except (TypeError, ValueError) as err:
+        raise UsageError(str(err)) from None
+    from solarray.models import list_models
+
+    if cfg.model not in list_models():
+        raise UsageError(f"--model: unknown model {cfg.model!r}; known: {', '.join(list_models())}")
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    from solarray.cli import UsageError
+
+    if not os.path.isdir(args.data):
+        raise UsageError(f"--data: no such directory: {args.data}")
+    cfg = build_config(args)
+
+    import ray
+
+    from solarray.train.loop import pretrain
+
+    if not ray.is_initialized():
+        ray.init()  # RAY_ADDRESS (set by `ray job submit`) makes this join the cluster
+    print(f"Pretraining {cfg.model} on {args.data} with {cfg.num_workers} worker(s), "
+          f"{cfg.steps} steps")
+    result = pretrain(cfg, args.data, split=not args.no_split)
+    if result.metrics:
+        shown = {k: round(v, 4) for k, v in result.metrics.items()
+                 if k.startswith("loss") and isinstance(v, float)}
+        print(f"Final metrics: {shown}")
+    return 0

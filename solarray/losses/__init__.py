@@ -1,0 +1,1 @@
+"""Losses: every training objective as pure functions over tensors."""

@@ -1,0 +1,1 @@
+"""Training: the one generic Ray Train loop, objectives, configs."""

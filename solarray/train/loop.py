@@ -1,0 +1,384 @@
+"""The one generic training loop, run by Ray Train's ``TorchTrainer``.
+
+:func:`train_loop_per_worker` knows nothing about any model: an objective (see
+:mod:`solarray.train.objectives`) builds the model and computes one step's loss. The loop streams
+batches from ``ray.train.get_dataset_shard("train").iter_torch_batches``, runs AdamW with a linear
+warm-up + cosine schedule, clips gradients, uses mixed precision on GPU, reports metrics every
+``report_every`` steps and writes a checkpoint (model + optimiser + scheduler + step + config)
+every ``checkpoint_every`` steps (rank 0 writes; every rank reports). On start it resumes from
+``ray.train.get_checkpoint()``, which Ray Train fills after a worker failure
+(``FailureConfig(max_failures)``) and when a run with the same name and storage is started again.
+
+Checkpoint directory layout (``storage_path/run_name/checkpoint_<step>``):
+``model.pt`` (a :func:`solarray.models.save_model` checkpoint: loads alone with
+:func:`solarray.models.load_model`) and ``train_state.pt`` (step, optimiser, scheduler, AMP scaler,
+training config), written in that order. Data order is not restored on resume: the data stream
+restarts from a fresh epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from solarray.train.config import TrainConfig
+from solarray.train.objectives import get_objective
+
+CHECKPOINT_PREFIX = "checkpoint_"
+MODEL_FILE = "model.pt"
+STATE_FILE = "train_state.pt"
+METRICS_FILE = "metrics.jsonl"
+
+
+def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float = 0.0) -> float:
+    """Learning-rate multiplier at optimiser step ``step`` (0-based).
+
+    Linear warm-up from ``1/warmup_steps`` to 1 over ``warmup_steps`` steps, then cosine decay
+    from 1 to ``min_ratio`` at ``total_steps``.
+    """
+    if warmup_steps > 0 and step < warmup_steps:
+        return (step + 1) / warmup_steps
+    span = max(1, total_steps - warmup_steps)
+    progress = min(1.0, (step - warmup_steps) / span)
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def checkpoint_name(step: int) -> str:
+    return f"{CHECKPOINT_PREFIX}{step:08d}"
+
+
+def list_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
+    """Complete checkpoints of a run, ``[(step, dir)]`` sorted by step (``train_state.pt`` present)."""
+    run_dir = Path(run_dir)
+    out = []
+    if run_dir.is_dir():
+        for d in run_dir.iterdir():
+            if d.is_dir() and d.name.startswith(CHECKPOINT_PREFIX) and (d / STATE_FILE).exists():
+                try:
+                    out.append((int(d.name[len(CHECKPOINT_PREFIX):]), d))
+                except ValueError:
+                    continue
+    return sorted(out)
+
+
+def latest_checkpoint(run_dir: str | os.PathLike) -> tuple[int, Path] | None:
+    """The highest-step complete checkpoint of a run, or ``None``."""
+    ckpts = list_checkpoints(run_dir)
+    return ckpts[-1] if ckpts else None
+
+
+def save_training_checkpoint(directory: str | os.PathLike, model: torch.nn.Module,
+                             optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any,
+                             step: int, config: dict[str, Any]) -> None:
+    """Write ``model.pt`` then ``train_state.pt`` into ``directory``."""
+    from solarray.models import save_model
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    save_model(getattr(model, "module", model), directory / MODEL_FILE)
+    state = {
+        "step": int(step),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "scaler": scaler.state_dict(),
+        "config": json.loads(json.dumps(config)),  # plain lists/dicts for weights_only loads
+    }
+    tmp = directory / f".{STATE_FILE}.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, directory / STATE_FILE)
+
+
+def load_training_checkpoint(directory: str | os.PathLike, model: torch.nn.Module,
+                             optimizer: torch.optim.Optimizer, scheduler: Any,
+                             scaler: Any) -> int:
+    """Restore model, optimiser, scheduler and scaler from ``directory``; returns the step."""
+    directory = Path(directory)
+    ckpt = torch.load(directory / MODEL_FILE, map_location="cpu", weights_only=True)
+    if ckpt.get("model") != getattr(model, "model_name", None):
+        raise ValueError(f"{directory}: checkpoint holds model {ckpt.get('model')!r}, "
+                         f"the run trains {getattr(model, 'model_name', None)!r}")
+    model.load_state_dict(ckpt["state_dict"])
+    state = torch.load(directory / STATE_FILE, map_location="cpu", weights_only=True)
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    scaler.load_state_dict(state["scaler"])
+    return int(state["step"])
+
+
+def _mean_across_workers(values: dict[str, float]) -> dict[str, float]:
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return values
+    keys = sorted(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    dist.all_reduce(t)
+    t /= dist.get_world_size()
+    return dict(zip(keys, t.tolist(), strict=True))
+
+
+def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
+    """Ray Train entry point. ``loop_config`` = ``{"train": TrainConfig dict, "columns": [...],
+    "local": bool}`` as built by :func:`fit`. Returns (rank 0) ``{"start_step", "final_step",
+    "resumed_from", "world_size"}``."""
+    import ray.train
+    import ray.train.torch
+
+    cfg = TrainConfig.from_dict(loop_config["train"], source="train_loop_config")
+    local = bool(loop_config.get("local", False))
+    columns = list(loop_config["columns"])
+    ctx = ray.train.get_context()
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    run_dir = cfg.run_dir
+
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
+    torch.manual_seed(cfg.seed)  # same initial weights on every rank
+    objective = get_objective(cfg.objective, cfg.model, **cfg.objective_config)
+    model = objective.build_model(cfg.model, cfg.model_config, cfg.channels)
+    device = ray.train.torch.get_device() if not local else torch.device(
+        "cuda" if cfg.use_gpu and torch.cuda.is_available() else "cpu")
+    model.to(device)
+    use_amp = bool(cfg.amp and device.type == "cuda")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=cfg.betas,
+                                  weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: warmup_cosine(s, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio))
+    scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
+
+    # Resume: Ray Train hands back the latest reported checkpoint (after a failure or when the
+    # run name is reused); local mode has no checkpoint manager, so read the run directory.
+    start_step, resumed_from = 0, None
+    if local:
+        latest = latest_checkpoint(run_dir)
+        if latest is not None:
+            resumed_from = str(latest[1])
+            start_step = load_training_checkpoint(latest[1], model, optimizer, scheduler, scaler)
+    else:
+        ckpt = ray.train.get_checkpoint()
+        if ckpt is not None:
+            with ckpt.as_directory() as d:
+                resumed_from = ckpt.path
+                start_step = load_training_checkpoint(d, model, optimizer, scheduler, scaler)
+
+    if not local:
+        model = ray.train.torch.prepare_model(model)  # DDP when world > 1
+
+    dtypes = {c: dt for c, dt in {**objective.required, **objective.optional}.items()
+              if c in columns}
+    shard = ray.train.get_dataset_shard("train")
+    metrics_path = run_dir / METRICS_FILE
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+
+    step, epoch = start_step, 0
+    sums: dict[str, float] = {}
+    n_since, t_since = 0, time.perf_counter()
+    last_metrics: dict[str, Any] = {}
+    while step < cfg.steps:
+        n_batches = 0
+        batches = shard.iter_torch_batches(
+            batch_size=cfg.batch_size, dtypes=dtypes, device=device, drop_last=True,
+            local_shuffle_buffer_size=cfg.shuffle_buffer or None,
+            local_shuffle_seed=(cfg.seed + 1000 * epoch + rank) if cfg.shuffle_buffer else None,
+        )
+        for batch in batches:
+            n_batches += 1
+            model.train()
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                loss, parts = objective.step(model, batch)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"rank {rank}: non-finite loss {loss.item()} at step {step}")
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            grad_norm = torch.tensor(0.0)
+            if cfg.grad_clip > 0:
+                scaler.unscale_(optimizer)
+                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            step += 1
+
+            for k, v in {"loss": loss.detach(), "grad_norm": grad_norm, **parts}.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+            n_since += 1
+
+            if cfg.fail_at_step and step == cfg.fail_at_step and rank == world - 1:
+                marker = run_dir / f".injected_failure_step_{step}"
+                if not marker.exists():
+                    marker.parent.mkdir(parents=True, exist_ok=True)
+                    marker.touch()
+                    raise RuntimeError(f"injected worker failure at step {step} (rank {rank})")
+
+            do_ckpt = step % cfg.checkpoint_every == 0 or step == cfg.steps
+            if do_ckpt or step % cfg.report_every == 0:
+                elapsed = time.perf_counter() - t_since
+                metrics = _mean_across_workers({k: v / n_since for k, v in sums.items()})
+                metrics.update(step=step, epoch=epoch, lr=scheduler.get_last_lr()[0],
+                               samples_per_s=world * cfg.batch_size * n_since / max(elapsed, 1e-9))
+                last_metrics = metrics
+                if rank == 0:
+                    with open(metrics_path, "a") as fh:
+                        fh.write(json.dumps(metrics) + "\n")
+                if do_ckpt:
+                    _checkpoint_and_report(cfg, local, rank, metrics, model, optimizer,
+                                           scheduler, scaler, step)
+                else:
+                    ray.train.report(metrics)
+                sums, n_since, t_since = {}, 0, time.perf_counter()
+            if step >= cfg.steps:
+                break
+        if n_batches == 0:
+            raise ValueError(
+                f"rank {rank}: the training data shard yielded no full batch of {cfg.batch_size} "
+                f"rows; use more data or a smaller batch_size"
+            )
+        epoch += 1
+    return {"start_step": start_step, "final_step": step, "resumed_from": resumed_from,
+            "world_size": world, "metrics": last_metrics}
+
+
+def _checkpoint_and_report(cfg: TrainConfig, local: bool, rank: int, metrics: dict[str, Any],
+                           model, optimizer, scheduler, scaler, step: int) -> None:
+    import ray.train
+
+    name = checkpoint_name(step)
+    if local:
+        # No Ray checkpoint manager in local mode: write the run directory ourselves, atomically.
+        final = cfg.run_dir / name
+        tmp = cfg.run_dir / f".{name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        save_training_checkpoint(tmp, model, optimizer, scheduler, scaler, step, cfg.to_dict())
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        for _, old in list_checkpoints(cfg.run_dir)[:-cfg.num_to_keep]:
+            shutil.rmtree(old, ignore_errors=True)
+        ray.train.report(metrics)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = None
+        if rank == 0:
+            save_training_checkpoint(tmp, model, optimizer, scheduler, scaler, step,
+                                     cfg.to_dict())
+            checkpoint = ray.train.Checkpoint.from_directory(tmp)
+        ray.train.report(metrics, checkpoint=checkpoint,
+                         checkpoint_dir_name=name if checkpoint is not None else None)
+
+
+@dataclass
+class FitResult:
+    """What a training run produced."""
+
+    run_dir: Path
+    checkpoint: Path | None  # latest complete checkpoint directory
+    start_step: int  # step the final attempt started from (0 = from scratch)
+    final_step: int
+    resumed_from: str | None  # checkpoint the run resumed from, if any
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.run_dir / METRICS_FILE
+
+
+def validate_model_config(cfg: TrainConfig) -> None:
+    """Build the model's config on the driver (no weights) so config errors surface before Ray."""
+    from solarray.models import get_model_class, make_config
+
+    mc = dict(cfg.model_config)
+    preset = mc.pop("preset", None)
+    cls = get_model_class(cfg.model)
+    field_names = {f for f in cls.config_class.__dataclass_fields__}
+    if "channels" in field_names:
+        mc["channels"] = cfg.channels
+    elif "in_channels" in field_names:
+        mc["in_channels"] = len(cfg.channels)
+    make_config(cls.config_class, preset, **mc)
+
+
+def fit(cfg: TrainConfig, train_ds, log=print) -> FitResult:
+    """Train ``cfg.model`` on the Ray Dataset ``train_ds`` with Ray Train's ``TorchTrainer``.
+
+    ``train_ds`` needs the objective's columns (SolarCHIP: ``image`` ``[C, H, W]`` float32, optional
+    ``present`` ``[C]``); other columns are dropped. Reusing ``run_name`` + ``storage_path``
+    resumes from the run's latest checkpoint. ``log`` receives human-readable progress lines.
+    """
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    if not cfg.channels:
+        raise ValueError("TrainConfig.channels is empty: set it from the data "
+                         "(solarray.data.dataset.channels_of)")
+    objective = get_objective(cfg.objective, cfg.model, **cfg.objective_config)
+    validate_model_config(cfg)
+    names = list(train_ds.schema().names)
+    missing = [c for c in objective.required if c not in names]
+    if missing:
+        raise ValueError(f"training data lacks column(s) {', '.join(missing)} needed by objective "
+                         f"{objective.objective_name!r}; it has {', '.join(names)}")
+    columns = [c for c in {**objective.required, **objective.optional} if c in names]
+    train_ds = train_ds.select_columns(columns)
+
+    previous = latest_checkpoint(cfg.run_dir)
+    if previous is not None:
+        log(f"Resuming run {cfg.run_name!r} from checkpoint {previous[1]} (step {previous[0]})")
+    else:
+        log(f"Starting run {cfg.run_name!r} in {cfg.run_dir}")
+    trainer = TorchTrainer(
+        train_loop_per_worker,
+        train_loop_config={"train": cfg.to_dict(), "columns": columns,
+                           "local": cfg.num_workers == 0},
+        datasets={"train": train_ds},
+        scaling_config=ScalingConfig(num_workers=cfg.num_workers, use_gpu=cfg.use_gpu,
+                                     resources_per_worker={"CPU": cfg.cpus_per_worker}),
+        run_config=RunConfig(
+            name=cfg.run_name,
+            storage_path=cfg.storage_path,
+            checkpoint_config=CheckpointConfig(num_to_keep=cfg.num_to_keep),
+            failure_config=FailureConfig(max_failures=cfg.max_failures),
+        ),
+    )
+    result = trainer.fit()
+    if getattr(result, "error", None) is not None:
+        raise result.error
+    ret = result.return_value or {}
+    latest = latest_checkpoint(cfg.run_dir)
+    out = FitResult(
+        run_dir=cfg.run_dir,
+        checkpoint=latest[1] if latest else None,
+        start_step=int(ret.get("start_step", 0)),
+        final_step=int(ret.get("final_step", latest[0] if latest else 0)),
+        resumed_from=ret.get("resumed_from"),
+        metrics=dict(ret.get("metrics") or result.metrics or {}),
+    )
+    log(f"Finished run {cfg.run_name!r} at step {out.final_step}"
+        + (f" (resumed from step {out.start_step})" if out.start_step else ""))
+    log(f"Checkpoints: {cfg.run_dir}/{CHECKPOINT_PREFIX}*  (latest: {out.checkpoint})")
+    log(f"Metrics: {out.metrics_file}")
+    return out
+
+
+def pretrain(cfg: TrainConfig, data_dir: str | os.PathLike, split: bool = True,
+             log=print) -> FitResult:
+    """Train from ingest's Parquet shards in ``data_dir`` (channels and splits from the data API)."""
+    from solarray.data import dataset as data_api
+
+    channels = tuple(data_api.channels_of(data_dir))
+    if cfg.channels and tuple(cfg.channels) != channels:
+        raise ValueError(f"config channels {', '.join(cfg.channels)} differ from the data's "
+                         f"channels {', '.join(channels)} in {data_dir}")
+    ds = data_api.read_shards(data_dir)
+    if split:
+        ds = data_api.split_by_time(ds)["train"]
+    ds = data_api.to_training(ds)
+    return fit(cfg.replace(channels=channels), ds, log=log)

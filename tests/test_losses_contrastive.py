@@ -1,0 +1,135 @@
+"""SolarCHIP contrastive objective: hand-computable values, invariances, and that it learns."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from solarray.losses.contrastive import (
+    SolarCHIPLossConfig,
+    global_contrastive,
+    info_nce,
+    intra_sample,
+    local_contrastive,
+    reconstruction,
+    solarchip_loss,
+)
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_one_thread():
+    # One intra-op thread: on a shared 2-core machine torch's spinning threads slow tiny models 10x.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_info_nce_hand_value_for_orthonormal_pairs():
+    n, tau = 4, 0.5
+    a = torch.eye(n, 8)
+    expected = math.log(1 + (n - 1) * math.exp(-1 / tau))
+    assert info_nce(a, a.clone(), tau).item() == pytest.approx(expected, rel=1e-5)
+    # Scale does not matter (cosine similarity).
+    assert info_nce(3 * a, 0.5 * a, tau).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_aligned_is_minimum_and_shuffled_pairs_raise_loss():
+    g = torch.randn(16, 32)
+    aligned = global_contrastive(g, g, 0.1)
+    perm = torch.roll(torch.arange(16), 1)
+    shuffled = global_contrastive(g, g[perm], 0.1)
+    noisy = global_contrastive(g, g + 0.5 * torch.randn_like(g), 0.1)
+    assert aligned < noisy < shuffled
+    # Lower bound 0, approached by identical orthogonal pairs as τ → 0.
+    assert 0 <= info_nce(torch.eye(4), torch.eye(4), 0.05).item() < 1e-6
+
+
+def test_symmetric_in_modalities():
+    a, b = torch.randn(8, 16), torch.randn(8, 16)
+    assert global_contrastive(a, b).item() == pytest.approx(global_contrastive(b, a).item())
+    la, lb = torch.randn(4, 6, 16), torch.randn(4, 6, 16)
+    assert local_contrastive(la, lb).item() == pytest.approx(local_contrastive(lb, la).item())
+
+
+def test_local_positives_are_same_sample_same_index():
+    p = torch.randn(3, 5, 16)
+    aligned = local_contrastive(p, p.clone(), 0.1)
+    # Moving patches to other indices within each sample (spatial misalignment) raises the loss.
+    moved = local_contrastive(p, torch.roll(p, 1, dims=1), 0.1)
+    other_sample = local_contrastive(p, torch.roll(p, 1, dims=0), 0.1)
+    assert aligned < moved and aligned < other_sample
+    # Subsampling patches gives the same value when all patches are drawn.
+    assert local_contrastive(p, p, 0.1, max_patches=5).item() == pytest.approx(aligned.item())
+    assert local_contrastive(p, p, 0.1, max_patches=2) >= 0
+
+
+def test_intra_sample_hand_values():
+    tau = 0.2
+    ortho = torch.eye(4, 8).expand(2, -1, -1)
+    same = torch.ones(2, 4, 8)
+    assert intra_sample(ortho, tau).item() == pytest.approx(0.0, abs=1e-6)
+    assert intra_sample(same, tau).item() == pytest.approx(1 / tau, rel=1e-5)
+    # Anti-aligned pairs are more spread than orthogonal ones.
+    anti = torch.stack([torch.eye(2, 8)[0], -torch.eye(2, 8)[0]])[None]
+    assert intra_sample(anti, tau).item() == pytest.approx(-1 / tau, rel=1e-5)
+
+
+def test_reconstruction_respects_present_channels():
+    target = torch.zeros(2, 3, 4, 4)
+    recon = target.clone()
+    recon[:, 2] = 2.0  # channel 2 wrong by 2 → squared error 4
+    assert reconstruction(recon, target).item() == pytest.approx(4 / 3)
+    present = torch.tensor([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0]])
+    assert reconstruction(recon, target, present).item() == pytest.approx(0.0)
+    present[1, 2] = 1.0
+    assert reconstruction(recon, target, present).item() == pytest.approx(4 / 5)
+
+
+def test_total_is_weighted_sum_and_config_validates():
+    b, n, d = 4, 6, 8
+    out = {f"{k}_{m}": torch.randn(b, n, d) if k == "l" else torch.randn(b, d)
+           for k in ("g", "l") for m in ("aia", "hmi")}
+    for m, c in (("aia", 2), ("hmi", 1)):
+        out[f"recon_{m}"] = torch.randn(b, c, 4, 4)
+        out[f"target_{m}"] = torch.randn(b, c, 4, 4)
+    cfg = SolarCHIPLossConfig(lambda_rec=0.5, lambda_global=2.0, lambda_local=0.3,
+                              lambda_intra=0.7, temperature=0.2)
+    total, parts = solarchip_loss(out, cfg)
+    expect = (0.5 * parts["loss_rec"] + 2.0 * parts["loss_global"] + 0.3 * parts["loss_local"]
+              + 0.7 * parts["loss_intra"])
+    assert total.item() == pytest.approx(expect.item(), rel=1e-6)
+    with pytest.raises(ValueError, match="temperature"):
+        SolarCHIPLossConfig(temperature=0)
+    with pytest.raises(ValueError, match="lambda_local"):
+        SolarCHIPLossConfig(lambda_local=-1)
+
+
+def test_solarchip_loss_decreases_on_a_tiny_model():
+    from solarray.models import build
+    from solarray.train.objectives import get_objective
+    from solarray.train.toy import toy_samples
+
+    ch = ("aia171", "aia304", "hmi_m")
+    data = toy_samples(16, ch, size=32, seed=3)
+    model = build("solarchip_vit", preset="tiny", channels=ch,
+                  backbone_config={"image_size": 32, "patch_size": 8, "embed_dim": 32,
+                                   "decoder_dim": 32})
+    obj = get_objective(None, "solarchip_vit")
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    batch = {"image": torch.from_numpy(data["image"]), "present": torch.from_numpy(data["present"])}
+    losses, parts0 = [], None
+    for _ in range(25):
+        loss, parts = obj.step(model, batch)
+        parts0 = parts0 or parts
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0]
+    assert parts["loss_global"] < parts0["loss_global"]
+    assert parts["loss_local"] < parts0["loss_local"]
+    assert parts["loss_rec"] < parts0["loss_rec"]
