@@ -30,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-name", default=None,
                         help="run name; reusing it with the same --storage resumes the run")
     parser.add_argument("--storage", default=None, help="Ray Train storage path (default ./ray_results)")
+    parser.add_argument("--masking", default=None, choices=("random", "ppam", "latitude"),
+                        help="MAE masking strategy (models with a masking config, e.g. mae_vit)")
+    parser.add_argument("--mask-ratio", type=float, default=None,
+                        help="MAE fraction of patches masked, in [0, 1)")
     parser.add_argument("--no-split", action="store_true",
                         help="train on every sample instead of the time-split training part")
 
@@ -61,6 +65,12 @@ def build_config(args: argparse.Namespace):
         mc = dict(values.get("model_config") or {})
         mc["preset"] = args.preset
         values["model_config"] = mc
+    masking = {k: v for k, v in (("strategy", getattr(args, "masking", None)),
+                                 ("ratio", getattr(args, "mask_ratio", None))) if v is not None}
+    if masking:
+        mc = dict(values.get("model_config") or {})
+        mc["masking"] = {**dict(mc.get("masking") or {}), **masking}
+        values["model_config"] = mc
     for flag, field_name, low in (("--workers", "num_workers", 0), ("--steps", "steps", 1),
                                   ("--batch-size", "batch_size", 1),
                                   ("--max-failures", "max_failures", 0),
@@ -76,6 +86,15 @@ def build_config(args: argparse.Namespace):
 
     if cfg.model not in list_models():
         raise UsageError(f"--model: unknown model {cfg.model!r}; known: {', '.join(list_models())}")
+    if masking:
+        from solarray.models import get_model_class
+
+        if "masking" not in get_model_class(cfg.model).config_class.__dataclass_fields__:
+            raise UsageError(f"--masking/--mask-ratio: model {cfg.model!r} has no masking "
+                             "(use a masked autoencoder such as mae_vit)")
+        ratio = masking.get("ratio")
+        if ratio is not None and not 0.0 <= ratio < 1.0:
+            raise UsageError(f"--mask-ratio must be in [0, 1), got {ratio}")
     return cfg
 
 

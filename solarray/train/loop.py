@@ -114,13 +114,14 @@ def load_training_checkpoint(directory: str | os.PathLike, model: torch.nn.Modul
     return int(state["step"])
 
 
-def _mean_across_workers(values: dict[str, float]) -> dict[str, float]:
+def _mean_across_workers(values: dict[str, float], device: torch.device) -> dict[str, float]:
     import torch.distributed as dist
 
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return values
     keys = sorted(values)
-    t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    # On the training device: NCCL (GPU) cannot reduce CPU tensors.
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=device)
     dist.all_reduce(t)
     t /= dist.get_world_size()
     return dict(zip(keys, t.tolist(), strict=True))
@@ -181,7 +182,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
         run_dir.mkdir(parents=True, exist_ok=True)
 
     step, epoch = start_step, 0
-    sums: dict[str, float] = {}
+    sums: dict[str, Any] = {}
     n_since, t_since = 0, time.perf_counter()
     last_metrics: dict[str, Any] = {}
     while step < cfg.steps:
@@ -209,8 +210,10 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
             scheduler.step()
             step += 1
 
+            # Accumulate on the device; converting to floats only at report time avoids a
+            # host sync per step on GPU.
             for k, v in {"loss": loss.detach(), "grad_norm": grad_norm, **parts}.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
+                sums[k] = sums.get(k, 0.0) + v.detach().float()
             n_since += 1
 
             if cfg.fail_at_step and step == cfg.fail_at_step and rank == world - 1:
@@ -223,7 +226,8 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
             do_ckpt = step % cfg.checkpoint_every == 0 or step == cfg.steps
             if do_ckpt or step % cfg.report_every == 0:
                 elapsed = time.perf_counter() - t_since
-                metrics = _mean_across_workers({k: v / n_since for k, v in sums.items()})
+                metrics = _mean_across_workers(
+                    {k: float(v) / n_since for k, v in sums.items()}, device)
                 metrics.update(step=step, epoch=epoch, lr=scheduler.get_last_lr()[0],
                                samples_per_s=world * cfg.batch_size * n_since / max(elapsed, 1e-9))
                 last_metrics = metrics

@@ -53,12 +53,19 @@ def register_objective(name: str) -> Callable[[type], type]:
     return deco
 
 
+def _import_builtin_objectives() -> None:
+    # Objectives defined outside this module register on import (like the model registry).
+    from solarray.train import objectives_fpnet  # noqa: F401
+
+
 def list_objectives() -> list[str]:
+    _import_builtin_objectives()
     return sorted(_OBJECTIVES)
 
 
 def objective_for_model(model_name: str) -> str:
     """The registered objective that trains ``model_name``."""
+    _import_builtin_objectives()
     for name, cls in sorted(_OBJECTIVES.items()):
         if model_name in cls.models:
             return name
@@ -70,6 +77,7 @@ def objective_for_model(model_name: str) -> str:
 
 def get_objective(name: str | None, model_name: str | None = None, **params: Any) -> Objective:
     """Instantiate an objective by name (or the one for ``model_name``) with hyperparameters."""
+    _import_builtin_objectives()
     if name is None:
         if model_name is None:
             raise ValueError("get_objective needs an objective name or a model name")
@@ -111,10 +119,11 @@ class SolarCHIPObjective(SolarCHIPLossConfig):
     def step(self, model: nn.Module, batch: dict[str, torch.Tensor]
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         image = torch.nan_to_num(batch["image"])
-        out = model(image)
         present = None
-        if "present" in batch:
+        if "present" in batch:  # absent channels: zero input, no reconstruction target
+            image = image * batch["present"][:, :, None, None].to(image.dtype)
             core = getattr(model, "module", model)
             present = {m: batch["present"][:, core.channel_index(m)] for m in ("aia", "hmi")}
+        out = model(image)
         total, parts = solarchip_loss(out, self, present)
         return total, {k: v.detach() for k, v in parts.items()}

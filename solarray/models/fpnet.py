@@ -1,0 +1,289 @@
+"""FPNet (seed 004): P(≥M flare in the next 24 h) from images fused with physical features.
+
+::
+
+    image [B, C, S, S] ──ViT encoder (MAE-pretrained)──► global token g [B, D]
+    scalars [B, Ks] (F10.7, flare index, log R, area, ...) ─┐
+    categories [B, Kc] (McIntosh Z, Hale class) ────────────┴─physics feature mapper─► [B, Ks+Kc, D]
+    joint embedding layers: pre-LN transformer blocks over [g; physics tokens]
+    concat(g', mean(physics')) ──MLP──► logit ──sigmoid──► probability
+
+The encoder's class token is the learnable global token. The physics feature mapper gives each
+scalar a learned direction, offset and "missing" embedding (NaN = unknown) after an optional
+``log1p`` and standardisation (``scalar_mean``/``scalar_std`` fitted on the training set and kept
+in the config), and each category an embedding table (index 0 = unknown). Two modes, same network:
+``full_disk`` (the whole frame; disk-level features) and ``ar`` (a crop of ``crop_rsun`` R☉
+half-width around one active region, resized to ``image_size``; that region's features).
+
+``calibration`` (a :mod:`solarray.forecast.calibration` calibrator dict fitted on validation
+forecasts) travels with the checkpoint: :meth:`FPNet.calibrated` applies it, so "yes" is
+``p >= 0.5``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from solarray import channels as channel_catalogue
+from solarray.models.layers import Block, _check_divisible, init_weights
+from solarray.models.registry import register
+from solarray.models.vit import ViTEncoder
+
+MODES = ("full_disk", "ar")
+HALE_CLASSES = ("alpha", "beta", "beta-x")
+MCINTOSH_Z = ("A", "B", "C", "D", "E", "F", "H")
+#: Vocabulary of each known categorical feature; index 0 of an embedding is "unknown".
+CATEGORY_VOCAB: dict[str, tuple[str, ...]] = {"hale": HALE_CLASSES, "mcintosh": MCINTOSH_Z}
+#: Encoder fields that must agree between a pretrained checkpoint and FPNet.
+ENCODER_FIELDS = ("patch_size", "embed_dim", "depth", "num_heads", "mlp_ratio")
+
+
+def encode_categories(values, name: str) -> np.ndarray:
+    """Category strings → int64 codes (1-based position in :data:`CATEGORY_VOCAB`; 0 unknown)."""
+    vocab = CATEGORY_VOCAB.get(name)
+    if vocab is None:
+        raise KeyError(f"unknown categorical feature {name!r}; known: {', '.join(CATEGORY_VOCAB)}")
+    index = {v.lower(): i + 1 for i, v in enumerate(vocab)}
+    return np.array([index.get(str(v).strip().lower(), 0) if v is not None else 0
+                     for v in values], dtype=np.int64)
+
+
+@dataclass
+class FPNetConfig:
+    """FPNet sizes, features and mode. Encoder fields must match a pretrained checkpoint
+    (:func:`encoder_settings`); ``image_size`` may differ (positions are fixed sin-cos)."""
+
+    channels: tuple[str, ...] = ()
+    mode: str = "full_disk"
+    image_size: int = 64
+    patch_size: int = 8
+    embed_dim: int = 64
+    depth: int = 2
+    num_heads: int = 4
+    mlp_ratio: float = 4.0
+    joint_depth: int = 1  # joint embedding layers over [global token; physics tokens]
+    head_hidden: int = 64
+    dropout: float = 0.1
+    crop_rsun: float = 0.275  # ar mode: half-width of the crop around the region, R☉
+    frame_rsun: float = 1.1  # half-width of the full-disk frame the crops are cut from, R☉
+    scalar_features: tuple[str, ...] = ("f107", "flare_index", "log_r", "area_msh")
+    log_features: tuple[str, ...] = ("flare_index", "area_msh")  # log1p(max(x, 0)) first
+    categorical_features: tuple[str, ...] = ("mcintosh", "hale")
+    scalar_mean: tuple[float, ...] = ()  # after log1p; default 0
+    scalar_std: tuple[float, ...] = ()  # default 1
+    calibration: dict = field(default_factory=dict)  # calibrator dict; {} = raw sigmoid
+
+    PRESETS: ClassVar[dict[str, dict]] = {
+        "tiny": dict(image_size=64, patch_size=8, embed_dim=64, depth=2, num_heads=4,
+                     joint_depth=1, head_hidden=64),
+        "paper": dict(image_size=512, patch_size=16, embed_dim=768, depth=12, num_heads=12,
+                      joint_depth=2, head_hidden=512),
+    }
+
+    def __post_init__(self) -> None:
+        if not self.channels:
+            raise ValueError("FPNetConfig.channels must name the input channels (from the data)")
+        self.channels = tuple(channel_catalogue.resolve(list(self.channels)))
+        if self.mode not in MODES:
+            raise ValueError(f"FPNetConfig.mode must be one of {MODES}, got {self.mode!r}")
+        _check_divisible(self.image_size, self.patch_size, "patch_size")
+        if self.embed_dim % 4:
+            raise ValueError("FPNetConfig.embed_dim must be divisible by 4 (2-D sin-cos)")
+        for name in ("scalar_features", "log_features", "categorical_features",
+                     "scalar_mean", "scalar_std"):
+            setattr(self, name, tuple(getattr(self, name)))
+        for name in self.categorical_features:
+            if name not in CATEGORY_VOCAB:
+                raise ValueError(f"FPNetConfig.categorical_features: unknown {name!r}; "
+                                 f"known: {', '.join(CATEGORY_VOCAB)}")
+        bad = sorted(set(self.log_features) - set(self.scalar_features))
+        if bad:
+            raise ValueError(f"FPNetConfig.log_features {bad} are not scalar_features")
+        n = len(self.scalar_features)
+        for name in ("scalar_mean", "scalar_std"):
+            v = getattr(self, name)
+            if v and len(v) != n:
+                raise ValueError(f"FPNetConfig.{name} has {len(v)} values for {n} scalar features")
+        if self.scalar_std and min(self.scalar_std) <= 0:
+            raise ValueError("FPNetConfig.scalar_std must be > 0")
+        if not (0 < self.crop_rsun <= self.frame_rsun):
+            raise ValueError(f"FPNetConfig.crop_rsun must lie in (0, frame_rsun], "
+                             f"got {self.crop_rsun}")
+
+
+class PhysicsFeatureMapper(nn.Module):
+    """Scalars ``[B, Ks]`` (NaN = unknown) and categories ``[B, Kc]`` (0 = unknown) → tokens
+    ``[B, Ks + Kc, D]``: ``LN(x·w_k + b_k + missing·m_k + e_k)`` per scalar (``e_k`` a feature
+    identity embedding), ``LN(E_j[code] + e_j)`` per category."""
+
+    def __init__(self, n_scalars: int, category_sizes: list[int], dim: int,
+                 log_mask: list[bool], mean: list[float], std: list[float]):
+        super().__init__()
+        self.n_scalars = n_scalars
+        self.weight = nn.Parameter(torch.randn(n_scalars, dim) * 0.02)
+        self.bias = nn.Parameter(torch.zeros(n_scalars, dim))
+        self.missing = nn.Parameter(torch.randn(n_scalars, dim) * 0.02)
+        self.categories = nn.ModuleList(nn.Embedding(k + 1, dim) for k in category_sizes)
+        self.identity = nn.Parameter(torch.randn(n_scalars + len(category_sizes), dim) * 0.02)
+        self.norm = nn.LayerNorm(dim)
+        self.register_buffer("log_mask", torch.tensor(log_mask, dtype=torch.bool),
+                             persistent=False)
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32), persistent=False)
+        for emb in self.categories:
+            nn.init.normal_(emb.weight, std=0.02)
+
+    def standardise(self, scalars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(standardised values with unknowns at 0, missing flags)``, both ``[B, Ks]``."""
+        x = scalars.float()
+        missing = ~torch.isfinite(x)
+        x = torch.where(missing, torch.zeros_like(x), x)
+        x = torch.where(self.log_mask, torch.log1p(x.clamp_min(0.0)), x)
+        x = (x - self.mean) / self.std
+        return torch.where(missing, torch.zeros_like(x), x), missing
+
+    def forward(self, scalars: torch.Tensor, categories: torch.Tensor) -> torch.Tensor:
+        b = scalars.shape[0]
+        tokens = []
+        if self.n_scalars:
+            x, missing = self.standardise(scalars)
+            tokens.append(x[..., None] * self.weight + self.bias
+                          + missing[..., None].float() * self.missing)
+        for j, emb in enumerate(self.categories):
+            tokens.append(emb(categories[:, j].long().clamp(0, emb.num_embeddings - 1))[:, None])
+        if not tokens:
+            return scalars.new_zeros(b, 0, self.identity.shape[1])
+        t = torch.cat(tokens, dim=1) + self.identity
+        return self.norm(t)
+
+
+@register("fpnet")
+class FPNet(nn.Module):
+    """Flare forecaster (see module docstring). ``forward`` → logits ``[B]``."""
+
+    config_class = FPNetConfig
+
+    def __init__(self, config: FPNetConfig):
+        super().__init__()
+        self.config = c = config
+        self.encoder = ViTEncoder(len(c.channels), c.image_size, c.patch_size, c.embed_dim,
+                                  c.depth, c.num_heads, c.mlp_ratio)
+        ks = len(c.scalar_features)
+        self.mapper = PhysicsFeatureMapper(
+            ks, [len(CATEGORY_VOCAB[n]) for n in c.categorical_features], c.embed_dim,
+            [n in c.log_features for n in c.scalar_features],
+            list(c.scalar_mean) or [0.0] * ks, list(c.scalar_std) or [1.0] * ks)
+        self.joint = nn.ModuleList(Block(c.embed_dim, c.num_heads, c.mlp_ratio)
+                                   for _ in range(c.joint_depth))
+        self.joint_norm = nn.LayerNorm(c.embed_dim)
+        self.head = nn.Sequential(
+            nn.Linear(2 * c.embed_dim, c.head_hidden), nn.GELU(), nn.Dropout(c.dropout),
+            nn.Linear(c.head_hidden, 1))
+        self.joint.apply(init_weights)
+        self.head.apply(init_weights)
+
+    @property
+    def n_scalars(self) -> int:
+        return len(self.config.scalar_features)
+
+    @property
+    def n_categories(self) -> int:
+        return len(self.config.categorical_features)
+
+    def forward(self, image: torch.Tensor, scalars: torch.Tensor | None = None,
+                categories: torch.Tensor | None = None) -> torch.Tensor:
+        """``image`` ``[B, C, S, S]``, ``scalars`` ``[B, Ks]`` float (NaN unknown), ``categories``
+        ``[B, Kc]`` int (0 unknown) → logits ``[B]``."""
+        c = self.config
+        b = image.shape[0]
+        if image.dim() != 4 or image.shape[1] != len(c.channels) \
+                or tuple(image.shape[2:]) != (c.image_size, c.image_size):
+            raise ValueError(f"fpnet expects images [B, {len(c.channels)}, {c.image_size}, "
+                             f"{c.image_size}] ({', '.join(c.channels)}), got {tuple(image.shape)}")
+        if scalars is None:
+            scalars = image.new_full((b, self.n_scalars), float("nan"))
+        if categories is None:
+            categories = torch.zeros(b, self.n_categories, dtype=torch.long, device=image.device)
+        if tuple(scalars.shape) != (b, self.n_scalars):
+            raise ValueError(f"scalars must be [B, {self.n_scalars}] "
+                             f"({', '.join(c.scalar_features)}), got {tuple(scalars.shape)}")
+        if tuple(categories.shape) != (b, self.n_categories):
+            raise ValueError(f"categories must be [B, {self.n_categories}] "
+                             f"({', '.join(c.categorical_features)}), got {tuple(categories.shape)}")
+        g, _ = self.encoder(image)
+        t = torch.cat([g[:, None], self.mapper(scalars, categories)], dim=1)
+        for block in self.joint:
+            t = block(t)
+        t = self.joint_norm(t)
+        phys = t[:, 1:].mean(dim=1) if t.shape[1] > 1 else torch.zeros_like(t[:, 0])
+        return self.head(torch.cat([t[:, 0], phys], dim=-1))[:, 0]
+
+    @torch.no_grad()
+    def predict_proba(self, image: torch.Tensor, scalars: torch.Tensor | None = None,
+                      categories: torch.Tensor | None = None) -> torch.Tensor:
+        """Raw (uncalibrated) probabilities ``sigmoid(logit)`` ``[B]``, in eval mode."""
+        was = self.training
+        self.eval()
+        try:
+            return torch.sigmoid(self(image, scalars, categories))
+        finally:
+            self.train(was)
+
+    def calibrated(self, probability: np.ndarray) -> np.ndarray:
+        """Apply the stored validation calibration (identity when none)."""
+        if not self.config.calibration:
+            return np.asarray(probability, dtype=np.float64)
+        from solarray.forecast.calibration import calibrator_from_dict
+
+        return calibrator_from_dict(self.config.calibration)(np.asarray(probability, np.float64))
+
+
+def encoder_settings(path: str | os.PathLike) -> dict[str, Any]:
+    """Encoder fields (``channels`` + :data:`ENCODER_FIELDS` + ``image_size``) of a pretrained
+    checkpoint (``mae_vit``, ``vit_ae`` with its ``in_channels``, or ``fpnet``)."""
+    ckpt = _read_checkpoint(path)
+    cfg = ckpt["config"]
+    out = {k: cfg[k] for k in (*ENCODER_FIELDS, "image_size") if k in cfg}
+    if "channels" in cfg:
+        out["channels"] = tuple(cfg["channels"])
+    return out
+
+
+def _read_checkpoint(path: str | os.PathLike) -> Mapping[str, Any]:
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "model.pt"
+    if not p.exists():
+        raise FileNotFoundError(f"encoder checkpoint not found: {p}")
+    ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, Mapping) or "state_dict" not in ckpt or "config" not in ckpt:
+        raise ValueError(f"{p}: not a solarray model checkpoint")
+    return ckpt
+
+
+def load_encoder(model: FPNet, path: str | os.PathLike) -> list[str]:
+    """Copy the ``encoder.*`` weights of a pretrained checkpoint (e.g. ``mae_vit``) into
+    ``model.encoder``; the encoder settings and channels must match. Returns the loaded keys."""
+    ckpt = _read_checkpoint(path)
+    cfg, c = ckpt["config"], model.config
+    mismatch = [f"{k}: checkpoint {cfg.get(k)!r} vs fpnet {getattr(c, k)!r}"
+                for k in ENCODER_FIELDS if k in cfg and cfg[k] != getattr(c, k)]
+    if "channels" in cfg and tuple(cfg["channels"]) != tuple(c.channels):
+        mismatch.append(f"channels: checkpoint {list(cfg['channels'])} vs fpnet {list(c.channels)}")
+    if mismatch:
+        raise ValueError(f"{path}: encoder does not fit this FPNet ({'; '.join(mismatch)})")
+    enc = {k[len("encoder."):]: v for k, v in ckpt["state_dict"].items()
+           if k.startswith("encoder.")}
+    if not enc:
+        raise ValueError(f"{path}: checkpoint of {ckpt.get('model')!r} has no encoder.* weights")
+    model.encoder.load_state_dict(enc, strict=True)
+    return sorted(enc)
