@@ -330,7 +330,7 @@ def analyse(sample: Sample, perception: Perception, *, hale=None, mcintosh=None,
     else:
         notes.append("no flare history configured: flare index unknown")
     logs = [r["log_r"] for r in ar_rows if r.get("log_r") is not None]
-    disk.update(n_regions=len(ar_rows),
+    disk.update(n_regions=len(ar_rows), n_ar=float(len(ar_rows)),
                 area_msh=float(sum(r["area_msh"] or 0 for r in ar_rows)),
                 log_r=max(logs) if logs else None,
                 hale=_most_complex([r.get("hale") for r in ar_rows], "hale"),
@@ -350,7 +350,8 @@ def _class_inputs(b: np.ndarray, labels: np.ndarray, ars, cfg) -> np.ndarray:
     return np.stack(crops)[:, None]
 
 
-_ORDER = {"hale": ("alpha", "beta", "beta-x"), "mcintosh": ("A", "H", "B", "C", "D", "E", "F")}
+# Complexity rank = position in FPNet's category vocabulary (as solarray.forecast.features ranks).
+_ORDER = {"hale": ("alpha", "beta", "beta-x"), "mcintosh": ("A", "B", "C", "D", "E", "F", "H")}
 
 
 def _most_complex(values: Sequence[str | None], task: str) -> str | None:
@@ -402,9 +403,9 @@ def region_features(row: Mapping[str, Any], disk: Mapping[str, Any]) -> dict[str
 
 
 def disk_features(disk: Mapping[str, Any]) -> dict[str, Any]:
-    """FPNet feature values of the full disk (FI of the disk, largest log R, total AR area, the
-    most complex classes present)."""
-    return {k: disk.get(k) for k in ("f107", "flare_index", "log_r", "area_msh", "hale",
+    """FPNet feature values of the full disk, as :func:`solarray.forecast.features.full_disk_table`
+    defines them: disk FI, total AR area, number of ARs, most complex classes (+ largest log R)."""
+    return {k: disk.get(k) for k in ("f107", "flare_index", "log_r", "area_msh", "n_ar", "hale",
                                       "mcintosh")}
 
 

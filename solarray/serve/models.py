@@ -168,8 +168,12 @@ def _untrained(role: str, channels: Sequence[str], preset: str = "tiny") -> Any:
     if role in ("fpnet_full_disk", "fpnet_ar"):
         from solarray.models import build
 
-        mode = "full_disk" if role == "fpnet_full_disk" else "ar"
-        return build("fpnet", preset=preset, channels=tuple(channels), mode=mode).eval()
+        if role == "fpnet_ar":
+            return build("fpnet", preset=preset, channels=tuple(channels), mode="ar").eval()
+        # Disk-level features as solarray.forecast.fpnet.model_config_for sets them.
+        return build("fpnet", preset=preset, channels=tuple(channels), mode="full_disk",
+                     scalar_features=("f107", "flare_index", "area_msh", "n_ar"),
+                     log_features=("flare_index", "area_msh")).eval()
     if role in ("hale", "mcintosh"):
         from solarray.analysis.classify import ClassifierConfig, DualClassifier
 

@@ -238,19 +238,24 @@ def sample_from_dataset(dataset: str, sample_id: str, config: InputConfig) -> Sa
     shards = shard_paths(str(path))
     if not shards:
         raise InputError(f"dataset {dataset!r}: no shard_*.parquet files", 404)
-    row = None
+    table = None
     for shard in shards:
-        table = pq.read_table(shard, filters=[("sample_id", "=", str(sample_id))])
-        if table.num_rows:
-            row = table.slice(0, 1).to_pylist()[0]
+        t = pq.read_table(shard, filters=[("sample_id", "=", str(sample_id))])
+        if t.num_rows:
+            table = t.slice(0, 1)
             break
-    if row is None:
+    if table is None:
         ids = pc.unique(pq.read_table(shards[0], columns=["sample_id"])["sample_id"])
         raise InputError(f"dataset {dataset!r}: no sample {sample_id!r}", 404,
                          example_ids=ids.to_pylist()[:5])
+    col = table.column("image").combine_chunks()
+    row = table.drop_columns(["image"]).to_pylist()[0]
     channels = tuple(row["channels"])
-    image = np.asarray(row["image"], dtype=np.float32)
-    if image.ndim == 1:  # flattened tensor column
+    if hasattr(col, "to_numpy_ndarray"):  # fixed-shape tensor column (ingest writes these)
+        image = np.asarray(col.to_numpy_ndarray()[0], dtype=np.float32)
+    else:
+        image = np.asarray(col.to_pylist()[0], dtype=np.float32)
+    if image.ndim == 1:  # flattened tensor
         n = int(round((image.size / len(channels)) ** 0.5))
         image = image.reshape(len(channels), n, n)
     present = np.asarray(row["present"], dtype=bool)
