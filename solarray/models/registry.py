@@ -173,4 +173,4 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
 def _import_builtin_models() -> None:
     # Registration happens on import of each family module; importing here keeps
     # ``build("vit_ae")`` working even if the caller imported only the registry.
-    from solarray.models import cnn_ae, fpnet, mae, solarchip, vit  # noqa: F401
+    from solarray.models import cnn_ae, fpnet, mae, solarchip, spnet, vit  # noqa: F401

@@ -54,8 +54,9 @@ def register_objective(name: str) -> Callable[[type], type]:
 
 
 def _import_builtin_objectives() -> None:
-    # Objectives defined outside this module register on import (like the model registry).
-    from solarray.train import objectives_fpnet  # noqa: F401
+    # Objectives in their own modules register on import; importing them here lets a fresh
+    # process (a Ray Train worker) find them by name.
+    from solarray.train import objectives_fpnet, spnet  # noqa: F401
 
 
 def list_objectives() -> list[str]:

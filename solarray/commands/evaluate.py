@@ -1,0 +1,191 @@
+"""``solarray evaluate <kind>``: evaluation tables. Kinds live in :data:`EVALUATIONS` (name →
+(help, add_arguments, run)); add a kind by adding an entry — ``segmentation`` is the first."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+NAME = "evaluate"
+HELP = "evaluation tables (segmentation: SPNet IoU/accuracy per class, seed 004 Table 2)"
+
+
+# --------------------------------------------------------------------------------------------------
+# segmentation
+# --------------------------------------------------------------------------------------------------
+
+
+def _seg_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="directory of ingest's Parquet shards")
+    p.add_argument("--checkpoint", nargs="*", default=[], metavar="CKPT",
+                   help="spnet checkpoint(s): model.pt files or training checkpoint directories")
+    p.add_argument("--name", nargs="*", default=None,
+                   help="display names for the checkpoints (default: parent directory names)")
+    p.add_argument("--split", default="test", choices=("all", "train", "val", "test"),
+                   help="samples to evaluate (time split of solarray.data.dataset; default test)")
+    p.add_argument("--labels", default=None,
+                   help="label store to score against (default: the shards' truth masks)")
+    p.add_argument("--version", default=None, help="label version with --labels (default latest)")
+    p.add_argument("--missing", nargs="*", default=None, metavar="CHANNEL",
+                   help="also score each model with each of these channels missing "
+                        "(no names: every model channel in turn)")
+    p.add_argument("--baseline", action="store_true",
+                   help="add the threshold baseline (fit on the training split)")
+    p.add_argument("--threshold", type=float, default=0.5, help="probability threshold (0–1)")
+    p.add_argument("--frame", type=float, default=1.1, help="frame half-width in R☉ (default 1.1)")
+    p.add_argument("--json", default=None, help="also write the table rows to this JSON file")
+    p.add_argument("--map", default=None, metavar="PNG",
+                   help="write a situational map of the first evaluated sample (first model)")
+
+
+def _model_name(path: str) -> str:
+    p = os.path.abspath(path.rstrip("/"))
+    if os.path.basename(p) == "model.pt":
+        p = os.path.dirname(p)
+    if os.path.basename(p).startswith("checkpoint_"):
+        p = os.path.dirname(p)
+    return os.path.basename(p)
+
+
+def _seg_run(args: argparse.Namespace) -> int:
+    from solarray.cli import UsageError
+
+    if not os.path.isdir(args.data):
+        raise UsageError(f"--data: no such directory: {args.data}")
+    if not args.checkpoint and not args.baseline:
+        raise UsageError("give --checkpoint and/or --baseline (nothing to evaluate)")
+    for c in args.checkpoint:
+        if not os.path.exists(c):
+            raise UsageError(f"--checkpoint: no such file or directory: {c}")
+    if args.name is not None and len(args.name) != len(args.checkpoint):
+        raise UsageError(f"--name: {len(args.name)} name(s) for {len(args.checkpoint)} checkpoint(s)")
+    if not 0 < args.threshold < 1:
+        raise UsageError(f"--threshold must be in (0, 1), got {args.threshold}")
+    if args.frame <= 0:
+        raise UsageError(f"--frame must be > 0, got {args.frame}")
+    import numpy as np
+
+    from solarray import labels as lab
+    from solarray.commands.label import init_ray
+    from solarray.evaluate import segmentation as seg
+    from solarray.models import load_model
+    from solarray.models.spnet import FEATURES, PRIMARY
+
+    models = []
+    for i, c in enumerate(args.checkpoint):
+        try:
+            m = load_model(c)
+        except (OSError, ValueError, KeyError) as err:
+            raise UsageError(f"--checkpoint {c}: {err}") from None
+        if getattr(m, "model_name", None) != "spnet":
+            raise UsageError(f"--checkpoint {c}: holds model {m.model_name!r}, not spnet")
+        models.append(((args.name or [None] * len(args.checkpoint))[i] or _model_name(c), m))
+    if args.missing:
+        for ch in args.missing:
+            if not any(ch in m.config.channels for _, m in models):
+                raise UsageError(f"--missing: no evaluated model uses channel {ch!r}")
+
+    init_ray()
+    split = None if args.split == "all" else args.split
+    data = lab.load_samples(args.data, split)
+    if not len(data["sample_id"]):
+        print(f"solarray evaluate: error: no samples in {args.data} (split {args.split})",
+              file=sys.stderr)
+        return 1
+    truth = data["masks"]
+    truth_name = "truth"
+    if args.labels:
+        store = lab.LabelStore(args.labels)
+        try:
+            labels = store.read(args.version)
+        except (FileNotFoundError, KeyError) as err:
+            raise UsageError(f"--labels: {err.args[0]}") from None
+        idx = labels.index()
+        keep = [i for i, s in enumerate(data["sample_id"]) if s in idx]
+        if not keep:
+            print("solarray evaluate: error: no evaluated sample is in the label set",
+                  file=sys.stderr)
+            return 1
+        for k in ("image", "present"):
+            data[k] = data[k][keep]
+        data["sample_id"] = [data["sample_id"][i] for i in keep]
+        truth = labels.masks[[idx[s] for s in data["sample_id"]]]
+        truth_name = f"labels {labels.provenance.get('version')}"
+    channels = data["channels"]
+    testing = f"{args.split} ({len(data['sample_id'])} images, {truth_name})"
+
+    rows = []
+
+    def add_rows(name: str, pred: np.ndarray, training: str, features=FEATURES) -> None:
+        summ = seg.summarize(seg.segmentation_scores(pred, truth, args.frame))
+        for f in features:
+            rows.append(seg.TableRow(f, name, training, testing, summ[f]))
+
+    for name, m in models:
+        training = "+".join(m.config.channels)
+        pred = lab.predict_masks(m, data["image"], data["present"], channels, args.threshold)
+        add_rows(name, pred, training)
+        if args.missing is not None:
+            for ch in args.missing or m.config.channels:
+                if ch in m.config.channels and len(m.config.channels) > 1:
+                    pred = lab.predict_masks(m, data["image"], data["present"], channels,
+                                             args.threshold, drop=[ch])
+                    add_rows(f"{name} without {ch}", pred, training)
+    if args.baseline:
+        train = lab.load_samples(args.data, "train", columns=("image", "masks"))
+        if not len(train["image"]):
+            raise UsageError("--baseline needs training-split samples to fit thresholds")
+        base = seg.ThresholdBaseline(frame=args.frame).fit(train["image"], train["masks"],
+                                                           channels)
+        pred = base.predict(data["image"], channels, data["present"])
+        feats = [f for f in FEATURES if f in base.params]
+        add_rows("threshold baseline", pred, "train split: " + ", ".join(
+            f"{f}:{PRIMARY[f]}" for f in feats), feats)
+    rows.sort(key=lambda r: FEATURES.index(r.feature))
+    print(seg.format_table(rows))
+    if args.json:
+        payload = [{"feature": r.feature, "model": r.model, "training_set": r.training_set,
+                    "testing_set": r.testing_set, **r.summary.__dict__} for r in rows]
+        tmp = f"{args.json}.tmp"
+        with open(tmp, "w") as fh:
+            json.dump(payload, fh, indent=2)
+        os.replace(tmp, args.json)
+        print(f"Rows written to {args.json}")
+    if args.map and models:
+        from solarray.viz import situational_map
+
+        meta = lab.load_samples(args.data, split, columns=("sample_id", "meta"))
+        name, m = models[0]
+        pred = lab.predict_masks(m, data["image"][:1], data["present"][:1], channels,
+                                 args.threshold)
+        situational_map(data["image"][0], channels, pred[0], args.map, meta=meta["meta"][0],
+                        present=data["present"][0], truth=truth[0],
+                        title=f"{name}: {data['sample_id'][0]}")
+        print(f"Situational map written to {args.map}")
+    return 0
+
+
+#: name → (help, add_arguments, run)
+EVALUATIONS = {
+    "segmentation": ("SPNet masks: IoU (0–100) and pixel accuracy per class, mean ± std over "
+                     "images, on-disk pixels", _seg_arguments, _seg_run),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="evaluation", metavar="KIND")
+    for name, (help_, add, run_) in EVALUATIONS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        add(p)
+        p.set_defaults(_evaluate=run_)
+
+
+def run(args: argparse.Namespace) -> int:
+    from solarray.cli import UsageError
+
+    fn = getattr(args, "_evaluate", None)
+    if fn is None:
+        raise UsageError(f"choose what to evaluate: {', '.join(EVALUATIONS)}")
+    return int(fn(args) or 0)

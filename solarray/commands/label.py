@@ -1,0 +1,208 @@
+"""``solarray label init|predict|review|diff|retrain|list``: SPNet's human-in-the-loop label cycle.
+
+Label versions live in a store directory (``--labels``): ``v1``, ``v2``, … each with
+``labels.parquet`` (sample_id + masks) and ``provenance.json``; versions are never modified.
+The corrections format of ``review`` is documented in :mod:`solarray.labels`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+NAME = "label"
+HELP = "SPNet label sets: init | predict | review | diff | retrain | list (versioned, diffable)"
+
+
+def init_ray(num_cpus: int | None = None) -> None:
+    """Start or join Ray quietly ($RAY_ADDRESS joins a cluster)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import logging
+
+    import ray
+
+    if not ray.is_initialized():
+        address = os.environ.get("RAY_ADDRESS")
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    for name in ("ray.data", "ray"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _common(p: argparse.ArgumentParser, data: bool = True) -> None:
+    p.add_argument("--labels", required=True, help="label store directory")
+    if data:
+        p.add_argument("--data", required=True, help="directory of ingest's Parquet shards")
+        p.add_argument("--split", default="all", choices=("all", "train", "val", "test"),
+                       help="which time split of the shards (default all)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="label_command", metavar="ACTION")
+
+    p = sub.add_parser("init", help="first label version from the shards' masks (human labels)")
+    _common(p)
+    p.add_argument("--min-area", type=int, default=0,
+                   help="simulate an incomplete label set: drop features smaller than this (px)")
+    p.add_argument("--drop-fraction", type=float, default=1.0,
+                   help="probability of dropping each small feature (default 1)")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("predict", help="model masks for a dataset as a new label version")
+    _common(p)
+    p.add_argument("--checkpoint", required=True, help="spnet checkpoint (model.pt or directory)")
+    p.add_argument("--threshold", type=float, default=0.5, help="probability threshold (0–1)")
+    p.add_argument("--parent", default=None,
+                   help="label version the model was trained on (recorded as the parent)")
+    p.add_argument("--batch-size", type=int, default=32)
+
+    p = sub.add_parser("review", help="merge a corrections file into a new label version")
+    _common(p, data=False)
+    p.add_argument("--corrections", required=True, help="corrections JSON (format: solarray.labels)")
+    p.add_argument("--base", default=None, help="version to correct (default latest)")
+
+    p = sub.add_parser("diff", help="features added/removed per class between two versions")
+    _common(p, data=False)
+    p.add_argument("a", help="older version (e.g. v1)")
+    p.add_argument("b", help="newer version (e.g. v2)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("retrain", help="train SPNet on a label version (Ray Train)")
+    _common(p)
+    p.set_defaults(split="train")
+    p.add_argument("--version", default=None, help="label version to train on (default latest)")
+    p.add_argument("--channels", default=None,
+                   help="model input channels, comma-separated (default: all data channels)")
+    p.add_argument("--preset", default="tiny", help="model size preset: tiny | paper")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--dice", type=float, default=0.0, help="weight of the soft-Dice term")
+    p.add_argument("--pretrained-encoder", default="",
+                   help="ViT/MAE checkpoint to initialise the encoder")
+    p.add_argument("--workers", type=int, default=1, help="Ray Train workers (0 = in-process)")
+    p.add_argument("--run-name", default=None, help="run name (default spnet_<version>)")
+    p.add_argument("--storage", default="ray_results", help="Ray Train storage path")
+
+    p = sub.add_parser("list", help="versions of a label store with their provenance")
+    _common(p, data=False)
+
+
+def _positive(name: str, v: int, low: int = 1) -> None:
+    from solarray.cli import UsageError
+
+    if v < low:
+        raise UsageError(f"{name} must be an integer ≥ {low}, got {v}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from solarray import labels as lab
+    from solarray.cli import UsageError
+
+    action = getattr(args, "label_command", None)
+    if action is None:
+        raise UsageError("choose an action: init | predict | review | diff | retrain | list")
+    store = lab.LabelStore(args.labels)
+    if hasattr(args, "data") and not os.path.isdir(args.data):
+        raise UsageError(f"--data: no such directory: {args.data}")
+    split = None if getattr(args, "split", "all") == "all" else args.split
+
+    try:
+        if action == "list":
+            for v in store.versions():
+                p = store.provenance(v)
+                print(f"{v}  kind={p.get('kind')}  parent={p.get('parent')}  "
+                      f"samples={p.get('n_samples')}  created={p.get('created')}  "
+                      f"features={p.get('feature_counts')}")
+            if not store.versions():
+                print(f"{args.labels}: no label versions")
+            return 0
+        if action == "diff":
+            d = lab.diff(store, args.a, args.b)
+            print(json.dumps(d.to_dict(), indent=2) if args.json else d.text())
+            return 0
+        if action == "review":
+            v = lab.review(store, args.corrections, base=args.base)
+            prov = store.provenance(v)
+            print(f"Wrote label version {v} (parent {prov['parent']}, "
+                  f"{prov['corrections']['n_samples']} corrected sample(s)) in {store.path(v)}")
+            print(lab.diff(store, prov["parent"], v).text())
+            return 0
+    except lab.CorrectionsError as err:
+        raise UsageError(f"--corrections: {err}") from None
+    except (KeyError, FileNotFoundError) as err:
+        raise UsageError(str(err.args[0] if err.args else err)) from None
+
+    init_ray()
+    if action == "init":
+        _positive("--min-area", args.min_area, 0)
+        if not 0 <= args.drop_fraction <= 1:
+            raise UsageError(f"--drop-fraction must be in [0, 1], got {args.drop_fraction}")
+        v = lab.init_from_data(store, args.data, split, args.min_area, args.drop_fraction,
+                               args.seed)
+        prov = store.provenance(v)
+        print(f"Wrote label version {v}: {prov['n_samples']} samples, features "
+              f"{prov['feature_counts']}, dropped {prov['dropped_features']}")
+        return 0
+    if action == "predict":
+        if not 0 < args.threshold < 1:
+            raise UsageError(f"--threshold must be in (0, 1), got {args.threshold}")
+        _positive("--batch-size", args.batch_size)
+        if not os.path.exists(args.checkpoint):
+            raise UsageError(f"--checkpoint: no such file or directory: {args.checkpoint}")
+        parent = None
+        if args.parent:
+            try:
+                parent = store.resolve(args.parent)
+            except (KeyError, FileNotFoundError) as err:
+                raise UsageError(f"--parent: {err.args[0]}") from None
+        try:
+            v = lab.predict(store, args.checkpoint, args.data, split, args.threshold, parent,
+                            args.batch_size)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        prov = store.provenance(v)
+        print(f"Wrote label version {v}: {prov['n_samples']} samples predicted by "
+              f"{prov['model_checkpoint']}, features {prov['feature_counts']}")
+        return 0
+    if action == "retrain":
+        from solarray import channels as chans
+        from solarray.train.config import TrainConfig
+
+        _positive("--steps", args.steps)
+        _positive("--batch-size", args.batch_size)
+        _positive("--workers", args.workers, 0)
+        try:
+            version = store.resolve(args.version)
+        except (KeyError, FileNotFoundError) as err:
+            raise UsageError(f"--version: {err.args[0]}") from None
+        mc: dict = {"preset": args.preset}
+        if args.channels:
+            try:
+                mc["channels"] = list(chans.resolve(args.channels))
+            except (KeyError, ValueError) as err:
+                raise UsageError(f"--channels: {err.args[0]}") from None
+        oc: dict = {"dice_weight": args.dice}
+        if args.pretrained_encoder:
+            if not os.path.exists(args.pretrained_encoder):
+                raise UsageError(f"--pretrained-encoder: no such file: {args.pretrained_encoder}")
+            oc["pretrained_encoder"] = os.path.abspath(args.pretrained_encoder)
+        try:
+            cfg = TrainConfig(model="spnet", model_config=mc, objective="spnet",
+                              objective_config=oc, steps=args.steps, batch_size=args.batch_size,
+                              lr=args.lr, warmup_steps=min(20, args.steps // 10),
+                              weight_decay=0.01, checkpoint_every=args.steps,
+                              report_every=max(1, min(50, args.steps // 5)),
+                              num_workers=args.workers,
+                              run_name=args.run_name or f"spnet_{version}",
+                              storage_path=args.storage, torch_threads=1)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        result = lab.retrain(store, version, args.data, cfg, split=split)
+        print(f"Trained spnet on label version {version}: checkpoint {result.checkpoint}")
+        return 0
+    raise UsageError(f"unknown action {action!r}")

@@ -1,0 +1,1 @@
+"""Evaluation tables: metrics and baselines per task (segmentation, ...)."""
