@@ -281,6 +281,7 @@ class Forecaster:
         self.results: OrderedDict[str, dict] = OrderedDict()
         self.latest: str | None = None
         self.accepted: tuple[str, ...] | None = None
+        self._accepted_at = -1e9
         self._versions_cache: dict[str, str] = {}
         self._versions_at = -1e9
         self.reconfigure({})
@@ -306,7 +307,9 @@ class Forecaster:
     async def _input_config(self):
         from solarray.serve.uploads import InputConfig
 
-        if self.accepted is None:
+        now = time.monotonic()
+        if self.accepted is None or now - self._accepted_at > 30.0:  # models may be reconfigured
+            self._accepted_at = now
             if self.configured_accepted:
                 self.accepted = self.configured_accepted
             else:  # the channels the models read
