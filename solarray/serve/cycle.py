@@ -507,6 +507,7 @@ class CycleResult:
     versions: dict[str, str]
     timings: dict[str, float]
     warnings: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # process CPU seconds per stage
 
     @property
     def untrained(self) -> bool:
@@ -591,24 +592,27 @@ def new_id() -> str:
 def run_cycle(sample: Sample, models, config: CycleConfig | None = None, *,
               history=None, result_id: str | None = None) -> CycleResult:
     """Perception → analysis → forecast on one sample with ``models`` (a
-    :class:`~solarray.serve.models.ModelSet`); timings per stage in seconds."""
+    :class:`~solarray.serve.models.ModelSet`); wall-clock timings per stage in seconds (and the
+    process CPU seconds in ``result.cpu``: on a shared machine the wall clock mostly waits)."""
     config = config or CycleConfig()
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    cpu: dict[str, float] = {}
+    t0, c0 = time.perf_counter(), time.process_time()
     perception = perceive(models.get("spnet"), [sample], config.threshold)[0]
-    t1 = time.perf_counter()
-    timings["perception"] = t1 - t0
+    t1, c1 = time.perf_counter(), time.process_time()
+    timings["perception"], cpu["perception"] = t1 - t0, c1 - c0
     analysis = analyse(sample, perception, hale=models.optional("hale"),
                        mcintosh=models.optional("mcintosh"), history=history, config=config)
-    t2 = time.perf_counter()
-    timings["analysis"] = t2 - t1
+    t2, c2 = time.perf_counter(), time.process_time()
+    timings["analysis"], cpu["analysis"] = t2 - t1, c2 - c1
     fc = forecast(models.optional("fpnet_full_disk"), models.optional("fpnet_ar"), [sample],
                   [analysis], config.max_regions)[0]
-    timings["forecast"] = time.perf_counter() - t2
-    timings["total"] = time.perf_counter() - t0
+    t3, c3 = time.perf_counter(), time.process_time()
+    timings["forecast"], cpu["forecast"] = t3 - t2, c3 - c2
+    timings["total"], cpu["total"] = t3 - t0, c3 - c0
     warn = [f"model {r} not loaded: {e}" for r, e in models.errors().items()]
     return CycleResult(result_id or new_id(), sample, perception, analysis, fc, models.versions(),
-                       timings, warn)
+                       timings, warn, cpu)
 
 
 __all__ = ["Analysis", "CycleConfig", "CycleResult", "Forecast", "MapInputs", "Perception",
