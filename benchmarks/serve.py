@@ -194,6 +194,8 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=5, help="cycles per model size")
     ap.add_argument("--paper-repeats", type=int, default=3)
     ap.add_argument("--requests", type=int, default=16, help="requests per load level")
+    ap.add_argument("--service-size", type=int, default=256,
+                    help="sample grid of the service load test (pixels)")
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--skip-paper", action="store_true")
     ap.add_argument("--skip-service", action="store_true")
@@ -241,9 +243,10 @@ def main() -> int:
               f"(CPU s / 2 cores); vs seed 004's ~360 s/cycle: {360.0 / p50:.0f}× faster")
 
     if not args.skip_service:
-        svc = service_load(uploads, synth_dir, args.size, args.requests, args.concurrency)
-        print(f"\n## service, tiny models, {args.requests} requests, concurrency "
-              f"{args.concurrency} (s)")
+        svc = service_load(uploads, synth_dir, args.service_size, args.requests,
+                           args.concurrency)
+        print(f"\n## service, tiny models, {args.service_size}² grid, {args.requests} requests, "
+              f"concurrency {args.concurrency} (s)")
         print("| load | requests | errors | req/s | p50 | p95 | mean SPNet batch | "
               "input / perception / analysis / forecast p50 |")
         print("|---|---|---|---|---|---|---|---|")
