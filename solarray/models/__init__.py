@@ -19,7 +19,7 @@ from solarray.models.registry import (
 )
 
 # Importing the family modules registers their models.
-from solarray.models import cnn_ae, fpnet, mae, solarchip, vit  # noqa: E402,F401  isort: skip
+from solarray.models import cnn_ae, fpnet, mae, solarchip, spnet, vit  # noqa: E402,F401  isort: skip
 
 __all__ = [
     "build",

@@ -241,7 +241,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                                data_wait_frac=wait / elapsed)
                 if val_batches is not None:
                     metrics.update(_mean_across_workers(
-                        validate(objective, model, val_batches, use_amp, device)))
+                        validate(objective, model, val_batches, use_amp, device), device))
                 last_metrics = metrics
                 if rank == 0:
                     with open(metrics_path, "a") as fh:

@@ -1,0 +1,469 @@
+"""The forecaster service: inputs, model loading, the cycle as a library, and the Serve app over
+real HTTP on 127.0.0.1 (bad inputs, a bounded burst, size limit, timeout, failed model load)."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import gzip
+import io
+import json
+import pickle
+import socket
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from astropy.io import fits
+
+from solarray.serve.http import encode_multipart, parse_multipart
+from solarray.serve.uploads import InputConfig, InputError, sample_from_dataset, sample_from_fits
+
+CHANNELS = ("aia193", "aia304", "hmi_m")
+SIZE = 96
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    """One time step of the synthetic Sun (3 channels, 128²) with its tables."""
+    from solarray.data.synthetic import SynthConfig, generate
+
+    out = tmp_path_factory.mktemp("synth")
+    generate(SynthConfig(start="2024-01-01T00:00", hours=0, size=128, seed=3, channels=CHANNELS,
+                         preview=False), out)
+    files = {ch: sorted((out / "fits" / ch).glob("*.fits"))[0] for ch in CHANNELS}
+    return out, files
+
+
+def _uploads(files, channels=CHANNELS):
+    return [(files[c].name, files[c].read_bytes()) for c in channels]
+
+
+def _icfg(**kw):
+    return InputConfig(**{"size": SIZE, "accepted": CHANNELS, **kw})
+
+
+def _edit_fits(path: Path, data=None, **header) -> bytes:
+    with fits.open(path) as hdul:
+        hdu = hdul[0] if hdul[0].data is not None else hdul[1]
+        d = hdu.data if data is None else data
+        h = hdu.header.copy()
+    for k, v in header.items():
+        h[k.replace("_", "-") if k == "DATE_OBS" else k] = v
+    buf = io.BytesIO()
+    fits.PrimaryHDU(d, h).writeto(buf)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Multipart parsing and uploads (no Ray)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_multipart_roundtrip_keeps_binary_exact():
+    rng = np.random.default_rng(0)
+    blobs = [rng.bytes(5000) + b"\r\n--not-the-boundary\r\n\r\n" + rng.bytes(100), b"", b"\r\n"]
+    body, ctype = encode_multipart([("files", f"f{i}.fits", b) for i, b in enumerate(blobs)])
+    parts = parse_multipart(ctype, body)
+    assert [p.data for p in parts] == blobs
+    assert [p.filename for p in parts] == ["f0.fits", "f1.fits", "f2.fits"]
+    with pytest.raises(InputError) as err:
+        parse_multipart(ctype, body[:-30])  # truncated: no closing boundary
+    assert err.value.status == 400
+    with pytest.raises(InputError):
+        parse_multipart("multipart/form-data", body)  # no boundary parameter
+
+
+def test_upload_becomes_a_centred_sample(synth):
+    _, files = synth
+    s = sample_from_fits(_uploads(files), _icfg())
+    assert s.channels == CHANNELS and s.image.shape == (3, SIZE, SIZE)
+    from solarray.serve.cycle import _disk_mask
+
+    disk = _disk_mask(SIZE, 1.1 / 0.97)  # a little inside the limb
+    assert s.present.all() and np.isfinite(s.image[:, disk]).all()  # HMI is NaN off-disk
+    assert abs(s.t_obs - datetime(2024, 1, 1)).total_seconds() < 120
+    # Physical magnetogram kept unclipped; disk centred (magnetogram finite on disk, NaN-free).
+    assert s.b_los is not None and np.nanmax(np.abs(s.b_los)) > 100
+    assert s.header["CRPIX1"] == pytest.approx((SIZE + 1) / 2)
+    # gzip-compressed uploads are accepted too
+    gz = [(n + ".gz", gzip.compress(b)) for n, b in _uploads(files)]
+    s2 = sample_from_fits(gz, _icfg())
+    np.testing.assert_allclose(s2.image, s.image)
+
+
+@pytest.mark.parametrize("case, status, words", [
+    ("not_fits", 415, "not a FITS file"),
+    ("missing_hmi", 422, "wrong channel set"),
+    ("unused_channel", 422, "does not use"),
+    ("duplicate", 422, "one file per channel"),
+    ("tiny_image", 422, "unsupported image size"),
+    ("not_cotemporal", 422, "not co-temporal"),
+    ("no_date", 422, "DATE-OBS"),
+    ("unknown_instrument", 422, "unknown channel"),
+    ("empty", 422, "no files"),
+])
+def test_upload_validation_errors(synth, case, status, words):
+    _, files = synth
+    ups = _uploads(files)
+    cfg = _icfg()
+    if case == "not_fits":
+        ups[0] = ("notes.txt", b"hello, I am not an image")
+    elif case == "missing_hmi":
+        ups = ups[:2]
+    elif case == "unused_channel":
+        cfg = _icfg(accepted=("aia304", "hmi_m"))
+    elif case == "duplicate":
+        ups.append(("copy.fits", ups[0][1]))
+    elif case == "tiny_image":
+        ups[0] = ("small.fits", _edit_fits(files["aia193"], data=np.ones((32, 32), np.float32)))
+    elif case == "not_cotemporal":
+        ups[0] = ("late.fits", _edit_fits(files["aia193"], DATE_OBS="2024-01-01T03:00:00"))
+    elif case == "no_date":
+        raw = _edit_fits(files["aia193"])
+        with fits.open(io.BytesIO(raw)) as h:
+            hdr = h[0].header.copy()
+            d = h[0].data
+        for k in ("DATE-OBS", "T_OBS", "DATE_OBS"):
+            hdr.remove(k, ignore_missing=True)
+        buf = io.BytesIO()
+        fits.PrimaryHDU(d, hdr).writeto(buf)
+        ups[0] = ("nodate.fits", buf.getvalue())
+    elif case == "unknown_instrument":
+        ups[0] = ("other.fits", _edit_fits(files["aia193"], INSTRUME="XYZ", TELESCOP="ELSEWHERE"))
+    elif case == "empty":
+        ups = []
+    with pytest.raises(InputError) as err:
+        sample_from_fits(ups, cfg)
+    assert err.value.status == status
+    assert words in str(err.value)
+    json.dumps(err.value.to_json())
+
+
+def test_dataset_request_reads_a_shard_and_guards_paths(synth, tmp_path):
+    from solarray.data.ingest import write_shard
+
+    _, files = synth
+    s = sample_from_fits(_uploads(files), _icfg())
+    meta = json.dumps({"preprocess": {"frame": 1.1}, "channels": {
+        ch: {"header": v["header"]} for ch, v in s.source["files"].items()}})
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    write_shard([{"t_obs": s.t_obs, "sample_id": "S1", "image": s.image, "present": s.present,
+                  "meta": meta, "labels": {}}], str(shards), CHANNELS)
+    cfg = _icfg(dataset_roots=(str(tmp_path),))
+    got = sample_from_dataset(str(shards), "S1", cfg)
+    np.testing.assert_allclose(got.image, s.image)
+    assert got.t_obs == s.t_obs and got.channels == CHANNELS
+    for args, status in (((str(shards), "nope"), 404), (("/etc", "S1"), 403),
+                         ((str(tmp_path / "missing"), "S1"), 404)):
+        with pytest.raises(InputError) as err:
+            sample_from_dataset(*args, cfg)
+        assert err.value.status == status
+    with pytest.raises(InputError) as err:
+        sample_from_dataset(str(shards), "S1", _icfg())  # no roots configured
+    assert err.value.status == 403
+
+
+# ---------------------------------------------------------------------------------------------
+# Model loading
+# ---------------------------------------------------------------------------------------------
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("pickle code ran",))
+
+
+def test_model_loading_order_and_unsafe_checkpoints(tmp_path):
+    from solarray.models import build, save_model
+    from solarray.serve import CHECKPOINT_FILES
+    from solarray.serve.models import load_role
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    lm = load_role("fpnet_ar", checkpoint_dir=empty)
+    assert lm.ok and "untrained" in lm.version and not lm.trained
+
+    demo = tmp_path / "demo"
+    torch.manual_seed(1)
+    save_model(build("fpnet", preset="tiny", channels=CHANNELS, mode="ar"),
+               demo / CHECKPOINT_FILES["fpnet_ar"])
+    lm = load_role("fpnet_ar", checkpoint_dir=demo)
+    assert lm.ok and lm.trained and lm.version.startswith("fpnet@")
+    assert lm.source.endswith("fpnet_ar.pt")
+
+    # A configured checkpoint of the wrong mode / corrupt / pickled code is an error, never a
+    # silent substitute.
+    wrong = load_role("fpnet_full_disk", str(demo / CHECKPOINT_FILES["fpnet_ar"]),
+                      checkpoint_dir=empty)
+    assert not wrong.ok and "mode" in wrong.error
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00garbage")
+    assert not load_role("spnet", str(bad)).ok
+    evil = tmp_path / "evil.pt"
+    with open(evil, "wb") as f:
+        pickle.dump({"format": "solarray.model/1", "model": "spnet", "x": _Evil()}, f)
+    lm = load_role("spnet", str(evil))
+    assert not lm.ok and "weights-only" in lm.error
+    assert not load_role("hale", str(tmp_path / "missing.pt")).ok
+
+
+# ---------------------------------------------------------------------------------------------
+# The cycle as a library
+# ---------------------------------------------------------------------------------------------
+
+
+def test_run_cycle_library(synth, tmp_path):
+    from solarray.serve.cycle import run_cycle
+    from solarray.serve.flares import FlareHistory
+    from solarray.serve.models import load_models
+    from solarray.serve.render import render_index_html, render_map_png
+
+    out, files = synth
+    s = sample_from_fits(_uploads(files), _icfg())
+    models = load_models(checkpoint_dir=tmp_path)
+    history = FlareHistory.load(xrs=str(out))
+    r = run_cycle(s, models, history=history)
+    body = r.to_json()
+    json.dumps(body, allow_nan=False)
+    assert set(r.timings) >= {"perception", "analysis", "forecast", "total"}
+    assert body["untrained"] and all("untrained" in v for v in body["model_versions"].values())
+    assert body["warnings"][0].startswith("UNTRAINED")
+    assert r.perception.masks.shape == (3, SIZE, SIZE)
+    disk = body["full_disk"]
+    assert 0.0 <= disk["p_m24"] <= 1.0 and disk["f107"] > 0
+    # The disk flare index is the library's over the same 24 h.
+    from solarray.analysis.flares import flare_index
+
+    expect, _ = flare_index(history.events, np.datetime64(s.t_obs, "s"), by=None)
+    assert disk["flare_index"] == pytest.approx(expect["fi"])
+    for row in body["regions"]:
+        assert {"number", "hgs_lon", "hgs_lat", "carr_lon", "area_msh", "hale", "mcintosh", "r",
+                "flare_index", "p_m24"} <= set(row)
+        assert 0.0 <= row["p_m24"] <= 1.0 and -90 <= row["hgs_lat"] <= 90
+    png = render_map_png(r.map_inputs())
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert r.id in render_index_html(body)
+
+
+def test_region_flare_index_follows_rotation():
+    import pandas as pd
+
+    from solarray.serve.flares import FlareHistory, synodic_rate
+
+    t_obs = pd.Timestamp("2024-01-02T00:00")
+    # An M2 flare 12 h earlier at (lon −10°, lat 15°) has rotated to ≈ −10 + 6.6° by t_obs.
+    ev = pd.DataFrame({"peak": [t_obs - pd.Timedelta(hours=12), t_obs - pd.Timedelta(hours=30)],
+                       "goes_class": ["M2.0", "X1.0"], "hgs_lon": [-10.0, -10.0],
+                       "hgs_lat": [15.0, 15.0]})
+    h = FlareHistory(ev, source="test")
+    lon_now = -10 + synodic_rate(15.0) * 0.5
+    regions = pd.DataFrame({"number": [1, 2], "hgs_lon": [lon_now, -40.0],
+                            "hgs_lat": [15.0, 15.0], "area_msh": [100.0, 100.0]})
+    per = h.region_index(t_obs, regions, assign_deg=2.0)
+    assert per.set_index("number").loc[1, "fi"] == pytest.approx(20.0)  # the X1 is > 24 h old
+    assert per.set_index("number").loc[2, "fi"] == 0
+    assert h.disk_index(t_obs)["fi"] == pytest.approx(20.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Config files and the CLI
+# ---------------------------------------------------------------------------------------------
+
+
+def test_serve_config_matches_code_and_cluster_checks():
+    import yaml
+
+    from solarray import deploy
+    from solarray.serve.app import DEPLOYMENTS, build_app, options_from_config
+
+    text = Path("serve/config.yaml").read_text()
+    cfg = yaml.safe_load(text)
+    assert cfg["http_options"]["host"] == "127.0.0.1"
+    assert cfg["applications"][0]["import_path"] == "serve.app:app"
+    problems, requests = deploy._validate_serve_config(text, "serve/config.yaml", "2.60.0")
+    assert problems == []
+    opts = options_from_config(cfg)
+    assert set(opts) == set(DEPLOYMENTS)
+    assert opts["SPNet"]["ray_actor_options"]["num_gpus"] == 0.5
+    build_app(opts)  # every option is a valid deployment option
+    # The cluster sizing in solarray.deploy knows the same deployments and sizes.
+    roles = {r.role.split(" ")[0]: r for r in deploy.JOB_REQUESTS["serve"]}
+    for req in requests:
+        name = req.role.split("/")[1].split(" ")[0]
+        key = "Ingress" if name == "Forecaster" else name
+        assert dict(roles[key].bundle) == dict(req.bundle) and roles[key].count == req.count
+
+
+def test_fit_to_resources_and_cli_errors(capsys):
+    from solarray.cli import main
+    from solarray.commands.serve import fit_to_resources
+
+    opts = {"A": {"ray_actor_options": {"num_cpus": 1, "num_gpus": 0.5},
+                  "autoscaling_config": {"min_replicas": 1, "max_replicas": 3}},
+            "B": {"ray_actor_options": {"num_cpus": 2}}}
+    out, notes = fit_to_resources(opts, cpus=2, gpus=0)
+    assert "num_gpus" not in out["A"]["ray_actor_options"]
+    total = sum(o["ray_actor_options"]["num_cpus"] for o in out.values())
+    assert total <= 1.75 and out["A"]["autoscaling_config"]["max_replicas"] == 1
+    assert opts["A"]["ray_actor_options"]["num_gpus"] == 0.5  # input untouched
+    assert main(["serve", "--port", "0"]) == 2
+    assert main(["serve", "--goes", "/no/such/file"]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# The Serve app over HTTP
+# ---------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _http(base, path, data=None, ctype=None, timeout=120):
+    req = urllib.request.Request(base + path, data=data)
+    if ctype:
+        req.add_header("Content-Type", ctype)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.headers.get("content-type", ""), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers.get("content-type", ""), err.read()
+
+
+def _options(tmp, synth_dir, **ingress):
+    from solarray.serve.app import FPNET, IATOOLS, INGRESS, SPNET
+
+    common = {"ray_actor_options": {"num_cpus": 0.5}, "graceful_shutdown_wait_loop_s": 0.1,
+              "graceful_shutdown_timeout_s": 1}
+    empty = str(tmp / "no-checkpoints")
+    return {
+        SPNET: {**common, "user_config": {"checkpoint_dir": empty, "max_batch_size": 4}},
+        IATOOLS: {**common, "user_config": {"checkpoint_dir": empty,
+                                            "goes": {"xrs": str(synth_dir)}}},
+        FPNET: {**common, "user_config": {"checkpoint_dir": empty}},
+        INGRESS: {**common, "user_config": {"size": SIZE, "max_request_mb": 3,
+                                            "dataset_roots": [str(tmp)], **ingress}},
+    }
+
+
+@pytest.fixture(scope="module")
+def service(ray_session, synth, tmp_path_factory):
+    from ray import serve
+
+    from solarray.serve.app import build_app
+
+    tmp = tmp_path_factory.mktemp("serve")
+    (tmp / "no-checkpoints").mkdir()
+    port = _free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port, "request_timeout_s": 120})
+    serve.run(build_app(_options(tmp, synth[0])), name="forecaster", route_prefix="/")
+    yield f"http://127.0.0.1:{port}", tmp
+    serve.shutdown()
+
+
+@pytest.mark.slow
+def test_service_end_to_end(service, synth):
+    base, tmp = service
+    _, files = synth
+    st, _, body = _http(base, "/v1/health")
+    health = json.loads(body)
+    assert st == 200 and health["status"] == "ok" and len(health["untrained"]) == 5
+
+    st, _, body = _http(base, "/v1/models")
+    models = json.loads(body)
+    assert st == 200 and models["SPNet"]["spnet"]["source"] == "untrained"
+    assert models["IATools"]["goes"]["n_flares"] > 0
+
+    payload, ctype = encode_multipart([("files", n, b) for n, b in _uploads(files)])
+    st, ct, body = _http(base, "/v1/forecast", payload, ctype)
+    assert st == 200, body[:500]
+    fc = json.loads(body)
+    assert fc["observation_time"].startswith("2024-01-01T00:0")
+    assert all("untrained" in v for v in fc["model_versions"].values())
+    assert {"perception", "analysis", "forecast", "total"} <= set(fc["timings_s"])
+    assert fc["full_disk"]["p_m24"] is not None and fc["full_disk"]["flare_index"] is not None
+    assert isinstance(fc["coronal_holes"], list) and isinstance(fc["filaments"], list)
+    for row in fc["regions"]:
+        assert row["p_m24"] is not None and row["carr_lon"] is not None
+
+    st, ct, png = _http(base, fc["map_url"])
+    assert st == 200 and ct == "image/png" and png[:4] == b"\x89PNG"
+    st, _, page = _http(base, "/")
+    assert st == 200 and fc["id"].encode() in page and b"UNTRAINED" in page
+    st, _, spec = _http(base, "/openapi.json")
+    assert st == 200 and "/v1/forecast" in json.loads(spec)["paths"]
+    assert _http(base, "/v1/forecast/unknown/map.png")[0] == 404
+
+
+@pytest.mark.slow
+def test_service_rejects_bad_inputs_and_keeps_serving(service, synth):
+    base, tmp = service
+    _, files = synth
+    good = _uploads(files)
+    cases = [
+        (encode_multipart([("files", "a.txt", b"plain text")]), 415, "not a FITS"),
+        (encode_multipart([("files", n, b) for n, b in good[:2]]), 422, "wrong channel set"),
+        (encode_multipart([("files", n, b) for n, b in good] + [("files", "big.fits",
+                          b"SIMPLE  =" + bytes(4 * 2**20))]), 413, "exceeds the limit"),
+        (encode_multipart([("other", n, b) for n, b in good]), 422, "no 'files' field"),
+        ((b"--x\r\nbroken", "multipart/form-data; boundary=x"), 400, "malformed"),
+        ((b"hello", "text/plain"), 415, "unsupported content type"),
+        ((b'{"dataset": "/etc", "sample_id": "x"}', "application/json"), 403, "outside"),
+        ((b'{"nonsense": 1}', "application/json"), 422, "invalid JSON request"),
+    ]
+    for (payload, ctype), status, words in cases:
+        st, ct, body = _http(base, "/v1/forecast", payload, ctype)
+        assert st == status, (words, body[:300])
+        assert ct.startswith("application/json") and words in json.loads(body)["error"]
+    payload, ctype = encode_multipart([("files", n, b) for n, b in good])
+    assert _http(base, "/v1/forecast", payload, ctype)[0] == 200
+    assert _http(base, "/v1/health")[0] == 200
+
+
+@pytest.mark.slow
+def test_service_concurrent_burst(service, synth):
+    base, _ = service
+    payload, ctype = encode_multipart([("files", n, b) for n, b in _uploads(synth[1])])
+    with cf.ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: _http(base, "/v1/forecast", payload, ctype),
+                                range(6)))
+    assert [r[0] for r in results] == [200] * 6
+    ids = {json.loads(r[2])["id"] for r in results}
+    assert len(ids) == 6
+
+
+@pytest.mark.slow
+def test_service_reconfigure_timeout_and_failed_model(service, synth):
+    """user_config changes reconfigure replicas in place: a 1 ms request timeout gives 504; a
+    corrupt SPNet checkpoint fails /v1/health and forecasts with 503 instead of serving a
+    stand-in."""
+    from ray import serve
+
+    from solarray.serve.app import SPNET, build_app
+
+    base, tmp = service
+    payload, ctype = encode_multipart([("files", n, b) for n, b in _uploads(synth[1])])
+    serve.run(build_app(_options(tmp, synth[0], request_timeout_s=0.001)), name="forecaster",
+              route_prefix="/")
+    st, _, body = _http(base, "/v1/forecast", payload, ctype)
+    assert st == 504 and "longer than" in json.loads(body)["error"]
+
+    bad = tmp / "corrupt_spnet.pt"
+    bad.write_bytes(b"definitely not a checkpoint")
+    opts = _options(tmp, synth[0])
+    opts[SPNET]["user_config"]["checkpoints"] = {"spnet": str(bad)}
+    serve.run(build_app(opts), name="forecaster", route_prefix="/")
+    st, _, body = _http(base, "/v1/health")
+    health = json.loads(body)
+    assert st == 503 and health["status"] == "unhealthy"
+    assert any("spnet" in p and "corrupt_spnet.pt" in p for p in health["problems"])
+    st, _, body = _http(base, "/v1/forecast", payload, ctype)
+    assert st == 503 and "spnet" in json.loads(body)["error"]
