@@ -1,0 +1,291 @@
+"""``solarray demo``: the whole path on the embedded default, a local Ray and bundled data.
+
+synthetic Sun (+ the real sunpy sample FITS) → Ray Data ingest → MAE pretraining with physics-prior
+masking (Ray Train) → SPNet (segmentation) → Hale/McIntosh classifiers → FPNet (full disk and per
+AR) → one perception → analysis → forecast cycle on the newest sample: the region table and flare
+probabilities printed, the situational map PNG and an HTML report written. The checkpoints land
+where ``solarray serve`` looks for them (:func:`solarray.serve.default_checkpoint_dir`).
+
+Every stage calls the same library/CLI entry points a user would; nothing here is demo-only
+science. The data window spans three months so the time splits (test January, validation March,
+training the rest) all hold samples.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+DEMO_CHANNELS = ("hmi_m", "aia193", "aia304")  # SPNet: HMI/193/304; FPNet: HMI + 304
+
+
+@dataclass
+class DemoConfig:
+    out: str = "demo_out"
+    start: str = "2024-01-20T00:00"
+    days: float = 50.0
+    cadence_hours: float = 6.0
+    size: int = 64
+    seed: int = 0
+    steps: int = 60  # per training stage
+    num_cpus: int = 2
+    checkpoint_dir: str | None = None  # default: where `solarray serve` looks
+
+    def __post_init__(self) -> None:
+        if self.size < 32 or self.size % 16:
+            raise ValueError(f"size: expected a multiple of 16 ≥ 32, got {self.size}")
+        if self.days < 45:
+            raise ValueError("days: the demo needs ≥ 45 days so January (test), February (train) "
+                             f"and March (validation) all hold samples, got {self.days}")
+        if self.steps < 10:
+            raise ValueError(f"steps: expected ≥ 10, got {self.steps}")
+
+
+@dataclass
+class StageLog:
+    """Wall-clock seconds and a one-line result per stage, for the console and the report."""
+
+    rows: list[tuple[str, float, str]] = field(default_factory=list)
+
+    def run(self, name: str, fn, describe=lambda r: ""):
+        n = len(self.rows) + 1
+        print(f"\n[{n}/{N_STAGES}] {name} ...", flush=True)
+        t = time.perf_counter()
+        result = fn()
+        dt = time.perf_counter() - t
+        note = describe(result)
+        self.rows.append((name, dt, note))
+        print(f"[{n}/{N_STAGES}] {name}: done in {dt:.1f} s{' — ' + note if note else ''}", flush=True)
+        return result
+
+
+N_STAGES = 9
+
+
+def _cli(argv: list[str]) -> None:
+    from solarray.cli import main
+
+    code = main(argv)
+    if code:
+        raise RuntimeError(f"`solarray {' '.join(argv)}` exited with {code}")
+
+
+def _real_files() -> list[dict]:
+    """The real AIA and HMI sample files shipped with sunpy through the same preprocessing."""
+    from sunpy.data.test import get_test_filepath
+
+    from solarray.data.preprocess import PreprocessConfig, measure_limb, preprocess_file
+
+    rows = []
+    for name in ("aia_171_level1.fits", "resampled_hmi.fits"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pre = preprocess_file(get_test_filepath(name), cfg=PreprocessConfig(size=128))
+        rows.append({"file": name, "channel": pre.info["channel"],
+                     "limb_radius_rsun": round(float(measure_limb(pre.data)), 3)})
+    return rows
+
+
+def _latest_model(fit_result) -> Path:
+    ckpt = Path(fit_result.checkpoint)
+    model = ckpt / "model.pt"
+    return model if model.exists() else ckpt
+
+
+def _classifiers(synth_dir: Path, ckpt_dir: Path, seed: int) -> dict:
+    import numpy as np
+
+    from solarray.analysis.classify import (
+        ClassifierConfig,
+        DualClassifier,
+        TrainConfig,
+        samples_from_directory,
+    )
+
+    data = samples_from_directory(synth_dir)
+    out = {"n_crops": int(len(data["x"]))}
+    for task in ("hale", "mcintosh"):
+        cfg = ClassifierConfig(task=task)
+        y = np.array(data[task])
+        clf = DualClassifier(cfg)
+        clf.fit(data["x"], y, data["lon"], TrainConfig(epochs=3, seed=seed))
+        clf.save(ckpt_dir / f"{task}.pt")
+    return out
+
+
+def run_demo(cfg: DemoConfig) -> dict:
+    """Run every stage; returns the forecast response (also written to ``out/forecast.json``)."""
+    import pandas as pd
+    import ray
+
+    from solarray.data.synthetic import SynthConfig, generate
+    from solarray.serve import CHECKPOINT_FILES, default_checkpoint_dir
+
+    out = Path(cfg.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    synth_dir, shards = out / "synth", out / "shards"
+    ckpt_dir = Path(cfg.checkpoint_dir).expanduser() if cfg.checkpoint_dir else default_checkpoint_dir()
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    storage = out / "ray_results"
+    log = StageLog()
+    t_total = time.perf_counter()
+    if not ray.is_initialized():
+        ray.init(address="local", num_cpus=cfg.num_cpus, include_dashboard=False,
+                 log_to_driver=False)
+
+    synth = SynthConfig(start=cfg.start, hours=cfg.days * 24, cadence_minutes=cfg.cadence_hours * 60,
+                        size=cfg.size, seed=cfg.seed, channels=DEMO_CHANNELS)
+    log.run("synthetic Sun", lambda: generate(synth, synth_dir),
+            lambda r: f"{r.n_files} FITS, {r.n_flares} flares → {synth_dir}")
+    real = log.run("real sunpy sample files", _real_files,
+                   lambda r: ", ".join(f"{x['channel']} limb at {x['limb_radius_rsun']} R☉" for x in r))
+    log.run("ingest (Ray Data)", lambda: _cli([
+        "ingest", "--input", str(synth_dir), "--out", str(shards), "--size", str(cfg.size),
+        "--channels", ",".join(DEMO_CHANNELS)]), lambda r: f"shards in {shards}")
+
+    from solarray.cli import build_parser
+    from solarray.commands import pretrain as pretrain_cmd
+
+    mae_args = build_parser().parse_args([
+        "pretrain", "--model", "mae_vit", "--masking", "ppam", "--data", str(shards),
+        "--workers", "1", "--steps", str(cfg.steps), "--run-name", "demo-mae",
+        "--storage", str(storage), "--preset", "tiny", "--checkpoint-every", str(cfg.steps)])
+    mae = log.run("MAE pretraining, PPAM masking (Ray Train)", lambda: pretrain_cmd.execute(mae_args),
+                  lambda r: f"step {r.final_step}, loss {r.metrics.get('loss', float('nan')):.4f}")
+    mae_model = _latest_model(mae)
+
+    labels = out / "labels"
+    def spnet():
+        _cli(["label", "init", "--labels", str(labels), "--data", str(shards)])
+        _cli(["label", "retrain", "--labels", str(labels), "--data", str(shards),
+              "--steps", str(cfg.steps), "--workers", "1", "--storage", str(storage),
+              "--run-name", "demo-spnet", "--pretrained-encoder", str(mae_model)])
+        from solarray.train.loop import latest_checkpoint
+
+        step, path = latest_checkpoint(storage / "demo-spnet")
+        model = path / "model.pt"
+        shutil.copy(model if model.exists() else path, ckpt_dir / CHECKPOINT_FILES["spnet"])
+        return step
+    log.run("SPNet segmentation (Ray Train)", spnet, lambda s: f"step {s}")
+
+    log.run("Hale / McIntosh classifiers", lambda: _classifiers(synth_dir, ckpt_dir, cfg.seed),
+            lambda r: f"{r['n_crops']} AR crops")
+
+    reports = {}
+    def fpnet():
+        for mode, role in (("full-disk", "fpnet_full_disk"), ("ar", "fpnet_ar")):
+            dest = out / f"fpnet_{mode}"
+            _cli(["train-fpnet", "--data", str(shards), "--synthetic", str(synth_dir),
+                  "--out", str(dest), "--mode", mode, "--encoder", str(mae_model),
+                  "--steps", str(cfg.steps), "--storage", str(storage),
+                  "--run-name", f"demo-fpnet-{mode}"])
+            shutil.copy(dest / "model.pt", ckpt_dir / CHECKPOINT_FILES[role])
+            test = dest / "forecasts_test.csv"
+            if test.exists():
+                from solarray.forecast.fpnet import verify_table
+
+                reports[mode] = json.loads(verify_table(pd.read_csv(test)).to_json())
+        return reports
+    log.run("FPNet flare forecaster (full disk + per AR)", fpnet,
+            lambda r: ", ".join(f"{m}: test TSS {v.get('tss')}" for m, v in r.items()))
+
+    response = log.run("forecast cycle on the newest sample",
+                       lambda: _cycle(shards, synth_dir, ckpt_dir, cfg, out),
+                       lambda r: f"{len(r['regions'])} regions, P(≥M, 24 h, disk) = "
+                                 f"{_fmt(r['full_disk']['p_m24'])}")
+    log.run("report", lambda: _report(out, response, log, real, reports, cfg, ckpt_dir),
+            lambda p: str(p))
+    print(f"\nsolarray demo finished in {time.perf_counter() - t_total:.0f} s")
+    _print_table(response)
+    print(f"\nsituational map: {out / 'situational_map.png'}\nreport: {out / 'report.html'}\n"
+          f"checkpoints (used by `solarray serve`): {ckpt_dir}")
+    return response
+
+
+def _fmt(p) -> str:
+    return "n/a" if p is None else f"{float(p):.2f}"
+
+
+def _cycle(shards: Path, synth_dir: Path, ckpt_dir: Path, cfg: DemoConfig, out: Path) -> dict:
+    import pandas as pd
+
+    from solarray.data.dataset import read_shards
+    from solarray.serve.cycle import run_cycle
+    from solarray.serve.flares import FlareHistory
+    from solarray.serve.models import load_models
+    from solarray.serve.render import render_map_png
+    from solarray.serve.uploads import InputConfig, sample_from_dataset
+
+    ids = read_shards(str(shards)).select_columns(["sample_id"]).to_pandas()["sample_id"]
+    newest = sorted(ids)[-1]
+    sample = sample_from_dataset(str(shards), newest, InputConfig(
+        size=cfg.size, min_pixels=32, dataset_roots=(str(shards.parent),)))
+    tables = synth_dir / "tables"
+    history = FlareHistory.load(xrs=str(tables / "xrs.parquet"), events=str(tables / "events.parquet"),
+                                indices=str(tables / "indices.parquet"))
+    models = load_models(checkpoint_dir=ckpt_dir, channels=DEMO_CHANNELS)
+    result = run_cycle(sample, models, history=history)
+    response = result.to_json()
+    (out / "forecast.json").write_text(json.dumps(response, indent=2, default=str))
+    (out / "situational_map.png").write_bytes(render_map_png(result.map_inputs()))
+    pd.DataFrame(response["regions"]).to_csv(out / "regions.csv", index=False)
+    return response
+
+
+def _print_table(response: dict) -> None:
+    regions = response.get("regions", [])
+    print(f"\nobservation {response.get('observation_time')}: {len(regions)} active regions")
+    print(f"{'AR':>4} {'lon':>7} {'lat':>6} {'area MSH':>9} {'Hale':>7} {'McI':>4} {'P(≥M)':>6}")
+    for r in regions:
+        print(f"{r.get('number', ''):>4} {_num(r.get('hgs_lon')):>7} {_num(r.get('hgs_lat')):>6} "
+              f"{_num(r.get('area_msh'), 0):>9} {str(r.get('hale') or '-'):>7} "
+              f"{str(r.get('mcintosh') or '-'):>4} {_fmt(r.get('p_m24')):>6}")
+    print(f"full-disk P(≥M flare in 24 h): {_fmt(response.get('full_disk', {}).get('p_m24'))}")
+
+
+def _num(v, digits: int = 1) -> str:
+    return "-" if v is None else f"{float(v):.{digits}f}"
+
+
+def _report(out: Path, response: dict, log: StageLog, real: list[dict], reports: dict,
+            cfg: DemoConfig, ckpt_dir: Path) -> Path:
+    esc = html.escape
+    stages = "".join(f"<tr><td>{esc(n)}</td><td>{dt:.1f}</td><td>{esc(note)}</td></tr>"
+                     for n, dt, note in log.rows)
+    regions = response.get("regions", [])
+    cols = [c for c in ("number", "hgs_lon", "hgs_lat", "carr_lon", "area_msh", "hale", "mcintosh",
+                        "log_r", "flare_index", "p_m24") if any(c in r for r in regions)]
+    head = "".join(f"<th>{esc(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{esc(str(r.get(c, '')))}</td>" for c in cols) + "</tr>"
+                   for r in regions)
+    verif = "".join(f"<tr><td>{esc(m)}</td>" + "".join(
+        f"<td>{esc(str(v.get(k)))}</td>" for k in ("tss", "hss", "bss", "roca", "f1")) + "</tr>"
+        for m, v in reports.items())
+    realrows = "".join(f"<tr><td>{esc(r['file'])}</td><td>{esc(r['channel'])}</td>"
+                       f"<td>{r['limb_radius_rsun']}</td></tr>" for r in real)
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>solarray demo</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:3px 8px}}</style></head><body>
+<h1>solarray demo — forecast for {esc(str(response.get('observation_time')))}</h1>
+<p>Full-disk probability of an M-class or stronger flare in the next 24 h:
+<b>{_fmt(response.get('full_disk', {}).get('p_m24'))}</b>.
+Models: {esc(json.dumps(response.get('model_versions', {})))}</p>
+<img src="situational_map.png" alt="situational awareness map" style="max-width:100%">
+<h2>Active regions</h2><table><tr>{head}</tr>{body}</table>
+<h2>FPNet on held-out January (synthetic)</h2>
+<table><tr><th>mode</th><th>TSS</th><th>HSS</th><th>BSS</th><th>ROCA</th><th>F1</th></tr>{verif}</table>
+<h2>Real sunpy sample files through the same preprocessing</h2>
+<table><tr><th>file</th><th>channel</th><th>measured limb, R☉</th></tr>{realrows}</table>
+<h2>Stages</h2><table><tr><th>stage</th><th>s</th><th>result</th></tr>{stages}</table>
+<p>Configuration: {esc(json.dumps(asdict(cfg)))}; checkpoints in {esc(str(ckpt_dir))}.</p>
+</body></html>"""
+    path = out / "report.html"
+    tmp = out / ".report.html.tmp"
+    tmp.write_text(page)
+    tmp.replace(path)
+    return path
