@@ -178,8 +178,13 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
               if c in columns}
     shard = ray.train.get_dataset_shard("train")
     val_batches = _read_val_batches(cfg, dtypes, device, rank) if loop_config.get("val") else None
-    metrics_path = run_dir / METRICS_FILE
-    if rank == 0:
+    if local and not cfg.local_storage:
+        raise ValueError("num_workers=0 (local mode) needs a filesystem storage_path, "
+                         f"got {cfg.storage_path}")
+    # The metrics log and the fault-injection marker live next to the checkpoints when storage
+    # is a filesystem path (URIs: metrics go to Ray Train's checkpoint records only).
+    metrics_path = run_dir / METRICS_FILE if cfg.local_storage else None
+    if rank == 0 and metrics_path is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
 
     step, epoch = start_step, 0
@@ -220,7 +225,8 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                 sums[k] = sums.get(k, 0.0) + v.detach().float()
             n_since += 1
 
-            if cfg.fail_at_step and step == cfg.fail_at_step and rank == world - 1:
+            if (cfg.fail_at_step and step == cfg.fail_at_step and rank == world - 1
+                    and cfg.local_storage):
                 marker = run_dir / f".injected_failure_step_{step}"
                 if not marker.exists():
                     marker.parent.mkdir(parents=True, exist_ok=True)
@@ -243,7 +249,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                     metrics.update(_mean_across_workers(
                         validate(objective, model, val_batches, use_amp, device), device))
                 last_metrics = metrics
-                if rank == 0:
+                if rank == 0 and metrics_path is not None:
                     with open(metrics_path, "a") as fh:
                         fh.write(json.dumps(metrics) + "\n")
                 if do_ckpt:
@@ -346,7 +352,7 @@ class FitResult:
     """What a training run produced."""
 
     run_dir: Path
-    checkpoint: Path | None  # latest complete checkpoint directory
+    checkpoint: Path | str | None  # latest complete checkpoint directory (a URI on remote storage)
     start_step: int  # step the final attempt started from (0 = from scratch)
     final_step: int
     resumed_from: str | None  # checkpoint the run resumed from, if any
@@ -414,7 +420,7 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
                              f"training data has; it has {', '.join(val_names)}")
         datasets["val"] = val_ds.select_columns(columns)
 
-    previous = latest_checkpoint(cfg.run_dir)
+    previous = latest_checkpoint(cfg.run_dir) if cfg.local_storage else None
     if previous is not None:
         log(f"Resuming run {cfg.run_name!r} from checkpoint {previous[1]} (step {previous[0]})")
     else:
@@ -438,10 +444,10 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
     if getattr(result, "error", None) is not None:
         raise result.error
     ret = result.return_value or {}
-    latest = latest_checkpoint(cfg.run_dir)
+    latest = latest_checkpoint(cfg.run_dir) if cfg.local_storage else None
     out = FitResult(
         run_dir=cfg.run_dir,
-        checkpoint=latest[1] if latest else None,
+        checkpoint=latest[1] if latest else (result.checkpoint.path if result.checkpoint else None),
         start_step=int(ret.get("start_step", 0)),
         final_step=int(ret.get("final_step", latest[0] if latest else 0)),
         resumed_from=ret.get("resumed_from"),
