@@ -143,6 +143,16 @@ def test_synthetic_ar_positions_land_on_ar_masks(tmp_path):
     flipped = np.array([dist[127 - int(round(r)), int(round(c))]
                         for r, c in zip(rows, cols, strict=True)])
     assert np.median(d) <= 3.0 and np.median(d) < np.median(flipped)
+    # The command-line loader builds the same table; full-disk mode aggregates it per time.
+    loaded = F.load_feature_table(synthetic=tmp_path / "s")
+    assert loaded[["ar_number", "label", "flare_index"]].equals(tab[["ar_number", "label",
+                                                                      "flare_index"]])
+    disk = F.table_for_mode(loaded, "full_disk")
+    assert len(disk) == 1 and disk["n_ar"].iloc[0] == len(tab)
+    with pytest.raises(ValueError, match="exactly one"):
+        F.load_feature_table()
+    with pytest.raises(FileNotFoundError):
+        F.load_feature_table(synthetic=tmp_path)
 
 
 def test_examples_splits_and_dataset_columns(ray_session):

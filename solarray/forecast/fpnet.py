@@ -236,9 +236,12 @@ def split_examples(ex: Examples, val_months: Sequence[int] = (3,),
     return {s: ex.subset(np.flatnonzero(names == s)) for s in ("train", "val", "test")}
 
 
-def to_dataset(ex: Examples, *, resample: bool = False, seed: int = 0):
+def to_dataset(ex: Examples, *, resample: bool = False, seed: int = 0, min_rows: int = 0):
     """A Ray Dataset of FPNet training rows (``image``, ``scalars``, ``categories``, ``label``),
-    positives oversampled to balance the classes when ``resample``; rows shuffled."""
+    positives oversampled to balance the classes when ``resample``; rows shuffled. With
+    ``min_rows`` the shuffled set is repeated (a new permutation each time) up to that many rows,
+    so a short run is one pass over the data instead of many small epochs (each epoch restarts
+    the Ray Data stream)."""
     import ray
 
     keep = np.flatnonzero(ex.label >= 0)
@@ -248,7 +251,10 @@ def to_dataset(ex: Examples, *, resample: bool = False, seed: int = 0):
         if len(pos) and len(neg) > len(pos):
             pos = np.concatenate([pos, rng.choice(pos, len(neg) - len(pos), replace=True)])
         keep = np.concatenate([pos, neg])
-    keep = rng.permutation(keep)
+    order = [rng.permutation(keep)]
+    while len(keep) and sum(len(o) for o in order) < min_rows:
+        order.append(rng.permutation(keep))
+    keep = np.concatenate(order)
     items = [{"image": ex.image[i], "scalars": ex.scalars[i], "categories": ex.categories[i],
               "label": np.float32(ex.label[i])} for i in keep]
     return ray.data.from_items(items)
@@ -453,7 +459,8 @@ def train_fpnet(cfg: FPNetTrainConfig, frames: Frames, table: pd.DataFrame,
         num_to_keep=1, run_name=cfg.run_name, storage_path=cfg.storage_path,
         num_workers=cfg.num_workers, cpus_per_worker=cfg.cpus_per_worker, shuffle_buffer=0,
     )
-    ds = to_dataset(tr, resample=cfg.imbalance == "resample", seed=cfg.seed)
+    ds = to_dataset(tr, resample=cfg.imbalance == "resample", seed=cfg.seed,
+                    min_rows=cfg.steps * cfg.batch_size * max(1, cfg.num_workers))
     result = fit(tcfg, ds, log=log)
     if result.checkpoint is None:
         raise RuntimeError(f"training run {cfg.run_name!r} wrote no checkpoint")
