@@ -45,7 +45,7 @@ def main() -> int:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
-    for attempt in range(3):  # a busy machine can time the node start out
+    for _ in range(3):  # a busy machine can time the node start out
         try:
             ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
                      object_store_memory=512 * 1024**2)

@@ -583,10 +583,9 @@ def predict_masks(model, image: np.ndarray, present: np.ndarray | None,
     ``frame`` (the frame half-width in R☉) pixels off the solar disk are cleared (features are
     on-disk by definition); ``None`` keeps them.
     """
-    from solarray.evaluate.segmentation import disk_mask
-
     import torch
 
+    from solarray.evaluate.segmentation import disk_mask
     from solarray.models.spnet import select_channels
 
     if not 0.0 < threshold < 1.0:
