@@ -45,8 +45,15 @@ def main() -> int:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             object_store_memory=512 * 1024**2)
+    for _ in range(3):  # a busy machine can time the node start out
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                     object_store_memory=512 * 1024**2)
+            break
+        except Exception as err:  # noqa: BLE001
+            print(f"ray.init failed ({err}); retrying", flush=True)
+            ray.shutdown()
+            time.sleep(5)
     ray.data.DataContext.get_current().enable_progress_bars = False
     from solarray import labels as lab
     from solarray.evaluate import segmentation as seg
