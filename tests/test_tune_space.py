@@ -216,3 +216,30 @@ def test_best_config_file_round_trips_into_pretrain(tmp_path):
         cfg = pretrain.build_config(args)
         assert cfg == expected.replace(storage_path=cfg.storage_path), key
         assert cfg.objective_config["temperature"] == 0.2 and cfg.steps == 12
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sweep", "nope"], r"--sweep: unknown sweep 'nope'; shipped sweeps"),
+    (["--sweep", "contrastive_weights", "--samples", "0"], r"--samples must be an integer >= 1"),
+    (["--sweep", "contrastive_weights", "--max-concurrent", "0"], r"--max-concurrent must be"),
+    (["--sweep", "contrastive_weights", "--cpus-per-worker", "0"], r"--cpus-per-worker must be"),
+    (["--sweep", "contrastive_weights", "--name", "a/b"], r"--name must be a plain name"),
+])
+def test_cli_usage_errors(tmp_path, capsys, argv, message):
+    import re
+
+    from solarray.cli import main
+
+    assert main(["tune", "--data", str(tmp_path), *argv]) == 2
+    assert re.search(r"solarray tune: error: " + message, capsys.readouterr().err)
+
+
+def test_cli_unavailable_sweep_and_missing_data(tmp_path, capsys):
+    from solarray.cli import main
+    from solarray.train.objectives import list_objectives
+
+    assert main(["tune", "--sweep", "contrastive_weights", "--data", str(tmp_path / "no")]) == 2
+    assert "--data: no such directory" in capsys.readouterr().err
+    if "spnet" not in list_objectives():
+        assert main(["tune", "--sweep", "spnet_class_weights", "--data", str(tmp_path)]) == 2
+        assert "needs model 'spnet'" in capsys.readouterr().err
