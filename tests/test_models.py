@@ -42,8 +42,8 @@ def test_registry_lists_and_errors():
 
 
 def test_presets_differ_and_paper_is_vit_base():
-    from solarray.models.vit import ViTAEConfig
     from solarray.models.registry import make_config
+    from solarray.models.vit import ViTAEConfig
 
     tiny = make_config(ViTAEConfig, "tiny", in_channels=13)
     paper = make_config(ViTAEConfig, "paper", in_channels=13)

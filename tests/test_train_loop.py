@@ -62,6 +62,7 @@ def test_objective_registry():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_local_mode_learns_retrieval_and_flare_probe(ray_session, tmp_path):
     """Learning evidence (fast version): the generic loop in Ray Train local mode (num_workers=0)
     trains tiny SolarCHIP; it must beat the same model at initialisation on HMI→AIA retrieval among
@@ -99,3 +100,9 @@ def test_local_mode_learns_retrieval_and_flare_probe(ray_session, tmp_path):
     assert after["probe_tss"] >= before["probe_tss"] + 0.15
     lines = (result.run_dir / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(s)["step"] for s in lines] == [50, 100, 150, 200]
+    # Local mode resumes from the run directory too: a finished run does no further steps.
+    logs = []
+    again = fit(cfg, ds, log=logs.append)
+    assert again.start_step == 200 and again.final_step == 200
+    assert again.resumed_from.endswith("checkpoint_00000200")
+    assert logs[0].startswith("Resuming run 'evidence' from checkpoint")

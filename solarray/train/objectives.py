@@ -111,11 +111,12 @@ class SolarCHIPObjective(SolarCHIPLossConfig):
     def step(self, model: nn.Module, batch: dict[str, torch.Tensor]
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         image = torch.nan_to_num(batch["image"])
-        out = model(image)
         present = None
-        if "present" in batch:
+        if "present" in batch:  # absent channels: zero input, no reconstruction target
+            image = image * batch["present"][:, :, None, None].to(image.dtype)
             core = getattr(model, "module", model)
             present = {m: batch["present"][:, core.channel_index(m)] for m in ("aia", "hmi")}
+        out = model(image)
         total, parts = solarchip_loss(out, self, present)
         return total, {k: v.detach() for k, v in parts.items()}
 
