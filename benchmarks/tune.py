@@ -11,7 +11,7 @@ Baseline from the same run: running every trial to completion. Prints the ranked
 steps run vs the baseline's, and trial wall time vs the baseline's (each trial costing what the
 trials that ran to the end cost on average).
 
-    /work/venv/bin/python benchmarks/tune.py --samples 8 --steps 60 --out /tmp/tune_bench
+    PYTHONPATH=. /work/venv/bin/python benchmarks/tune.py --samples 8 --steps 48 --out /tmp/tune_bench
 """
 
 from __future__ import annotations

@@ -140,6 +140,11 @@ def test_sweep_interrupt_resume_results_and_best_config(ray_session, tmp_path):
                                  weights_only=True)["config"])
     assert cfg == trial_state.replace(run_name="tiny-best", storage_path=cfg.storage_path,
                                       channels=())
+    # and the command trains with it (2 steps in-process on toy samples)
+    args = parser.parse_args(["--toy", "32", "--config", str(out.files["best_yaml"]), "--steps",
+                              "2", "--workers", "0", "--storage", str(tmp_path / "pretrain")])
+    result = pretrain.execute(args)
+    assert result.final_step == 2 and result.run_dir == tmp_path / "pretrain" / "tiny-best"
 
 
 def _needs_objective(name: str):

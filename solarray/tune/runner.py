@@ -391,10 +391,12 @@ def run_sweep(sweep: Sweep, run: TuneRun, train_ds, val_ds, channels: Sequence[s
             f"{', '.join(sweep.param_paths)}; ASHA on {sweep.metric} ({sweep.mode}), "
             f"{resolved.steps} steps max, {resolved.max_concurrent} trial(s) at a time × "
             f"{resolved.trial_workers} worker(s)")
-    if restoring:
-        # Tuner.restore keeps the original RunConfig but its callbacks are not pickled with it.
-        tuner._local_tuner._run_config = dataclasses.replace(
-            tuner._local_tuner._run_config, callbacks=callbacks, verbose=run.verbose)
+    local = getattr(tuner, "_local_tuner", None)
+    if restoring and local is not None:
+        # Tuner.restore brings back the pickled RunConfig, callbacks included (an interrupting
+        # or stale callback of the first run would come back too): use this run's.
+        local._run_config = dataclasses.replace(local.get_run_config(), callbacks=callbacks,
+                                                verbose=run.verbose)
     try:
         grid = tuner.fit()
     finally:
