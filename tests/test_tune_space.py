@@ -46,7 +46,9 @@ def test_shipped_sweeps_parse():
     assert next(p for p in masking.space if p.path.endswith("strategy")).values == \
         ["random", "ppam", "latitude"]
     spnet = load_sweep("spnet_class_weights")
-    assert spnet.objective == "spnet" and len(spnet.space) == 3
+    assert spnet.objective == "spnet" and spnet.metric == "val_dice" and len(spnet.space) == 3
+    assert apply_params(spnet.base, {p.path: 9.0 for p in spnet.space[:1]})[
+        "objective_config"]["fg_weights"] == [9.0, 4.0, 2.0]
     # the file form round-trips through parse_sweep
     assert parse_sweep(cw.to_dict(), source=cw.source) == cw
     # the contrastive sweep's objective and model exist here: its trial configs validate
@@ -141,6 +143,13 @@ def test_apply_params_nested_paths_do_not_touch_the_base():
     assert base == {"model_config": {"preset": "tiny"}, "steps": 10}
     with pytest.raises(SweepError, match="model_config.preset is str, not a mapping"):
         apply_params(base, {"model_config.preset.x": 1})
+    # numeric parts index lists given in the base (SPNet's per-class fg_weights)
+    base = {"objective_config": {"fg_weights": [6.0, 4.0, 2.0]}}
+    out = apply_params(base, {"objective_config.fg_weights.2": 3.5})
+    assert out["objective_config"]["fg_weights"] == [6.0, 4.0, 3.5]
+    assert base["objective_config"]["fg_weights"] == [6.0, 4.0, 2.0]
+    with pytest.raises(SweepError, match="'3' is not an index of a list of 3"):
+        apply_params(base, {"objective_config.fg_weights.3": 1.0})
 
 
 def test_unregistered_objective_is_unavailable_not_invalid():
