@@ -35,13 +35,30 @@ def interrupt_at_first_result():
     return InterruptAtFirstResult()
 
 
+def _wait_for_free_cpus(ray, cpus: float = 1.99, timeout: float = 90.0) -> None:
+    """Stopped trials' Train workers and placement groups go away (Ray tears killed actors down
+    asynchronously, so poll) — a leaked group would hold its CPU for the rest of the session."""
+    import time
+
+    from ray.util.placement_group import placement_group_table
+
+    t0 = time.monotonic()
+    while ray.available_resources().get("CPU", 0) < cpus:
+        if time.monotonic() - t0 > timeout:
+            live = {k: (v["state"], v["bundles"]) for k, v in placement_group_table().items()
+                    if v["state"] != "REMOVED"}
+            raise AssertionError(f"CPUs still held after {timeout} s: "
+                                 f"{ray.available_resources()}; placement groups {live}")
+        time.sleep(0.5)
+
+
 def _tiny_sweep():
     from solarray.tune.space import parse_sweep
 
     return parse_sweep({
         "name": "tiny", "model": "solarchip_vit", "objective": "solarchip",
         "metric": "val_retrieval_mrr", "mode": "max",
-        "space": {"objective_config.temperature": {"grid": [0.05, 0.2, 0.5]}},
+        "space": {"objective_config.temperature": {"grid": [0.05, 0.5]}},
         "base": {"model_config": SMALL, "steps": STEPS, "batch_size": 16, "report_every": 4,
                  "checkpoint_every": 4, "warmup_steps": 2, "num_to_keep": 1, "torch_threads": 1,
                  "val_batches": 2},
@@ -71,7 +88,7 @@ def test_sweep_interrupt_resume_results_and_best_config(ray_session, tmp_path):
     assert (exp / "sweep.json").exists() and not (exp / "results").exists()
     # the interrupted trial's Train run kept its checkpoint; nothing holds CPUs any more
     assert any((exp / "train" / first_trial).glob("checkpoint_*"))
-    assert ray_session.available_resources().get("CPU", 0) >= 1.99
+    _wait_for_free_cpus(ray_session)
 
     with pytest.raises(SweepError, match="already exists.*--resume"):
         run_sweep(sweep, run, train, val, CH, log=lambda *_: None)
@@ -84,8 +101,8 @@ def test_sweep_interrupt_resume_results_and_best_config(ray_session, tmp_path):
     assert out.resumed
     table = out.table
     print(table.to_string())
-    assert len(table) == 3 and set(table["status"]) == {"TERMINATED"}
-    assert sorted(table["objective_config.temperature"]) == [0.05, 0.2, 0.5]
+    assert len(table) == 2 and set(table["status"]) == {"TERMINATED"}
+    assert sorted(table["objective_config.temperature"]) == [0.05, 0.5]
     # the interrupted trial resumed its Train run from the checkpoint instead of restarting:
     # its metrics log has each reported step once, up to the end
     steps = [json.loads(s)["step"] for s in
@@ -96,17 +113,17 @@ def test_sweep_interrupt_resume_results_and_best_config(ray_session, tmp_path):
     # ranked best first: by steps reached, then the validation metric; ASHA steps counted
     assert all(math.isfinite(v) and 0 < v <= 1 for v in table["val_retrieval_mrr"])
     keys = list(zip(-table["steps"], -table["val_retrieval_mrr"], strict=True))
-    assert keys == sorted(keys) and table["rank"].tolist() == [1, 2, 3]
+    assert keys == sorted(keys) and table["rank"].tolist() == [1, 2]
     assert all(s in (4, 8, STEPS) for s in table["steps"])
     summary = json.loads(out.files["summary"].read_text())
     assert summary["trial_steps_run"] == int(table["steps"].sum())
-    assert summary["trial_steps_saved"] == 3 * STEPS - summary["trial_steps_run"]
+    assert summary["trial_steps_saved"] == 2 * STEPS - summary["trial_steps_run"]
     for key in ("csv", "parquet", "plot", "best_yaml", "best_json"):
         assert out.files[key].exists() and out.files[key].parent == exp / "results"
     import pandas as pd
 
     assert pd.read_parquet(out.files["parquet"])["trial_id"].tolist() == table["trial_id"].tolist()
-    assert ray_session.available_resources().get("CPU", 0) >= 1.99
+    _wait_for_free_cpus(ray_session)
 
     # best config → `solarray pretrain --config`: the same TrainConfig as the best trial's
     best_tau = float(table["objective_config.temperature"].iloc[0])
@@ -123,6 +140,11 @@ def test_sweep_interrupt_resume_results_and_best_config(ray_session, tmp_path):
                                  weights_only=True)["config"])
     assert cfg == trial_state.replace(run_name="tiny-best", storage_path=cfg.storage_path,
                                       channels=())
+    # and the command trains with it (2 steps in-process on toy samples)
+    args = parser.parse_args(["--toy", "32", "--config", str(out.files["best_yaml"]), "--steps",
+                              "2", "--workers", "0", "--storage", str(tmp_path / "pretrain")])
+    result = pretrain.execute(args)
+    assert result.final_step == 2 and result.run_dir == tmp_path / "pretrain" / "tiny-best"
 
 
 def _needs_objective(name: str):

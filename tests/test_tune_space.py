@@ -46,7 +46,9 @@ def test_shipped_sweeps_parse():
     assert next(p for p in masking.space if p.path.endswith("strategy")).values == \
         ["random", "ppam", "latitude"]
     spnet = load_sweep("spnet_class_weights")
-    assert spnet.objective == "spnet" and len(spnet.space) == 3
+    assert spnet.objective == "spnet" and spnet.metric == "val_dice" and len(spnet.space) == 3
+    assert apply_params(spnet.base, {p.path: 9.0 for p in spnet.space[:1]})[
+        "objective_config"]["fg_weights"] == [9.0, 4.0, 2.0]
     # the file form round-trips through parse_sweep
     assert parse_sweep(cw.to_dict(), source=cw.source) == cw
     # the contrastive sweep's objective and model exist here: its trial configs validate
@@ -141,6 +143,13 @@ def test_apply_params_nested_paths_do_not_touch_the_base():
     assert base == {"model_config": {"preset": "tiny"}, "steps": 10}
     with pytest.raises(SweepError, match="model_config.preset is str, not a mapping"):
         apply_params(base, {"model_config.preset.x": 1})
+    # numeric parts index lists given in the base (SPNet's per-class fg_weights)
+    base = {"objective_config": {"fg_weights": [6.0, 4.0, 2.0]}}
+    out = apply_params(base, {"objective_config.fg_weights.2": 3.5})
+    assert out["objective_config"]["fg_weights"] == [6.0, 4.0, 3.5]
+    assert base["objective_config"]["fg_weights"] == [6.0, 4.0, 2.0]
+    with pytest.raises(SweepError, match="'3' is not an index of a list of 3"):
+        apply_params(base, {"objective_config.fg_weights.3": 1.0})
 
 
 def test_unregistered_objective_is_unavailable_not_invalid():
@@ -216,3 +225,30 @@ def test_best_config_file_round_trips_into_pretrain(tmp_path):
         cfg = pretrain.build_config(args)
         assert cfg == expected.replace(storage_path=cfg.storage_path), key
         assert cfg.objective_config["temperature"] == 0.2 and cfg.steps == 12
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sweep", "nope"], r"--sweep: unknown sweep 'nope'; shipped sweeps"),
+    (["--sweep", "contrastive_weights", "--samples", "0"], r"--samples must be an integer >= 1"),
+    (["--sweep", "contrastive_weights", "--max-concurrent", "0"], r"--max-concurrent must be"),
+    (["--sweep", "contrastive_weights", "--cpus-per-worker", "0"], r"--cpus-per-worker must be"),
+    (["--sweep", "contrastive_weights", "--name", "a/b"], r"--name must be a plain name"),
+])
+def test_cli_usage_errors(tmp_path, capsys, argv, message):
+    import re
+
+    from solarray.cli import main
+
+    assert main(["tune", "--data", str(tmp_path), *argv]) == 2
+    assert re.search(r"solarray tune: error: " + message, capsys.readouterr().err)
+
+
+def test_cli_unavailable_sweep_and_missing_data(tmp_path, capsys):
+    from solarray.cli import main
+    from solarray.train.objectives import list_objectives
+
+    assert main(["tune", "--sweep", "contrastive_weights", "--data", str(tmp_path / "no")]) == 2
+    assert "--data: no such directory" in capsys.readouterr().err
+    if "spnet" not in list_objectives():
+        assert main(["tune", "--sweep", "spnet_class_weights", "--data", str(tmp_path)]) == 2
+        assert "needs model 'spnet'" in capsys.readouterr().err

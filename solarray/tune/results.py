@@ -26,6 +26,12 @@ import numpy as np
 NOT_EXPORTED = ("channels", "storage_path", "fail_at_step")
 
 
+def short_name(path: str) -> str:
+    """``objective_config.temperature`` → ``temperature``; ``...fg_weights.0`` → ``fg_weights.0``."""
+    parts = path.split(".")
+    return ".".join(parts[-2:]) if parts[-1].isdigit() and len(parts) > 1 else parts[-1]
+
+
 def _param_columns(resolved) -> list[str]:
     return resolved.sweep.param_paths
 
@@ -132,7 +138,7 @@ def format_table(table, resolved, max_rows: int = 50) -> str:
     if column != resolved.sweep.metric:
         cols.append(column)
     cols += [resolved.sweep.metric, "steps", "status"]
-    short = {p: p.split(".")[-1] for p in _param_columns(resolved)}
+    short = {p: short_name(p) for p in _param_columns(resolved)}
 
     def fmt(v: Any) -> str:
         if isinstance(v, (float, np.floating)):
@@ -181,7 +187,7 @@ def plot_metric_vs_params(table, resolved, path: Path) -> Path:
         ax.scatter(x[~stopped], y[~stopped], c="C0", label="ran to the end")
         ax.scatter(x[stopped], y[stopped], facecolors="none", edgecolors="C1",
                    label="stopped by ASHA")
-        ax.set_xlabel(p.split(".")[-1])
+        ax.set_xlabel(short_name(p))
         ax.set_ylabel(f"{column} ({mode})")
     axes[0][0].legend(fontsize=7)
     fig.suptitle(f"sweep {resolved.name}", fontsize=9)

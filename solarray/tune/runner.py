@@ -280,10 +280,33 @@ class SweepInterrupted(RuntimeError):
     """The sweep stopped before every trial finished (Ctrl+C / SIGUSR1); its state is saved."""
 
 
-def unfinished_trials(grid) -> list[str]:
-    """Ids of trials of a Tune ``ResultGrid`` that neither finished nor failed."""
-    trials = getattr(getattr(grid, "_experiment_analysis", None), "trials", None) or []
-    return [t.trial_id for t in trials if t.status not in ("TERMINATED", "ERROR")]
+def expected_trials(sweep: Sweep, samples: int) -> int:
+    """Trials a complete sweep has: ``samples`` × the product of the grid sizes."""
+    n = samples
+    for p in sweep.space:
+        if p.kind == "grid":
+            n *= len(p.args)
+    return n
+
+
+def unfinished_trials(experiment_dir: Path, expected: int) -> int:
+    """How many trials of the experiment saved in ``experiment_dir`` are not finished.
+
+    Read from Tune's experiment state on disk, which Tune writes before it stops the trials of
+    an interrupted run (in memory they are marked terminated then); trials never created count
+    as unfinished too.
+    """
+    states = sorted(Path(experiment_dir).glob("experiment_state-*.json"),
+                    key=lambda p: p.stat().st_mtime)
+    if not states:
+        return expected
+    data = json.loads(states[-1].read_text())
+    done = 0
+    for entry in data.get("trial_data", []):
+        state = entry[0] if isinstance(entry, list) else entry
+        state = json.loads(state) if isinstance(state, str) else state
+        done += state.get("status") in ("TERMINATED", "ERROR")
+    return max(0, expected - done)
 
 
 def _check_resume(resolved: Resolved, resume: bool) -> bool:
@@ -368,19 +391,21 @@ def run_sweep(sweep: Sweep, run: TuneRun, train_ds, val_ds, channels: Sequence[s
             f"{', '.join(sweep.param_paths)}; ASHA on {sweep.metric} ({sweep.mode}), "
             f"{resolved.steps} steps max, {resolved.max_concurrent} trial(s) at a time × "
             f"{resolved.trial_workers} worker(s)")
-    if restoring:
-        # Tuner.restore keeps the original RunConfig but its callbacks are not pickled with it.
-        tuner._local_tuner._run_config = dataclasses.replace(
-            tuner._local_tuner._run_config, callbacks=callbacks, verbose=run.verbose)
+    local = getattr(tuner, "_local_tuner", None)
+    if restoring and local is not None:
+        # Tuner.restore brings back the pickled RunConfig, callbacks included (an interrupting
+        # or stale callback of the first run would come back too): use this run's.
+        local._run_config = dataclasses.replace(local.get_run_config(), callbacks=callbacks,
+                                                verbose=run.verbose)
     try:
         grid = tuner.fit()
     finally:
         for d in resolved.train_root.glob("*") if resolved.train_root.exists() else []:
             release_placement_groups(d)
-    pending = unfinished_trials(grid)
+    pending = unfinished_trials(exp, expected_trials(sweep, resolved.samples))
     if pending:
         raise SweepInterrupted(
-            f"sweep {resolved.name!r} was interrupted with {len(pending)} trial(s) unfinished; "
+            f"sweep {resolved.name!r} was interrupted with {pending} trial(s) unfinished; "
             f"its state is saved in {exp}: run the same command with --resume to continue")
     table = results_mod.trial_table(grid, resolved)
     if resolved.score == "downstream":

@@ -323,21 +323,40 @@ def param_space(sweep: Sweep) -> dict[str, Any]:
     return {p.path: p.domain() for p in sweep.space}
 
 
+def _put(node: Any, key: str, value: Any, path: str) -> None:
+    if isinstance(node, list):
+        if not key.isdigit() or int(key) >= len(node):
+            raise SweepError(f"cannot set {path}: {key!r} is not an index of a list of "
+                             f"{len(node)} (give the whole list in base)")
+        node[int(key)] = value
+    else:
+        node[key] = value
+
+
 def set_path(values: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``values[a][b]... = value`` for ``path`` ``"a.b..."``, creating mappings as needed."""
+    """Set ``values[a][b]... = value`` for ``path`` ``"a.b..."``, creating mappings as needed.
+
+    A numeric part indexes a list already in ``values`` (``objective_config.fg_weights.0``).
+    """
     *parents, leaf = path.split(".")
-    node = values
+    node: Any = values
     for i, key in enumerate(parents):
-        child = node.get(key)
-        if child is None:
-            child = node[key] = {}
-        elif not isinstance(child, dict):
-            raise SweepError(f"cannot set {path}: {'.'.join(parents[:i + 1])} is "
-                             f"{type(child).__name__}, not a mapping")
+        if isinstance(node, list):
+            child = node[int(key)] if key.isdigit() and int(key) < len(node) else None
         else:
-            child = node[key] = dict(child)
+            child = node.get(key)
+        if child is None:
+            child = {}
+        elif isinstance(child, dict):
+            child = dict(child)
+        elif isinstance(child, (list, tuple)):
+            child = list(child)
+        else:
+            raise SweepError(f"cannot set {path}: {'.'.join(parents[:i + 1])} is "
+                             f"{type(child).__name__}, not a mapping or list")
+        _put(node, key, child, path)
         node = child
-    node[leaf] = value
+    _put(node, leaf, value, path)
 
 
 def apply_params(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
