@@ -27,8 +27,6 @@ FEATURE_COLORS = {"AR": "#00e5ff", "CH": "#ffe100", "FL": "#ff2bd6"}
 DEFAULT_PANELS: tuple[tuple[str, str], ...] = (
     ("hmi_m", "HMI magnetogram"), ("aia193", "AIA 193 Å"), ("aia304", "AIA 304 Å"))
 
-_AU_M = 149_597_870_700.0
-_RSUN_M = 695_700_000.0
 
 
 def _meta_header(meta: Mapping[str, Any] | str | None) -> dict[str, Any]:
@@ -48,29 +46,17 @@ def _meta_header(meta: Mapping[str, Any] | str | None) -> dict[str, Any]:
 def frame_header(size: int, meta: Mapping[str, Any] | str | None = None, frame: float = 1.1,
                  date_obs: str | None = None) -> dict[str, Any]:
     """FITS header (dict) of a north-up, disk-centred ``size``×``size`` frame spanning ±``frame``
-    R☉: helioprojective TAN, CRPIX at the image centre, CDELT = 2·frame·RSUN_OBS/size ″/px."""
-    hdr = _meta_header(meta)
+    R☉ (:func:`solarray.data.geometry.frame_header`) seen by the observer of the sample's ``meta``
+    header subset (Earth at DATE-OBS when the observer keywords are missing)."""
+    from solarray.data.geometry import frame_header as geometry_frame_header
+    from solarray.data.geometry import observer_from_header
 
-    def num(key: str, default: float) -> float:
-        v = hdr.get(key)
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            return default
-        return v if np.isfinite(v) else default
-
-    dsun = num("DSUN_OBS", _AU_M)
-    rsun_obs = num("RSUN_OBS", float(np.degrees(np.arcsin(_RSUN_M / dsun)) * 3600.0))
+    hdr = {k: v for k, v in _meta_header(meta).items() if v not in (None, "")}
     date = date_obs or hdr.get("DATE-OBS") or hdr.get("T_OBS") or "2024-01-01T00:00:00"
-    cdelt = 2.0 * frame * rsun_obs / size
-    return {
-        "NAXIS": 2, "NAXIS1": size, "NAXIS2": size,
-        "CTYPE1": "HPLN-TAN", "CTYPE2": "HPLT-TAN", "CUNIT1": "arcsec", "CUNIT2": "arcsec",
-        "CDELT1": cdelt, "CDELT2": cdelt, "CRPIX1": (size + 1) / 2.0, "CRPIX2": (size + 1) / 2.0,
-        "CRVAL1": 0.0, "CRVAL2": 0.0, "CROTA2": 0.0,
-        "DATE-OBS": str(date).replace("Z", ""), "RSUN_OBS": rsun_obs, "RSUN_REF": _RSUN_M,
-        "DSUN_OBS": dsun, "HGLN_OBS": num("HGLN_OBS", 0.0), "HGLT_OBS": num("HGLT_OBS", 0.0),
-    }
+    hdr["DATE-OBS"] = str(date).replace("Z", "")
+    out = dict(geometry_frame_header(observer_from_header(hdr), size, frame))
+    out.update(NAXIS=2, NAXIS1=size, NAXIS2=size)
+    return out
 
 
 def frame_map(plane: np.ndarray, channel: str, meta: Mapping[str, Any] | str | None = None,

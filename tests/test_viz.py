@@ -15,7 +15,8 @@ def test_frame_header_puts_the_limb_at_one_solar_radius():
         "DATE-OBS": "2024-01-05T00:00:22.5", "RSUN_OBS": 975.9, "DSUN_OBS": 1.471e11,
         "HGLN_OBS": 0.0, "HGLT_OBS": -2.9}}}})
     m = viz.frame_map(np.zeros((64, 64), np.float32), "hmi_m", meta)
-    assert m.rsun_obs.to_value(u.arcsec) == pytest.approx(975.9)
+    # RSUN_OBS follows from DSUN_OBS (R☉ = 696 000 km), as in real headers
+    assert m.rsun_obs.to_value(u.arcsec) == pytest.approx(975.9, rel=1e-4)
     assert m.observer_coordinate.lat.to_value(u.deg) == pytest.approx(-2.9)
     # The frame spans ±1.1 R☉: the image edge is 1.1·RSUN_OBS from the centre.
     edge = m.pixel_to_world(63.5 * u.pix, 31.5 * u.pix)
@@ -24,9 +25,9 @@ def test_frame_header_puts_the_limb_at_one_solar_radius():
     assert abs(centre.Tx.to_value(u.arcsec)) < 1e-6 and abs(centre.Ty.to_value(u.arcsec)) < 1e-6
     cmap = m.plot_settings["cmap"]
     assert getattr(cmap, "name", cmap) == "hmimag"
-    # Defaults when meta is missing: observer at 1 AU.
+    # Defaults when meta is missing: Earth at DATE-OBS (2024-01-01: near perihelion).
     d = viz.frame_header(64, None)
-    assert 955 < d["RSUN_OBS"] < 965
+    assert 975 < d["RSUN_OBS"] < 977
 
 
 def test_situational_map_png(tmp_path):

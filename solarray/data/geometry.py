@@ -218,6 +218,16 @@ def hgs_to_hpc(lon: np.ndarray, lat: np.ndarray, obs: Observer) -> tuple[np.ndar
     return tx, ty, mu
 
 
+def synodic_rate(lat_deg: np.ndarray | float) -> np.ndarray:
+    """Synodic differential rotation, deg/day, at Stonyhurst latitude (sunpy's ``howard`` model,
+    the one sunpy's differential-rotation tracking uses)."""
+    from sunpy.sun.models import differential_rotation
+
+    lat = np.atleast_1d(np.asarray(lat_deg, dtype=float))
+    rate = differential_rotation(1 * u.day, lat * u.deg, model="howard", frame_time="synodic")
+    return rate.to_value(u.deg)
+
+
 def carrington_longitude(lon_hgs: np.ndarray, obs: Observer) -> np.ndarray:
     """Stonyhurst → Carrington longitude (deg, 0–360) for the observer's time."""
     return (np.asarray(lon_hgs) - obs.hgln + obs.crln) % 360.0

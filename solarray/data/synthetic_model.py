@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from solarray.data.geometry import synodic_rate
 from solarray.data.goes import goes_class  # noqa: F401  (re-exported for the generator)
 
 R_SUN_CM = 6.96e10
@@ -24,16 +25,6 @@ HALE_CLASSES = ("alpha", "beta", "beta-x")
 MCINTOSH_Z = ("A", "B", "C", "D", "E", "F", "H")
 COMPLEXITY = {"alpha": 0.3, "beta": 1.0, "beta-x": 3.0}
 PENUMBRA_GAUSS = 1000.0  # a spot whose peak |B_r| exceeds this has a penumbra (McIntosh)
-
-
-def synodic_rate(lat_deg: np.ndarray | float) -> np.ndarray:
-    """Synodic differential rotation, deg/day (sunpy's ``howard`` model, as tracking uses)."""
-    import astropy.units as u
-    from sunpy.sun.models import differential_rotation
-
-    lat = np.atleast_1d(np.asarray(lat_deg, dtype=float))
-    rate = differential_rotation(1 * u.day, lat * u.deg, model="howard", frame_time="synodic")
-    return rate.to_value(u.deg)
 
 
 def north_leading_sign(year: float) -> int:

@@ -27,16 +27,7 @@ import numpy as np
 import pandas as pd
 
 from solarray.analysis import flares as F
-
-#: Sidereal rate coefficients (deg/day), Snodgrass & Ulrich (1990); Earth's orbital rate subtracted.
-_A, _B, _C = 14.713, -2.396, -1.787
-_EARTH = 0.9856
-
-
-def synodic_rate(lat_deg: np.ndarray) -> np.ndarray:
-    """Synodic differential rotation rate, deg/day, at Stonyhurst latitude ``lat_deg``."""
-    s2 = np.sin(np.radians(np.asarray(lat_deg, dtype=float))) ** 2
-    return _A + _B * s2 + _C * s2 * s2 - _EARTH
+from solarray.data.geometry import synodic_rate
 
 
 class FlareSourceError(ValueError):
