@@ -1,0 +1,18 @@
+"""`ray job submit` entry point for ingest: the same arguments as `solarray ingest`.
+
+    ray job submit --address http://127.0.0.1:8265 --working-dir . \\
+        --runtime-env jobs/runtime_env.yaml -- \\
+        python -m jobs.ingest --input /shared/sdo/fits --out /shared/shards --size 512
+
+Inside a job, Ray Data runs on the cluster the job belongs to ($RAY_ADDRESS); paths must be ones
+every node can read (shared storage or fsspec URLs).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from solarray.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["ingest", *sys.argv[1:]]))
