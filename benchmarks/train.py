@@ -43,9 +43,10 @@ def _write_parquet(n: int, out: Path) -> None:
     toy_dataset(n, CH, size=64, seed=0, rows_per_block=64).write_parquet(str(out))
 
 
-def plain_loop(images: np.ndarray, steps: int, batch: int, window: int = 10) -> list[float]:
+def plain_loop(images: np.ndarray, steps: int, batch: int, window: int = 10
+               ) -> tuple[list[float], list[float]]:
     """Samples/s per ``window`` steps of a single-process PyTorch loop (same objective, AdamW,
-    schedule, clipping), after the first window (warm-up)."""
+    schedule, clipping), after the first window (warm-up): (wall rates, per-CPU-second rates)."""
     from solarray.train.loop import warmup_cosine
     from solarray.train.objectives import get_objective
 
@@ -55,12 +56,13 @@ def plain_loop(images: np.ndarray, steps: int, batch: int, window: int = 10) -> 
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, 20, steps, 0.1))
     n = len(images)
-    rates, t0 = [], time.perf_counter()
+    rates, cpu_rates, t0, c0 = [], [], time.perf_counter(), time.process_time()
     for s in range(steps):
         if s and s % window == 0:
             if s > window:
                 rates.append(window * batch / (time.perf_counter() - t0))
-            t0 = time.perf_counter()
+                cpu_rates.append(window * batch / (time.process_time() - c0))
+            t0, c0 = time.perf_counter(), time.process_time()
         i = (s * batch) % (n - batch + 1)
         x = torch.from_numpy(images[i:i + batch])
         loss, _ = obj.step(model, {"image": x})
@@ -69,11 +71,11 @@ def plain_loop(images: np.ndarray, steps: int, batch: int, window: int = 10) -> 
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
-    return rates
+    return rates, cpu_rates
 
 
-def ray_loop(ds, workers: int, steps: int, batch: int, storage: str) -> tuple[list[float], float]:
-    """(samples/s of the loop's reports after the first, wall time of fit incl. start-up)."""
+def ray_loop(ds, workers: int, steps: int, batch: int, storage: str) -> tuple[list[dict], float]:
+    """(the loop's metric reports after the first, wall time of fit incl. start-up)."""
     from solarray.train.loop import fit
 
     cfg = TrainConfig(model="solarchip_vit", model_config=MODEL, channels=CH, steps=steps,
@@ -84,21 +86,25 @@ def ray_loop(ds, workers: int, steps: int, batch: int, storage: str) -> tuple[li
     res = fit(cfg, ds, log=lambda *_: None)
     wall = time.perf_counter() - t
     reports = [json.loads(s) for s in res.metrics_file.read_text().splitlines()]
-    return [r["samples_per_s"] for r in reports[1:]], wall
+    return reports[1:], wall
 
 
-def loader_rate(path: str, batch: int, epochs: int = 4) -> list[float]:
-    """Batches/s per epoch of read_parquet → iter_torch_batches with no model (fresh read)."""
+def loader_rate(path: str, batch: int, epochs: int = 4) -> tuple[list[float], list[float]]:
+    """read_parquet → iter_torch_batches with no model, a fresh read per epoch:
+    (seconds to the first batch, steady batches/s after it) per epoch."""
     import ray.data
 
-    rates = []
+    starts, rates = [], []
     for _ in range(epochs):
         n, t = 0, time.perf_counter()
         for _b in ray.data.read_parquet(path).select_columns(["image", "present"]) \
                 .iter_torch_batches(batch_size=batch, dtypes=torch.float32, drop_last=True):
+            if n == 0:
+                t1 = time.perf_counter()
+                starts.append(t1 - t)
             n += 1
-        rates.append(n / (time.perf_counter() - t))
-    return rates
+        rates.append((n - 1) / (time.perf_counter() - t1))
+    return starts, rates
 
 
 def throughput(steps: int, batch: int) -> None:
@@ -113,29 +119,40 @@ def throughput(steps: int, batch: int) -> None:
                        for v in table.column("image").to_pylist()])
     ds = ray.data.read_parquet(str(tmp / "shards"))
 
-    # Plain and Ray runs alternate so slow phases of a shared machine hit both; each rate is the
-    # best window (least disturbed), medians are printed beside it.
-    plain_a = plain_loop(images, steps, batch)
-    r1, w1 = ray_loop(ds, 1, steps, batch, str(tmp / "runs"))
-    plain_b = plain_loop(images, steps, batch)
-    r2, w2 = ray_loop(ds, 2, steps, batch, str(tmp / "runs"))
-    plain_c = plain_loop(images, steps, batch)
-    plains = plain_a + plain_b + plain_c
-    plain = max(plains)
-    loads = loader_rate(str(tmp / "shards"), batch)
+    # Plain and Ray runs alternate so slow phases of a shared machine hit both. Wall rates are
+    # best windows (least disturbed); per-CPU-second rates (samples per second of CPU time of
+    # the training process) are medians and barely depend on other load on the machine.
+    runs = {"plain": [], "plain_cpu": []}
+    for label, workers in (("ray1", 1), ("ray2", 2)):
+        w, c = plain_loop(images, steps, batch)
+        runs["plain"] += w
+        runs["plain_cpu"] += c
+        runs[label], runs[label + "_wall"] = ray_loop(ds, workers, steps, batch, str(tmp / "runs"))
+    w, c = plain_loop(images, steps, batch)
+    runs["plain"] += w
+    runs["plain_cpu"] += c
+    plain, plain_cpu = max(runs["plain"]), float(np.median(runs["plain_cpu"]))
+    starts, loads = loader_rate(str(tmp / "shards"), batch)
     model_bps = plain / batch
     print(f"\n## throughput: SolarCHIP tiny, 64², {len(CH)} channels, batch {batch}/worker, "
           f"{steps} steps, 1 torch thread per process, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}")
-    print("                             best samples/s  median   ratio(best)")
-    print(f"plain PyTorch loop          {plain:8.1f}      {np.median(plains):8.1f}    1.00 (baseline)")
-    print(f"Ray Train, 1 worker         {max(r1):8.1f}      {np.median(r1):8.1f}    "
-          f"{max(r1) / plain:.2f}  (overhead {100 * (1 - max(r1) / plain):+.1f} %), fit wall {w1:.1f} s")
-    print(f"Ray Train, 2 workers        {max(r2):8.1f}      {np.median(r2):8.1f}    "
-          f"{max(r2) / plain:.2f}  (global batch {2 * batch}), fit wall {w2:.1f} s")
-    print(f"Parquet loader alone        {max(loads):8.1f} batches/s (median {np.median(loads):.1f})")
-    print(f"model consumption           {model_bps:8.1f} batches/s   "
-          f"loader/model = {max(loads) / model_bps:.1f}x")
+    print("                       wall samples/s (best)  per-worker samples/CPU-s (median)  "
+          "data wait")
+    print(f"plain PyTorch loop     {plain:8.1f}  1.00            {plain_cpu:8.1f}  1.00")
+    for label, name in (("ray1", "Ray Train 1 worker"), ("ray2", "Ray Train 2 workers")):
+        reps = runs[label]
+        wall = max(r["samples_per_s"] for r in reps)
+        cpu = float(np.median([r["samples_per_cpu_s"] for r in reps]))
+        wait = float(np.median([r["data_wait_frac"] for r in reps]))
+        print(f"{name:<22} {wall:8.1f}  {wall / plain:.2f}            {cpu:8.1f}  "
+              f"{cpu / plain_cpu:.2f}    {100 * wait:4.1f} %   (fit wall {runs[label + '_wall']:.0f} s)")
+    print(f"Ray Train 1-worker overhead per CPU-second: "
+          f"{100 * (1 - float(np.median([r['samples_per_cpu_s'] for r in runs['ray1']])) / plain_cpu):+.1f} %")
+    print(f"Parquet loader alone   {max(loads):8.1f} batches/s after the first batch (best "
+          f"epoch; median {np.median(loads):.1f}); first batch after {np.median(starts):.1f} s")
+    print(f"model consumption      {model_bps:8.1f} batches/s   loader/model = "
+          f"{max(loads) / model_bps:.1f}x")
 
 
 def evidence(steps: int) -> None:
@@ -171,7 +188,7 @@ def evidence(steps: int) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--part", choices=("throughput", "evidence", "all"), default="all")
+    p.add_argument("--part", choices=("throughput", "evidence", "loader", "all"), default="all")
     p.add_argument("--steps", type=int, default=80, help="throughput steps per run")
     p.add_argument("--batch", type=int, default=16, help="per-worker batch size")
     p.add_argument("--evidence-steps", type=int, default=400)
@@ -182,6 +199,13 @@ def main() -> int:
              object_store_memory=512 * 1024**2)
     if a.part in ("throughput", "all"):
         throughput(a.steps, a.batch)
+    if a.part == "loader":
+        tmp = Path(tempfile.mkdtemp(prefix="bench_loader_"))
+        _write_parquet(512, tmp / "shards")
+        starts, loads = loader_rate(str(tmp / "shards"), a.batch)
+        print(f"Parquet loader alone {max(loads):.1f} batches/s after the first batch (median "
+              f"{np.median(loads):.1f}); first batch after {np.median(starts):.1f} s; "
+              f"load average {os.getloadavg()[0]:.1f}")
     if a.part in ("evidence", "all"):
         evidence(a.evidence_steps)
     ray.shutdown()

@@ -1,18 +1,46 @@
-"""`ray job submit` entry point for pretraining: the same arguments as `solarray pretrain`.
+"""Pretrain a backbone (e.g. SolarCHIP) with Ray Train as a Ray job; resumable by run name.
 
-    ray job submit --address http://127.0.0.1:8265 --working-dir . -- \
-        python -m jobs.pretrain --model solarchip_vit --data out/shards --workers 2 \
-        --steps 1000 --run-name solarchip-tiny --storage /shared/ray_results
+    ray job submit --address http://127.0.0.1:8265 --working-dir . \\
+        --runtime-env jobs/runtime_env.yaml -- \\
+        python -m jobs.pretrain --model solarchip_vit --data /shared/shards --workers 2 \\
+        --steps 1000 --run-name chip-tiny --storage /shared/ray_results
 
-Inside a submitted job RAY_ADDRESS is set, so the run joins the cluster. Reusing --run-name with
-the same --storage resumes from the latest checkpoint (Ray does not retry jobs by itself).
+The arguments are those of ``solarray pretrain`` (``--toy N`` trains on generated samples: a
+smoke test of a cluster without data). Inside a Ray job ``--storage`` must be absolute (storage
+every node can reach). Ray does not retry jobs: submitting again with the same ``--run-name`` and
+``--storage`` resumes from the latest checkpoint. Prints where checkpoints and metrics went and
+one ``solarray-job-result: {json}`` line.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 
-from solarray.cli import main
+from jobs import _common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from solarray.commands import pretrain as pretrain_command
+
+    parser = _common.job_parser("pretrain", __doc__)
+    pretrain_command.add_arguments(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from solarray.commands.pretrain import execute
+
+    storage = args.storage or "ray_results"
+    if "://" not in storage:
+        args.storage = str(_common.output_dir(storage, "--storage"))
+    result = execute(args, connect=_common.connect_ray)
+    _common.report("pretrain", run_dir=str(result.run_dir), checkpoint=str(result.checkpoint),
+                   final_step=result.final_step, start_step=result.start_step,
+                   resumed_from=result.resumed_from, metrics_file=str(result.metrics_file),
+                   metrics=result.metrics)
+    return 0
+
 
 if __name__ == "__main__":
-    sys.exit(main(["pretrain", *sys.argv[1:]]))
+    sys.exit(_common.main(build_parser(), run))

@@ -77,3 +77,17 @@ def test_centred_grid_spans_frame(obs):
     # Disk radius in pixels = 100 / 2.2 ≈ 45.5: count on-disk pixels against the circle's area.
     assert geom.on_disk.sum() == pytest.approx(np.pi * (100 / 2.2) ** 2, rel=0.02)
     assert geom.r[0, 50] == pytest.approx(1.1, rel=0.02)
+
+
+def test_frame_header_makes_a_centred_north_up_map(obs):
+    import sunpy.map
+
+    from solarray.data.geometry import frame_header, observer_from_header
+
+    h = frame_header(obs, 64, 1.1)
+    m = sunpy.map.Map(np.zeros((64, 64), np.float32), h)
+    c = m.wcs.world_to_pixel(SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=m.coordinate_frame))
+    assert float(c[0]) == pytest.approx(31.5) and float(c[1]) == pytest.approx(31.5)
+    assert (m.rsun_obs / m.scale.axis1).to_value(u.pix) == pytest.approx(64 / 2.2)
+    back = observer_from_header(h)
+    assert back.dsun == pytest.approx(obs.dsun) and back.hglt == pytest.approx(obs.hglt)

@@ -66,6 +66,7 @@ def test_cli_rejects_bad_values(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # three worker-group starts: minutes on an overloaded 2-core machine
 def test_pretrain_two_workers_survives_failure_resumes_and_embeds(ray_session, tmp_path,
                                                                    monkeypatch, capsys):
     import pyarrow.parquet as pq

@@ -62,6 +62,7 @@ def test_objective_registry():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_local_mode_learns_retrieval_and_flare_probe(ray_session, tmp_path):
     """Learning evidence (fast version): the generic loop in Ray Train local mode (num_workers=0)
     trains tiny SolarCHIP; it must beat the same model at initialisation on HMI→AIA retrieval among

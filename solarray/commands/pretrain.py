@@ -10,14 +10,19 @@ HELP = "pretrain a backbone (e.g. SolarCHIP) on Parquet shards with Ray Train; r
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="directory of ingest's Parquet shards")
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="directory of ingest's Parquet shards")
+    src.add_argument("--toy", type=int, metavar="N",
+                     help="smoke run on N generated toy AIA/HMI samples instead of --data "
+                          "(checks a cluster and the loop without any data)")
     parser.add_argument("--model", default=None, help="registered model name (default solarchip_vit)")
     parser.add_argument("--preset", default=None, help="model size preset: tiny | paper")
     parser.add_argument("--config", default=None,
                         help="YAML/JSON file of TrainConfig keys (flags given here override it)")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--workers", "--num-workers", type=int, default=None, dest="workers",
                         help="Ray Train workers (0 = run in this process)")
-    parser.add_argument("--gpu", action="store_true", default=None, help="one GPU per worker")
+    parser.add_argument("--gpu", "--use-gpu", action="store_true", default=None, dest="gpu",
+                        help="one GPU per worker")
     parser.add_argument("--cpus-per-worker", type=float, default=None,
                         help="CPUs reserved per worker (leave some for Ray Data)")
     parser.add_argument("--steps", type=int, default=None, help="total optimiser steps")
@@ -27,9 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report-every", type=int, default=None, help="steps between metric reports")
     parser.add_argument("--max-failures", type=int, default=None,
                         help="worker-group restarts allowed (resume from the last checkpoint)")
-    parser.add_argument("--run-name", default=None,
+    parser.add_argument("--run-name", "--name", default=None, dest="run_name",
                         help="run name; reusing it with the same --storage resumes the run")
-    parser.add_argument("--storage", default=None, help="Ray Train storage path (default ./ray_results)")
+    parser.add_argument("--storage", "--storage-path", default=None, dest="storage",
+                        help="Ray Train storage path (default ./ray_results)")
     parser.add_argument("--masking", default=None, choices=("random", "ppam", "latitude"),
                         help="MAE masking strategy (models with a masking config, e.g. mae_vit)")
     parser.add_argument("--mask-ratio", type=float, default=None,
@@ -98,24 +104,48 @@ def build_config(args: argparse.Namespace):
     return cfg
 
 
-def run(args: argparse.Namespace) -> int:
+def execute(args: argparse.Namespace, connect=None):
+    """Validate, join/start Ray (``connect``, default ``ray.init()``), train; → ``FitResult``."""
     from solarray.cli import UsageError
 
-    if not os.path.isdir(args.data):
+    if args.toy is not None and args.toy <= 0:
+        raise UsageError(f"--toy must be a positive sample count, got {args.toy}")
+    if args.data is not None and "://" not in args.data and not os.path.isdir(args.data):
         raise UsageError(f"--data: no such directory: {args.data}")
     cfg = build_config(args)
 
     import ray
 
-    from solarray.train.loop import pretrain
+    from solarray.train.loop import fit, pretrain
 
-    if not ray.is_initialized():
+    if connect is not None:
+        connect()
+    elif not ray.is_initialized():
         ray.init()  # RAY_ADDRESS (set by `ray job submit`) makes this join the cluster
-    print(f"Pretraining {cfg.model} on {args.data} with {cfg.num_workers} worker(s), "
+    source = args.data if args.toy is None else f"{args.toy} toy samples"
+    print(f"Pretraining {cfg.model} on {source} with {cfg.num_workers} worker(s), "
           f"{cfg.steps} steps")
-    result = pretrain(cfg, args.data, split=not args.no_split)
+    if args.toy is None:
+        result = pretrain(cfg, args.data, split=not args.no_split)
+    else:
+        result = fit(*_toy_input(cfg, args.toy))
     if result.metrics:
         shown = {k: round(v, 4) for k, v in result.metrics.items()
                  if k.startswith("loss") and isinstance(v, float)}
         print(f"Final metrics: {shown}")
+    return result
+
+
+def _toy_input(cfg, n: int):
+    """(config with toy channels, Ray Dataset of ``n`` toy samples at the model's image size)."""
+    from solarray.train.loop import resolved_image_size
+    from solarray.train.toy import toy_dataset
+
+    channels = cfg.channels or ("aia171", "aia193", "aia304", "hmi_m")
+    cfg = cfg.replace(channels=tuple(channels))
+    return cfg, toy_dataset(n, channels, size=resolved_image_size(cfg), seed=cfg.seed)
+
+
+def run(args: argparse.Namespace) -> int:
+    execute(args)
     return 0

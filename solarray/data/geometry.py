@@ -95,6 +95,47 @@ class ImageGrid:
         }
 
 
+def observer_from_header(header) -> Observer:
+    """The :class:`Observer` described by a FITS header (DATE-OBS, DSUN_OBS, HGLN/HGLT_OBS).
+
+    Missing observer keywords fall back to Earth at DATE-OBS (sunpy's convention for SDO data).
+    """
+    t = Time(header["DATE-OBS"], scale="utc")
+    if all(k in header for k in ("DSUN_OBS", "HGLN_OBS", "HGLT_OBS")):
+        from sunpy.coordinates import sun
+
+        return Observer(t, float(header["HGLN_OBS"]), float(header["HGLT_OBS"]),
+                        float(header["DSUN_OBS"]),
+                        float(header.get("CRLN_OBS", sun.L0(t).to_value(u.deg))))
+    return earth_observer(t)
+
+
+def frame_header(obs: Observer, size: int, frame_rsun: float = 1.1):
+    """FITS header of solarray's ML frame: north up, disk centre at the image centre, ±frame R☉.
+
+    This is the geometry of every preprocessed sample and of the ground-truth masks, so a sunpy
+    Map built from it (``Map(image, frame_header(...))``) has correct coordinates.
+    """
+    from astropy.io import fits
+
+    grid = centred_grid(size, obs.rsun_obs, frame_rsun)
+    h = fits.Header()
+    h["WCSAXES"] = 2
+    for k, v in grid.header().items():
+        if not k.startswith("NAXIS"):
+            h[k] = v
+    h["DATE-OBS"] = obs.time.isot
+    h["RSUN_OBS"] = obs.rsun_obs
+    h["RSUN_REF"] = R_SUN_M
+    h["DSUN_OBS"] = obs.dsun
+    h["HGLN_OBS"] = obs.hgln
+    h["HGLT_OBS"] = obs.hglt
+    h["CRLN_OBS"] = obs.crln
+    h["CRLT_OBS"] = obs.hglt
+    h["FRAME"] = (frame_rsun, "half-width of the frame, solar radii")
+    return h
+
+
 def centred_grid(n: int, rsun_obs: float, frame_rsun: float = 1.1) -> ImageGrid:
     """North-up ``n``×``n`` grid with the disk centre at the image centre spanning ±frame_rsun R☉."""
     cdelt = 2.0 * frame_rsun * rsun_obs / n

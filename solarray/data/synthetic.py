@@ -42,6 +42,7 @@ from solarray.data.geometry import (
     carrington_longitude,
     centred_grid,
     earth_observer,
+    frame_header,
     grid_geometry,
     hgs_to_hpc,
 )
@@ -235,22 +236,9 @@ def _noisy(name: str, clean: np.ndarray, exptime: float, size: int, rng: np.rand
     return (clean + noise).astype(np.float32)
 
 
-def _mask_header(grid: ImageGrid, obs: Observer, t: Time) -> fits.Header:
-    h = fits.Header()
-    h["WCSAXES"] = (2, "celestial axes of each mask plane")
-    for k, v in grid.header().items():
-        if not k.startswith("NAXIS"):
-            h[k] = v
-    h["DATE-OBS"] = t.isot
-    h["RSUN_OBS"] = obs.rsun_obs
-    h["RSUN_REF"] = 696000000.0
-    h["DSUN_OBS"] = obs.dsun
-    h["HGLN_OBS"] = obs.hgln
-    h["HGLT_OBS"] = obs.hglt
-    h["CRLN_OBS"] = obs.crln
-    h["CRLT_OBS"] = obs.hglt
+def _mask_header(obs: Observer, size: int) -> fits.Header:
+    h = frame_header(obs, size, 1.1)
     h["MASKS"] = ("AR,CH,FL", "planes of the data cube")
-    h["FRAME"] = (1.1, "half-width of the frame, solar radii")
     return h
 
 
@@ -377,7 +365,7 @@ def generate(cfg: SynthConfig, out_dir: str | Path,
         mgeom = grid_geometry(mgrid, obs)
         mf = render_fields(sun, t_day, mgrid, obs, mgeom)
         masks = np.stack([mf.ar_label > 0, mf.ch >= 0.5, mf.fl >= 0.5]).astype(np.uint8)
-        _write_fits(out / "masks" / f"masks_{_stamp(t)}.fits", masks, _mask_header(mgrid, obs, t), False)
+        _write_fits(out / "masks" / f"masks_{_stamp(t)}.fits", masks, _mask_header(obs, cfg.size), False)
         ar_rows += _ar_rows(sun, t, t_day, obs)
         if progress:
             progress(i + 1, len(times))

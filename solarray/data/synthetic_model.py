@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from solarray.data.goes import goes_class  # noqa: F401  (re-exported for the generator)
+
 R_SUN_CM = 6.96e10
 DEG_CM = np.radians(1.0) * R_SUN_CM  # cm per heliographic degree on the surface
 AR_MASK_GAUSS = 100.0  # |B_r| above which a pixel belongs to an AR footprint (its mask and area)
@@ -171,17 +173,6 @@ class SunModel:
 
     def region(self, number: int) -> ActiveRegion:
         return next(r for r in self.regions if r.number == number)
-
-
-def goes_class(flux: float) -> str:
-    """GOES class string for a 1–8 Å peak flux in W m⁻² (e.g. 2.5e-5 → 'M2.5')."""
-    if not np.isfinite(flux) or flux <= 0:
-        raise ValueError(f"GOES flux must be positive and finite, got {flux}")
-    for letter, base in (("X", 1e-4), ("M", 1e-5), ("C", 1e-6), ("B", 1e-7), ("A", 1e-8)):
-        if flux >= base or letter == "A":
-            mag = np.floor(flux / base * 10.0 + 1e-9) / 10.0
-            return f"{letter}{mag:.1f}"
-    raise AssertionError  # pragma: no cover
 
 
 def _bipole(rng: np.random.Generator, lat: float, flux: float, sep: float, lead_sign: int,

@@ -56,7 +56,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.channels = tuple(self.channels)
         self.betas = tuple(float(b) for b in self.betas)
-        self.storage_path = os.path.abspath(os.path.expanduser(str(self.storage_path)))
+        if self.local_storage:  # URIs (s3://, gs://) are passed to Ray Train untouched
+            self.storage_path = os.path.abspath(os.path.expanduser(str(self.storage_path)))
         positive = ("steps", "batch_size", "report_every", "checkpoint_every", "num_to_keep")
         for name in positive:
             if int(getattr(self, name)) <= 0:
@@ -74,6 +75,11 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if not self.run_name or os.sep in self.run_name:
             raise ValueError(f"TrainConfig.run_name must be a plain name, got {self.run_name!r}")
+
+    @property
+    def local_storage(self) -> bool:
+        """True for a filesystem path, False for a URI such as ``s3://bucket/runs``."""
+        return "://" not in str(self.storage_path)
 
     @property
     def run_dir(self) -> Path:

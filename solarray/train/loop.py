@@ -177,13 +177,19 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
     dtypes = {c: dt for c, dt in {**objective.required, **objective.optional}.items()
               if c in columns}
     shard = ray.train.get_dataset_shard("train")
-    metrics_path = run_dir / METRICS_FILE
-    if rank == 0:
+    if local and not cfg.local_storage:
+        raise ValueError("num_workers=0 (local mode) needs a filesystem storage_path, "
+                         f"got {cfg.storage_path}")
+    # The metrics log and the fault-injection marker live next to the checkpoints when storage
+    # is a filesystem path (URIs: metrics go to Ray Train's checkpoint records only).
+    metrics_path = run_dir / METRICS_FILE if cfg.local_storage else None
+    if rank == 0 and metrics_path is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
 
     step, epoch = start_step, 0
     sums: dict[str, Any] = {}
-    n_since, t_since = 0, time.perf_counter()
+    n_since, t_since, cpu_since = 0, time.perf_counter(), time.process_time()
+    wait = 0.0  # seconds this worker spent waiting for the next batch since the last report
     last_metrics: dict[str, Any] = {}
     while step < cfg.steps:
         n_batches = 0
@@ -192,7 +198,9 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
             local_shuffle_buffer_size=cfg.shuffle_buffer or None,
             local_shuffle_seed=(cfg.seed + 1000 * epoch + rank) if cfg.shuffle_buffer else None,
         )
+        t_fetch = time.perf_counter()
         for batch in batches:
+            wait += time.perf_counter() - t_fetch
             n_batches += 1
             model.train()
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
@@ -216,7 +224,8 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                 sums[k] = sums.get(k, 0.0) + v.detach().float()
             n_since += 1
 
-            if cfg.fail_at_step and step == cfg.fail_at_step and rank == world - 1:
+            if (cfg.fail_at_step and step == cfg.fail_at_step and rank == world - 1
+                    and cfg.local_storage):
                 marker = run_dir / f".injected_failure_step_{step}"
                 if not marker.exists():
                     marker.parent.mkdir(parents=True, exist_ok=True)
@@ -225,13 +234,18 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
 
             do_ckpt = step % cfg.checkpoint_every == 0 or step == cfg.steps
             if do_ckpt or step % cfg.report_every == 0:
-                elapsed = time.perf_counter() - t_since
+                elapsed = max(time.perf_counter() - t_since, 1e-9)
+                cpu = max(time.process_time() - cpu_since, 1e-9)
                 metrics = _mean_across_workers(
                     {k: float(v) / n_since for k, v in sums.items()}, device)
                 metrics.update(step=step, epoch=epoch, lr=scheduler.get_last_lr()[0],
-                               samples_per_s=world * cfg.batch_size * n_since / max(elapsed, 1e-9))
+                               samples_per_s=world * cfg.batch_size * n_since / elapsed,
+                               # per worker: samples per CPU-second of this process, and the
+                               # fraction of wall time spent waiting for data
+                               samples_per_cpu_s=cfg.batch_size * n_since / cpu,
+                               data_wait_frac=wait / elapsed)
                 last_metrics = metrics
-                if rank == 0:
+                if rank == 0 and metrics_path is not None:
                     with open(metrics_path, "a") as fh:
                         fh.write(json.dumps(metrics) + "\n")
                 if do_ckpt:
@@ -239,9 +253,11 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                                            scheduler, scaler, step)
                 else:
                     ray.train.report(metrics)
-                sums, n_since, t_since = {}, 0, time.perf_counter()
+                sums, n_since, wait = {}, 0, 0.0
+                t_since, cpu_since = time.perf_counter(), time.process_time()
             if step >= cfg.steps:
                 break
+            t_fetch = time.perf_counter()
         if n_batches == 0:
             raise ValueError(
                 f"rank {rank}: the training data shard yielded no full batch of {cfg.batch_size} "
@@ -284,7 +300,7 @@ class FitResult:
     """What a training run produced."""
 
     run_dir: Path
-    checkpoint: Path | None  # latest complete checkpoint directory
+    checkpoint: Path | str | None  # latest complete checkpoint directory (a URI on remote storage)
     start_step: int  # step the final attempt started from (0 = from scratch)
     final_step: int
     resumed_from: str | None  # checkpoint the run resumed from, if any
@@ -295,7 +311,7 @@ class FitResult:
         return self.run_dir / METRICS_FILE
 
 
-def validate_model_config(cfg: TrainConfig) -> None:
+def validate_model_config(cfg: TrainConfig):
     """Build the model's config on the driver (no weights) so config errors surface before Ray."""
     from solarray.models import get_model_class, make_config
 
@@ -307,7 +323,16 @@ def validate_model_config(cfg: TrainConfig) -> None:
         mc["channels"] = cfg.channels
     elif "in_channels" in field_names:
         mc["in_channels"] = len(cfg.channels)
-    make_config(cls.config_class, preset, **mc)
+    return make_config(cls.config_class, preset, **mc)
+
+
+def resolved_image_size(cfg: TrainConfig) -> int:
+    """The input image size (pixels) of ``cfg.model`` as configured (preset + overrides)."""
+    mc = validate_model_config(cfg)
+    size = getattr(mc, "image_size", None) or getattr(mc, "backbone_config", {}).get("image_size")
+    if not size:
+        raise ValueError(f"cannot tell the image size of model {cfg.model!r} from its config")
+    return int(size)
 
 
 def fit(cfg: TrainConfig, train_ds, log=print) -> FitResult:
@@ -333,7 +358,7 @@ def fit(cfg: TrainConfig, train_ds, log=print) -> FitResult:
     columns = [c for c in {**objective.required, **objective.optional} if c in names]
     train_ds = train_ds.select_columns(columns)
 
-    previous = latest_checkpoint(cfg.run_dir)
+    previous = latest_checkpoint(cfg.run_dir) if cfg.local_storage else None
     if previous is not None:
         log(f"Resuming run {cfg.run_name!r} from checkpoint {previous[1]} (step {previous[0]})")
     else:
@@ -356,10 +381,10 @@ def fit(cfg: TrainConfig, train_ds, log=print) -> FitResult:
     if getattr(result, "error", None) is not None:
         raise result.error
     ret = result.return_value or {}
-    latest = latest_checkpoint(cfg.run_dir)
+    latest = latest_checkpoint(cfg.run_dir) if cfg.local_storage else None
     out = FitResult(
         run_dir=cfg.run_dir,
-        checkpoint=latest[1] if latest else None,
+        checkpoint=latest[1] if latest else (result.checkpoint.path if result.checkpoint else None),
         start_step=int(ret.get("start_step", 0)),
         final_step=int(ret.get("final_step", latest[0] if latest else 0)),
         resumed_from=ret.get("resumed_from"),

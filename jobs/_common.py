@@ -1,0 +1,97 @@
+"""Shared plumbing for the ``python -m jobs.<name>`` entry points.
+
+- ``job_parser(name, description)``: an ArgumentParser whose ``--help`` names the job module.
+- ``output_dir(text)``: an output directory that survives the job (relative paths are refused
+  inside a Ray job: its working directory is a temporary copy of the checkout that Ray deletes).
+- ``connect_ray()``: join the cluster that runs the job (or start a local Ray outside a job).
+- ``report(job, **fields)``: one machine-readable ``solarray-job-result: {json}`` line.
+- ``main(parser, run, argv)``: parse, run, and turn ``UsageError`` into one line + exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from solarray.cli import UsageError
+
+RESULT_PREFIX = "solarray-job-result: "
+# Set by Ray's job supervisor in the environment of every job's entrypoint process.
+_JOB_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"
+
+
+def job_parser(name: str, description: str | None) -> argparse.ArgumentParser:
+    """Parser for ``jobs.<name>``; the description is the module docstring."""
+    return argparse.ArgumentParser(prog=f"python -m jobs.{name}", description=description,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def in_ray_job() -> bool:
+    """True when this process is the entrypoint of a ``ray job submit`` job."""
+    return _JOB_ENV in os.environ
+
+
+def submission_id() -> str | None:
+    """The Ray job submission id (``raysubmit_…`` or the ``--submission-id`` given), if any."""
+    try:
+        meta = json.loads(os.environ[_JOB_ENV]).get("metadata") or {}
+    except (KeyError, ValueError):
+        return None
+    return meta.get("job_submission_id") or meta.get("job_name")
+
+
+def output_dir(text: str, flag: str = "--out") -> Path:
+    """An absolute output directory; ``UsageError`` for a relative path inside a Ray job."""
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        if in_ray_job():
+            raise UsageError(
+                f"{flag} {text!r} is relative: a Ray job runs in a temporary copy of your checkout "
+                "that Ray deletes; give an absolute path on storage the cluster's nodes share")
+        path = path.resolve()
+    return path
+
+
+def connect_ray(**init_kwargs: Any):
+    """``ray.init`` for a job: joins the job's cluster (``RAY_ADDRESS`` is set by the job
+    supervisor) or, run outside a job, starts a local Ray with ``init_kwargs``."""
+    import ray
+
+    if not ray.is_initialized():
+        if in_ray_job():
+            ray.init(address=os.environ.get("RAY_ADDRESS", "auto"))
+        else:
+            ray.init(**init_kwargs)
+    return ray
+
+
+def report(job: str, **fields: Any) -> dict:
+    """Print the job's result as one ``solarray-job-result: {json}`` line and return it."""
+    record = {"job": job, "submission_id": submission_id(), **fields}
+    print(RESULT_PREFIX + json.dumps(record, default=str), flush=True)
+    return record
+
+
+def parse_result(log: str) -> dict | None:
+    """The last ``solarray-job-result`` record in a job's log text (``ray job logs``), or None."""
+    found = None
+    for line in log.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            found = json.loads(line[len(RESULT_PREFIX):])
+    return found
+
+
+def main(parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace], int | None],
+         argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run; a ``UsageError`` prints ``<prog>: error: <message>`` and exits 2."""
+    args = parser.parse_args(argv)
+    try:
+        return int(run(args) or 0)
+    except UsageError as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,14 @@
+"""IATools: entities, coordinates, magnetic parameters, classes, flares and flare index.
+
+Modules (pure functions over numpy arrays and sunpy maps; units via astropy):
+
+* :mod:`~solarray.analysis.coords`: per-pixel Stonyhurst/Carrington coordinates, μ, areas (MSH).
+* :mod:`~solarray.analysis.regions`: AR (DBSCAN), CH and FL (connectivity) entities and tables.
+* :mod:`~solarray.analysis.magnetic`: fluxes, Schrijver R, polarity separation.
+* :mod:`~solarray.analysis.tracking`: differential rotation and stable entity numbers.
+* :mod:`~solarray.analysis.classify`: Hale and McIntosh-Z CNN classifiers (two longitude zones).
+* :mod:`~solarray.analysis.flares`: GOES XRS reading, NOAA/SEPC detection, localisation, FI.
+* :mod:`~solarray.analysis.srs`: NOAA SRS files in the same AR table form.
+
+Submodules are imported on use (torch only in ``classify``).
+"""

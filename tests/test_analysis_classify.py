@@ -1,0 +1,120 @@
+"""Hale/McIntosh classifiers: crops, augmentation, tiny training, F1, checkpoints, synthetic data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from solarray.analysis import classify as K
+
+TINY = dict(in_size=32, conv_channels=(4, 8), pool=4, fc=16)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models train faster on one thread on the shared 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_crop_square_expands_and_pads_with_edge_mean():
+    img = np.zeros((50, 50))
+    img[:, :25] = 10.0  # the left half is 10, the right half 0
+    mask = np.zeros((50, 50), dtype=bool)
+    mask[0:20, 0:10] = True  # 20 × 10 box at the top-left corner
+    crop = K.crop_square(img, mask, size=160, expand=0.05)
+    assert crop.shape == (160, 160) and crop.dtype == np.float32
+    # Square side ceil(20 × 1.05) = 21 centred on the box: rows -1..19, cols -6..14. The part
+    # outside the image takes the mean of the in-image edge pixels, all 10 here.
+    assert np.allclose(crop, 10.0)
+    img2 = np.arange(2500, dtype=float).reshape(50, 50)
+    m2 = np.zeros((50, 50), dtype=bool)
+    m2[20:30, 20:30] = True
+    c2 = K.crop_square(img2, m2, size=11, expand=0.0)  # 10 → 11 px square: no resampling blur
+    assert c2.shape == (11, 11)
+    with pytest.raises(ValueError, match="empty"):
+        K.crop_square(img, np.zeros((50, 50), bool))
+
+
+def test_augment_shapes_and_rotation():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 1, 32, 32)
+    y = K.augment(x, g)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+    y0 = K.augment(x, g, max_shift=0.0, scale=(1.0, 1.0), brightness=(1.0, 1.0))
+    # With only rotations left, each output is a 90° rotation of its input.
+    for i in range(6):
+        assert any(torch.allclose(y0[i], torch.rot90(x[i], k, dims=(-2, -1)), atol=1e-5)
+                   for k in range(4))
+
+
+def _toy(n=36, seed=0):
+    """Three separable classes: alpha = one blob, beta = bipole, beta-x = mixed bipoles."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:32, 0:32]
+    xs, ys = [], []
+    for i in range(n):
+        c = i % 3
+        img = np.zeros((32, 32))
+        blob = lambda cy, cx, s: np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 20.0) * s  # noqa: E731
+        if c == 0:
+            img += blob(16, 16, 0.8)
+        elif c == 1:
+            img += blob(16, 10, 0.8) + blob(16, 22, -0.8)
+        else:
+            img += blob(10, 10, 0.8) + blob(10, 22, -0.8) + blob(22, 10, -0.8) + blob(22, 22, 0.8)
+        xs.append(img + rng.normal(0, 0.05, img.shape))
+        ys.append(c)
+    return np.array(xs, dtype=np.float32)[:, None], np.array(ys), rng.uniform(-80, 80, n)
+
+
+def test_dual_training_loss_falls_and_checkpoint_roundtrip(tmp_path):
+    x, y, lon = _toy()
+    cfg = K.ClassifierConfig("hale", **TINY)
+    dual = K.DualClassifier(cfg)
+    hist = dual.fit(x, y, lon, K.TrainConfig(epochs=20, batch_size=12, lr=3e-3, augment=False))
+    for h in hist.values():
+        assert h[-1] < h[0]
+    p = dual.predict_proba(x, lon)
+    assert p.shape == (len(x), 3) and np.allclose(p.sum(1), 1, atol=1e-5)
+    rep = K.f1_report(y, p.argmax(1), cfg.classes)
+    assert rep["macro_f1"] > 0.6
+    path = dual.save(tmp_path / "hale.pt")
+    ck = torch.load(path, weights_only=True)
+    assert set(ck) == {"config", "inner", "outer"} and ck["config"]["classes"] == list(cfg.classes)
+    again = K.DualClassifier.load(path)
+    assert np.allclose(again.predict_proba(x, lon), p, atol=1e-6)
+    # The longitude decides the network: inner for |lon| ≤ 30°.
+    assert list(dual.zone([-30.0, 29.9, 30.1, -75.0])) == [True, True, False, False]
+
+
+def test_f1_report_hand_computed():
+    rep = K.f1_report([0, 0, 1, 1], [0, 1, 1, 1], ("alpha", "beta", "beta-x"))
+    # alpha: P 1, R 0.5 → 2/3; beta: P 2/3, R 1 → 0.8; beta-x absent from both → NaN.
+    assert rep["per_class"]["alpha"] == pytest.approx(2 / 3)
+    assert rep["per_class"]["beta"] == pytest.approx(0.8)
+    assert np.isnan(rep["per_class"]["beta-x"])
+    assert rep["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match="task"):
+        K.ClassifierConfig("zurich")
+    with pytest.raises(ValueError, match="divisible"):
+        K.ClassifierConfig("hale", in_size=30)
+    assert K.ClassifierConfig("mcintosh").classes == ("A", "B", "C", "D", "E", "F", "H")
+
+
+def test_samples_from_synthetic_sun(tmp_path):
+    from solarray.data.synthetic import SynthConfig, generate
+
+    generate(SynthConfig(hours=0.1, cadence_minutes=360, size=128, seed=1, channels=("hmi_m",),
+                         preview=False), tmp_path / "syn")
+    s = K.samples_from_directory(tmp_path / "syn", size=32)
+    n = len(s["x"])
+    assert n >= 2 and s["x"].shape == (n, 1, 32, 32)
+    assert np.abs(s["x"]).max() <= 1.0 and np.abs(s["x"]).max() > 0.05  # scaled magnetogram
+    assert s["hale"].max() < 3 and s["mcintosh"].max() < 7 and len(s["lon"]) == n

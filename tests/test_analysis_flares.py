@@ -1,0 +1,238 @@
+"""Flare detection: the NOAA/SEPC rule on hand-made light curves, real GOES-15 days, bad files,
+GOES classes, the flare index and AIA 193 Å localisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import sunpy.map
+from astropy.io import fits
+from sunpy.data.test import get_test_filepath
+
+from solarray.analysis import coords as C
+from solarray.analysis import flares as F
+from tests.analysis_maps import make_header
+
+
+def _series(values, start="2024-01-01 00:00"):
+    return pd.Series(np.asarray(values, dtype=float) * 1e-6,
+                     index=pd.date_range(start, periods=len(values), freq="1min"))
+
+
+# --------------------------------------------------------------------------- classes
+@pytest.mark.parametrize("flux,cls", [(2.5554e-5, "M2.5"), (1e-4, "X1.0"), (9.99e-6, "C9.9"),
+                                      (3.4e-6, "C3.4"), (1.2e-3, "X12.0"), (2.5e-5, "M2.5"),
+                                      (1e-7, "B1.0"), (5e-9, "A0.5")])
+def test_goes_class(flux, cls):
+    assert F.goes_class(flux) == cls
+
+
+def test_parse_class_and_errors():
+    assert F.parse_class("m2.5") == ("M", 2.5)
+    assert F.class_to_flux("X1.2") == pytest.approx(1.2e-4)
+    with pytest.raises(ValueError, match="GOES class"):
+        F.parse_class("Q1")
+    with pytest.raises(ValueError, match="positive"):
+        F.goes_class(-1.0)
+
+
+# --------------------------------------------------------------------------- the rule
+BG = [1.0] * 5
+
+
+def test_exactly_four_rising_minutes_at_1p4_is_a_flare():
+    # 4 rising values, 4th = 1.4 × 1st, then decay: the start is the first of the four.
+    ev = F.detect_flares(_series(BG + [1.0, 1.1, 1.25, 1.4, 1.3, 1.25, 1.19, 1.1] + BG))
+    assert len(ev) == 1
+    e = ev.iloc[0]
+    t0 = pd.Timestamp("2024-01-01 00:00")
+    assert e["start"] == t0 + pd.Timedelta(minutes=5)  # the flat 1.0 before is not rising
+    assert e["peak"] == t0 + pd.Timedelta(minutes=8) and e["peak_flux"] == pytest.approx(1.4e-6)
+    # Halfway back from 1.4 to the pre-flare 1.0 is 1.2: first value ≤ 1.2 after the peak.
+    assert e["end"] == t0 + pd.Timedelta(minutes=11) and e["end_reason"] == "half"
+    assert e["goes_class"] == "C1.4" and e["complete"]
+
+
+def test_1p39_is_not_a_flare():
+    assert len(F.detect_flares(_series(BG + [1.0, 1.1, 1.25, 1.39, 1.3, 1.2] + BG))) == 0
+
+
+def test_three_rising_minutes_are_not_enough():
+    # 1.0 → 2.0 in three rising values, then flat: the 4-value window is not monotonic.
+    assert len(F.detect_flares(_series(BG + [1.0, 1.5, 2.0, 2.0, 2.0] + BG))) == 0
+
+
+def test_second_flare_during_decay():
+    rise1 = [1.0, 2.0, 4.0, 10.0]
+    decay = [9.0, 8.0, 7.0, 6.0]  # above halfway (5.5): the first flare has not ended
+    rise2 = [6.5, 7.0, 8.0, 10.0, 20.0]  # 6.5→10.0 is ×1.54 over four rising minutes
+    tail = [15.0, 12.0, 9.0, 5.0, 3.0, 2.0]
+    ev = F.detect_flares(_series(BG + rise1 + decay + rise2 + tail + BG))
+    assert len(ev) == 2
+    first, second = ev.iloc[0], ev.iloc[1]
+    assert first["end_reason"] == "next_flare" and first["end"] == second["start"]
+    assert first["peak_flux"] == pytest.approx(1e-5) and first["goes_class"] == "M1.0"
+    assert second["start_flux"] == pytest.approx(6.5e-6)  # 6.0→8.0 is only ×1.33
+    assert second["peak_flux"] == pytest.approx(2e-5) and second["goes_class"] == "M2.0"
+    # Second flare: halfway between 20 and 6.5 is 13.25 → ends at the 12.0 minute.
+    assert second["end"] - second["peak"] == pd.Timedelta(minutes=2)
+
+
+def test_event_running_at_data_end_and_nan_window():
+    ev = F.detect_flares(_series(BG + [1.0, 1.2, 1.5, 2.0, 3.0]))
+    assert len(ev) == 1 and not ev.iloc[0]["complete"] and pd.isna(ev.iloc[0]["end"])
+    assert F.events_to_records(ev)[0]["end"] is None
+    # A missing minute inside the rising window prevents the start there.
+    assert len(F.detect_flares(_series(BG + [1.0, np.nan, 1.5, 2.0, 1.0] + BG))) == 0
+
+
+# --------------------------------------------------------------------------- cleaning
+def test_clean_xrs_removes_bad_samples_and_reports_gaps():
+    idx = pd.date_range("2024-01-01", periods=60 * 30, freq="2s")  # 1 h at 2 s
+    xrsb = np.full(len(idx), 1e-6)
+    xrsb[10] = np.nan
+    xrsb[20] = -99999.0
+    xrsb[30] = 0.0
+    q = np.zeros(len(idx), dtype=int)
+    q[40] = 4
+    xrsb[40] = 1.0  # absurd value, flagged: must not reach the minute mean
+    xrsb[300:360] = np.nan  # minutes 10-11 missing (2 min): interpolated
+    xrsb[900:1200] = np.nan  # minutes 30-39 missing (10 min): stays a gap
+    df = pd.DataFrame({"xrsa": xrsb / 10, "xrsb": xrsb, "xrsb_quality": q}, index=idx)
+    out = F.clean_xrs(df, max_interp_minutes=3)
+    r = out.report
+    assert r["xrsb_nonfinite"] == 1 + 60 + 300 and r["xrsb_nonpositive"] == 2
+    assert r["xrsb_flagged"] == 1
+    assert r["missing_minutes"] == 12 and r["interpolated_minutes"] == 2
+    assert r["long_gaps"] == [{"start": "2024-01-01T00:30:00", "minutes": 10}]
+    assert out.flux["xrsb"].max() == pytest.approx(1e-6)
+    assert out.flux["xrsb"].isna().sum() == 10
+    with pytest.raises(F.XRSReadError, match="no valid"):
+        F.clean_xrs(pd.DataFrame({"xrsb": [np.nan, -1.0]}, index=idx[:2]))
+
+
+# --------------------------------------------------------------------------- real GOES-15 days
+def test_real_day_2011_06_07_m25():
+    ev, data = F.detect_from_file(get_test_filepath("go1520110607.fits"))
+    x = data.flux["xrsb"]
+    assert data.report["missing_minutes"] == 0 and len(x) == 1441
+    # One event: the M2.5 of 2011-06-07 (NOAA: start 06:16, peak 06:41, end 06:59).
+    assert len(ev) == 1
+    e = ev.iloc[0]
+    assert e["goes_class"] == "M2.5"
+    assert e["start"] == pd.Timestamp("2011-06-07 06:16")
+    assert e["peak"] == pd.Timestamp("2011-06-07 06:41") == x.idxmax()
+    assert e["end"] == pd.Timestamp("2011-06-07 06:59")
+    _check_rule(x, ev)
+
+
+def test_real_day_2012_06_01_c_flares():
+    ev, data = F.detect_from_file(get_test_filepath("go1520120601.fits.gz"))
+    x = data.flux["xrsb"]
+    assert list(ev["goes_class"]) == ["C2.1", "C1.1", "C2.4", "C1.8", "C3.3"]
+    # The day's largest flare is the 22:41 C3.3 (raw 2 s maximum 3.40e-6 at 22:42:07).
+    assert ev.iloc[-1]["peak"] == x.idxmax() == pd.Timestamp("2012-06-01 22:41")
+    _check_rule(x, ev)
+
+
+def _check_rule(x: pd.Series, ev: pd.DataFrame) -> None:
+    """Each event starts where the rule fires (and not a minute earlier), peaks at its maximum
+    and ends at the first minute halfway back."""
+    f = x.to_numpy()
+    for e in ev.itertuples():
+        i = x.index.get_loc(e.start)
+        w = f[i:i + 4]
+        assert np.all(np.diff(w) > 0) and w[3] >= 1.4 * w[0]
+        p = f[i - 1:i + 3]
+        assert not (np.all(np.diff(p) > 0) and p[3] >= 1.4 * p[0])
+        j = x.index.get_loc(e.end)
+        assert f[i:j + 1].max() == pytest.approx(e.peak_flux)
+        k = x.index.get_loc(e.peak)
+        half = (e.peak_flux + e.start_flux) / 2
+        assert f[j] <= half and np.all(f[k + 1:j] > half)
+
+
+def test_damaged_real_file_gaps_negative_nan(tmp_path):
+    src = get_test_filepath("go1520110607.fits")
+    with fits.open(src) as h:
+        time = h[2].data["TIME"][0].copy()
+        flux = h[2].data["FLUX"][0].copy()  # [N, 2]: xrsb (1-8 Å), xrsa
+        flux[100:130, 0] = np.nan
+        flux[200:210, 0] = -1e-7
+        flux[300:305, 0] = -99999.0  # the fill value: sunpy turns it into NaN itself
+        keep = np.ones(len(time), dtype=bool)
+        keep[20000:20600] = False  # ~20 min of missing samples around 11:07 UT
+        cols = fits.ColDefs([
+            fits.Column(name="TIME", format=f"{keep.sum()}D", unit="s", array=time[keep][None]),
+            fits.Column(name="FLUX", format=f"{2 * keep.sum()}E", unit="W /m**2",
+                        dim=f"(2,{keep.sum()})", array=flux[keep][None]),
+        ])
+        hdu = fits.BinTableHDU.from_columns(cols, header=h[2].header)
+        out = fits.HDUList([h[0].copy(), h[1].copy(), hdu, h[3].copy()])
+        path = tmp_path / "go1520110607_damaged.fits"
+        out.writeto(path)
+    ev, data = F.detect_from_file(path)
+    r = data.report
+    assert r["xrsb_nonfinite"] == 35 and r["xrsb_nonpositive"] == 10
+    assert r["long_gaps"] and r["long_gaps"][0]["minutes"] >= 15
+    assert list(ev["goes_class"]) == ["M2.5"]
+
+
+def test_unreadable_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "not_goes.fits"
+    fits.PrimaryHDU(np.zeros((4, 4))).writeto(bad)
+    with pytest.raises(F.XRSReadError, match="not_goes.fits"):
+        F.read_xrs(bad)
+    with pytest.raises(F.XRSReadError, match="no such file"):
+        F.read_xrs(tmp_path / "missing.fits")
+
+
+# --------------------------------------------------------------------------- flare index
+def test_flare_index_24h():
+    ev = pd.DataFrame({
+        "peak": pd.to_datetime(["2024-01-02 10:00", "2024-01-02 11:00", "2024-01-02 12:00",
+                                "2024-01-01 11:00", "2024-01-02 13:00", "2024-01-02 13:30"]),
+        "goes_class": ["M2.5", "C3.0", "X1.2", "C9.0", "B5.0", "C1.0"],
+        "ar_number": [1, 1, 2, 1, 2, None],
+    })
+    disk, per_ar = F.flare_index(ev, "2024-01-02 12:30")
+    # 10·2.5 + 3.0 + 100·1.2; the C9.0 is older than 24 h; B5 weighs nothing; 13:xx is later.
+    assert disk == {"fi": pytest.approx(148.0), "n_c": 1, "n_m": 1, "n_x": 1, "n": 3}
+    ar = per_ar.set_index("ar_number")
+    assert ar.loc[1, "fi"] == pytest.approx(28.0) and ar.loc[2, "fi"] == pytest.approx(120.0)
+    later, per = F.flare_index(ev, "2024-01-02 14:00")
+    assert later["fi"] == pytest.approx(149.0) and later["n"] == 4  # the unlocated C1.0
+    assert per["n"].sum() == 3
+    empty, table = F.flare_index(ev.iloc[:0], "2024-01-02")
+    assert empty["fi"] == 0 and len(table) == 0
+
+
+# --------------------------------------------------------------------------- localisation
+def test_localise_flare_to_ar():
+    size = 96
+    hdr = make_header(size)
+    grid = sunpy.map.Map(np.zeros((size, size)), hdr)
+    g = C.disk_geometry(grid)
+    labels = np.zeros((size, size), dtype=np.int32)
+    a1 = (C.great_circle_deg(g.lon, g.lat, -30, 15) < 5) & g.on_disk
+    a2 = (C.great_circle_deg(g.lon, g.lat, 25, -10) < 5) & g.on_disk
+    labels[a1], labels[a2] = 1, 2
+    table = pd.DataFrame({"label": [1, 2], "number": [101, 102], "hgs_lon": [-30.0, 25.0],
+                          "hgs_lat": [15.0, -10.0]})
+    rng = np.random.default_rng(0)
+    base = 800 + rng.normal(0, 5, (size, size))
+    # AIA-like images on a different, rolled grid (EXPTIME 2 s → DN).
+    aia_hdr = make_header(80, fov_rsun=1.25) | {"exptime": 2.0}
+    aia = sunpy.map.Map(np.zeros((80, 80)), aia_hdr)
+    start = sunpy.map.Map(2.0 * C.resample_to(sunpy.map.Map(base, hdr), aia), aia_hdr)
+    flare = base + 5000 * ((C.great_circle_deg(g.lon, g.lat, 25, -10) < 2) & g.on_disk)
+    peak = sunpy.map.Map(2.0 * C.resample_to(sunpy.map.Map(flare, hdr), aia), aia_hdr)
+    loc = F.localise_flare(start, peak, grid, labels, table, geometry=g)
+    assert loc["ar_number"] == 102 and loc["method"] == "inside"
+    assert loc["hgs_lon"] == pytest.approx(25, abs=4) and loc["hgs_lat"] == pytest.approx(-10, abs=4)
+    # A brightening away from every AR is credited to the nearest one only within the limit.
+    far = base + 5000 * ((C.great_circle_deg(g.lon, g.lat, 0, 40) < 2) & g.on_disk)
+    peak2 = sunpy.map.Map(2.0 * C.resample_to(sunpy.map.Map(far, hdr), aia), aia_hdr)
+    loc2 = F.localise_flare(start, peak2, grid, labels, table, geometry=g, max_distance_deg=10)
+    assert loc2["ar_number"] is None and loc2["method"] == "none"

@@ -1,0 +1,346 @@
+"""The job entry points, submitted for real: ``ray start --head`` + ``ray job submit``.
+
+One module-scoped local cluster (its own ``--temp-dir`` and ports, token authentication as Ray
+2.60 clusters should run) hosts every submission; the pytest session's Ray (``ray_session``) is
+not used and not touched. The cluster is stopped by signalling the ``ray start --block`` process
+this module started — never with ``ray stop``, which kills every Ray process on the machine,
+including the session's.
+
+Adding a job = adding one entry to ``RUNS`` (its ``--help`` is submitted automatically).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+import warnings
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jobs import _common
+
+REPO = Path(__file__).resolve().parents[1]
+RUNTIME_ENV = REPO / "jobs" / "runtime_env.yaml"
+
+
+def job_modules() -> list[str]:
+    """Every ``jobs/<name>.py`` entry point (modules starting with ``_`` are helpers)."""
+    return sorted(p.stem for p in (REPO / "jobs").glob("*.py") if not p.stem.startswith("_"))
+
+
+# --------------------------------------------------------------------------------------------
+# The cases
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobCase:
+    """``python -m jobs.<module> <args>`` as a Ray job; ``{tmp}`` in args → a fresh directory."""
+
+    module: str
+    args: tuple[str, ...]
+    status: str = "SUCCEEDED"
+    log_contains: tuple[str, ...] = ()
+    check: Callable[[dict, Path], None] | None = field(default=None, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.module} {' '.join(self.args)}".strip()
+
+
+def _check_synth(result: dict, tmp: Path) -> None:
+    out = Path(result["out"])
+    assert out == tmp / "synth"
+    manifest = json.loads((out / "synth.json").read_text())
+    fits = sorted(out.glob("fits/*/*.fits"))
+    assert result["n_steps"] == 6 and result["channels"] == ["aia171", "hmi_m"]
+    assert result["n_files"] == manifest["n_files"] == len(fits) == 12
+    assert {p.parent.name for p in fits} == {"aia171", "hmi_m"}
+    assert len(list(out.glob("masks/masks_*.fits"))) == 6
+    for table in ("ar", "events", "xrs", "indices"):
+        assert (out / "tables" / f"{table}.parquet").stat().st_size > 0
+
+
+def _check_pretrain(result: dict, tmp: Path) -> None:
+    run_dir = Path(result["run_dir"])
+    assert run_dir == tmp / "runs" / "smoke"
+    assert result["final_step"] == 2 and result["start_step"] == 0
+    assert (Path(result["checkpoint"]) / "model.pt").exists()
+    assert (run_dir / "metrics.jsonl").read_text().count("\n") == 2
+
+
+# One real, tiny run per job. Adding a job = adding its entry here.
+RUNS = [
+    JobCase("synth", ("--out", "{tmp}/synth", "--size", "32", "--hours", "1",
+                      "--channels", "aia171,hmi_m", "--no-preview"), check=_check_synth),
+    JobCase("pretrain", ("--toy", "16", "--steps", "2", "--workers", "1", "--batch-size", "4",
+                         "--cpus-per-worker", "0.5", "--report-every", "1", "--run-name", "smoke",
+                         "--storage", "{tmp}/runs"), check=_check_pretrain),
+]
+# Failures must surface as failed jobs (Ray does not retry them): a relative --out would write
+# into the job's temporary working-directory copy, so the job refuses it.
+FAILURES = [
+    JobCase("synth", ("--out", "relative/synth", "--size", "32", "--hours", "1"),
+            status="FAILED", log_contains=("is relative",)),
+]
+HELP = [JobCase(m, ("--help",), log_contains=(f"usage: python -m jobs.{m}",)) for m in job_modules()]
+CASES = HELP + RUNS + FAILURES
+
+
+# --------------------------------------------------------------------------------------------
+# Fast checks (no cluster)
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_job_has_a_real_run():
+    assert job_modules(), "no jobs/*.py entry points found"
+    missing = sorted(set(job_modules()) - {c.module for c in RUNS})
+    assert not missing, f"add a tiny RUNS entry for jobs {missing} in tests/test_jobs_submit.py"
+
+
+def test_runtime_env_excludes_data_and_checkpoints(tmp_path):
+    """Package a fake checkout exactly as ``ray job submit`` does and look inside the zip."""
+    from ray._private.runtime_env.packaging import create_package
+
+    env = yaml.safe_load(RUNTIME_ENV.read_text())
+    assert env["working_dir"] == "."
+    assert env["env_vars"]["RAY_USAGE_STATS_ENABLED"] == "0"
+    assert all(isinstance(v, str) for v in env["env_vars"].values()), "env_vars must be strings"
+    tree = tmp_path / "checkout"
+    keep = ["jobs/synth.py", "solarray/deploy.py", "solarray/data/synthetic.py", "README.md",
+            "k8s/raycluster.yaml", "tests/data/aia/data.py", "serve/config.yaml"]
+    drop = ["data/sdo/aia171.fits", "checkpoints/run/model.pt", "out/synth/fits/x.fits",
+            "ray_results/exp/result.json", ".venv/bin/python", ".git/HEAD",
+            "shards/2024.parquet", "scratch/img.fits", "solarray/__pycache__/x.pyc"]
+    for rel in keep + drop:
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_text("x")
+    target = tmp_path / "pkg.zip"
+    create_package(str(tree), target, include_gitignore=False, excludes=env["excludes"])
+    names = {n.rstrip("/") for n in zipfile.ZipFile(target).namelist()}
+    assert set(keep) <= names
+    assert not names & set(drop), f"uploaded despite excludes: {sorted(names & set(drop))}"
+
+
+def test_relative_out_is_refused_only_inside_a_ray_job(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RAY_JOB_CONFIG_JSON_ENV_VAR", raising=False)
+    assert _common.output_dir("rel") == tmp_path / "rel"
+    monkeypatch.setenv("RAY_JOB_CONFIG_JSON_ENV_VAR",
+                       json.dumps({"metadata": {"job_submission_id": "abc"}}))
+    assert _common.submission_id() == "abc"
+    with pytest.raises(_common.UsageError, match="relative"):
+        _common.output_dir("rel")
+    assert _common.output_dir(str(tmp_path / "abs")) == tmp_path / "abs"
+
+
+# --------------------------------------------------------------------------------------------
+# The local cluster
+# --------------------------------------------------------------------------------------------
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _ray_cli() -> list[str]:
+    script = Path(sys.executable).with_name("ray")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ray.scripts.scripts"]
+
+
+@dataclass
+class LocalCluster:
+    address: str  # the dashboard, what `ray job submit --address` takes
+    env: dict[str, str]  # RAY_AUTH_MODE=token + RAY_AUTH_TOKEN, PATH with this interpreter first
+    token: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def get(self, path: str, *, auth: bool = True) -> tuple[int, str]:
+        req = urllib.request.Request(self.address + path)
+        if auth:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode(errors="replace")
+
+
+def _session_members(sid: int) -> list[int]:
+    """PIDs in session ``sid`` (the ``ray start`` we launched with start_new_session=True)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                if os.getsid(int(entry)) == sid:
+                    pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM our `ray start --block` (it shuts its node down), then mop up its session."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    leftovers = _session_members(proc.pid) if Path("/proc").is_dir() else []
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if leftovers:
+        warnings.warn(f"killed {len(leftovers)} Ray processes that outlived `ray start --block`",
+                      stacklevel=1)
+
+
+@pytest.fixture(scope="module")
+def local_cluster():
+    # A short root: Ray's Unix socket paths under <temp-dir>/session_*/sockets must stay < 108 B.
+    root = Path(tempfile.mkdtemp(prefix="srj"))
+    port, dash, client, agent_http, agent_grpc, env_agent, metrics = _free_ports(7)
+    token = secrets.token_hex(32)
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    # No drain on SIGTERM: nothing to drain here, and it would hold the shutdown for 30 s.
+    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token, RAY_USAGE_STATS_ENABLED="0",
+               RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S="0",
+               PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))
+    cmd = [*_ray_cli(), "start", "--head", "--block", "--disable-usage-stats",
+           "--port", str(port), "--dashboard-port", str(dash), "--include-dashboard=true",
+           "--dashboard-host", "127.0.0.1", "--ray-client-server-port", str(client),
+           "--dashboard-agent-listen-port", str(agent_http),
+           "--dashboard-agent-grpc-port", str(agent_grpc),
+           "--runtime-env-agent-port", str(env_agent), "--metrics-export-port", str(metrics),
+           "--num-cpus", "2", "--object-store-memory", str(256 * 1024**2),
+           "--temp-dir", str(root)]
+    log = open(root / "ray_start.log", "w")  # noqa: SIM115 - closed in the finalizer
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    cluster = LocalCluster(f"http://127.0.0.1:{dash}", env, token)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"ray start exited with {proc.returncode}:\n"
+                            + (root / "ray_start.log").read_text()[-3000:])
+            try:
+                if cluster.get("/api/jobs/")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("local Ray cluster not ready after 90 s:\n"
+                            + (root / "ray_start.log").read_text()[-3000:])
+            time.sleep(0.5)
+        cluster.timings["ray start --head"] = time.perf_counter() - t0
+        yield cluster
+    finally:
+        t0 = time.perf_counter()
+        _stop(proc)
+        log.close()
+        cluster.timings["stop"] = time.perf_counter() - t0
+        print("\njob round trip timings (s): "
+              + ", ".join(f"{k}: {v:.1f}" for k, v in cluster.timings.items()))
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_cluster_requires_the_token(local_cluster):
+    status, body = local_cluster.get("/api/jobs/", auth=False)
+    assert status == 401, (status, body[:200])
+    assert local_cluster.get("/api/jobs/")[0] == 200
+
+
+@dataclass
+class Submission:
+    sid: str
+    tmp: Path
+    proc: subprocess.CompletedProcess | None = None
+    seconds: float = 0.0
+
+
+def _submit(cluster: LocalCluster, case: JobCase, sub: Submission) -> Submission:
+    args = [a.replace("{tmp}", str(sub.tmp)) for a in case.args]
+    cmd = [*_ray_cli(), "job", "submit", "--address", cluster.address,
+           "--submission-id", sub.sid, "--working-dir", ".",
+           "--runtime-env", str(RUNTIME_ENV.relative_to(REPO)),
+           "--", "python", "-m", f"jobs.{case.module}", *args]
+    t0 = time.perf_counter()
+    sub.proc = subprocess.run(cmd, cwd=REPO, env=cluster.env, capture_output=True, text=True,
+                              timeout=150)
+    sub.seconds = time.perf_counter() - t0
+    return sub
+
+
+@pytest.fixture(scope="module")
+def submissions(local_cluster, tmp_path_factory):
+    """Every case submitted up front, three `ray job submit`s at a time (the CLI and the job
+    drivers mostly wait on I/O; sequential submission costs ~10 s per case on 2 cores)."""
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {
+            case.id: pool.submit(_submit, local_cluster, case,
+                                 Submission(f"test-{case.module}-{uuid.uuid4().hex[:8]}",
+                                            tmp_path_factory.mktemp(case.module)))
+            for case in CASES}
+        yield futures
+        for case_id, fut in futures.items():
+            if fut.done() and fut.exception() is None:
+                local_cluster.timings[f"submit {case_id}"] = fut.result().seconds
+    local_cluster.timings[f"{len(CASES)} submissions, 3 at a time"] = time.perf_counter() - t0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_ray_job_submit(local_cluster, submissions, case):
+    sub = submissions[case.id].result(timeout=200)
+    sid, proc = sub.sid, sub.proc
+    code, info = local_cluster.get(f"/api/jobs/{sid}")
+    assert code == 200, f"job {sid} unknown to the cluster ({code}): {proc.stderr[-2000:]}"
+    status = json.loads(info)["status"]
+    code, body = local_cluster.get(f"/api/jobs/{sid}/logs")
+    logs = json.loads(body)["logs"] if code == 200 else ""
+    detail = f"\n--- ray job submit stderr ---\n{proc.stderr[-2000:]}\n--- job logs ---\n{logs[-3000:]}"
+    assert status == case.status, f"job {sid}: {status}, expected {case.status}{detail}"
+    assert (proc.returncode == 0) == (case.status == "SUCCEEDED"), \
+        f"ray job submit exit code {proc.returncode} for a {status} job{detail}"
+    for text in case.log_contains:
+        assert text in logs, f"{text!r} not in the job's logs{detail}"
+    if case.check:
+        result = _common.parse_result(logs)
+        assert result, f"no {_common.RESULT_PREFIX!r} line in the job's logs{detail}"
+        assert result["submission_id"] == sid
+        case.check(result, sub.tmp)
