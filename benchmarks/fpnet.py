@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from solarray.train.config import TrainConfig
     from solarray.train.loop import pretrain
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # shared 2-core machine: avoid thread oversubscription
     ray.init(num_cpus=2, object_store_memory=512 * 1024**2, include_dashboard=False,
              log_to_driver=False)
     quiet = lambda s: None  # noqa: E731

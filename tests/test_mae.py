@@ -17,6 +17,16 @@ from solarray.train.objectives import get_objective, objective_for_model
 CH = ("aia304", "hmi_m")
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models on a shared 2-core machine: one intra-op thread avoids oversubscription
+    (measured 50x faster per step under load)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _active_batch(b=4, size=32, seed=0):
     """Scaled [B, 2, size, size]: weak noise, plus a strong-field blob in the top-left quadrant of
     the magnetogram (|B| ≈ 1200 G > the 150 G PPAM threshold)."""

@@ -39,6 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-months", default="1", help="comma-separated test months")
     p.add_argument("--workers", type=int, default=0,
                    help="Ray Train workers (0 = run the loop in this process)")
+    p.add_argument("--torch-threads", type=int, default=0,
+                   help="torch threads per training worker (0 = torch's default)")
     p.add_argument("--storage", default="ray_results", help="Ray Train storage path")
     p.add_argument("--run-name", default=None, help="run name (default fpnet-<mode>)")
 
@@ -60,7 +62,8 @@ def build_config(args: argparse.Namespace):
     from solarray.forecast.fpnet import FPNetTrainConfig
 
     for flag, v, low in (("--steps", args.steps, 1), ("--batch-size", args.batch_size, 1),
-                         ("--workers", args.workers, 0)):
+                         ("--workers", args.workers, 0),
+                         ("--torch-threads", args.torch_threads, 0)):
         if v < low:
             raise UsageError(f"{flag} must be an integer >= {low}, got {v}")
     if args.lr <= 0:
@@ -79,7 +82,8 @@ def build_config(args: argparse.Namespace):
             freeze_encoder=args.freeze_encoder, imbalance=args.imbalance,
             calibration=args.calibration, operating_point=args.operating_point,
             steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-            num_workers=args.workers, storage_path=os.path.abspath(args.storage),
+            num_workers=args.workers, torch_threads=args.torch_threads,
+            storage_path=os.path.abspath(args.storage),
             run_name=args.run_name or f"fpnet-{args.mode}",
             val_months=_months("--val-months", args.val_months),
             test_months=_months("--test-months", args.test_months))

@@ -283,6 +283,7 @@ class FPNetTrainConfig:
     seed: int = 0
     num_workers: int = 0  # 0: in-process (Ray Train local mode)
     cpus_per_worker: float = 1.0
+    torch_threads: int = 0  # torch intra-op threads in the training loop; 0 = torch's default
     storage_path: str = "ray_results"
     run_name: str = "fpnet"
     val_months: tuple[int, ...] = (3,)
@@ -458,6 +459,7 @@ def train_fpnet(cfg: FPNetTrainConfig, frames: Frames, table: pd.DataFrame,
         seed=cfg.seed, report_every=max(1, min(50, cfg.steps)), checkpoint_every=cfg.steps,
         num_to_keep=1, run_name=cfg.run_name, storage_path=cfg.storage_path,
         num_workers=cfg.num_workers, cpus_per_worker=cfg.cpus_per_worker, shuffle_buffer=0,
+        torch_threads=cfg.torch_threads,
     )
     ds = to_dataset(tr, resample=cfg.imbalance == "resample", seed=cfg.seed,
                     min_rows=cfg.steps * cfg.batch_size * max(1, cfg.num_workers))
