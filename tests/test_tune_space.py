@@ -252,3 +252,31 @@ def test_cli_unavailable_sweep_and_missing_data(tmp_path, capsys):
     if "spnet" not in list_objectives():
         assert main(["tune", "--sweep", "spnet_class_weights", "--data", str(tmp_path)]) == 2
         assert "needs model 'spnet'" in capsys.readouterr().err
+
+
+def test_downstream_probe_scores_a_checkpoint(tmp_path):
+    """The probe loads a checkpoint, embeds class tokens and returns a TSS in [-1, 1]; a probe
+    set without both classes is refused."""
+    import numpy as np
+    import torch
+
+    from solarray.models import save_model
+    from solarray.train.objectives import get_objective
+    from solarray.train.toy import toy_samples
+    from solarray.tune.downstream import ProbeData, class_token_features, probe_score
+
+    small = {"preset": "tiny", "backbone_config": {"image_size": 32, "patch_size": 8,
+                                                   "embed_dim": 32, "decoder_dim": 32}}
+    torch.manual_seed(0)
+    model = get_objective("solarchip").build_model("solarchip_vit", small, CH)
+    ckpt = tmp_path / "checkpoint_00000004"
+    ckpt.mkdir()
+    save_model(model, ckpt / "model.pt")
+    tr, te = toy_samples(96, CH, size=32, seed=1), toy_samples(64, CH, size=32, seed=2)
+    probe = ProbeData(tr["image"], tr["flare_m24"], te["image"], te["flare_m24"])
+    feats = class_token_features(model, te["image"][:5])
+    assert feats.shape == (5, 2 * 32)  # cls_aia + cls_hmi
+    score = probe_score(ckpt, probe)
+    assert -1.0 <= score <= 1.0 and np.isfinite(score)
+    with pytest.raises(ValueError, match="probe test: labels need both classes"):
+        ProbeData(tr["image"], tr["flare_m24"], te["image"], np.zeros(64, int))

@@ -183,7 +183,10 @@ def plot_metric_vs_params(table, resolved, path: Path) -> Path:
         else:
             x = np.array(raw, float)
             if spec.kind == "loguniform":
+                from matplotlib.ticker import NullFormatter
+
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap
         ax.scatter(x[~stopped], y[~stopped], c="C0", label="ran to the end")
         ax.scatter(x[stopped], y[stopped], facecolors="none", edgecolors="C1",
                    label="stopped by ASHA")
