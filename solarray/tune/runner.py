@@ -296,8 +296,10 @@ def unfinished_trials(experiment_dir: Path, expected: int) -> int:
     an interrupted run (in memory they are marked terminated then); trials never created count
     as unfinished too.
     """
+    # One state file per Tune session, named by its start time; after Tuner.restore the older
+    # files are rewritten too, so pick by name (the latest session), not by modification time.
     states = sorted(Path(experiment_dir).glob("experiment_state-*.json"),
-                    key=lambda p: p.stat().st_mtime)
+                    key=lambda p: (p.name, p.stat().st_mtime))
     if not states:
         return expected
     data = json.loads(states[-1].read_text())
