@@ -162,9 +162,12 @@ def run_demo(cfg: DemoConfig) -> dict:
     labels = out / "labels"
     def spnet():
         _cli(["label", "init", "--labels", str(labels), "--data", str(shards)])
+        # Features are a few pixels wide at demo sizes: SPNet needs more steps than the other
+        # stages and the Dice term to predict any foreground at all.
         _cli(["label", "retrain", "--labels", str(labels), "--data", str(shards),
-              "--steps", str(cfg.steps), "--workers", "1", "--storage", str(storage),
-              "--run-name", "demo-spnet", "--pretrained-encoder", str(mae_model)])
+              "--steps", str(4 * cfg.steps), "--dice", "1.0", "--workers", "1",
+              "--storage", str(storage), "--run-name", "demo-spnet",
+              "--pretrained-encoder", str(mae_model)])
         from solarray.train.loop import latest_checkpoint
 
         step, path = latest_checkpoint(storage / "demo-spnet")

@@ -236,3 +236,14 @@ def test_localise_flare_to_ar():
     peak2 = sunpy.map.Map(2.0 * C.resample_to(sunpy.map.Map(far, hdr), aia), aia_hdr)
     loc2 = F.localise_flare(start, peak2, grid, labels, table, geometry=g, max_distance_deg=10)
     assert loc2["ar_number"] is None and loc2["method"] == "none"
+
+
+def test_flare_index_with_no_event_in_the_window():
+    import pandas as pd
+
+    events = pd.DataFrame({"peak": pd.to_datetime(["2024-01-01T00:00"]), "goes_class": ["M2.5"],
+                           "number": [3]})
+    disk, per = F.flare_index(events, "2024-01-05T00:00", by="number")
+    assert disk["fi"] == 0.0 and disk["n"] == 0 and len(per) == 0
+    disk, per = F.flare_index(events, "2024-01-01T06:00", by="number")
+    assert disk["fi"] == 25.0 and per.loc[0, "fi"] == 25.0

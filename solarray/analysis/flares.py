@@ -280,7 +280,8 @@ def flare_index(events: pd.DataFrame, t_ref, *, window_hours: float = 24.0,
     parsed = [parse_class(c) for c in sel["goes_class"]]
     sel["_letter"] = [p[0] for p in parsed]
     sel["_w"] = [FI_WEIGHT.get(p[0], 0.0) * p[1] for p in parsed]
-    sel = sel[[class_to_flux(c) >= floor for c in sel["goes_class"]]]
+    # A boolean array (not a list): an empty list would select no columns of an empty frame.
+    sel = sel.loc[np.array([class_to_flux(c) >= floor for c in sel["goes_class"]], dtype=bool)]
 
     def summary(d: pd.DataFrame) -> dict:
         return {"fi": float(d["_w"].sum()), "n_c": int((d["_letter"] == "C").sum()),
