@@ -95,3 +95,15 @@ def main(parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace], in
     except UsageError as err:
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
+
+
+def run_command(name: str, command: str, description: str | None,
+                argv: Sequence[str] | None = None) -> int:
+    """Run ``solarray <command>`` as job ``jobs.<name>``: the command's own arguments and run,
+    with ``--help`` and errors naming ``python -m jobs.<name>``."""
+    import importlib
+
+    module = importlib.import_module(f"solarray.commands.{command}")
+    parser = job_parser(name, description)
+    module.add_arguments(parser)
+    return main(parser, module.run, argv)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from solarray.cli import main
+from jobs import _common
 
 if __name__ == "__main__":
-    sys.exit(main(["ingest", *sys.argv[1:]]))
+    sys.exit(_common.run_command("ingest", "ingest", __doc__))

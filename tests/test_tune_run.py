@@ -163,14 +163,14 @@ def test_other_shipped_sweeps_run_when_their_objective_exists(ray_session, tmp_p
 
     sweep = load_sweep(sweep_name)
     _needs_objective(sweep.objective)
-    from solarray.models import get_model_class, make_config
+    from solarray.train.config import TrainConfig
+    from solarray.train.loop import resolved_image_size
     from solarray.train.objectives import get_objective
     from solarray.train.toy import toy_dataset
 
     channels = ("aia171", "aia304", "hmi_m")
-    mc = dict(sweep.base.get("model_config") or {})
-    size = getattr(make_config(get_model_class(sweep.model).config_class, mc.pop("preset", None),
-                               **mc), "image_size", 64)
+    size = resolved_image_size(TrainConfig(model=sweep.model, channels=channels,
+                                           model_config=dict(sweep.base.get("model_config") or {})))
     needs = set(get_objective(sweep.objective, sweep.model).required)
     if not needs <= {"image", "present"}:
         pytest.skip(f"toy data has no column(s) {sorted(needs - {'image', 'present'})}")

@@ -223,9 +223,10 @@ def synodic_rate(lat_deg: np.ndarray | float) -> np.ndarray:
     the one sunpy's differential-rotation tracking uses)."""
     from sunpy.sun.models import differential_rotation
 
-    lat = np.atleast_1d(np.asarray(lat_deg, dtype=float))
-    rate = differential_rotation(1 * u.day, lat * u.deg, model="howard", frame_time="synodic")
-    return rate.to_value(u.deg)
+    lat = np.asarray(lat_deg, dtype=float)
+    rate = differential_rotation(1 * u.day, np.atleast_1d(lat) * u.deg, model="howard",
+                                 frame_time="synodic")
+    return rate.to_value(u.deg).reshape(lat.shape)  # a scalar latitude gives a scalar rate
 
 
 def carrington_longitude(lon_hgs: np.ndarray, obs: Observer) -> np.ndarray:

@@ -75,7 +75,7 @@ class ActiveRegion:
     decayed: bool = False  # a decayed plage pair: hosts a filament channel, is not an AR
 
     def lon(self, t: float | np.ndarray) -> np.ndarray:
-        return self.lon0 + synodic_rate(self.lat)[0] * np.asarray(t)
+        return self.lon0 + float(synodic_rate(self.lat)) * np.asarray(t)
 
     def strength(self, t: float | np.ndarray) -> np.ndarray:
         """Flux envelope 0–1: linear emergence over ``t_grow`` days, linear decay to ``lifetime``."""
@@ -119,7 +119,7 @@ class CoronalHole:
     polarity: int  # sign of its unipolar field
 
     def lon(self, t: float | np.ndarray) -> np.ndarray:
-        return self.lon0 + synodic_rate(self.lat)[0] * np.asarray(t)
+        return self.lon0 + float(synodic_rate(self.lat)) * np.asarray(t)
 
 
 @dataclass
