@@ -103,6 +103,7 @@ def test_encoder_loads_from_a_vit_checkpoint(tmp_path):
 def test_objective_selects_model_channels_and_loss_falls():
     assert objective_for_model("spnet") == "spnet"
     obj = get_objective("spnet", dice_weight=0.5)
+    torch.manual_seed(0)  # a fixed initialisation: the test must not depend on the draw
     model = obj.build_model("spnet", {"preset": "tiny", "channels": ["aia193"]}, H.CHANNELS)
     assert model.config.channels == ("aia193",)
     data = H.make_samples(4, seed=1)
