@@ -30,3 +30,15 @@ def ray_session():
         )
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch intra-op thread: tiny models on a shared 2-core machine run many times faster
+    without OpenMP spin-waiting (measured up to 50× per step under load)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -11,13 +11,7 @@ from solarray.analysis import classify as K
 TINY = dict(in_size=32, conv_channels=(4, 8), pool=4, fc=16)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models train faster on one thread on the shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_crop_square_expands_and_pads_with_edge_mean():

@@ -6,21 +6,12 @@ import json
 
 import pandas as pd
 import pytest
-import torch
 from fpnet_helpers import ar_table, disk_table, toy_frames, write_shards
 
 from solarray.cli import main
 from solarray.models import build, load_model, save_model
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models on a shared 2-core machine: one intra-op thread avoids oversubscription
-    (measured 50x faster per step under load)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

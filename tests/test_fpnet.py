@@ -14,15 +14,7 @@ from solarray.forecast import fpnet as F
 from solarray.models import build, load_model, save_model
 from solarray.models.fpnet import encode_categories, load_encoder
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models on a shared 2-core machine: one intra-op thread avoids oversubscription
-    (measured 50x faster per step under load)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _fp(**kw):

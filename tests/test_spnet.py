@@ -13,13 +13,7 @@ from tests import spnet_helpers as H
 CH4 = ("hmi_m", "aia193", "aia211", "aia304")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # Tiny models: one intra-op thread avoids OpenMP spin-waiting on a busy 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _tiny(channels=CH4, **kw):
