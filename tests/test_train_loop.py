@@ -106,3 +106,16 @@ def test_local_mode_learns_retrieval_and_flare_probe(ray_session, tmp_path):
     assert again.start_step == 200 and again.final_step == 200
     assert again.resumed_from.endswith("checkpoint_00000200")
     assert logs[0].startswith("Resuming run 'evidence' from checkpoint")
+
+
+def test_resume_truncates_metrics_logged_past_the_checkpoint(tmp_path):
+    import json
+
+    from solarray.train.loop import _truncate_metrics
+
+    log = tmp_path / "metrics.jsonl"
+    log.write_text("".join(json.dumps({"step": s, "loss": 1.0 / s}) + "\n" for s in (4, 8, 12)))
+    _truncate_metrics(log, 8)  # resumed from the step-8 checkpoint: 12 will be logged again
+    assert [json.loads(x)["step"] for x in log.read_text().splitlines()] == [4, 8]
+    _truncate_metrics(log, 8)
+    assert len(log.read_text().splitlines()) == 2

@@ -114,6 +114,19 @@ def load_training_checkpoint(directory: str | os.PathLike, model: torch.nn.Modul
     return int(state["step"])
 
 
+def _truncate_metrics(path: Path, last_step: int) -> None:
+    """Drop metric lines past ``last_step``: a run stopped between logging a step and saving its
+    checkpoint repeats those steps when it resumes, and the log must hold each step once."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines()
+    keep = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= last_step]
+    if len(keep) != len(lines):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(line + "\n" for line in keep))
+        os.replace(tmp, path)
+
+
 def _mean_across_workers(values: dict[str, float], device: torch.device) -> dict[str, float]:
     import torch.distributed as dist
 
@@ -186,6 +199,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
     metrics_path = run_dir / METRICS_FILE if cfg.local_storage else None
     if rank == 0 and metrics_path is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
+        _truncate_metrics(metrics_path, start_step)
 
     step, epoch = start_step, 0
     sums: dict[str, Any] = {}
