@@ -42,3 +42,11 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def torch_seed0():
+    """torch's global generator seeded with 0, so model initialisations are reproducible."""
+    import torch
+
+    torch.manual_seed(0)

@@ -17,15 +17,7 @@ from solarray.losses.contrastive import (
     solarchip_loss,
 )
 
-
-@pytest.fixture(autouse=True)
-def _seed_and_one_thread():
-    # One intra-op thread: on a shared 2-core machine torch's spinning threads slow tiny models 10x.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "torch_seed0")
 
 
 def test_info_nce_hand_value_for_orthonormal_pairs():

@@ -17,14 +17,7 @@ ALL13 = [c for c in CATALOGUE if c != "hmi_ic"]  # 9 AIA + 4 HMI channels
 SMALL_VIT = {"image_size": 32, "patch_size": 8, "embed_dim": 32, "decoder_dim": 32}
 
 
-@pytest.fixture(autouse=True)
-def _seed_and_one_thread():
-    # One intra-op thread: on a shared 2-core machine torch's spinning threads slow tiny models 10x.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "torch_seed0")
 
 
 def test_registry_lists_and_errors():
