@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-from solarray import channels as chans
+from solarray.core import channels as chans
 from solarray.data.synthetic import SynthConfig, generate
 
 

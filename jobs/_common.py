@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from solarray.cli import UsageError
+from solarray.core.errors import UsageError
 
 RESULT_PREFIX = "solarray-job-result: "
 # Set by Ray's job supervisor in the environment of every job's entrypoint process.

@@ -46,7 +46,7 @@ def _config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
     from solarray.data.synthetic import generate
 
     out = _common.output_dir(args.out)

@@ -8,10 +8,7 @@ import pkgutil
 import sys
 
 from solarray import __version__, commands
-
-
-class UsageError(ValueError):
-    """A bad command-line value: printed as one line naming the argument, exit code 2."""
+from solarray.core.errors import UsageError
 
 
 def _command_modules():
@@ -48,8 +45,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Under `python -m solarray.cli` this file runs as __main__; commands raise the UsageError of
-    # the importable module, so run that module's main.
-    from solarray.cli import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 
-from solarray import channels as chans
+from solarray.core import channels as chans
 
 RSUN_OBS = 960.0  # arcsec
 

@@ -3,7 +3,7 @@ import pytest
 from astropy.io import fits
 from sunpy.data.test import get_test_filepath
 
-from solarray import channels as chans
+from solarray.core import channels as chans
 
 
 def test_scale_inverse_is_exact_inside_the_clip_range():

@@ -106,7 +106,7 @@ def test_full_disk_table_aggregates():
 
 
 def test_ar_pixel_geometry_and_crop():
-    from solarray.data.geometry import earth_observer
+    from solarray.core.geometry import earth_observer
 
     t = "2024-06-01T00:00:00"
     obs = earth_observer(t)

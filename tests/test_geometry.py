@@ -4,10 +4,10 @@ import pytest
 from astropy.coordinates import SkyCoord
 from sunpy.coordinates import frames, get_earth
 
-from solarray.data.geometry import (
+from solarray.core.frame import centred_grid
+from solarray.core.geometry import (
     ImageGrid,
     carrington_longitude,
-    centred_grid,
     earth_observer,
     grid_geometry,
     hgs_to_hpc,
@@ -82,7 +82,8 @@ def test_centred_grid_spans_frame(obs):
 def test_frame_header_makes_a_centred_north_up_map(obs):
     import sunpy.map
 
-    from solarray.data.geometry import frame_header, observer_from_header
+    from solarray.core.frame import frame_header
+    from solarray.core.geometry import observer_from_header
 
     h = frame_header(obs, 64, 1.1)
     m = sunpy.map.Map(np.zeros((64, 64), np.float32), h)

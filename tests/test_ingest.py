@@ -254,7 +254,7 @@ def test_synthetic_sun_to_torch_batches(ray_session, tmp_path, capsys):
     """synth → ingest (CLI, synth layout auto-detected) → shards → torch batches with masks and
     labels; off-pointed frames are QUALITY rejects; the HMI roll is removed (fields sit on the
     AR masks)."""
-    from solarray import channels as chans
+    from solarray.core import channels as chans
     from solarray.data.synthetic import SynthConfig, generate
 
     syn = tmp_path / "syn"

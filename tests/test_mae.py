@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from solarray.channels import CATALOGUE
+from solarray.core.channels import CATALOGUE
 from solarray.losses.mae import mae_loss, normalise_patches
 from solarray.models import build, load_model, save_model
 from solarray.train.objectives import get_objective, objective_for_model

@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy import ndimage
 
-from solarray import channels
+from solarray.core import channels
 from solarray.models import masking as mk
 
 P = 8  # patch size

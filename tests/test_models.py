@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from solarray.channels import CATALOGUE
+from solarray.core.channels import CATALOGUE
 from solarray.models import build, list_models, load_model, save_model
 from solarray.models.layers import patchify, sincos_pos_embed_2d, unpatchify
 from solarray.models.solarchip import split_modalities

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from ingest_helpers import BLOB, RSUN_OBS, scene, write_level1
 
-from solarray import channels as chans
+from solarray.core import channels as chans
 from solarray.data import preprocess as pp
 from solarray.data import sources
 

@@ -138,8 +138,8 @@ def test_download_builds_fido_queries(tmp_path):
 
 
 def test_download_command(tmp_path, capsys):
-    from solarray.cli import UsageError
     from solarray.commands import download
+    from solarray.core.errors import UsageError
 
     assert download.parse_minutes("12min") == 12 and download.parse_minutes("45s") == 0.75
     assert download.parse_minutes("1h") == 60

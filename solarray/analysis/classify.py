@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as Fn
 
-from solarray import channels
+from solarray.core import channels
 
 TASKS = {
     "hale": ("alpha", "beta", "beta-x"),

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from solarray.data.goes import CLASS_BASE, class_to_flux, goes_class, parse_class  # noqa: F401
+from solarray.core.goes import CLASS_BASE, class_to_flux, goes_class, parse_class  # noqa: F401
 
 FI_WEIGHT = {"X": 100.0, "M": 10.0, "C": 1.0}
 EVENT_COLUMNS = ["start", "peak", "end", "peak_flux", "goes_class", "start_flux", "end_reason",

@@ -32,8 +32,8 @@ def add_arguments(p) -> None:
 
 
 def run(args, fido=None) -> int:
-    from solarray import channels as chans
-    from solarray.cli import UsageError
+    from solarray.core import channels as chans
+    from solarray.core.errors import UsageError
     from solarray.data import sources
 
     try:

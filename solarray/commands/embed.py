@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     ckpt = args.checkpoint
     model_file = os.path.join(ckpt, "model.pt") if os.path.isdir(ckpt) else ckpt

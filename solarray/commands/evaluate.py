@@ -50,7 +50,7 @@ def _model_name(path: str) -> str:
 
 
 def _seg_run(args: argparse.Namespace) -> int:
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     if not os.path.isdir(args.data):
         raise UsageError(f"--data: no such directory: {args.data}")
@@ -183,7 +183,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     fn = getattr(args, "_evaluate", None)
     if fn is None:

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from solarray.analysis import flares as F
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     if args.max_interp < 0:
         raise UsageError(f"--max-interp must be ≥ 0 minutes, got {args.max_interp}")

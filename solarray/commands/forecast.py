@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     if not os.path.exists(args.checkpoint):
         raise UsageError(f"--checkpoint: no such file or directory: {args.checkpoint}")

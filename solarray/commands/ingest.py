@@ -77,8 +77,8 @@ def init_ray(num_cpus: int | None, address: str | None) -> None:
 
 
 def run(args) -> int:
-    from solarray import channels as chans
-    from solarray.cli import UsageError
+    from solarray.core import channels as chans
+    from solarray.core.errors import UsageError
     from solarray.data import ingest as ing
     from solarray.data import preprocess as pp
 

@@ -93,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _positive(name: str, v: int, low: int = 1) -> None:
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     if v < low:
         raise UsageError(f"{name} must be an integer ≥ {low}, got {v}")
@@ -101,7 +101,7 @@ def _positive(name: str, v: int, low: int = 1) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from solarray import labels as lab
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     action = getattr(args, "label_command", None)
     if action is None:
@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
               f"{prov['model_checkpoint']}, features {prov['feature_counts']}")
         return 0
     if action == "retrain":
-        from solarray import channels as chans
+        from solarray.core import channels as chans
         from solarray.train.config import TrainConfig
 
         _positive("--steps", args.steps)

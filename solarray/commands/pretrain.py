@@ -54,7 +54,7 @@ _FLAG_TO_FIELD = {
 
 def build_config(args: argparse.Namespace):
     """Defaults < ``--config`` file < explicit flags → a validated :class:`TrainConfig`."""
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
     from solarray.train.config import TrainConfig, load_config_file
 
     values: dict = {}
@@ -106,7 +106,7 @@ def build_config(args: argparse.Namespace):
 
 def execute(args: argparse.Namespace, connect=None):
     """Validate, join/start Ray (``connect``, default ``ray.init()``), train; → ``FitResult``."""
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     if args.toy is not None and args.toy <= 0:
         raise UsageError(f"--toy must be a positive sample count, got {args.toy}")

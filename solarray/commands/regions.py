@@ -39,7 +39,7 @@ def _steps(args):
     import pandas as pd
 
     from solarray.analysis import observe as O
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     data = Path(args.data)
     if not data.exists():
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from solarray.analysis import observe as O
     from solarray.analysis import regions as R
     from solarray.analysis.tracking import Tracker
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     kinds = [k.strip().upper() for k in args.kinds.split(",") if k.strip()]
     bad = [k for k in kinds if k not in R.KINDS]

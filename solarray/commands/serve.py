@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
     import yaml
 
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     if args.port is not None and not 0 < args.port < 65536:
         raise UsageError(f"--port must be in 1..65535, got {args.port}")

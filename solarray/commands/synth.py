@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from astropy.time import Time
     from tqdm import tqdm
 
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
     from solarray.data.synthetic import SynthConfig, generate, parse_cadence
 
     try:

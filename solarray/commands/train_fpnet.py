@@ -46,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _months(flag: str, text: str) -> tuple[int, ...]:
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     try:
         months = tuple(int(m) for m in text.split(",") if m.strip())
@@ -58,7 +58,7 @@ def _months(flag: str, text: str) -> tuple[int, ...]:
 
 
 def build_config(args: argparse.Namespace):
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
     from solarray.forecast.fpnet import FPNetTrainConfig
 
     for flag, v, low in (("--steps", args.steps, 1), ("--batch-size", args.batch_size, 1),
@@ -92,7 +92,7 @@ def build_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     if not os.path.isdir(args.data):
         raise UsageError(f"--data: no such directory: {args.data}")

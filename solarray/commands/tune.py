@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
     from solarray.tune.space import SweepError, SweepUnavailable, check_available, load_sweep
 
     for flag, value, low in (("--samples", args.samples, 1), ("--trial-workers",

@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _unit_interval(flag: str, text: str):
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     try:
         value = float(text)
@@ -56,7 +56,7 @@ def _unit_interval(flag: str, text: str):
 def read_forecast_csv(path: Path, *, omit_nan: bool = False):
     """Read ``observed`` and ``probability`` from a CSV as float arrays (checked, see module doc).
 
-    Raises :class:`solarray.cli.UsageError` naming the file, column and CSV line of the first
+    Raises :class:`solarray.core.errors.UsageError` naming the file, column and CSV line of the first
     problem: missing column, non-numeric value, empty cell, observed not 0/1, probability outside
     [0, 1]. Empty probability cells are dropped instead when ``omit_nan``; returns
     ``(observed, probability, n_dropped)``.
@@ -64,7 +64,7 @@ def read_forecast_csv(path: Path, *, omit_nan: bool = False):
     import numpy as np
     import pandas as pd
 
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
 
     if not path.is_file():
         raise UsageError(f"--forecasts: no such file: {path}")
@@ -139,7 +139,7 @@ def read_forecast_csv(path: Path, *, omit_nan: bool = False):
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.cli import UsageError
+    from solarray.core.errors import UsageError
     from solarray.forecast import verify as v
 
     threshold = _unit_interval("--threshold", args.threshold)

@@ -28,10 +28,10 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from solarray import channels as chans
+from solarray.core import channels as chans
+from solarray.core.goes import class_to_flux
 from solarray.data import preprocess as pp
 from solarray.data import sources
-from solarray.data.goes import class_to_flux
 from solarray.data.sources import FileRecord
 
 SHARD_PREFIX = "shard_"

@@ -14,7 +14,7 @@ Steps (in order), for an image of one channel:
    by normalised interpolation, so the disk stays finite up to the limb.
 4. **Off-limb**: ``keep``, ``mask`` (set to 0 in physical units: the floor of the scaling), or
    ``nan``.
-5. **Scaling** with :meth:`solarray.channels.Channel.scale` → [-1, 1] (inverse:
+5. **Scaling** with :meth:`solarray.core.channels.Channel.scale` → [-1, 1] (inverse:
    :func:`unscale_image`).
 
 Output grid convention: row index increases to solar north, column index to solar west (FITS
@@ -34,7 +34,7 @@ from datetime import datetime
 import numpy as np
 from scipy import ndimage
 
-from solarray import channels as chans
+from solarray.core import channels as chans
 from solarray.data import sources
 
 #: Bumped whenever preprocessing output changes; recorded in every sample's ``meta``.

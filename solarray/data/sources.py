@@ -16,7 +16,7 @@ from datetime import datetime
 
 import numpy as np
 
-from solarray import channels as chans
+from solarray.core import channels as chans
 
 #: File name endings treated as FITS when a directory is listed.
 FITS_SUFFIXES: tuple[str, ...] = (".fits", ".fits.gz", ".fts", ".fts.gz", ".fit", ".fit.gz", ".fits.fz")

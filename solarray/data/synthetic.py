@@ -34,18 +34,17 @@ from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
 from solarray import __version__
-from solarray import channels as chans
-from solarray.data import synthetic_model as model
-from solarray.data.geometry import (
+from solarray.core import channels as chans
+from solarray.core.frame import FRAME_RSUN, centred_grid, frame_header
+from solarray.core.geometry import (
     ImageGrid,
     Observer,
     carrington_longitude,
-    centred_grid,
     earth_observer,
-    frame_header,
     grid_geometry,
     hgs_to_hpc,
 )
+from solarray.data import synthetic_model as model
 from solarray.data.synthetic_render import aia_rate, hmi_field, render_fields
 
 FULL_RES = 4096
@@ -237,7 +236,7 @@ def _noisy(name: str, clean: np.ndarray, exptime: float, size: int, rng: np.rand
 
 
 def _mask_header(obs: Observer, size: int) -> fits.Header:
-    h = frame_header(obs, size, 1.1)
+    h = frame_header(obs, size, FRAME_RSUN)
     h["MASKS"] = ("AR,CH,FL", "planes of the data cube")
     return h
 
@@ -361,7 +360,7 @@ def generate(cfg: SynthConfig, out_dir: str | Path,
             _write_fits(out / "fits" / name / _filename(name, t_obs), data, header, cfg.compress)
             n_files += 1
         # Ground-truth masks on the north-up, disk-centred frame.
-        mgrid = centred_grid(cfg.size, obs.rsun_obs, 1.1)
+        mgrid = centred_grid(cfg.size, obs.rsun_obs, FRAME_RSUN)
         mgeom = grid_geometry(mgrid, obs)
         mf = render_fields(sun, t_day, mgrid, obs, mgeom)
         masks = np.stack([mf.ar_label > 0, mf.ch >= 0.5, mf.fl >= 0.5]).astype(np.uint8)

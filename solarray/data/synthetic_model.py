@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from solarray.data.geometry import synodic_rate
-from solarray.data.goes import goes_class  # noqa: F401  (re-exported for the generator)
+from solarray.core.geometry import synodic_rate
+from solarray.core.goes import goes_class  # noqa: F401  (re-exported for the generator)
 
 R_SUN_CM = 6.96e10
 DEG_CM = np.radians(1.0) * R_SUN_CM  # cm per heliographic degree on the surface

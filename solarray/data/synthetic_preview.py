@@ -10,7 +10,7 @@ from astropy.io import fits
 from astropy.time import Time
 from astropy.wcs import WCS
 
-from solarray import channels as chans
+from solarray.core import channels as chans
 
 MASK_COLOURS = {"AR": "yellow", "CH": "cyan", "FL": "magenta"}
 PREVIEW_PX = 256

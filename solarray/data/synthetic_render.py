@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from solarray import channels as chans
-from solarray.data.geometry import (
+from solarray.core import channels as chans
+from solarray.core.geometry import (
     DiskGeometry,
     ImageGrid,
     Observer,

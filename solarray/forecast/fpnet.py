@@ -91,7 +91,7 @@ def ar_pixel(lon: np.ndarray, lat: np.ndarray, times: Sequence, size: int,
     """Pixel (row, col) of Stonyhurst ``lon``/``lat`` (deg) in the preprocessed frame: north
     up (row grows northward, FITS order), disk centre at ((size−1)/2, (size−1)/2), ±``frame_rsun``
     R☉ across ``size`` pixels. Uses the Earth observer at each time (SDO is within 0.03 %)."""
-    from solarray.data.geometry import ARCSEC, R_SUN_M, earth_observer, hgs_to_hpc
+    from solarray.core.geometry import ARCSEC, R_SUN_M, earth_observer, hgs_to_hpc
 
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     t = pd.to_datetime(pd.Series(list(times)), utc=True)

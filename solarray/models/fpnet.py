@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from solarray import channels as channel_catalogue
+from solarray.core import channels as channel_catalogue
 from solarray.models.layers import Block, _check_divisible, init_weights
 from solarray.models.registry import register
 from solarray.models.vit import ViTEncoder

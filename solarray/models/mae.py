@@ -20,7 +20,7 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import nn
 
-from solarray import channels as channel_catalogue
+from solarray.core import channels as channel_catalogue
 from solarray.losses.mae import mae_loss
 from solarray.models.layers import _check_divisible, patchify
 from solarray.models.masking import MaskingConfig, MaskResult, make_mask

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from solarray import channels as channel_catalogue
+from solarray.core import channels as channel_catalogue
 
 STRATEGIES = ("random", "ppam", "latitude")
 

@@ -16,7 +16,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from solarray import channels as channel_catalogue
+from solarray.core import channels as channel_catalogue
 from solarray.models.registry import get_model_class, make_config, register
 
 MODALITIES: tuple[str, str] = ("AIA", "HMI")

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from solarray import channels as channel_catalogue
+from solarray.core import channels as channel_catalogue
 from solarray.models.layers import _check_divisible, init_weights, num_groups
 from solarray.models.registry import register
 from solarray.models.vit import ViTEncoder

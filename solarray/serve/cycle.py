@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from solarray import channels as chans
+from solarray.core import channels as chans
 
 FEATURES: tuple[str, ...] = ("AR", "CH", "FL")
 
@@ -50,7 +50,7 @@ class Sample:
     """One observation time on solarray's ML frame (north up, disk centred, ±``frame`` R☉).
 
     ``image``: float32 ``[C, H, W]`` (H = W) scaled to [-1, 1] per channel, NaN where unknown;
-    ``header``: FITS keywords of the grid (:func:`solarray.data.geometry.frame_header`: WCS,
+    ``header``: FITS keywords of the grid (:func:`solarray.core.geometry.frame_header`: WCS,
     DATE-OBS, observer); ``present``: bool ``[C]``; ``b_los``: the LOS magnetogram in G ``[H, W]``
     when known unclipped (otherwise it is unscaled from the ``hmi_m`` plane, clipped at ±1500 G).
     """
@@ -113,7 +113,7 @@ def sample_header(t_obs: datetime | str, size: int, frame: float = 1.1,
     """Frame header of a sample seen from ``source_header``'s observer (else Earth at ``t_obs``)."""
     from astropy.time import Time
 
-    from solarray.data.geometry import earth_observer, frame_header, observer_from_header
+    from solarray.core.geometry import earth_observer, frame_header, observer_from_header
 
     t = Time(t_obs, scale="utc")
     obs = None

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from solarray.analysis import flares as F
-from solarray.data.geometry import synodic_rate
+from solarray.core.geometry import synodic_rate
 
 
 class FlareSourceError(ValueError):

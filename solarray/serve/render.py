@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from solarray import channels as chans
+from solarray.core import channels as chans
 from solarray.serve.cycle import MapInputs
 
 COLORS = {"AR": "#00e5ff", "CH": "#ffe100", "FL": "#ff2bd6"}

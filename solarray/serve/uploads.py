@@ -4,7 +4,7 @@ Two ways in:
 
 * :func:`sample_from_fits` — uploaded FITS files (bytes), one per channel. Each file is checked to
   be FITS (magic bytes; gzip accepted) and parsed by astropy only (no pickle, no code); its
-  channel comes from the header (:func:`solarray.channels.channel_from_header`); the set must hold
+  channel comes from the header (:func:`solarray.core.channels.channel_from_header`); the set must hold
   the required channels and only channels the forecaster uses; images must be 2-D, within the
   size limits, carry the keywords preprocessing needs, and be co-temporal. Then each is
   preprocessed (:func:`solarray.data.preprocess.preprocess`) onto the sample grid.
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solarray import channels as chans
+from solarray.core import channels as chans
 from solarray.serve.cycle import Sample, sample_header
 
 FITS_MAGIC = b"SIMPLE  ="

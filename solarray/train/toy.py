@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solarray import channels as channel_catalogue
+from solarray.core import channels as channel_catalogue
 
 
 def toy_samples(n: int, channels: tuple[str, ...] | list[str] = ("aia171", "aia193", "hmi_m"),

@@ -1,4 +1,4 @@
-"""GOES X-ray classes: the letter-magnitude scale of the 1–8 Å peak flux (W m⁻²)."""
+"""GOES X-ray classes: the letter-magnitude scale of the 1–8 Å peak flux (W m⁻²), both ways."""
 
 from __future__ import annotations
 
@@ -28,18 +28,19 @@ def goes_class(flux: float) -> str:
     return f"{letter}{mag:.1f}"
 
 
-_CLASS_RE = re.compile(r"^\s*([ABCMX])\s*(\d+(?:\.\d*)?)\s*$", re.IGNORECASE)
+_CLASS_RE = re.compile(r"^\s*([ABCMX])\s*(\d+(?:\.\d*)?)?\s*$", re.IGNORECASE)
 
 
 def parse_class(cls: str) -> tuple[str, float]:
-    """'M2.5' → ('M', 2.5). Raises ValueError naming the bad string."""
+    """'M2.5' → ('M', 2.5); a bare letter means magnitude 1 ('M' → ('M', 1.0)).
+    Raises ValueError naming the bad string."""
     m = _CLASS_RE.match(str(cls))
     if not m:
         raise ValueError(f"not a GOES class string: {cls!r} (expected e.g. 'M2.5')")
-    return m.group(1).upper(), float(m.group(2))
+    return m.group(1).upper(), float(m.group(2) or 1.0)
 
 
 def class_to_flux(cls: str) -> float:
-    """'M2.5' → 2.5e-5 W m⁻²."""
+    """'M2.5' → 2.5e-5 W m⁻² ('M' → 1e-5)."""
     letter, mag = parse_class(cls)
     return mag * CLASS_BASE[letter]

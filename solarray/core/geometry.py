@@ -110,39 +110,6 @@ def observer_from_header(header) -> Observer:
     return earth_observer(t)
 
 
-def frame_header(obs: Observer, size: int, frame_rsun: float = 1.1):
-    """FITS header of solarray's ML frame: north up, disk centre at the image centre, ±frame R☉.
-
-    This is the geometry of every preprocessed sample and of the ground-truth masks, so a sunpy
-    Map built from it (``Map(image, frame_header(...))``) has correct coordinates.
-    """
-    from astropy.io import fits
-
-    grid = centred_grid(size, obs.rsun_obs, frame_rsun)
-    h = fits.Header()
-    h["WCSAXES"] = 2
-    for k, v in grid.header().items():
-        if not k.startswith("NAXIS"):
-            h[k] = v
-    h["DATE-OBS"] = obs.time.isot
-    h["RSUN_OBS"] = obs.rsun_obs
-    h["RSUN_REF"] = R_SUN_M
-    h["DSUN_OBS"] = obs.dsun
-    h["HGLN_OBS"] = obs.hgln
-    h["HGLT_OBS"] = obs.hglt
-    h["CRLN_OBS"] = obs.crln
-    h["CRLT_OBS"] = obs.hglt
-    h["FRAME"] = (frame_rsun, "half-width of the frame, solar radii")
-    return h
-
-
-def centred_grid(n: int, rsun_obs: float, frame_rsun: float = 1.1) -> ImageGrid:
-    """North-up ``n``×``n`` grid with the disk centre at the image centre spanning ±frame_rsun R☉."""
-    cdelt = 2.0 * frame_rsun * rsun_obs / n
-    centre = (n + 1) / 2.0
-    return ImageGrid(nx=n, ny=n, cdelt=cdelt, crpix1=centre, crpix2=centre)
-
-
 @dataclass
 class DiskGeometry:
     """Per-pixel geometry of a grid: on-disk flag, Stonyhurst lon/lat (deg, NaN off disk), μ, r.

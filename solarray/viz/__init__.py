@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from solarray import channels as channel_catalogue
+from solarray.core import channels as channel_catalogue
 from solarray.models.spnet import FEATURES
 
 #: Contour colours per feature (distinct on all three colormaps).
@@ -46,10 +46,10 @@ def _meta_header(meta: Mapping[str, Any] | str | None) -> dict[str, Any]:
 def frame_header(size: int, meta: Mapping[str, Any] | str | None = None, frame: float = 1.1,
                  date_obs: str | None = None) -> dict[str, Any]:
     """FITS header (dict) of a north-up, disk-centred ``size``×``size`` frame spanning ±``frame``
-    R☉ (:func:`solarray.data.geometry.frame_header`) seen by the observer of the sample's ``meta``
+    R☉ (:func:`solarray.core.geometry.frame_header`) seen by the observer of the sample's ``meta``
     header subset (Earth at DATE-OBS when the observer keywords are missing)."""
-    from solarray.data.geometry import frame_header as geometry_frame_header
-    from solarray.data.geometry import observer_from_header
+    from solarray.core.geometry import frame_header as geometry_frame_header
+    from solarray.core.geometry import observer_from_header
 
     hdr = {k: v for k, v in _meta_header(meta).items() if v not in (None, "")}
     date = date_obs or hdr.get("DATE-OBS") or hdr.get("T_OBS") or "2024-01-01T00:00:00"
