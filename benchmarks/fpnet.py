@@ -9,7 +9,7 @@ FPNet full-disk and per-AR with PPAM-pretrained, random-mask-pretrained and untr
 and compares with climatology (training base rate) and a logistic regression on the physical
 features alone. Every model is calibrated on the validation months (Platt); two operating points
 are reported: reliable probabilities ("yes" at p ≥ 0.5) and the TSS-optimal validation threshold
-mapped to 0.5. All scores on the held-out January runs, from solarray.forecast.verify.
+mapped to 0.5. All scores on the held-out January runs, from solarray.metrics.verification.
 """
 
 from __future__ import annotations
@@ -44,11 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     import ray
     import torch
 
+    from solarray.data.synthetic import forecast_set
     from solarray.forecast import features as feat
-    from solarray.forecast import fpnet as F
-    from solarray.forecast import synthset
-    from solarray.forecast.calibration import fit_calibration
-    from solarray.forecast.verify import SCORE_KEYS, format_table
+    from solarray.forecast.baselines import climatology, logistic_baseline
+    from solarray.forecast.frames import load_frames
+    from solarray.forecast.prediction import verify_table
+    from solarray.forecast.training import FPNetTrainConfig, train_fpnet
+    from solarray.metrics.calibration import fit_calibration
+    from solarray.metrics.verification import SCORE_KEYS, format_table
     from solarray.train.config import TrainConfig
     from solarray.train.loop import pretrain
 
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
              log_to_driver=False)
     quiet = lambda s: None  # noqa: E731
     t0 = time.perf_counter()
-    synthset.make_synthetic_set(args.root)
+    forecast_set.make_synthetic_set(args.root)
     runs = Path(args.runs_dir).resolve()
     shards = str(Path(args.root) / "shards")
     print(f"synthetic set ready ({time.perf_counter() - t0:.0f} s)")
@@ -80,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"MAE {strategy}: {args.mae_steps} steps in {mae_times[strategy]:.0f} s, "
               f"final loss {res.metrics.get('loss', float('nan')):.4f}")
 
-    frames = F.load_frames(shards)
-    ar = pd.concat([feat.synthetic_ar_table(d, d.name) for d in synthset.run_dirs(args.root)],
+    frames = load_frames(shards)
+    ar = pd.concat([feat.synthetic_ar_table(d, d.name)
+                    for d in forecast_set.run_dirs(args.root)],
                    ignore_index=True)
     tables = {"ar": ar, "full_disk": feat.full_disk_table(ar)}
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -96,15 +100,15 @@ def main(argv: list[str] | None = None) -> int:
                                ("none", "FPNet, no pretraining")):
             per_seed_rel, per_seed_tss = [], []
             for seed in seeds:
-                cfg = F.FPNetTrainConfig(
+                cfg = FPNetTrainConfig(
                     mode=mode, encoder_checkpoint=encoders[variant], steps=args.steps,
                     batch_size=args.batch_size, seed=seed, num_workers=0,
                     model_config={"preset": "tiny",
                                   "image_size": 32 if mode == "ar" else 128},
                     storage_path=str(runs), run_name=f"fpnet_{mode}_{variant}_{args.steps}_s{seed}")
                 t = time.perf_counter()
-                res = F.train_fpnet(cfg, frames, tables[mode], runs / cfg.run_name, log=quiet,
-                                    splits=splits)
+                res = train_fpnet(cfg, frames, tables[mode], runs / cfg.run_name, log=quiet,
+                                  splits=splits)
                 splits = res.examples
                 info = {"n": res.n_examples, "train_base_rate": res.train_base_rate,
                         "pos_weight": res.pos_weight}
@@ -112,19 +116,19 @@ def main(argv: list[str] | None = None) -> int:
                 for op, store in (("reliable", per_seed_rel), ("tss", per_seed_tss)):
                     cal = fit_calibration(val["observed"], val["probability_raw"], "platt", op)
                     d = test.assign(probability=cal(test["probability_raw"].to_numpy()))
-                    store.append(F.verify_table(d).scores())
+                    store.append(verify_table(d).scores())
                 print(f"{mode:9s} {variant:6s} seed {seed}: {time.perf_counter() - t:.0f} s, "
                       f"ROCA {per_seed_rel[-1]['roca']:.3f}  BSS {per_seed_rel[-1]['bss']:.3f}")
             rows_rel[label] = _mean_scores(per_seed_rel, SCORE_KEYS)
             rows_tss[label] = _mean_scores(per_seed_tss, SCORE_KEYS)
-        clim = F.climatology(splits["train"], splits["test"])
-        rows_rel["Climatology"] = rows_tss["Climatology"] = F.verify_table(clim).scores()
+        clim = climatology(splits["train"], splits["test"])
+        rows_rel["Climatology"] = rows_tss["Climatology"] = verify_table(clim).scores()
         sf = ["f107", "flare_index", "log_r", "area_msh"] if mode == "ar" else \
             ["f107", "flare_index", "area_msh", "n_ar"]
         for op, rows in (("reliable", rows_rel), ("tss", rows_tss)):
-            lr = F.logistic_baseline(splits, sf, ["flare_index", "area_msh"],
-                                     ["mcintosh", "hale"], "platt", op)
-            rows["Logistic regression (physics only)"] = F.verify_table(lr["test"]).scores()
+            lr = logistic_baseline(splits, sf, ["flare_index", "area_msh"],
+                                   ["mcintosh", "hale"], "platt", op)
+            rows["Logistic regression (physics only)"] = verify_table(lr["test"]).scores()
         results["modes"][mode] = {"info": info, "reliable": rows_rel, "tss": rows_tss}
         print(f"\n### {mode}: {info}")
         print("\nReliable (Platt) probabilities, yes at p >= 0.5:\n")

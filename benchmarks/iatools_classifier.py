@@ -1,4 +1,5 @@
-"""IATools classifier benchmark: Hale and McIntosh-Z dual CNNs trained on synthetic AR classes.
+"""IATools classifier benchmark: Hale and McIntosh-Z dual CNNs (``ar_classifier``, trained by the
+generic Ray Train loop in local mode) on synthetic AR classes.
 
 Training/test split by synthetic seed (different suns). Prints macro and per-class F1 on the test
 suns, with the majority-class baseline measured in the same run.
@@ -15,8 +16,11 @@ import time
 import numpy as np
 import torch
 
-from solarray.analysis import classify as K
+from solarray.analysis.crops import samples_from_directory
+from solarray.core.ray_connect import connect
 from solarray.data.synthetic import SynthConfig, generate
+from solarray.metrics.classification import f1_report
+from solarray.train.fit_classifier import ClassifierTrainConfig, fit_classifier
 
 
 def main() -> None:
@@ -37,7 +41,7 @@ def main() -> None:
             generate(SynthConfig(start="2024-01-01", hours=a.hours, cadence_minutes=720,
                                  size=a.size, seed=100 + seed, channels=("hmi_m",),
                                  preview=False), out)
-            s = K.samples_from_directory(out)
+            s = samples_from_directory(out)
             s["seed"] = np.full(len(s["x"]), seed)
             parts.append(s)
     t_data = time.perf_counter() - t0
@@ -45,16 +49,19 @@ def main() -> None:
     test = cat["seed"] >= a.seeds - a.test_seeds
     print(f"{len(cat['x'])} AR samples ({(~test).sum()} train / {test.sum()} test suns split), "
           f"{(np.abs(cat['lon']) <= 30).mean():.0%} within ±30°; data {t_data:.0f} s")
+    connect(num_cpus=2)
+    runs = tempfile.TemporaryDirectory()
     for task in ("hale", "mcintosh"):
         y = cat[task]
-        cfg = K.ClassifierConfig(task)
-        dual = K.DualClassifier(cfg)
         t1 = time.perf_counter()
-        dual.fit(cat["x"][~test], y[~test], cat["lon"][~test], K.TrainConfig(epochs=a.epochs))
+        dual = fit_classifier(cat["x"][~test], y[~test], cat["lon"][~test], ClassifierTrainConfig(
+            task=task, epochs=a.epochs, storage_path=runs.name, run_name=task,
+            torch_threads=a.threads), log=lambda *_: None).model
+        cfg = dual.config
         pred = dual.predict_proba(cat["x"][test], cat["lon"][test]).argmax(1)
-        rep = K.f1_report(y[test], pred, cfg.classes)
+        rep = f1_report(y[test], pred, cfg.classes)
         major = np.bincount(y[~test], minlength=len(cfg.classes)).argmax()
-        base = K.f1_report(y[test], np.full(test.sum(), major), cfg.classes)
+        base = f1_report(y[test], np.full(test.sum(), major), cfg.classes)
         counts = np.bincount(y, minlength=len(cfg.classes))
         print(f"\n{task}: train {time.perf_counter() - t1:.0f} s, class counts "
               f"{dict(zip(cfg.classes, counts.tolist(), strict=True))}")
@@ -62,6 +69,7 @@ def main() -> None:
         print(f"  majority  macro F1 {base['macro_f1']:.3f}  weighted F1 {base['weighted_f1']:.3f}"
               f"  (ratio dual/majority macro {rep['macro_f1'] / max(base['macro_f1'], 1e-9):.2f})")
         print("  per class " + " ".join(f"{c}:{v:.2f}" for c, v in rep["per_class"].items()))
+    runs.cleanup()
 
 
 if __name__ == "__main__":

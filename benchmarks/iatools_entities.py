@@ -58,7 +58,7 @@ def main() -> None:
             truth_all["t"] = pd.to_datetime(truth_all["t_obs"]).dt.tz_localize(None)
             for st in O.list_steps(out).itertuples():
                 masks, grid = O.read_masks(st.masks)
-                g = C.disk_geometry(grid)
+                g = C.map_geometry(grid)
                 truth = truth_all[truth_all["t"] == st.time]
                 arm = (masks[0] > 0) & g.on_disk
                 # Reference labelling: each AR pixel → nearest true AR centre.

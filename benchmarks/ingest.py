@@ -122,18 +122,13 @@ def run_pipeline(inp: str, out: str, num_cpus: int, n_samples: int) -> dict:
     import shutil
     from datetime import datetime
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import ray
-
-    from solarray.commands.ingest import init_ray
+    from solarray.core.ray_connect import connect
     from solarray.data import ingest as ing
     from solarray.data import preprocess as pp
 
     shutil.rmtree(out, ignore_errors=True)
     t = time.perf_counter()
-    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-             object_store_memory=1024**3)
-    init_ray(num_cpus, None)
+    ray = connect(num_cpus=num_cpus, object_store_memory=1024**3)
     end = (datetime(2024, 1, 1) + timedelta(minutes=12 * n_samples - 6)).isoformat()
     cfg = ing.IngestConfig(input=inp, out_dir=out, channels=CHANNELS, end=end,
                            preprocess=pp.PreprocessConfig(size=SIZE), shard_size=4,

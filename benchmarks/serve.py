@@ -50,9 +50,8 @@ def paper_checkpoints(ckdir: Path) -> None:
     """Paper-sized SPNet and FPNet (random weights: same compute as trained ones)."""
     import torch
 
-    from solarray.analysis.classify import ClassifierConfig, DualClassifier
+    from solarray.core.checkpoints import ROLE_FILES as F
     from solarray.models import build, save_model
-    from solarray.serve import CHECKPOINT_FILES as F
 
     torch.manual_seed(0)
     save_model(build("spnet", preset="paper", channels=CHANNELS), ckdir / F["spnet"])
@@ -62,14 +61,14 @@ def paper_checkpoints(ckdir: Path) -> None:
     save_model(build("fpnet", preset="paper", channels=CHANNELS, mode="ar", image_size=128),
                ckdir / F["fpnet_ar"])
     for task in ("hale", "mcintosh"):
-        DualClassifier(ClassifierConfig(task=task)).save(ckdir / F[task])
+        save_model(build("ar_classifier", task=task), ckdir / F[task])
 
 
 def cycle_latency(uploads, synth_dir: Path, ckdir: Path, size: int, repeats: int) -> dict:
-    from solarray.serve.cycle import run_cycle
-    from solarray.serve.flares import FlareHistory
-    from solarray.serve.models import load_models
-    from solarray.serve.uploads import InputConfig, sample_from_fits
+    from solarray.pipeline.cycle import run_cycle
+    from solarray.pipeline.flare_history import FlareHistory
+    from solarray.pipeline.inputs import InputConfig, sample_from_fits
+    from solarray.pipeline.model_set import load_models
 
     models = load_models(checkpoint_dir=ckdir)
     history = FlareHistory.load(xrs=str(synth_dir))
@@ -96,11 +95,12 @@ def cycle_latency(uploads, synth_dir: Path, ckdir: Path, size: int, repeats: int
 
 def truth_analysis(uploads, synth_dir: Path, size: int, repeats: int) -> dict:
     """IATools on the synthetic truth masks (what a trained SPNet would hand over)."""
-    from solarray.data.ingest import resample_masks
-    from solarray.serve.cycle import Perception, analyse
-    from solarray.serve.flares import FlareHistory
-    from solarray.serve.models import load_models
-    from solarray.serve.uploads import InputConfig, sample_from_fits
+    from solarray.data.truth import resample_masks
+    from solarray.pipeline.analysis_stage import analyse
+    from solarray.pipeline.flare_history import FlareHistory
+    from solarray.pipeline.inputs import InputConfig, sample_from_fits
+    from solarray.pipeline.model_set import load_models
+    from solarray.pipeline.perception import Perception
 
     sample = sample_from_fits(uploads, InputConfig(size=size, accepted=CHANNELS))
     m = resample_masks(str(sorted((synth_dir / "masks").glob("*.fits"))[0]), size, 1.1)

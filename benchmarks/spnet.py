@@ -55,10 +55,12 @@ def main() -> int:
             ray.shutdown()
             time.sleep(5)
     ray.data.DataContext.get_current().enable_progress_bars = False
-    from solarray import labels as lab
-    from solarray.evaluate import segmentation as seg
+    from solarray.core.features import FEATURE_KINDS as FEATURES
+    from solarray.data import labels as lab
+    from solarray.metrics import segmentation as seg
+    from solarray.metrics.segmentation import PRIMARY
     from solarray.models import load_model
-    from solarray.models.spnet import FEATURES, PRIMARY
+    from solarray.train import relabel
     from solarray.train.config import TrainConfig
     from solarray.train.loop import fit
 
@@ -113,7 +115,7 @@ def main() -> int:
         return load_model(r.checkpoint)
 
     def predict(model, drop=()):
-        return lab.predict_masks(model, test["image"], test["present"], channels, drop=drop)
+        return relabel.predict_masks(model, test["image"], test["present"], channels, drop=drop)
 
     truth_store = lab.LabelStore(work / "labels_truth")
     v_truth = truth_store.latest() or lab.init_from_data(truth_store, args.data, "train")
@@ -129,7 +131,7 @@ def main() -> int:
             sm = train_model(f"sv_{ch}", truth_store, v_truth, (ch,), w)
             score(f"single-modal {ch}", predict(sm), ch, features=(f,))
         if args.map:
-            from solarray.viz import situational_map
+            from solarray.viz.situational_map import situational_map
 
             i = int(np.argmax(test["masks"][:, 0].sum(axis=(1, 2))))
             p = predict(mm)[i]
@@ -148,7 +150,7 @@ def main() -> int:
         sv1 = train_model("sv1", store, v1)
         s1 = score("SV1 (labels V1)", predict(sv1), f"{'+'.join(channels)} V1")
         ckpt1 = next((work / "runs" / "sv1").glob("checkpoint_*"))
-        p1 = lab.predict(store, ckpt1, args.data, "train", parent=v1)
+        p1 = relabel.predict(store, ckpt1, args.data, "train", parent=v1)
         # Simulated expert: accept predicted features V1 lacks that overlap a true feature.
         labels_v1, pred_v = store.read(v1), store.read(p1)
         truth_by_id = dict(zip(train["sample_id"], train["masks"], strict=True))

@@ -38,7 +38,7 @@ MODEL = {"preset": "tiny"}  # 64², patch 8, dim 64, depth 2
 
 
 def _write_parquet(n: int, out: Path) -> None:
-    from solarray.train.toy import toy_dataset
+    from solarray.data.synthetic.toy import toy_dataset
 
     toy_dataset(n, CH, size=64, seed=0, rows_per_block=64).write_parquet(str(out))
 
@@ -156,11 +156,11 @@ def throughput(steps: int, batch: int) -> None:
 
 
 def evidence(steps: int) -> None:
+    from solarray.data.synthetic.toy import toy_dataset, toy_samples
     from solarray.models import load_model
-    from solarray.train.evaluate import solarchip_evidence
+    from solarray.train.evidence import solarchip_evidence
     from solarray.train.loop import fit
     from solarray.train.objectives import get_objective
-    from solarray.train.toy import toy_dataset, toy_samples
 
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp(prefix="bench_evidence_"))

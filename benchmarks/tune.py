@@ -33,8 +33,8 @@ SMALL = {"preset": "tiny", "backbone_config": {"image_size": 32, "patch_size": 8
 
 def write_toy_shards(out_dir: str, hours: int = 6, seed: int = 0) -> int:
     """Toy samples every ``hours`` h from 2024-02-01 to 2024-04-30 as ingest shards (one a month)."""
-    from solarray.data.ingest import write_shard
-    from solarray.train.toy import toy_samples
+    from solarray.data.shards import write_shard
+    from solarray.data.synthetic.toy import toy_samples
 
     os.makedirs(out_dir, exist_ok=True)
     t0 = datetime(2024, 2, 1)
@@ -83,7 +83,7 @@ def main() -> None:
     os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
     import ray
 
-    from solarray.tune.runner import set_env_defaults
+    from solarray.core.ray_connect import set_env_defaults
 
     set_env_defaults()
     ray.init(num_cpus=2, include_dashboard=False, object_store_memory=512 * 1024**2,

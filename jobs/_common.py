@@ -3,46 +3,33 @@
 - ``job_parser(name, description)``: an ArgumentParser whose ``--help`` names the job module.
 - ``output_dir(text)``: an output directory that survives the job (relative paths are refused
   inside a Ray job: its working directory is a temporary copy of the checkout that Ray deletes).
-- ``connect_ray()``: join the cluster that runs the job (or start a local Ray outside a job).
 - ``report(job, **fields)``: one machine-readable ``solarray-job-result: {json}`` line.
 - ``main(parser, run, argv)``: parse, run, and turn ``UsageError`` into one line + exit 2.
+
+The commands join Ray themselves (:func:`solarray.core.ray_connect.connect`: inside a job, the
+cluster that runs it; outside, a local Ray).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from solarray.core.errors import UsageError
+from solarray.core.ray_connect import in_ray_job, submission_id
 
 RESULT_PREFIX = "solarray-job-result: "
-# Set by Ray's job supervisor in the environment of every job's entrypoint process.
-_JOB_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"
 
 
 def job_parser(name: str, description: str | None) -> argparse.ArgumentParser:
     """Parser for ``jobs.<name>``; the description is the module docstring."""
     return argparse.ArgumentParser(prog=f"python -m jobs.{name}", description=description,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-
-
-def in_ray_job() -> bool:
-    """True when this process is the entrypoint of a ``ray job submit`` job."""
-    return _JOB_ENV in os.environ
-
-
-def submission_id() -> str | None:
-    """The Ray job submission id (``raysubmit_…`` or the ``--submission-id`` given), if any."""
-    try:
-        meta = json.loads(os.environ[_JOB_ENV]).get("metadata") or {}
-    except (KeyError, ValueError):
-        return None
-    return meta.get("job_submission_id") or meta.get("job_name")
 
 
 def output_dir(text: str, flag: str = "--out") -> Path:
@@ -55,19 +42,6 @@ def output_dir(text: str, flag: str = "--out") -> Path:
                 "that Ray deletes; give an absolute path on storage the cluster's nodes share")
         path = path.resolve()
     return path
-
-
-def connect_ray(**init_kwargs: Any):
-    """``ray.init`` for a job: joins the job's cluster (``RAY_ADDRESS`` is set by the job
-    supervisor) or, run outside a job, starts a local Ray with ``init_kwargs``."""
-    import ray
-
-    if not ray.is_initialized():
-        if in_ray_job():
-            ray.init(address=os.environ.get("RAY_ADDRESS", "auto"))
-        else:
-            ray.init(**init_kwargs)
-    return ray
 
 
 def report(job: str, **fields: Any) -> dict:
@@ -101,8 +75,6 @@ def run_command(name: str, command: str, description: str | None,
                 argv: Sequence[str] | None = None) -> int:
     """Run ``solarray <command>`` as job ``jobs.<name>``: the command's own arguments and run,
     with ``--help`` and errors naming ``python -m jobs.<name>``."""
-    import importlib
-
     module = importlib.import_module(f"solarray.commands.{command}")
     parser = job_parser(name, description)
     module.add_arguments(parser)

@@ -18,23 +18,20 @@ import argparse
 import sys
 
 from jobs import _common
+from solarray.commands import pretrain as pretrain_command
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from solarray.commands import pretrain as pretrain_command
-
     parser = _common.job_parser("pretrain", __doc__)
     pretrain_command.add_arguments(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.commands.pretrain import execute
-
     storage = args.storage or "ray_results"
     if "://" not in storage:
         args.storage = str(_common.output_dir(storage, "--storage"))
-    result = execute(args, connect=_common.connect_ray)
+    result = pretrain_command.execute(args)
     _common.report("pretrain", run_dir=str(result.run_dir), checkpoint=str(result.checkpoint),
                    final_step=result.final_step, start_step=result.start_step,
                    resumed_from=result.resumed_from, metrics_file=str(result.metrics_file),

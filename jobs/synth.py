@@ -16,11 +16,12 @@ import sys
 import time
 
 from jobs import _common
+from solarray.commands import synth as synth_command
+from solarray.core.errors import UsageError
+from solarray.data.synthetic import SynthConfig, generate, parse_cadence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from solarray.commands import synth as synth_command
-
     parser = _common.job_parser("synth", __doc__)
     synth_command.add_arguments(parser)
     return parser
@@ -28,8 +29,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace):
     from astropy.time import Time
-
-    from solarray.data.synthetic import SynthConfig, parse_cadence
 
     hours = args.hours if args.hours is not None else 6.0
     if args.end is not None:
@@ -46,9 +45,6 @@ def _config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.core.errors import UsageError
-    from solarray.data.synthetic import generate
-
     out = _common.output_dir(args.out)
     try:
         cfg = _config(args)

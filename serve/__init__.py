@@ -1,1 +1,2 @@
-"""Ray Serve application of the forecaster (``serve.app:app``); the code lives in ``solarray.serve``."""
+"""Ray Serve application of the forecaster: ``serve/config.yaml`` and ``serve.app:app`` (the same
+app as ``solarray.serve.entrypoint:app``); the code lives in ``solarray.serve``."""

@@ -1,9 +1,9 @@
-"""Import path of the forecaster for ``serve build/deploy`` (``serve.app:app``) and KubeRay.
+"""The forecaster's Ray Serve application, for readers of the checkout: ``serve.app:app``.
 
-Thin on purpose: importing it binds the deployments (no models, no torch); every setting comes from
-the Serve config's per-deployment ``user_config`` (see ``serve/config.yaml``).
+Deployments import ``solarray.serve.entrypoint:app`` (``serve/config.yaml``, KubeRay), which
+works from an installed package; this module names the same application object.
 """
 
-from solarray.serve.app import build_app
+from solarray.serve.entrypoint import app
 
-app = build_app()
+__all__ = ["app"]

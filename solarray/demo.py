@@ -4,7 +4,7 @@ synthetic Sun (+ the real sunpy sample FITS) → Ray Data ingest → MAE pretrai
 masking (Ray Train) → SPNet (segmentation) → Hale/McIntosh classifiers → FPNet (full disk and per
 AR) → one perception → analysis → forecast cycle on the newest sample: the region table and flare
 probabilities printed, the situational map PNG and an HTML report written. The checkpoints land
-where ``solarray serve`` looks for them (:func:`solarray.serve.default_checkpoint_dir`).
+where ``solarray serve`` looks for them (:func:`solarray.core.checkpoints.default_checkpoint_dir`).
 
 Every stage calls the same library/CLI entry points a user would; nothing here is demo-only
 science. The data window spans three months so the time splits (test January, validation March,
@@ -20,6 +20,28 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import pandas as pd
+
+from solarray.analysis.crops import samples_from_directory
+from solarray.cli import build_parser, main
+from solarray.commands import pretrain as pretrain_cmd
+from solarray.core.atomic import atomic_path, write_bytes, write_json, write_text
+from solarray.core.checkpoints import MODEL_FILE, ROLE_FILES, default_checkpoint_dir
+from solarray.core.ray_connect import connect
+from solarray.data.dataset import read_shards
+from solarray.data.preprocess import PreprocessConfig, preprocess_file
+from solarray.data.quality import measure_limb
+from solarray.data.synthetic import SynthConfig, generate
+from solarray.forecast.prediction import verify_table
+from solarray.models import save_model
+from solarray.pipeline.cycle import run_cycle
+from solarray.pipeline.flare_history import FlareHistory
+from solarray.pipeline.inputs import InputConfig, sample_from_dataset
+from solarray.pipeline.map_view import map_png
+from solarray.pipeline.model_set import load_models
+from solarray.train.checkpoints import latest_checkpoint
+from solarray.train.fit_classifier import ClassifierTrainConfig, fit_classifier
 
 DEMO_CHANNELS = ("hmi_m", "aia193", "aia304")  # SPNet: HMI/193/304; FPNet: HMI + 304
 
@@ -68,8 +90,6 @@ N_STAGES = 9
 
 
 def _cli(argv: list[str]) -> None:
-    from solarray.cli import main
-
     code = main(argv)
     if code:
         raise RuntimeError(f"`solarray {' '.join(argv)}` exited with {code}")
@@ -78,8 +98,6 @@ def _cli(argv: list[str]) -> None:
 def _real_files() -> list[dict]:
     """The real AIA and HMI sample files shipped with sunpy through the same preprocessing."""
     from sunpy.data.test import get_test_filepath
-
-    from solarray.data.preprocess import PreprocessConfig, measure_limb, preprocess_file
 
     rows = []
     for name in ("aia_171_level1.fits", "resampled_hmi.fits"):
@@ -93,39 +111,23 @@ def _real_files() -> list[dict]:
 
 def _latest_model(fit_result) -> Path:
     ckpt = Path(fit_result.checkpoint)
-    model = ckpt / "model.pt"
+    model = ckpt / MODEL_FILE
     return model if model.exists() else ckpt
 
 
-def _classifiers(synth_dir: Path, ckpt_dir: Path, seed: int) -> dict:
-    import numpy as np
-
-    from solarray.analysis.classify import (
-        ClassifierConfig,
-        DualClassifier,
-        TrainConfig,
-        samples_from_directory,
-    )
-
+def _classifiers(synth_dir: Path, ckpt_dir: Path, seed: int, storage: Path) -> dict:
     data = samples_from_directory(synth_dir)
     out = {"n_crops": int(len(data["x"]))}
     for task in ("hale", "mcintosh"):
-        cfg = ClassifierConfig(task=task)
-        y = np.array(data[task])
-        clf = DualClassifier(cfg)
-        clf.fit(data["x"], y, data["lon"], TrainConfig(epochs=3, seed=seed))
-        clf.save(ckpt_dir / f"{task}.pt")
+        run = fit_classifier(data["x"], data[task], data["lon"], ClassifierTrainConfig(
+            task=task, epochs=3, seed=seed, storage_path=str(storage),
+            run_name=f"demo-{task}"), log=lambda *_: None)
+        save_model(run.model, ckpt_dir / ROLE_FILES[task])
     return out
 
 
 def run_demo(cfg: DemoConfig) -> dict:
     """Run every stage; returns the forecast response (also written to ``out/forecast.json``)."""
-    import pandas as pd
-    import ray
-
-    from solarray.data.synthetic import SynthConfig, generate
-    from solarray.serve import CHECKPOINT_FILES, default_checkpoint_dir
-
     out = Path(cfg.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     synth_dir, shards = out / "synth", out / "shards"
@@ -134,9 +136,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     storage = out / "ray_results"
     log = StageLog()
     t_total = time.perf_counter()
-    if not ray.is_initialized():
-        ray.init(address="local", num_cpus=cfg.num_cpus, include_dashboard=False,
-                 log_to_driver=False)
+    connect(num_cpus=cfg.num_cpus, quiet=False)  # local instance unless $RAY_ADDRESS is set
 
     synth = SynthConfig(start=cfg.start, hours=cfg.days * 24, cadence_minutes=cfg.cadence_hours * 60,
                         size=cfg.size, seed=cfg.seed, channels=DEMO_CHANNELS)
@@ -147,9 +147,6 @@ def run_demo(cfg: DemoConfig) -> dict:
     log.run("ingest (Ray Data)", lambda: _cli([
         "ingest", "--input", str(synth_dir), "--out", str(shards), "--size", str(cfg.size),
         "--channels", ",".join(DEMO_CHANNELS)]), lambda r: f"shards in {shards}")
-
-    from solarray.cli import build_parser
-    from solarray.commands import pretrain as pretrain_cmd
 
     mae_args = build_parser().parse_args([
         "pretrain", "--model", "mae_vit", "--masking", "ppam", "--data", str(shards),
@@ -168,15 +165,14 @@ def run_demo(cfg: DemoConfig) -> dict:
               "--steps", str(4 * cfg.steps), "--dice", "1.0", "--workers", "1",
               "--storage", str(storage), "--run-name", "demo-spnet",
               "--pretrained-encoder", str(mae_model)])
-        from solarray.train.loop import latest_checkpoint
-
         step, path = latest_checkpoint(storage / "demo-spnet")
-        model = path / "model.pt"
-        shutil.copy(model if model.exists() else path, ckpt_dir / CHECKPOINT_FILES["spnet"])
+        model = path / MODEL_FILE
+        shutil.copy(model if model.exists() else path, ckpt_dir / ROLE_FILES["spnet"])
         return step
     log.run("SPNet segmentation (Ray Train)", spnet, lambda s: f"step {s}")
 
-    log.run("Hale / McIntosh classifiers", lambda: _classifiers(synth_dir, ckpt_dir, cfg.seed),
+    log.run("Hale / McIntosh classifiers",
+            lambda: _classifiers(synth_dir, ckpt_dir, cfg.seed, storage),
             lambda r: f"{r['n_crops']} AR crops")
 
     reports = {}
@@ -187,11 +183,9 @@ def run_demo(cfg: DemoConfig) -> dict:
                   "--out", str(dest), "--mode", mode, "--encoder", str(mae_model),
                   "--steps", str(cfg.steps), "--storage", str(storage),
                   "--run-name", f"demo-fpnet-{mode}"])
-            shutil.copy(dest / "model.pt", ckpt_dir / CHECKPOINT_FILES[role])
+            shutil.copy(dest / MODEL_FILE, ckpt_dir / ROLE_FILES[role])
             test = dest / "forecasts_test.csv"
             if test.exists():
-                from solarray.forecast.fpnet import verify_table
-
                 reports[mode] = json.loads(verify_table(pd.read_csv(test)).to_json())
         return reports
     log.run("FPNet flare forecaster (full disk + per AR)", fpnet,
@@ -215,15 +209,6 @@ def _fmt(p) -> str:
 
 
 def _cycle(shards: Path, synth_dir: Path, ckpt_dir: Path, cfg: DemoConfig, out: Path) -> dict:
-    import pandas as pd
-
-    from solarray.data.dataset import read_shards
-    from solarray.serve.cycle import run_cycle
-    from solarray.serve.flares import FlareHistory
-    from solarray.serve.models import load_models
-    from solarray.serve.render import render_map_png
-    from solarray.serve.uploads import InputConfig, sample_from_dataset
-
     ids = read_shards(str(shards)).select_columns(["sample_id"]).to_pandas()["sample_id"]
     newest = sorted(ids)[-1]
     sample = sample_from_dataset(str(shards), newest, InputConfig(
@@ -234,9 +219,10 @@ def _cycle(shards: Path, synth_dir: Path, ckpt_dir: Path, cfg: DemoConfig, out: 
     models = load_models(checkpoint_dir=ckpt_dir, channels=DEMO_CHANNELS)
     result = run_cycle(sample, models, history=history)
     response = result.to_json()
-    (out / "forecast.json").write_text(json.dumps(response, indent=2, default=str))
-    (out / "situational_map.png").write_bytes(render_map_png(result.map_inputs()))
-    pd.DataFrame(response["regions"]).to_csv(out / "regions.csv", index=False)
+    write_json(out / "forecast.json", response, indent=2, default=str)
+    write_bytes(out / "situational_map.png", map_png(result.map_inputs(), dpi=110))
+    with atomic_path(out / "regions.csv") as tmp:
+        pd.DataFrame(response["regions"]).to_csv(tmp, index=False)
     return response
 
 
@@ -287,8 +273,4 @@ Models: {esc(json.dumps(response.get('model_versions', {})))}</p>
 <h2>Stages</h2><table><tr><th>stage</th><th>s</th><th>result</th></tr>{stages}</table>
 <p>Configuration: {esc(json.dumps(asdict(cfg)))}; checkpoints in {esc(str(ckpt_dir))}.</p>
 </body></html>"""
-    path = out / "report.html"
-    tmp = out / ".report.html.tmp"
-    tmp.write_text(page)
-    tmp.replace(path)
-    return path
+    return write_text(out / "report.html", page)

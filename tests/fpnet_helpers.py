@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from solarray.forecast.fpnet import Frames
+from solarray.forecast.frames import Frames
 
 CH = ("aia304", "hmi_m")
 MONTHS = {"train": ("2024-02-03T00:00", 0), "val": ("2024-03-03T00:00", 1),
@@ -16,9 +16,9 @@ MONTHS = {"train": ("2024-02-03T00:00", 0), "val": ("2024-03-03T00:00", 1),
 
 
 def toy_frames(n: dict[str, int] | None = None, size: int = 32) -> Frames:
-    """Toy frames (:func:`solarray.train.toy.toy_samples`: label = strongest region's flux above
+    """Toy frames (:func:`solarray.data.synthetic.toy.toy_samples`: label = strongest region's flux above
     a threshold, visible in both channels) hourly from the 3rd of Jan/Feb/Mar."""
-    from solarray.train.toy import toy_samples
+    from solarray.data.synthetic.toy import toy_samples
 
     n = n or {"train": 160, "val": 80, "test": 80}
     parts = [toy_samples(n[k], CH, size=size, seed=seed, start=start)
@@ -53,15 +53,16 @@ def ar_table(frames: Frames, per_frame: int = 2, seed: int = 0) -> pd.DataFrame:
 
 
 def write_shards(frames: Frames, out_dir: str) -> None:
-    """Write ``frames`` as ingest shards (via :func:`solarray.data.ingest.write_shard`)."""
-    from solarray.data import ingest as ing
+    """Write ``frames`` as ingest shards (via :func:`solarray.data.shards.write_shard`)."""
+    from solarray.data.grouping import sample_id_of
+    from solarray.data.shards import write_shard
 
     rows = []
     for i, t in enumerate(frames.t):
         dt = datetime(1970, 1, 1) + timedelta(seconds=int(t.astype("datetime64[s]").astype(np.int64)))
-        rows.append({"t_obs": dt, "sample_id": ing.sample_id_of(dt), "image": frames.image[i],
+        rows.append({"t_obs": dt, "sample_id": sample_id_of(dt), "image": frames.image[i],
                      "present": np.ones(len(frames.channels), bool), "meta": "{}",
                      "labels": {"flare_class_24h": "M2.0" if frames.flare_m24[i] else "C1.0",
                                 "f107": float(frames.f107[i]), "f30": float("nan")}})
     for k in range(0, len(rows), 128):
-        ing.write_shard(rows[k:k + 128], out_dir, frames.channels)
+        write_shard(rows[k:k + 128], out_dir, frames.channels)

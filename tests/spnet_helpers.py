@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from solarray.evaluate.segmentation import disk_mask
+from solarray.core.frame import disk_mask
 
 CHANNELS = ("hmi_m", "aia193", "aia304")
 
@@ -76,7 +76,7 @@ def write_shards(out_dir, n_train: int = 48, n_test: int = 16, size: int = 64, s
                  ) -> dict:
     """Shards with ``n_train`` samples in February (train split) and ``n_test`` in January (test
     split of :func:`solarray.data.dataset.split_by_time`). Returns the arrays and sample ids."""
-    from solarray.data.ingest import write_shard
+    from solarray.data.shards import write_shard
 
     data = make_samples(n_train + n_test, size, seed)
     times = [datetime(2024, 1, 5) + timedelta(hours=8 * i) for i in range(n_test)]

@@ -1,4 +1,5 @@
-"""Hale/McIntosh classifiers: crops, augmentation, tiny training, F1, checkpoints, synthetic data."""
+"""Hale/McIntosh classifiers: crops, augmentation, tiny training (generic loop), F1, checkpoints
+(current and older layout), synthetic data."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from solarray.analysis import classify as K
+from solarray.analysis import crops as K
+from solarray.losses.classification import class_weights, zoned_cross_entropy
+from solarray.metrics.classification import f1_report
+from solarray.models import build, load_model, save_model
+from solarray.models.classifier import ClassifierConfig
+from solarray.train.fit_classifier import ClassifierTrainConfig, fit_classifier
 
 TINY = dict(in_size=32, conv_channels=(4, 8), pool=4, fc=16)
 
@@ -31,6 +37,11 @@ def test_crop_square_expands_and_pads_with_edge_mean():
     assert c2.shape == (11, 11)
     with pytest.raises(ValueError, match="empty"):
         K.crop_square(img, np.zeros((50, 50), bool))
+    labels = np.zeros((50, 50), np.int32)
+    labels[mask], labels[m2] = 1, 2
+    both = K.region_crops(img2, labels, [2, 1], size=11, expand=0.0)
+    assert both.shape == (2, 1, 11, 11)
+    assert np.array_equal(both[0, 0], K.scale_input(c2))
 
 
 def test_augment_shapes_and_rotation():
@@ -65,28 +76,76 @@ def _toy(n=36, seed=0):
     return np.array(xs, dtype=np.float32)[:, None], np.array(ys), rng.uniform(-80, 80, n)
 
 
-def test_dual_training_loss_falls_and_checkpoint_roundtrip(tmp_path):
+def test_zoned_loss_and_class_weights():
+    assert class_weights([0, 0, 1], 3) == [0.5, 1.0, 0.0]  # N / (K · count), absent → 0
+    logits = torch.randn(5, 3, requires_grad=True)
+    target = torch.tensor([0, 1, 2, 0, 1])
+    inner = torch.tensor([True, True, False, False, False])
+    total, parts = zoned_cross_entropy(logits, target, inner)
+    ce = torch.nn.functional.cross_entropy
+    assert torch.isclose(parts["loss_inner"], ce(logits[:2], target[:2]))
+    assert torch.isclose(total, ce(logits[:2], target[:2]) + ce(logits[2:], target[2:]))
+    _, parts = zoned_cross_entropy(logits, target, torch.zeros(5, dtype=torch.bool))
+    assert parts["loss_inner"] == 0
+
+
+def test_dual_training_loss_falls_and_checkpoint_roundtrip(ray_session, tmp_path):
     x, y, lon = _toy()
-    cfg = K.ClassifierConfig("hale", **TINY)
-    dual = K.DualClassifier(cfg)
-    hist = dual.fit(x, y, lon, K.TrainConfig(epochs=20, batch_size=12, lr=3e-3, augment=False))
-    for h in hist.values():
-        assert h[-1] < h[0]
+    run = fit_classifier(x, y, lon, ClassifierTrainConfig(
+        task="hale", model_config=TINY, epochs=20, batch_size=12, lr=3e-3, augment=False,
+        storage_path=str(tmp_path / "runs"), run_name="hale", torch_threads=1),
+        log=lambda *_: None)
+    dual, cfg = run.model, run.model.config
+    assert cfg.task == "hale" and cfg.in_size == 32
+    for h in run.history.values():
+        assert len(h) == 20 and h[-1] < h[0]
     p = dual.predict_proba(x, lon)
     assert p.shape == (len(x), 3) and np.allclose(p.sum(1), 1, atol=1e-5)
-    rep = K.f1_report(y, p.argmax(1), cfg.classes)
+    rep = f1_report(y, p.argmax(1), cfg.classes)
     assert rep["macro_f1"] > 0.6
-    path = dual.save(tmp_path / "hale.pt")
+    path = save_model(dual, tmp_path / "hale.pt")
     ck = torch.load(path, weights_only=True)
-    assert set(ck) == {"config", "inner", "outer"} and ck["config"]["classes"] == list(cfg.classes)
-    again = K.DualClassifier.load(path)
+    assert ck["model"] == "ar_classifier" and ck["config"]["classes"] == list(cfg.classes)
+    again = load_model(path)
     assert np.allclose(again.predict_proba(x, lon), p, atol=1e-6)
     # The longitude decides the network: inner for |lon| ≤ 30°.
     assert list(dual.zone([-30.0, 29.9, 30.1, -75.0])) == [True, True, False, False]
+    # The older layout dict(config, inner, outer) (DualClassifier.save) converts on load.
+    old_cfg = {k: list(v) if isinstance(v, tuple) else v for k, v in ck["config"].items()
+               if k in ("task", "classes", "in_size", "conv_channels", "pool", "fc", "dropout",
+                        "lon_split_deg", "expand")}
+    sd = dual.state_dict()
+    torch.save({"config": {**old_cfg, "in_channels": 1},
+                "inner": {k[6:]: v for k, v in sd.items() if k.startswith("inner.")},
+                "outer": {k[6:]: v for k, v in sd.items() if k.startswith("outer.")}},
+               tmp_path / "old.pt")
+    old = load_model(tmp_path / "old.pt")
+    assert old.config == cfg
+    assert np.allclose(old.predict_proba(x, lon), p, atol=1e-6)
+    torch.save({"config": {**old_cfg, "in_size": 48}, "inner": {}, "outer": {}},
+               tmp_path / "broken.pt")
+    with pytest.raises(ValueError, match=r"broken\.pt.*dict\(config=.*inner=state_dict"):
+        load_model(tmp_path / "broken.pt")
+    torch.save({"weights": {}}, tmp_path / "foreign.pt")
+    with pytest.raises(ValueError, match=r"foreign\.pt: not a solarray model.*inner, outer"):
+        load_model(tmp_path / "foreign.pt")
+
+
+def test_forward_routes_by_zone():
+    torch.manual_seed(0)
+    m = build("ar_classifier", preset="tiny").eval()
+    x = torch.randn(4, 1, 32, 32)
+    lon = torch.tensor([0.0, 45.0, -20.0, float("nan")])
+    out = m(x, lon)
+    assert torch.allclose(out[[0, 2]], m.inner(x[[0, 2]]))
+    assert torch.allclose(out[[1, 3]], m.outer(x[[1, 3]]))  # NaN longitude → outer
+    assert m.predict(x, lon)[0] in m.config.classes
+    with pytest.raises(ValueError, match="expects crops"):
+        m(torch.randn(2, 1, 16, 16), lon[:2])
 
 
 def test_f1_report_hand_computed():
-    rep = K.f1_report([0, 0, 1, 1], [0, 1, 1, 1], ("alpha", "beta", "beta-x"))
+    rep = f1_report([0, 0, 1, 1], [0, 1, 1, 1], ("alpha", "beta", "beta-x"))
     # alpha: P 1, R 0.5 → 2/3; beta: P 2/3, R 1 → 0.8; beta-x absent from both → NaN.
     assert rep["per_class"]["alpha"] == pytest.approx(2 / 3)
     assert rep["per_class"]["beta"] == pytest.approx(0.8)
@@ -96,10 +155,10 @@ def test_f1_report_hand_computed():
 
 def test_config_errors():
     with pytest.raises(ValueError, match="task"):
-        K.ClassifierConfig("zurich")
+        ClassifierConfig("zurich")
     with pytest.raises(ValueError, match="divisible"):
-        K.ClassifierConfig("hale", in_size=30)
-    assert K.ClassifierConfig("mcintosh").classes == ("A", "B", "C", "D", "E", "F", "H")
+        ClassifierConfig("hale", in_size=30)
+    assert ClassifierConfig("mcintosh").classes == ("A", "B", "C", "D", "E", "F", "H")
 
 
 def test_samples_from_synthetic_sun(tmp_path):

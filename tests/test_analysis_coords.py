@@ -18,12 +18,12 @@ from tests.analysis_maps import make_header, make_map
 @pytest.fixture(scope="module")
 def geom256():
     m = make_map(np.zeros((256, 256)))
-    return m, C.disk_geometry(m)
+    return m, C.map_geometry(m)
 
 
 def test_disk_centre_and_b0():
     m = make_map(np.zeros((65, 65)), b0=5.0)  # odd size: pixel 32 is the disk centre
-    g = C.disk_geometry(m)
+    g = C.map_geometry(m)
     assert g.lon[32, 32] == pytest.approx(0.0, abs=1e-6)
     assert g.lat[32, 32] == pytest.approx(5.0, abs=1e-6)
     assert g.mu[32, 32] == pytest.approx(1.0, abs=1e-9)
@@ -39,7 +39,7 @@ def test_limb_points():
     assert c["hpc_x"][0] == pytest.approx(rsun, abs=0.1)
     assert c["hpc_x"][1] == pytest.approx(-rsun, abs=0.1)
     assert c["hpc_y"][2] == pytest.approx(rsun, abs=0.1)
-    g = C.disk_geometry(m)
+    g = C.map_geometry(m)
     on = g.on_disk
     # μ → 0 at the limb, largest at the centre.
     assert np.nanmin(g.mu[on]) < 0.2 and np.nanmax(g.mu[on]) > 0.99
@@ -47,7 +47,7 @@ def test_limb_points():
 
 def test_carrington_longitude_of_a_known_date_on_a_real_map():
     m = sunpy.map.Map(get_test_filepath("aia_171_level1.fits"))  # 2011-02-15
-    g = C.disk_geometry(m)
+    g = C.map_geometry(m)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         x, y = m.world_to_pixel(m.center)
@@ -84,8 +84,8 @@ def test_missing_observer_is_a_clear_error():
     m = make_map(np.zeros((32, 32)), observer=False)
     assert not C.has_observer_keywords(m.meta)
     with pytest.raises(C.MissingObserverError, match="HGLN_OBS"):
-        C.disk_geometry(m)
-    g = C.disk_geometry(m, assume_earth=True)
+        C.map_geometry(m)
+    g = C.map_geometry(m, assume_earth=True)
     assert not g.observer_from_header and "Earth" in g.notes[0]
 
 

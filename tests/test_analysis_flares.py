@@ -12,6 +12,7 @@ from sunpy.data.test import get_test_filepath
 
 from solarray.analysis import coords as C
 from solarray.analysis import flares as F
+from solarray.core import goes
 from tests.analysis_maps import make_header
 
 
@@ -25,16 +26,16 @@ def _series(values, start="2024-01-01 00:00"):
                                       (3.4e-6, "C3.4"), (1.2e-3, "X12.0"), (2.5e-5, "M2.5"),
                                       (1e-7, "B1.0"), (5e-9, "A0.5")])
 def test_goes_class(flux, cls):
-    assert F.goes_class(flux) == cls
+    assert goes.goes_class(flux) == cls
 
 
 def test_parse_class_and_errors():
-    assert F.parse_class("m2.5") == ("M", 2.5)
-    assert F.class_to_flux("X1.2") == pytest.approx(1.2e-4)
+    assert goes.parse_class("m2.5") == ("M", 2.5)
+    assert goes.class_to_flux("X1.2") == pytest.approx(1.2e-4)
     with pytest.raises(ValueError, match="GOES class"):
-        F.parse_class("Q1")
+        goes.parse_class("Q1")
     with pytest.raises(ValueError, match="positive"):
-        F.goes_class(-1.0)
+        goes.goes_class(-1.0)
 
 
 # --------------------------------------------------------------------------- the rule
@@ -213,7 +214,7 @@ def test_localise_flare_to_ar():
     size = 96
     hdr = make_header(size)
     grid = sunpy.map.Map(np.zeros((size, size)), hdr)
-    g = C.disk_geometry(grid)
+    g = C.map_geometry(grid)
     labels = np.zeros((size, size), dtype=np.int32)
     a1 = (C.great_circle_deg(g.lon, g.lat, -30, 15) < 5) & g.on_disk
     a2 = (C.great_circle_deg(g.lon, g.lat, 25, -10) < 5) & g.on_disk

@@ -13,7 +13,7 @@ from tests.analysis_maps import make_map
 @pytest.fixture(scope="module")
 def grid():
     m = make_map(np.zeros((256, 256)))  # ~5.98 Mm per pixel at disk centre
-    return m, C.disk_geometry(m)
+    return m, C.map_geometry(m)
 
 
 def _cap(g, lon, lat, radius):

@@ -9,6 +9,7 @@ import pytest
 from sunpy.data.test import get_test_filepath
 
 from solarray.analysis import srs as S
+from solarray.core.classes import HALE_CLASSES, MCINTOSH_Z
 
 SRS_DIR = Path(get_test_filepath("go1520110607.fits")).parent / "SRS"
 FILES = sorted(SRS_DIR.glob("*SRS.txt"))
@@ -20,8 +21,8 @@ def test_all_twelve_files_parse():
     for f in FILES:
         df = S.read_srs_table(f)
         assert list(df.columns) == S.SRS_COLUMNS
-        assert df["hale"].dropna().isin(S.HALE_CLASSES).all()
-        assert df["mcintosh"].dropna().isin(S.MCINTOSH_Z).all()
+        assert df["hale"].dropna().isin(HALE_CLASSES).all()
+        assert df["mcintosh"].dropna().isin(MCINTOSH_Z).all()
         assert (df["t_obs"] == pd.Timestamp(f.name[:8])).all()
         total += len(df)
     assert total == 51  # regions with spots (section I) in the twelve files

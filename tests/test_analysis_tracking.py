@@ -16,7 +16,7 @@ CFG = R.RegionConfig(ar_min_area_msh=1)
 
 def _observe(date, spots):
     m = make_map(np.zeros((128, 128)), date=date)
-    g = C.disk_geometry(m)
+    g = C.map_geometry(m)
     ar = np.zeros((128, 128), dtype=bool)
     for lon, lat in spots:
         ar |= (C.great_circle_deg(g.lon, g.lat, lon, lat) < 6) & g.on_disk
@@ -33,7 +33,7 @@ def test_rotate_points_moves_west():
     x, y, vis = rotate_points(np.array([0.0, 85.0]), np.array([0.0, 0.0]),
                               "2024-01-01T00:00:00", m2)
     assert vis[0] and not vis[1]  # 85° W rotates behind the limb
-    g = C.disk_geometry(m2)
+    g = C.map_geometry(m2)
     lon = g.lon[int(round(y[0])), int(round(x[0]))]
     assert 12.0 < lon < 15.5  # ≈ 13.5°/day synodic at the equator
 

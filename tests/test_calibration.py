@@ -10,8 +10,8 @@ import pytest
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from solarray.forecast import calibration as cal
-from solarray.forecast import verify as v
+from solarray.metrics import calibration as cal
+from solarray.metrics import verification as v
 
 
 def _miscalibrated(seed: int, n: int = 3000, rate_shift: float = -2.5):

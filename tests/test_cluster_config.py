@@ -1,8 +1,9 @@
-"""Offline validation of cluster.yaml and k8s/*.yaml (solarray.deploy), and proof the checks bite."""
+"""Offline validation of cluster.yaml and k8s/*.yaml (solarray.ops), and proof the checks bite."""
 
 from __future__ import annotations
 
 import copy
+import importlib
 import importlib.util
 import shlex
 from collections.abc import Callable
@@ -12,8 +13,9 @@ import pytest
 import ray
 import yaml
 
-from solarray import deploy
-from solarray.deploy import NodeType, Request
+from solarray.ops import cluster_config, kuberay, placement, serve_config
+from solarray.ops.placement import NodeType, Request
+from solarray.ops.repo import validate_repo
 
 REPO = Path(__file__).resolve().parents[1]
 K8S_FILES = sorted((REPO / "k8s").glob("*.yaml"))
@@ -45,7 +47,7 @@ def k8s_docs() -> dict[str, dict]:
 
 
 def test_shipped_cluster_yaml_is_valid(cluster_cfg):
-    assert deploy.validate_cluster_config(cluster_cfg) == []
+    assert cluster_config.validate_cluster_config(cluster_cfg) == []
     # The shape the issue asks for: a CPU head, spot CPU workers, GPU workers.
     types = cluster_cfg["available_node_types"]
     assert types[cluster_cfg["head_node_type"]]["resources"].get("GPU", 0) == 0
@@ -58,7 +60,7 @@ def test_shipped_cluster_yaml_is_valid(cluster_cfg):
 @pytest.mark.parametrize("path", K8S_FILES, ids=[p.name for p in K8S_FILES])
 def test_shipped_kuberay_manifests_are_valid(path):
     docs = list(yaml.safe_load_all(path.read_text()))
-    assert deploy.validate_kuberay(docs, source=f"k8s/{path.name}") == []
+    assert kuberay.validate_kuberay(docs, source=f"k8s/{path.name}") == []
 
 
 def test_kuberay_covers_cluster_job_and_service(k8s_docs):
@@ -67,9 +69,29 @@ def test_kuberay_covers_cluster_job_and_service(k8s_docs):
 
 
 def test_validate_repo_reports_every_shipped_file():
-    report = deploy.validate_repo(REPO)
+    report = validate_repo(REPO)
     assert report.ok, report.problems
     assert {Path(p).name for p in report.problems} == {"cluster.yaml", *(p.name for p in K8S_FILES)}
+
+
+def _serve_import_paths(k8s_docs) -> dict[str, str]:
+    service = yaml.safe_load(k8s_docs["RayService"]["spec"]["serveConfigV2"])
+    config = yaml.safe_load((REPO / "serve" / "config.yaml").read_text())
+    return {"serve/config.yaml": config["applications"][0]["import_path"],
+            "k8s/rayservice-forecaster.yaml": service["applications"][0]["import_path"]}
+
+
+def test_serve_import_paths_work_from_an_installed_package(k8s_docs):
+    """The Serve import path names a module inside the solarray package (shipped in the wheel),
+    not the checkout's top-level serve/, and the top-level serve.app names the same app."""
+    import serve.app
+
+    for source, import_path in _serve_import_paths(k8s_docs).items():
+        module, _, attr = import_path.partition(":")
+        assert module.split(".")[0] == "solarray", f"{source}: {import_path} needs a checkout"
+        spec = importlib.util.find_spec(module)
+        assert spec is not None and Path(spec.origin).is_relative_to(REPO / "solarray"), source
+        assert getattr(importlib.import_module(module), attr) is serve.app.app, source
 
 
 def test_rayjob_entrypoint_parses_with_the_job_module(k8s_docs):
@@ -168,7 +190,7 @@ def test_broken_cluster_yaml_fails(cluster_cfg, name):
     mutate, expected = CLUSTER_BREAKS[name]
     cfg = copy.deepcopy(cluster_cfg)
     mutate(cfg)
-    problems = deploy.validate_cluster_config(cfg)
+    problems = cluster_config.validate_cluster_config(cfg)
     assert any(expected in p for p in problems), f"{name}: expected {expected!r} in {problems}"
 
 
@@ -177,9 +199,9 @@ def test_broken_cluster_yaml_fails(cluster_cfg, name):
                                                                      "min_workers": "one"}},
                                       "head_node_type": ["x"], "docker": "img"}])
 def test_garbage_gives_problems_not_exceptions(garbage):
-    problems = deploy.validate_cluster_config(garbage)
+    problems = cluster_config.validate_cluster_config(garbage)
     assert problems and all(isinstance(p, str) for p in problems)
-    problems = deploy.validate_kuberay([garbage, {"kind": "RayCluster", "spec": garbage}])
+    problems = kuberay.validate_kuberay([garbage, {"kind": "RayCluster", "spec": garbage}])
     assert problems and all(isinstance(p, str) for p in problems)
 
 
@@ -251,7 +273,7 @@ def test_broken_kuberay_fails(k8s_docs, name):
     kind, mutate, expected = KUBERAY_BREAKS[name]
     doc = copy.deepcopy(k8s_docs[kind])
     mutate(doc)
-    problems = deploy.validate_kuberay([doc])
+    problems = kuberay.validate_kuberay([doc])
     assert any(expected in p for p in problems), f"{name}: expected {expected!r} in {problems}"
 
 
@@ -263,24 +285,24 @@ def test_broken_kuberay_fails(k8s_docs, name):
 @pytest.mark.parametrize("text,value", [("500m", 0.5), ("4", 4.0), (2, 2.0), ("1.5", 1.5),
                                         ("abc", None), (None, None), ("16Gi", None)])
 def test_k8s_quantity(text, value):
-    assert deploy.k8s_quantity(text) == value
+    assert kuberay.k8s_quantity(text) == value
 
 
 def test_unplaced_packs_bundles_per_node():
     gpu_node = NodeType("gpu", {"CPU": 48, "GPU": 4}, max_workers=2)
     # 8 workers of {8 CPU, 1 GPU}: 4 per node by GPU (CPU 32 ≤ 48) → exactly fits on 2 nodes.
-    assert deploy.unplaced([gpu_node], [Request("w", {"CPU": 8, "GPU": 1}, 8)]) == []
-    assert deploy.unplaced([gpu_node], [Request("w", {"CPU": 8, "GPU": 1}, 9)]) == \
+    assert placement.unplaced([gpu_node], [Request("w", {"CPU": 8, "GPU": 1}, 8)]) == []
+    assert placement.unplaced([gpu_node], [Request("w", {"CPU": 8, "GPU": 1}, 9)]) == \
         ["1 of 9 × w {'CPU': 8, 'GPU': 1}"]
     # CPU-bound: {16 CPU, 1 GPU} → 3 per node (48 CPUs), so 7 bundles leave 1 over.
-    assert deploy.unplaced([gpu_node], [Request("w", {"CPU": 16, "GPU": 1}, 7)]) == \
+    assert placement.unplaced([gpu_node], [Request("w", {"CPU": 16, "GPU": 1}, 7)]) == \
         ["1 of 7 × w {'CPU': 16, 'GPU': 1}"]
     # Fractional GPUs share a device; a 0-CPU head hosts nothing.
     head = NodeType("head", {"CPU": 0}, head=True)
     small = NodeType("g", {"CPU": 4, "GPU": 1}, max_workers=1)
-    assert deploy.unplaced([head, small], [Request("r", {"CPU": 1, "GPU": 0.5}, 2)]) == []
-    assert deploy.unplaced([head, small], [Request("r", {"CPU": 1, "GPU": 0.5}, 3)]) != []
-    assert deploy.unplaced([head], [Request("a", {"CPU": 1})]) == ["1 of 1 × a {'CPU': 1}"]
+    assert placement.unplaced([head, small], [Request("r", {"CPU": 1, "GPU": 0.5}, 2)]) == []
+    assert placement.unplaced([head, small], [Request("r", {"CPU": 1, "GPU": 0.5}, 3)]) != []
+    assert placement.unplaced([head], [Request("a", {"CPU": 1})]) == ["1 of 1 × a {'CPU': 1}"]
 
 
 def test_group_resources_follow_kuberay_rules():
@@ -288,10 +310,10 @@ def test_group_resources_follow_kuberay_rules():
         return {"rayStartParams": params,
                 "template": {"spec": {"containers": [{"resources": {"limits": limits}}]}}}
 
-    assert deploy.group_resources(group({}, {"cpu": "15", "nvidia.com/gpu": "4"})) == \
+    assert kuberay.group_resources(group({}, {"cpu": "15", "nvidia.com/gpu": "4"})) == \
         {"CPU": 15.0, "GPU": 4.0}
-    assert deploy.group_resources(group({"num-cpus": "0"}, {"cpu": "4"})) == {"CPU": 0.0}
-    assert deploy.group_resources(group({}, {"cpu": "2500m"})) == {"CPU": 2.0}
+    assert kuberay.group_resources(group({"num-cpus": "0"}, {"cpu": "4"})) == {"CPU": 0.0}
+    assert kuberay.group_resources(group({}, {"cpu": "2500m"})) == {"CPU": 2.0}
 
 
 def test_serve_requests_use_max_replicas_and_serve_defaults():
@@ -299,10 +321,10 @@ def test_serve_requests_use_max_replicas_and_serve_defaults():
         {"name": "X", "ray_actor_options": {"num_cpus": 0.5, "num_gpus": 0.25},
          "autoscaling_config": {"min_replicas": 1, "max_replicas": 3}},
         {"name": "Y", "num_replicas": 2}]}]}
-    assert deploy.serve_requests(cfg) == (Request("a/X replica", {"CPU": 0.5, "GPU": 0.25}, 3),
+    assert serve_config.serve_requests(cfg) == (Request("a/X replica", {"CPU": 0.5, "GPU": 0.25}, 3),
                                           Request("a/Y replica", {"CPU": 1.0}, 2))
 
 
 def test_every_rayjob_entrypoint_has_a_request_entry(k8s_docs):
     job = shlex.split(k8s_docs["RayJob"]["spec"]["entrypoint"])[2].split(".")[1]
-    assert job in deploy.JOB_REQUESTS
+    assert job in placement.JOB_REQUESTS

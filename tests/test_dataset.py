@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from solarray.data import dataset as D
-from solarray.data import ingest as ing
+from solarray.data.grouping import sample_id_of
+from solarray.data.shards import write_shard
 
 CH = ("aia193", "hmi_m")
 
@@ -19,7 +20,7 @@ def _rows(times, n=8, masks=True, classes=None):
     for i, t in enumerate(times):
         img = rng.uniform(-1, 1, (len(CH), n, n)).astype(np.float32)
         img[1, 0, 0] = np.nan
-        rows.append({"t_obs": t, "sample_id": ing.sample_id_of(t), "image": img,
+        rows.append({"t_obs": t, "sample_id": sample_id_of(t), "image": img,
                      "present": np.array([True, i % 2 == 0]), "meta": "{}",
                      "masks": (rng.random((3, n, n)) > 0.5).astype(np.uint8) if masks else None,
                      "labels": {"flare_class_24h": (classes or [""] * len(times))[i],
@@ -45,8 +46,8 @@ def test_flare_labels():
 def test_split_and_torch_batches(ray_session, tmp_path):
     times = [datetime(2024, 1, 20) + timedelta(hours=12 * k) for k in range(100)]  # Jan 20 → Mar 10
     rows = _rows(times, classes=["M2.0" if k % 7 == 0 else "C1.0" for k in range(100)])
-    ing.write_shard(rows[:50], str(tmp_path), CH)
-    ing.write_shard(rows[50:], str(tmp_path), CH)
+    write_shard(rows[:50], str(tmp_path), CH)
+    write_shard(rows[50:], str(tmp_path), CH)
     assert D.channels_of(str(tmp_path)) == list(CH)  # from the shard (no ingest.json)
     ds = D.read_shards(str(tmp_path)).materialize()
     splits = D.split_by_time(ds, val_months=(2,), test_months=(1,), gap_hours=24)
@@ -54,7 +55,7 @@ def test_split_and_torch_batches(ray_session, tmp_path):
            for k, v in splits.items()}
     expect = D.assign_splits(np.array(times, dtype="datetime64[s]"), (2,), (1,), 24)
     for name in D.SPLITS:
-        assert got[name] == sorted(ing.sample_id_of(t) for t, s in zip(times, expect, strict=True) if s == name)
+        assert got[name] == sorted(sample_id_of(t) for t, s in zip(times, expect, strict=True) if s == name)
     assert got["test"] and got["val"] and got["train"]
     # No leakage: every kept sample is > 24 h from every sample of another split.
     ts = {k: np.array(v, dtype="datetime64[s]") for k, v in got.items()}
@@ -81,7 +82,7 @@ def test_read_shards_empty_dir(tmp_path):
 
 def test_training_without_masks_or_labels(ray_session, tmp_path):
     times = [datetime(2024, 5, 1) + timedelta(hours=k) for k in range(4)]
-    ing.write_shard(_rows(times, masks=False, classes=[None] * 4), str(tmp_path), CH)
+    write_shard(_rows(times, masks=False, classes=[None] * 4), str(tmp_path), CH)
     batch = next(iter(D.to_training(D.read_shards(str(tmp_path))).iter_torch_batches(batch_size=4)))
     assert "masks" not in batch and batch["flare_m24"].tolist() == [D.LABEL_UNKNOWN] * 4
     assert batch["present"].tolist() == [[1.0, 1.0], [1.0, 0.0], [1.0, 1.0], [1.0, 0.0]]

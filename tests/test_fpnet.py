@@ -9,10 +9,16 @@ import pytest
 import torch
 from fpnet_helpers import CH, ar_table, disk_table, toy_frames
 
+from solarray.core.classes import encode_categories
+from solarray.core.goes import class_to_flux
 from solarray.forecast import features as feat
-from solarray.forecast import fpnet as F
+from solarray.forecast.baselines import climatology, logistic_baseline
+from solarray.forecast.examples import build_examples, crop_region, split_examples, to_dataset
+from solarray.forecast.frames import ar_pixel
+from solarray.forecast.prediction import forecast, verify_table
+from solarray.forecast.training import FPNetTrainConfig, train_fpnet
 from solarray.models import build, load_model, save_model
-from solarray.models.fpnet import encode_categories, load_encoder
+from solarray.models.pretrained import load_encoder
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -88,7 +94,7 @@ def test_flare_index_and_labels_by_hand():
     assert feat.flare_index_at(ev, t, by_ar=[7, 7, 8]).tolist() == [0.0, 25.0, 3.0]
     assert feat.flare_labels(ev, t).tolist() == [1, 1, 0]
     assert feat.flare_labels(ev, t, by_ar=[8, 7, 7]).tolist() == [0, 1, 0]
-    assert feat.class_flux("M2.5") == pytest.approx(2.5e-5)
+    assert class_to_flux("M2.5") == pytest.approx(2.5e-5)
 
 
 def test_full_disk_table_aggregates():
@@ -111,15 +117,15 @@ def test_ar_pixel_geometry_and_crop():
     t = "2024-06-01T00:00:00"
     obs = earth_observer(t)
     size, frame = 128, 1.1
-    rows, cols = F.ar_pixel([obs.hgln, obs.hgln + 90.0, obs.hgln], [obs.hglt, 0.0, 60.0],
-                            [t] * 3, size, frame)
+    rows, cols = ar_pixel([obs.hgln, obs.hgln + 90.0, obs.hgln], [obs.hglt, 0.0, 60.0],
+                          [t] * 3, size, frame)
     c = (size - 1) / 2
     r_px = size / (2 * frame)
     assert rows[0] == pytest.approx(c, abs=0.05) and cols[0] == pytest.approx(c, abs=0.05)
     assert cols[1] == pytest.approx(c + r_px, abs=0.5)  # west limb → +column
     assert rows[2] > c + 0.8 * r_px  # north → +row (FITS order)
     img = np.arange(2 * 10 * 10, dtype=np.float32).reshape(2, 10, 10)
-    out = F.crop(img, 0.0, 9.0, 4, fill=-5.0)
+    out = crop_region(img, 0.0, 9.0, 4, fill=-5.0)
     assert out.shape == (2, 4, 4)
     assert (out[:, :2] == -5).all() and (out[:, :, 3] == -5).all()
     assert out[0, 2, 0] == img[0, 0, 7] and out[1, 3, 2] == img[1, 1, 9]
@@ -130,8 +136,8 @@ def test_synthetic_ar_positions_land_on_ar_masks(tmp_path):
     pixels of the truth AR mask (frame north-up, ±1.1 R☉, the ingest contract)."""
     from scipy import ndimage
 
-    from solarray.data.ingest import resample_masks
     from solarray.data.synthetic import SynthConfig, generate
+    from solarray.data.truth import resample_masks
 
     generate(SynthConfig(start="2024-01-04T00:00", hours=0, size=64, seed=3,
                          channels=("hmi_m",), preview=False), tmp_path / "s")
@@ -139,38 +145,38 @@ def test_synthetic_ar_positions_land_on_ar_masks(tmp_path):
     assert len(tab) >= 3 and set(tab["label"]) <= {0, 1}
     mask_file = next((tmp_path / "s" / "masks").glob("masks_*.fits"))
     ar = resample_masks(str(mask_file), 128, 1.1)[0]
-    rows, cols = F.ar_pixel(tab["hgs_lon"], tab["hgs_lat"], tab["t_obs"], 128, 1.1)
+    rows, cols = ar_pixel(tab["hgs_lon"], tab["hgs_lat"], tab["t_obs"], 128, 1.1)
     dist = ndimage.distance_transform_edt(ar == 0)
     d = np.array([dist[int(round(r)), int(round(c))] for r, c in zip(rows, cols, strict=True)])
     flipped = np.array([dist[127 - int(round(r)), int(round(c))]
                         for r, c in zip(rows, cols, strict=True)])
     assert np.median(d) <= 3.0 and np.median(d) < np.median(flipped)
     # The command-line loader builds the same table; full-disk mode aggregates it per time.
-    loaded = F.load_feature_table(synthetic=tmp_path / "s")
+    loaded = feat.load_feature_table(synthetic=tmp_path / "s")
     assert loaded[["ar_number", "label", "flare_index"]].equals(tab[["ar_number", "label",
                                                                       "flare_index"]])
-    disk = F.table_for_mode(loaded, "full_disk")
+    disk = feat.table_for_mode(loaded, "full_disk")
     assert len(disk) == 1 and disk["n_ar"].iloc[0] == len(tab)
     with pytest.raises(ValueError, match="exactly one"):
-        F.load_feature_table()
+        feat.load_feature_table()
     with pytest.raises(FileNotFoundError):
-        F.load_feature_table(synthetic=tmp_path)
+        feat.load_feature_table(synthetic=tmp_path)
 
 
 def test_examples_splits_and_dataset_columns(ray_session):
     fr = toy_frames({"train": 20, "val": 10, "test": 10})
-    ex = F.build_examples(fr, ar_table(fr), {"preset": "tiny", "mode": "ar", "image_size": 32})
+    ex = build_examples(fr, ar_table(fr), {"preset": "tiny", "mode": "ar", "image_size": 32})
     assert ex.image.shape == (80, 2, 32, 32) and ex.scalars.shape == (80, 4)
     assert ex.categories.shape == (80, 2) and ex.dropped == 0
-    sp = F.split_examples(ex)
+    sp = split_examples(ex)
     assert [len(sp[k]) for k in ("train", "val", "test")] == [40, 20, 20]
     assert (sp["test"].t.astype("datetime64[M]") == np.datetime64("2024-01")).all()
-    ds = F.to_dataset(sp["train"], resample=True)
+    ds = to_dataset(sp["train"], resample=True)
     rows = ds.take_all()
     lab = np.array([r["label"] for r in rows])
     assert set(ds.schema().names) == {"image", "scalars", "categories", "label"}
     assert lab.mean() == pytest.approx(0.5) and len(rows) > 40
-    disk = F.build_examples(fr, disk_table(fr), {"preset": "tiny", "image_size": 16})
+    disk = build_examples(fr, disk_table(fr), {"preset": "tiny", "image_size": 16})
     assert disk.image.shape == (40, 2, 16, 16)
     assert np.allclose(disk.scalars[:, 0], fr.f107)  # F10.7 from the shards when not in the table
 
@@ -178,29 +184,29 @@ def test_examples_splits_and_dataset_columns(ray_session):
 @pytest.mark.slow
 def test_trained_fpnet_beats_climatology_on_held_out_months(ray_session, tmp_path):
     fr = toy_frames()
-    cfg = F.FPNetTrainConfig(mode="full_disk", steps=120, batch_size=16, lr=1e-3,
-                             model_config={"preset": "tiny", "image_size": 32},
-                             storage_path=str(tmp_path / "runs"), run_name="learn")
-    res = F.train_fpnet(cfg, fr, disk_table(fr), tmp_path / "out", log=lambda s: None)
+    cfg = FPNetTrainConfig(mode="full_disk", steps=120, batch_size=16, lr=1e-3,
+                           model_config={"preset": "tiny", "image_size": 32},
+                           storage_path=str(tmp_path / "runs"), run_name="learn")
+    res = train_fpnet(cfg, fr, disk_table(fr), tmp_path / "out", log=lambda s: None)
     test = res.reports["test"]
-    clim = F.verify_table(F.climatology(res.examples["train"], res.examples["test"]))
+    clim = verify_table(climatology(res.examples["train"], res.examples["test"]))
     assert test.roca > 0.75
     assert test.bss > 0.1 and test.bss > clim.bss + 0.1
     # The calibrator travels with the checkpoint and reproduces the forecasts.
     model = load_model(res.model_path)
     assert model.config.calibration["kind"] == "platt"
-    out = F.forecast(model, fr, disk_table(fr))["per_sample"]
+    out = forecast(model, fr, disk_table(fr))["per_sample"]
     got = out.set_index("time").loc[res.forecasts["test"]["time"], "probability"].to_numpy()
     assert np.allclose(got, res.forecasts["test"]["probability"].to_numpy(), atol=1e-6)
 
 
 def test_logistic_baseline_uses_physics(ray_session):
     fr = toy_frames({"train": 60, "val": 30, "test": 30})
-    ex = F.build_examples(fr, ar_table(fr, per_frame=4), {"preset": "tiny", "mode": "ar",
-                                                          "image_size": 16})
-    sp = F.split_examples(ex)
-    lr = F.logistic_baseline(sp, ["f107", "flare_index", "log_r", "area_msh"],
-                             ["flare_index", "area_msh"], ["mcintosh", "hale"])
-    rep = F.verify_table(lr["test"])
+    ex = build_examples(fr, ar_table(fr, per_frame=4), {"preset": "tiny", "mode": "ar",
+                                                        "image_size": 16})
+    sp = split_examples(ex)
+    lr = logistic_baseline(sp, ["f107", "flare_index", "log_r", "area_msh"],
+                           ["flare_index", "area_msh"], ["mcintosh", "hale"])
+    rep = verify_table(lr["test"])
     assert rep.roca > 0.8  # the toy AR labels follow the flare index
-    assert F.verify_table(F.climatology(sp["train"], sp["test"])).roca == 0.5
+    assert verify_table(climatology(sp["train"], sp["test"])).roca == 0.5

@@ -14,10 +14,14 @@ import pytest
 from ingest_helpers import write_level1
 
 from solarray import cli
+from solarray.core.frame import radius_grid
 from solarray.data import dataset as D
+from solarray.data import grouping, shards, sources
 from solarray.data import ingest as ing
 from solarray.data import preprocess as pp
+from solarray.data.quality import measure_limb
 from solarray.data.sources import FileRecord
+from solarray.data.truth import MASK_UNKNOWN, Truth
 
 T0 = datetime(2024, 3, 10, 0, 0)
 CH = ("aia171", "hmi_m")
@@ -80,15 +84,15 @@ def test_group_samples_pure():
                rec("x", "aia94", step(1)), FileRecord(path="bad", reason="corrupt file: x")]
     steady = [rec(f"s{k}", "aia171", step(k, k % 2)) for k in range(5)]
     fast = [rec(f"f{k}", "hmi_m", T0 + timedelta(seconds=45 * k)) for k in range(5)]
-    assert ing.estimate_cadence(steady + fast) == pytest.approx(12.0, abs=0.02)  # slowest channel
-    assert ing.estimate_cadence(fast) == pytest.approx(0.75)
-    samples, rejects = ing.group_samples(records, CH, 12.0, tolerance_minutes=2)
+    assert grouping.estimate_cadence(steady + fast) == pytest.approx(12.0, abs=0.02)  # slowest channel
+    assert grouping.estimate_cadence(fast) == pytest.approx(0.75)
+    samples, rejects = grouping.group_samples(records, CH, 12.0, tolerance_minutes=2)
     assert [s.sample_id for s in samples] == ["2024-03-10T00:00:00", "2024-03-10T00:12:00"]
     assert samples[0].files == {"aia171": "a0b", "hmi_m": "h0"}
-    reasons = {r.path: ing.reason_kind(r.reason) for r in rejects}
+    reasons = {r.path: grouping.reason_kind(r.reason) for r in rejects}
     assert reasons == {"a0": "duplicate", "a_far": "no sample time within ±2 min",
                        "a3": "mixed image sizes", "x": "channel not requested", "bad": "corrupt file"}
-    samples, _ = ing.group_samples(records, CH, 12.0, 6, start=step(1), end=step(2))
+    samples, _ = grouping.group_samples(records, CH, 12.0, 6, start=step(1), end=step(2))
     assert [s.sample_id for s in samples] == ["2024-03-10T00:12:00"]
 
 
@@ -98,20 +102,20 @@ def test_truth_labels(tmp_path):
     pd.DataFrame({"date": ["2024-03-10"], "f107": [150.0], "f30": [120.0]}).to_parquet(
         tmp_path / "indices.parquet")
     pd.DataFrame({"time": [T0.isoformat()], "kp": [3]}).to_csv(tmp_path / "user.csv", index=False)
-    truth = ing.Truth(str(tmp_path), str(tmp_path / "user.csv"))
+    truth = Truth(str(tmp_path), str(tmp_path / "user.csv"))
     lab = truth.labels_for(T0)
     assert lab == {"flare_class_24h": "M2.5", "f107": 150.0, "f30": 120.0, "kp": 3}
     later = truth.labels_for(step(3))  # M2.5 starts at t itself: not "after"; X1.0 is 30 h out
     assert later["flare_class_24h"] == "" and later["kp"] is None
     assert np.isnan(truth.labels_for(datetime(2024, 3, 12))["f107"])
-    assert ing.Truth().labels_for(T0)["flare_class_24h"] is None
+    assert Truth().labels_for(T0)["flare_class_24h"] is None
 
 
 def test_bad_inputs_become_manifest_rejects(ray_session, bad_inputs, tmp_path):
     inp, expected = bad_inputs
     out = tmp_path / "out"
     summary = ing.run_ingest(_cfg(inp, out, start="2024-01-01"), log=lambda s: None)
-    man = ing.read_manifest(str(out))
+    man = shards.read_manifest(str(out))
     names = man["path"].map(os.path.basename)
     assert sorted(names) == sorted(os.listdir(inp))  # every input file exactly once
     rejected = dict(zip(names[man.status == "rejected"], man.reason[man.status == "rejected"], strict=True))
@@ -158,7 +162,7 @@ def test_interrupt_and_resume(ray_session, tmp_path):
 
     with pytest.raises(Interrupted):
         ing.run_ingest(cfg, log=lambda s: None, on_shard=die)
-    first = ing.shard_paths(str(out))
+    first = shards.shard_paths(str(out))
     assert len(first) == 1
     # A kill during a write leaves a temp file; it must never be read as a shard.
     (out / ".shard_20240310T002400_20240310T003600.parquet.999.tmp").write_bytes(b"PAR1 partial")
@@ -167,10 +171,10 @@ def test_interrupt_and_resume(ray_session, tmp_path):
     assert not [p for p in os.listdir(out) if p.endswith(".tmp")]
     ids = [r["sample_id"] for r in D.read_shards(str(out)).select_columns(["sample_id"]).take_all()]
     assert sorted(ids) == [step(k).isoformat() for k in range(6)]  # none missing, none twice
-    man = ing.read_manifest(str(out))
+    man = shards.read_manifest(str(out))
     assert (man.status == "used").sum() == 12 and man.shard.nunique() == 3
     again = ing.run_ingest(cfg, log=lambda s: None)
-    assert again.written == 0 and again.skipped == 6 and len(ing.shard_paths(str(out))) == 3
+    assert again.written == 0 and again.skipped == 6 and len(shards.shard_paths(str(out))) == 3
     with pytest.raises(ing.IngestError, match="other settings"):
         ing.run_ingest(_cfg(inp, out, preprocess=pp.PreprocessConfig(size=16)), log=lambda s: None)
 
@@ -227,8 +231,8 @@ def test_masks_labels_and_cli(ray_session, tmp_path, capsys):
     m0 = rows[0]["masks"]
     assert m0.shape == (3, 32, 32) and m0.dtype == np.uint8
     assert m0[0, 20:, 20:].all() and not m0[0, :12, :].any() and m0[1, :6, :].all()
-    assert (rows[2]["masks"] == ing.MASK_UNKNOWN).all()
-    assert np.isnan(rows[0]["image"][:, pp.radius_grid(32) > 1.0]).all()
+    assert (rows[2]["masks"] == MASK_UNKNOWN).all()
+    assert np.isnan(rows[0]["image"][:, radius_grid(32) > 1.0]).all()
 
     batches = list(D.to_training(ds).iter_torch_batches(batch_size=3))
     b = batches[0]
@@ -267,7 +271,7 @@ def test_synthetic_sun_to_torch_batches(ray_session, tmp_path, capsys):
                    "--channels", "aia171,aia193,hmi_m", "--num-cpus", "2", "--shard-size", "4"])
     text = capsys.readouterr().out
     assert rc == 0, text
-    man = ing.read_manifest(str(out))
+    man = shards.read_manifest(str(out))
     assert len(man) == res.n_files
     offpointed = sum(b["kind"] == "off-pointed" for b in res.bad_frames)
     assert offpointed > 0 and man.reason.str.startswith("QUALITY != 0").sum() == offpointed
@@ -283,11 +287,11 @@ def test_synthetic_sun_to_torch_batches(ray_session, tmp_path, capsys):
     for r in rows:
         img, present = r["image"], list(r["present"])
         if present[0]:
-            assert 0.98 <= pp.measure_limb(chans.get("aia171").unscale(img[0])) <= 1.08
+            assert 0.98 <= measure_limb(chans.get("aia171").unscale(img[0])) <= 1.08
         ar = r["masks"][0] == 1
         if present[2] and ar.sum() >= 3:
             b = np.abs(chans.get("hmi_m").unscale(img[2]))
-            ratios.append(np.nanmean(b[ar]) / np.nanmean(b[~ar & (pp.radius_grid(n) < 0.95)]))
+            ratios.append(np.nanmean(b[ar]) / np.nanmean(b[~ar & (radius_grid(n) < 0.95)]))
     assert ratios and np.median(ratios) > 5, ratios  # a 180°-rolled magnetogram would miss the ARs
 
     splits = D.split_by_time(ds, val_months=(2,), test_months=(3,), gap_hours=1)
@@ -299,9 +303,9 @@ def test_synthetic_sun_to_torch_batches(ray_session, tmp_path, capsys):
 
 def test_distributed_header_scan_matches_local(ray_session, bad_inputs):
     inp, _ = bad_inputs
-    paths = ing.sources.list_fits(str(inp))
-    local = ing.scan_inputs(paths, CH, use_ray=False)
-    remote = ing.scan_inputs(paths, CH, use_ray=True)
+    paths = sources.list_fits(str(inp))
+    local = grouping.scan_inputs(paths, CH, use_ray=False)
+    remote = grouping.scan_inputs(paths, CH, use_ray=True)
     assert [r.to_dict() for r in remote] == [r.to_dict() for r in local]
     assert sum(r.reason is None for r in local) >= 10
 
@@ -341,17 +345,17 @@ def test_sigkill_midway_then_rerun(ray_session, tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
-        while not ing.shard_paths(str(out)) and time.time() < deadline and proc.poll() is None:
+        while not shards.shard_paths(str(out)) and time.time() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        assert ing.shard_paths(str(out)), "the subprocess wrote no shard"
+        assert shards.shard_paths(str(out)), "the subprocess wrote no shard"
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    assert len(ing.shard_paths(str(out))) < 5  # killed midway
+    assert len(shards.shard_paths(str(out))) < 5  # killed midway
     summary = ing.run_ingest(_cfg(inp, out), log=lambda s: None)
     assert summary.skipped >= 1 and summary.skipped + summary.written == 5
     ids = []
-    for p in ing.shard_paths(str(out)):
+    for p in shards.shard_paths(str(out)):
         ids += pq.read_table(p, columns=["sample_id"])["sample_id"].to_pylist()
     assert sorted(ids) == [step(k).isoformat() for k in range(5)]
     assert not [p for p in os.listdir(out) if p.endswith(".tmp")]

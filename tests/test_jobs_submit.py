@@ -136,7 +136,7 @@ def test_runtime_env_excludes_data_and_checkpoints(tmp_path):
     assert env["env_vars"]["RAY_USAGE_STATS_ENABLED"] == "0"
     assert all(isinstance(v, str) for v in env["env_vars"].values()), "env_vars must be strings"
     tree = tmp_path / "checkout"
-    keep = ["jobs/synth.py", "solarray/deploy.py", "solarray/data/synthetic.py", "README.md",
+    keep = ["jobs/synth.py", "solarray/ops/kuberay.py", "solarray/data/synthetic.py", "README.md",
             "k8s/raycluster.yaml", "tests/data/aia/data.py", "serve/config.yaml"]
     drop = ["data/sdo/aia171.fits", "checkpoints/run/model.pt", "out/synth/fits/x.fits",
             "ray_results/exp/result.json", ".venv/bin/python", ".git/HEAD",

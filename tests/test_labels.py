@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from solarray import labels as lab
 from solarray.cli import main
+from solarray.data import labels as lab
 
 
 def _masks(n=3, size=32):

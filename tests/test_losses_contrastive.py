@@ -101,9 +101,9 @@ def test_total_is_weighted_sum_and_config_validates():
 
 
 def test_solarchip_loss_decreases_on_a_tiny_model():
+    from solarray.data.synthetic.toy import toy_samples
     from solarray.models import build
     from solarray.train.objectives import get_objective
-    from solarray.train.toy import toy_samples
 
     ch = ("aia171", "aia304", "hmi_m")
     data = toy_samples(16, ch, size=32, seed=3)

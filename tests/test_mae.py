@@ -139,7 +139,7 @@ def test_objective_loss_decreases():
     torch.manual_seed(0)
     model = obj.build_model("mae_vit", {"preset": "tiny", "image_size": 32,
                                         "masking": {"strategy": "ppam"}}, CH)
-    from solarray.train.toy import toy_samples
+    from solarray.data.synthetic.toy import toy_samples
 
     cols = toy_samples(8, CH, size=32, seed=0)
     batch = {"image": torch.from_numpy(cols["image"]), "present": torch.ones(8, 2)}
@@ -155,17 +155,18 @@ def test_objective_loss_decreases():
 
 
 def _write_toy_shards(out_dir, n=24, size=32):
-    from solarray.data import ingest as ing
-    from solarray.train.toy import toy_samples
+    from solarray.data.grouping import sample_id_of
+    from solarray.data.shards import write_shard
+    from solarray.data.synthetic.toy import toy_samples
 
     cols = toy_samples(n, CH, size=size, seed=0)
     t0 = datetime(2024, 2, 10)
-    rows = [{"t_obs": t0 + timedelta(hours=i), "sample_id": ing.sample_id_of(t0 + timedelta(hours=i)),
+    rows = [{"t_obs": t0 + timedelta(hours=i), "sample_id": sample_id_of(t0 + timedelta(hours=i)),
              "image": cols["image"][i], "present": np.ones(2, bool), "meta": "{}",
              "labels": {"flare_class_24h": "M1.0" if cols["flare_m24"][i] else "C1.0",
                         "f107": float(cols["f107"][i]), "f30": float(cols["f30"][i])}}
             for i in range(n)]
-    ing.write_shard(rows, str(out_dir), CH)
+    write_shard(rows, str(out_dir), CH)
 
 
 def test_pretrain_cli_mae_ppam(ray_session, tmp_path, capsys):

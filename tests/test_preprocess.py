@@ -13,8 +13,10 @@ import pytest
 from ingest_helpers import BLOB, RSUN_OBS, scene, write_level1
 
 from solarray.core import channels as chans
+from solarray.core.frame import radius_grid
 from solarray.data import preprocess as pp
-from solarray.data import sources
+from solarray.data import sources, warp
+from solarray.data.quality import disk_centroid, measure_limb
 
 T0 = datetime(2024, 1, 1, 0, 0, 5)
 
@@ -36,7 +38,7 @@ def _sunpy_reference(path: str, size: int, frame: float = 1.1) -> np.ndarray:
         warnings.simplefilter("ignore")
         m = sunpy.map.Map(path)
         rot = m.rotate(order=3, recenter=True, missing=np.nan)
-        s = pp.output_scale(m.rsun_obs.to_value(u.arcsec), size, frame)
+        s = warp.output_scale(m.rsun_obs.to_value(u.arcsec), size, frame)
         c = (size - 1) / 2
         yy, xx = np.mgrid[0:size, 0:size]
         px, py = rot.wcs.world_to_pixel(
@@ -45,7 +47,7 @@ def _sunpy_reference(path: str, size: int, frame: float = 1.1) -> np.ndarray:
 
 
 def _compare(ours: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
-    disk = pp.radius_grid(ours.shape[0]) < 0.95
+    disk = radius_grid(ours.shape[0]) < 0.95
     a, b = ours[disk], ref[disk]
     ok = np.isfinite(a) & np.isfinite(b)
     return float(np.corrcoef(a[ok], b[ok])[0, 1]), float(np.median(np.abs(a[ok] - b[ok]) / np.abs(b[ok])))
@@ -57,11 +59,11 @@ def test_real_aia_limb_centre_and_sunpy_agreement():
     out = pp.preprocess_file(path, cfg=pp.PreprocessConfig(size=112, exposure=False))
     img = out.data
     assert out.info["channel"] == "aia171"
-    assert np.isfinite(img[pp.radius_grid(112) < 0.99]).all()
-    limb = pp.measure_limb(img)
+    assert np.isfinite(img[radius_grid(112) < 0.99]).all()
+    limb = measure_limb(img)
     # EUV: the steepest fall is just above the photospheric limb (brightening + corona).
     assert 0.98 <= limb <= 1.07, limb
-    cx, cy = pp.disk_centroid(img)
+    cx, cy = disk_centroid(img)
     assert abs(cx - 55.5) < 2.5 and abs(cy - 55.5) < 2.5, (cx, cy)
     corr, rel = _compare(img, _sunpy_reference(path, 112))
     assert corr > 0.999 and rel < 0.01, (corr, rel)
@@ -76,8 +78,8 @@ def test_real_hmi_roll_removed():
     assert out.info["channel"] == "hmi_ic"
     assert abs(out.info["geometry"]["roll_deg"] - 179.93) < 0.01
     img = out.data
-    assert np.isfinite(img[pp.radius_grid(100) < 0.98]).all()  # NaN off-disk does not eat the disk
-    assert 0.97 <= pp.measure_limb(img) <= 1.03
+    assert np.isfinite(img[radius_grid(100) < 0.98]).all()  # NaN off-disk does not eat the disk
+    assert 0.97 <= measure_limb(img) <= 1.03
     ref = _sunpy_reference(path, 100)
     corr, rel = _compare(img, ref)
     assert corr > 0.999 and rel < 0.005, (corr, rel)
@@ -95,12 +97,12 @@ def test_other_instruments_warp_without_crashing(pattern):
     for path in files:
         data, header = sources.read_fits(path)
         assert chans.channel_from_header(header) is None
-        with pytest.raises(pp.RejectError, match="unknown channel"):
+        with pytest.raises(sources.RejectError, match="unknown channel"):
             pp.preprocess_file(path)
-        img, info = pp.warp_to_frame(data, pp.header_geometry(header, data), 64)
+        img, info = warp.warp_to_frame(data, warp.sun_in_header(header, data), 64)
         assert img.shape == (64, 64) and np.isfinite(img).any()
         if "secchi" in path:  # STEREO headers are right: the limb lands at 1 R☉ seen from there
-            assert 0.97 <= pp.measure_limb(img) <= 1.08
+            assert 0.97 <= measure_limb(img) <= 1.08
 
 
 @pytest.mark.parametrize("channel,crota2", [("aia193", 0.0), ("aia193", 180.0), ("hmi_m", 179.9),
@@ -114,7 +116,7 @@ def test_synthetic_orientation_and_centre(tmp_path, channel, crota2):
     c = (n - 1) / 2
     yy, xx = np.mgrid[0:n, 0:n]
     truth = scene((xx - c) * s, (yy - c) * s, channel)
-    disk = pp.radius_grid(n) < 0.9
+    disk = radius_grid(n) < 0.9
     ok = np.isfinite(out.data) & disk
     corr = np.corrcoef(out.data[ok], truth[ok])[0, 1]
     assert corr > 0.98, corr
@@ -131,7 +133,7 @@ def test_downsampling_preserves_surface_brightness(tmp_path):
         assert out.info["exposure"].startswith("divided by EXPTIME=2")
         if n == 32:
             assert out.info["geometry"]["block"] >= 8
-        disk = pp.radius_grid(n) < 0.8
+        disk = radius_grid(n) < 0.8
         means[n] = float(np.nanmean(out.data[disk]))
     # Values stay DN/s per full-resolution pixel at any output size.
     assert abs(means[32] / means[128] - 1) < 0.02
@@ -152,13 +154,13 @@ def test_exposure_and_degradation(tmp_path):
     raw = pp.preprocess(data, header, "aia171", pp.PreprocessConfig(size=64, exposure=False))
     assert abs(np.nanmedian(raw.data / base.data) - 4.0) < 1e-3
     del header["EXPTIME"]
-    with pytest.raises(pp.RejectError, match="EXPTIME"):
+    with pytest.raises(sources.RejectError, match="EXPTIME"):
         pp.preprocess(data, header, "aia171", pp.PreprocessConfig(size=64))
 
 
 def test_off_limb_modes_and_scaling_inverse(tmp_path):
     path = write_level1(str(tmp_path / "a.fits"), "aia304", T0)
-    r = pp.radius_grid(64)
+    r = radius_grid(64)
     outs = {m: pp.preprocess_file(path, cfg=pp.PreprocessConfig(size=64, off_limb=m)) for m in pp.OFF_LIMB_MODES}
     assert np.isfinite(outs["keep"].data[r > 1.02]).all() and (outs["keep"].data[r > 1.02] > 0).all()
     assert (outs["mask"].data[r > 1.0] == 0).all() and (outs["mask"].scaled[r > 1.0] == -1).all()
@@ -174,7 +176,7 @@ def test_off_limb_modes_and_scaling_inverse(tmp_path):
 
 def test_nan_filled_image_rejected(tmp_path):
     path = write_level1(str(tmp_path / "a.fits"), "aia94", T0, nan_fill=True)
-    with pytest.raises(pp.RejectError, match="NaN-filled"):
+    with pytest.raises(sources.RejectError, match="NaN-filled"):
         pp.preprocess_file(path, cfg=pp.PreprocessConfig(size=32))
 
 

@@ -9,8 +9,6 @@ files it writes, so it checks the training side without depending on ingest's on
 from __future__ import annotations
 
 import json
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,7 @@ CH = ("aia171", "aia304", "hmi_m")
 def _write_shards(data_dir: Path, n: int) -> None:
     import ray.data
 
-    from solarray.train.toy import toy_samples
+    from solarray.data.synthetic.toy import toy_samples
 
     cols = toy_samples(n, CH, size=32, seed=5)
     rows = [{"t_obs": cols["t_obs"][i].astype("datetime64[us]").item(),
@@ -36,18 +34,20 @@ def _write_shards(data_dir: Path, n: int) -> None:
 
 
 def _install_data_api(monkeypatch) -> None:
+    """Swap the four functions of :mod:`solarray.data.dataset` the commands use (patched on the
+    module, so every ``from solarray.data import dataset`` importer sees the stand-ins)."""
     import ray.data
 
-    import solarray.data
+    from solarray.data import dataset as api
 
-    api = types.ModuleType("solarray.data.dataset")
-    api.read_shards = lambda d: ray.data.read_parquet(str(Path(d) / "shards"))
-    api.channels_of = lambda d: json.loads((Path(d) / "channels.json").read_text())
+    monkeypatch.setattr(api, "read_shards", lambda d: ray.data.read_parquet(str(Path(d) / "shards")))
+    monkeypatch.setattr(api, "channels_of",
+                        lambda d: json.loads((Path(d) / "channels.json").read_text()))
     # Every toy sample is in June: the real split (val March, test January) keeps all for training.
-    api.split_by_time = lambda ds, **kw: {"train": ds, "val": ds.limit(0), "test": ds.limit(0)}
-    api.to_training = lambda ds: ds.select_columns(["image", "present", "flare_m24"])
-    monkeypatch.setitem(sys.modules, "solarray.data.dataset", api)
-    monkeypatch.setattr(solarray.data, "dataset", api, raising=False)
+    monkeypatch.setattr(api, "split_by_time",
+                        lambda ds, **kw: {"train": ds, "val": ds.limit(0), "test": ds.limit(0)})
+    monkeypatch.setattr(api, "to_training",
+                        lambda ds: ds.select_columns(["image", "present", "flare_m24"]))
 
 
 def test_cli_rejects_bad_values(tmp_path, capsys):
@@ -72,7 +72,7 @@ def test_pretrain_two_workers_survives_failure_resumes_and_embeds(ray_session, t
     import pyarrow.parquet as pq
 
     from solarray.models import load_model
-    from solarray.train.loop import list_checkpoints
+    from solarray.train.checkpoints import list_checkpoints
 
     data = tmp_path / "data"
     _write_shards(data, 48)

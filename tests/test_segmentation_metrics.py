@@ -4,22 +4,23 @@ import numpy as np
 import pytest
 import torch
 
-from solarray.evaluate import segmentation as seg
+from solarray.core.frame import disk_mask
 from solarray.losses.segmentation import (
     SegmentationLossConfig,
     segmentation_loss,
     soft_dice_loss,
     weighted_bce,
 )
+from solarray.metrics import segmentation as seg
 
 
 def test_disk_mask_geometry():
-    d = seg.disk_mask(64, 1.1)
+    d = disk_mask(64, 1.1)
     # Pixel centres within 1 R☉: area ≈ π (64 / 2.2)² ≈ 2659 px.
     assert abs(d.sum() - np.pi * (64 / 2.2) ** 2) < 40
     assert d[32, 32] and not d[0, 0] and not d[32, 1]
     with pytest.raises(ValueError, match="size > 0"):
-        seg.disk_mask(0)
+        disk_mask(0)
 
 
 def test_iou_and_accuracy_hand_computed():
@@ -31,7 +32,7 @@ def test_iou_and_accuracy_hand_computed():
     truth[0, 1, 20:22, 20:30] = 1  # CH: 20 px, predicted perfectly
     pred[0, 1] = truth[0, 1]
     s = seg.segmentation_scores(pred, truth)
-    n_disk = seg.disk_mask(size).sum()
+    n_disk = disk_mask(size).sum()
     assert s["iou"][0, 0] == pytest.approx(100 * 8 / 24)
     assert s["acc"][0, 0] == pytest.approx(100 * (n_disk - 16) / n_disk)
     assert s["iou"][0, 1] == pytest.approx(100.0) and s["acc"][0, 1] == pytest.approx(100.0)

@@ -19,8 +19,8 @@ import pytest
 import torch
 from astropy.io import fits
 
+from solarray.pipeline.inputs import InputConfig, InputError, sample_from_dataset, sample_from_fits
 from solarray.serve.http import encode_multipart, parse_multipart
-from solarray.serve.uploads import InputConfig, InputError, sample_from_dataset, sample_from_fits
 
 CHANNELS = ("aia193", "aia304", "hmi_m")
 SIZE = 96
@@ -81,9 +81,9 @@ def test_upload_becomes_a_centred_sample(synth):
     _, files = synth
     s = sample_from_fits(_uploads(files), _icfg())
     assert s.channels == CHANNELS and s.image.shape == (3, SIZE, SIZE)
-    from solarray.serve.cycle import _disk_mask
+    from solarray.core.frame import disk_mask
 
-    disk = _disk_mask(SIZE, 1.1 / 0.97)  # a little inside the limb
+    disk = disk_mask(SIZE, 1.1 / 0.97)  # a little inside the limb
     assert s.present.all() and np.isfinite(s.image[:, disk]).all()  # HMI is NaN off-disk
     assert abs(s.t_obs - datetime(2024, 1, 1)).total_seconds() < 120
     # Physical magnetogram kept unclipped; disk centred (magnetogram finite on disk, NaN-free).
@@ -144,7 +144,7 @@ def test_upload_validation_errors(synth, case, status, words):
 
 
 def test_dataset_request_reads_a_shard_and_guards_paths(synth, tmp_path):
-    from solarray.data.ingest import write_shard
+    from solarray.data.shards import write_shard
 
     _, files = synth
     s = sample_from_fits(_uploads(files), _icfg())
@@ -179,9 +179,9 @@ class _Evil:
 
 
 def test_model_loading_order_and_unsafe_checkpoints(tmp_path):
+    from solarray.core.checkpoints import ROLE_FILES
     from solarray.models import build, save_model
-    from solarray.serve import CHECKPOINT_FILES
-    from solarray.serve.models import load_role
+    from solarray.pipeline.model_set import load_role
 
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -191,14 +191,14 @@ def test_model_loading_order_and_unsafe_checkpoints(tmp_path):
     demo = tmp_path / "demo"
     torch.manual_seed(1)
     save_model(build("fpnet", preset="tiny", channels=CHANNELS, mode="ar"),
-               demo / CHECKPOINT_FILES["fpnet_ar"])
+               demo / ROLE_FILES["fpnet_ar"])
     lm = load_role("fpnet_ar", checkpoint_dir=demo)
     assert lm.ok and lm.trained and lm.version.startswith("fpnet@")
     assert lm.source.endswith("fpnet_ar.pt")
 
     # A configured checkpoint of the wrong mode / corrupt / pickled code is an error, never a
     # silent substitute.
-    wrong = load_role("fpnet_full_disk", str(demo / CHECKPOINT_FILES["fpnet_ar"]),
+    wrong = load_role("fpnet_full_disk", str(demo / ROLE_FILES["fpnet_ar"]),
                       checkpoint_dir=empty)
     assert not wrong.ok and "mode" in wrong.error
     bad = tmp_path / "bad.pt"
@@ -218,10 +218,11 @@ def test_model_loading_order_and_unsafe_checkpoints(tmp_path):
 
 
 def test_run_cycle_library(synth, tmp_path):
-    from solarray.serve.cycle import run_cycle
-    from solarray.serve.flares import FlareHistory
-    from solarray.serve.models import load_models
-    from solarray.serve.render import render_index_html, render_map_png
+    from solarray.pipeline.cycle import run_cycle
+    from solarray.pipeline.flare_history import FlareHistory
+    from solarray.pipeline.map_view import map_png
+    from solarray.pipeline.model_set import load_models
+    from solarray.serve.page import render_index_html
 
     out, files = synth
     s = sample_from_fits(_uploads(files), _icfg())
@@ -245,7 +246,7 @@ def test_run_cycle_library(synth, tmp_path):
         assert {"number", "hgs_lon", "hgs_lat", "carr_lon", "area_msh", "hale", "mcintosh", "r",
                 "flare_index", "p_m24"} <= set(row)
         assert 0.0 <= row["p_m24"] <= 1.0 and -90 <= row["hgs_lat"] <= 90
-    png = render_map_png(r.map_inputs())
+    png = map_png(r.map_inputs())
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert r.id in render_index_html(body)
 
@@ -253,7 +254,8 @@ def test_run_cycle_library(synth, tmp_path):
 def test_region_flare_index_follows_rotation():
     import pandas as pd
 
-    from solarray.serve.flares import FlareHistory, synodic_rate
+    from solarray.core.geometry import synodic_rate
+    from solarray.pipeline.flare_history import FlareHistory
 
     t_obs = pd.Timestamp("2024-01-02T00:00")
     # An M2 flare 12 h earlier at (lon −10°, lat 15°) has rotated to ≈ −10 + 6.6° by t_obs.
@@ -278,21 +280,22 @@ def test_region_flare_index_follows_rotation():
 def test_serve_config_matches_code_and_cluster_checks():
     import yaml
 
-    from solarray import deploy
+    from solarray.ops.placement import JOB_REQUESTS
+    from solarray.ops.serve_config import validate_serve_config
     from solarray.serve.app import DEPLOYMENTS, build_app, options_from_config
 
     text = Path("serve/config.yaml").read_text()
     cfg = yaml.safe_load(text)
     assert cfg["http_options"]["host"] == "127.0.0.1"
-    assert cfg["applications"][0]["import_path"] == "serve.app:app"
-    problems, requests = deploy._validate_serve_config(text, "serve/config.yaml", "2.60.0")
+    assert cfg["applications"][0]["import_path"] == "solarray.serve.entrypoint:app"
+    problems, requests = validate_serve_config(text, "serve/config.yaml", "2.60.0")
     assert problems == []
     opts = options_from_config(cfg)
     assert set(opts) == set(DEPLOYMENTS)
     assert opts["SPNet"]["ray_actor_options"]["num_gpus"] == 0.5
     build_app(opts)  # every option is a valid deployment option
-    # The cluster sizing in solarray.deploy knows the same deployments and sizes.
-    roles = {r.role.split(" ")[0]: r for r in deploy.JOB_REQUESTS["serve"]}
+    # The cluster sizing in solarray.ops.placement knows the same deployments and sizes.
+    roles = {r.role.split(" ")[0]: r for r in JOB_REQUESTS["serve"]}
     for req in requests:
         name = req.role.split("/")[1].split(" ")[0]
         key = "Ingress" if name == "Forecaster" else name

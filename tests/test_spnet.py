@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from solarray.core.features import FEATURE_KINDS
 from solarray.models import build, load_model, save_model
-from solarray.models.spnet import FEATURES, load_encoder_weights, select_channels
+from solarray.models.pretrained import load_encoder
+from solarray.models.spnet import select_channels
 from solarray.train.objectives import get_objective, objective_for_model
 from tests import spnet_helpers as H
 
@@ -24,7 +26,7 @@ def test_shapes_any_channel_subset_and_checkpoint_roundtrip(tmp_path):
     for chans in (CH4, ("hmi_m",), ("aia304", "aia193")):
         m = _tiny(chans).eval()
         x = torch.randn(2, len(chans), 64, 64)
-        assert m(x).shape == (2, len(FEATURES), 64, 64)
+        assert m(x).shape == (2, len(FEATURE_KINDS), 64, 64)
     m = _tiny().eval()
     save_model(m, tmp_path / "m.pt")
     m2 = load_model(tmp_path / "m.pt").eval()
@@ -87,11 +89,11 @@ def test_encoder_loads_from_a_vit_checkpoint(tmp_path):
     vit = build("vit_ae", preset="tiny", in_channels=4)
     save_model(vit, tmp_path / "vit.pt")
     m = _tiny()
-    info = load_encoder_weights(m, tmp_path / "vit.pt")
-    assert any(k.startswith("blocks.0") for k in info["loaded"])
+    keys = load_encoder(m, tmp_path / "vit.pt")
+    assert any(k.startswith("blocks.0") for k in keys)
     assert torch.equal(m.encoder.blocks[0].attn.qkv.weight, vit.encoder.blocks[0].attn.qkv.weight)
     with pytest.raises(ValueError, match="no encoder weights match"):
-        load_encoder_weights(_tiny(embed_dim=32, num_heads=4), tmp_path / "vit.pt")
+        load_encoder(_tiny(embed_dim=32, num_heads=4), tmp_path / "vit.pt")
 
 
 def test_objective_selects_model_channels_and_loss_falls():
@@ -129,9 +131,10 @@ def seg_data(tmp_path_factory):
 def test_cycle_learns_and_beats_threshold_baseline(seg_data, tmp_path, ray_session, capsys):
     """init → retrain (in-process loop) → evaluate on held-out January images vs the baseline →
     predict a new label version → diff."""
-    from solarray import labels as lab
     from solarray.cli import main
-    from solarray.evaluate import segmentation as seg
+    from solarray.data import labels as lab
+    from solarray.metrics import segmentation as seg
+    from solarray.train import relabel
 
     data_dir, info = seg_data
     store = str(tmp_path / "labels")
@@ -146,7 +149,7 @@ def test_cycle_learns_and_beats_threshold_baseline(seg_data, tmp_path, ray_sessi
     test = lab.load_samples(data_dir, "test")
     assert sorted(test["sample_id"]) == sorted(info["test_ids"])
     model = load_model(ckpt)
-    pred = lab.predict_masks(model, test["image"], test["present"], test["channels"])
+    pred = relabel.predict_masks(model, test["image"], test["present"], test["channels"])
     ours = seg.summarize(seg.segmentation_scores(pred, test["masks"]))
     train = lab.load_samples(data_dir, "train", columns=("image", "masks"))
     base = seg.ThresholdBaseline().fit(train["image"], train["masks"], test["channels"])
@@ -188,7 +191,8 @@ def test_cli_bad_values(seg_data, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_retrain_through_ray_train_one_worker(seg_data, tmp_path, ray_session):
-    from solarray import labels as lab
+    from solarray.data import labels as lab
+    from solarray.train import relabel
     from solarray.train.config import TrainConfig
 
     data_dir, _ = seg_data
@@ -198,7 +202,7 @@ def test_retrain_through_ray_train_one_worker(seg_data, tmp_path, ray_session):
                       objective="spnet", steps=4, batch_size=8, checkpoint_every=4,
                       report_every=2, num_workers=1, cpus_per_worker=0.5, run_name="ray1",
                       storage_path=str(tmp_path / "runs"), torch_threads=1)
-    result = lab.retrain(store, v, data_dir, cfg, log=lambda s: None)
+    result = relabel.retrain(store, v, data_dir, cfg, log=lambda s: None)
     assert result.final_step == 4 and result.checkpoint is not None
     m = load_model(result.checkpoint)
     assert m.config.channels == ("aia193",) and m.config.image_size == 64

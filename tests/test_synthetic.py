@@ -14,8 +14,9 @@ from astropy.wcs import WCS
 from sunpy.data.test import get_test_filepath
 
 from solarray.cli import main
-from solarray.data import synthetic_model as model
-from solarray.data.synthetic import SynthConfig, generate, parse_cadence
+from solarray.core.classes import HALE_CLASSES
+from solarray.core.goes import goes_class
+from solarray.data.synthetic import SynthConfig, generate, model, parse_cadence
 
 
 def _maps(out, channel):
@@ -176,8 +177,8 @@ def test_flare_rate_rises_with_complexity():
     sun = model.build_sun(seed=5, days=30, year=2024.0, activity=3.0)
     flares = model.simulate_flares(sun, 0.0, 30.0, seed=5)
     t = np.linspace(0, 30, 601)
-    exposure = {h: 0.0 for h in model.HALE_CLASSES}
-    count = {h: 0 for h in model.HALE_CLASSES}
+    exposure = {h: 0.0 for h in HALE_CLASSES}
+    count = {h: 0 for h in HALE_CLASSES}
     for r in sun.active_regions:
         exposure[r.hale] += float(np.trapezoid(r.strength(t), t))
     for f in flares:
@@ -194,7 +195,7 @@ def test_goes_class_of_each_flare_matches_its_light_curve(synth):
     assert len(events) > 3
     for ev in events.itertuples():
         assert xrs.loc[ev.peak, "xrsb"] == pytest.approx(ev.peak_flux)
-        assert ev.goes_class == model.goes_class(ev.peak_flux)
+        assert ev.goes_class == goes_class(ev.peak_flux)
         if ev.excess_flux >= 0.5 * ev.peak_flux:  # a flare that dominates its own light curve
             window = xrs.loc[ev.peak - pd.Timedelta("5min") : ev.peak + pd.Timedelta("5min"), "xrsb"]
             assert ev.peak_flux == window.max()
@@ -204,7 +205,7 @@ def test_goes_class_of_each_flare_matches_its_light_curve(synth):
 @pytest.mark.parametrize("flux,expected", [(2.5e-5, "M2.5"), (1e-4, "X1.0"), (9.99e-7, "B9.9"),
                                            (1e-6, "C1.0"), (3.2e-8, "A3.2"), (1.7e-3, "X17.0")])
 def test_goes_class_strings(flux, expected):
-    assert model.goes_class(flux) == expected
+    assert goes_class(flux) == expected
 
 
 def test_bad_frames_are_flagged_or_missing(tmp_path):

@@ -8,8 +8,9 @@ import math
 import pytest
 import torch
 
+from solarray.train.checkpoints import list_checkpoints, truncate_metrics
 from solarray.train.config import TrainConfig, load_config_file
-from solarray.train.loop import list_checkpoints, warmup_cosine
+from solarray.train.loop import warmup_cosine
 from solarray.train.objectives import get_objective, list_objectives, objective_for_model
 
 CH = ("aia171", "aia193", "aia304", "hmi_m")
@@ -69,10 +70,10 @@ def test_local_mode_learns_retrieval_and_flare_probe(ray_session, tmp_path):
     32 candidates and on a linear ≥M-flare probe. Chance is top-1 1/32, top-5 5/32 (128 queries:
     a top-1 of 0.12 by chance has probability ~1e-5, a top-5 of 0.5 < 1e-15). Measured here:
     init 0.03 / 0.14 / TSS 0.10 → trained 0.20 / 0.63 / TSS 0.44."""
+    from solarray.data.synthetic.toy import toy_dataset, toy_samples
     from solarray.models import load_model
-    from solarray.train.evaluate import solarchip_evidence
+    from solarray.train.evidence import solarchip_evidence
     from solarray.train.loop import fit
-    from solarray.train.toy import toy_dataset, toy_samples
 
     train_np = toy_samples(512, CH, size=32, seed=1)
     test_np = toy_samples(128, CH, size=32, seed=2)
@@ -111,11 +112,9 @@ def test_local_mode_learns_retrieval_and_flare_probe(ray_session, tmp_path):
 def test_resume_truncates_metrics_logged_past_the_checkpoint(tmp_path):
     import json
 
-    from solarray.train.loop import _truncate_metrics
-
     log = tmp_path / "metrics.jsonl"
     log.write_text("".join(json.dumps({"step": s, "loss": 1.0 / s}) + "\n" for s in (4, 8, 12)))
-    _truncate_metrics(log, 8)  # resumed from the step-8 checkpoint: 12 will be logged again
+    truncate_metrics(log, 8)  # resumed from the step-8 checkpoint: 12 will be logged again
     assert [json.loads(x)["step"] for x in log.read_text().splitlines()] == [4, 8]
-    _truncate_metrics(log, 8)
+    truncate_metrics(log, 8)
     assert len(log.read_text().splitlines()) == 2

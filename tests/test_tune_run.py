@@ -70,9 +70,10 @@ def _tiny_sweep():
 @pytest.mark.timeout(900)
 def test_sweep_interrupt_resume_results_and_best_config(ray_session, tmp_path):
     from solarray.commands import pretrain
+    from solarray.data.synthetic.toy import toy_dataset
     from solarray.train.config import TrainConfig
-    from solarray.train.toy import toy_dataset
-    from solarray.tune.runner import SweepInterrupted, TuneRun, run_sweep
+    from solarray.tune.experiment import TuneRun
+    from solarray.tune.runner import SweepInterrupted, run_sweep
     from solarray.tune.space import SweepError
 
     train = toy_dataset(64, CH, size=32, seed=1).materialize()
@@ -158,15 +159,16 @@ def _needs_objective(name: str):
 @pytest.mark.parametrize("sweep_name", ["masking", "spnet_class_weights"])
 def test_other_shipped_sweeps_run_when_their_objective_exists(ray_session, tmp_path, sweep_name):
     """Two trials × a few steps of the shipped sweep's model/objective on toy data."""
-    from solarray.tune.runner import TuneRun, run_sweep
+    from solarray.tune.experiment import TuneRun
+    from solarray.tune.runner import run_sweep
     from solarray.tune.space import load_sweep
 
     sweep = load_sweep(sweep_name)
     _needs_objective(sweep.objective)
+    from solarray.data.synthetic.toy import toy_dataset
     from solarray.train.config import TrainConfig
     from solarray.train.loop import resolved_image_size
     from solarray.train.objectives import get_objective
-    from solarray.train.toy import toy_dataset
 
     channels = ("aia171", "aia304", "hmi_m")
     size = resolved_image_size(TrainConfig(model=sweep.model, channels=channels,

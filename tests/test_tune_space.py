@@ -12,15 +12,12 @@ from solarray.tune.space import (
     Param,
     SweepError,
     SweepUnavailable,
-    apply_params,
-    check_available,
     load_sweep,
     param_space,
     parse_sweep,
     shipped_sweeps,
-    train_values,
-    validate_sweep,
 )
+from solarray.tune.trials import apply_params, check_available, train_values, validate_sweep
 
 CH = ("aia171", "aia193", "hmi_m")
 
@@ -181,7 +178,7 @@ def test_validate_catches_wrong_parameter_names():
 
 
 def _resolved(tmp_path, sweep):
-    from solarray.tune.runner import TuneRun, resolve
+    from solarray.tune.experiment import TuneRun, resolve
 
     return resolve(sweep, TuneRun(name="exp", storage_path=str(tmp_path), steps=12,
                                   trial_workers=1))
@@ -260,9 +257,9 @@ def test_downstream_probe_scores_a_checkpoint(tmp_path):
     import numpy as np
     import torch
 
+    from solarray.data.synthetic.toy import toy_samples
     from solarray.models import save_model
     from solarray.train.objectives import get_objective
-    from solarray.train.toy import toy_samples
     from solarray.tune.downstream import ProbeData, class_token_features, probe_score
 
     small = {"preset": "tiny", "backbone_config": {"image_size": 32, "patch_size": 8,
@@ -280,3 +277,23 @@ def test_downstream_probe_scores_a_checkpoint(tmp_path):
     assert -1.0 <= score <= 1.0 and np.isfinite(score)
     with pytest.raises(ValueError, match="probe test: labels need both classes"):
         ProbeData(tr["image"], tr["flare_m24"], te["image"], np.zeros(64, int))
+
+
+@pytest.mark.slow
+def test_every_shipped_sweep_has_a_top_level_entry_point():
+    """``tune/<sweep>.py`` runs ``solarray tune --sweep <sweep>``, as a module
+    (``python -m tune.<sweep>``, how ``ray job submit`` runs it) and as a script, with no
+    ``sys.path`` edits."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    for name in shipped_sweeps():
+        text = (repo / "tune" / f"{name}.py").read_text()
+        assert f'"--sweep", "{name}"' in text and f"python -m tune.{name}" in text
+    for argv in (["-m", "tune.masking"], ["tune/masking.py"]):
+        proc = subprocess.run([sys.executable, *argv, "--help"], cwd=repo, capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "--sweep SWEEP" in proc.stdout and "--resume" in proc.stdout

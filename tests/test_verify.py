@@ -11,8 +11,8 @@ import pytest
 from sklearn import metrics as skm
 
 from solarray.cli import main
-from solarray.forecast import verify as v
-from solarray.forecast.verify import ConfusionCounts
+from solarray.metrics import verification as v
+from solarray.metrics.verification import ConfusionCounts
 
 # Rows of seed 004 Table 4 whose published scores agree with their published counts
 # (TP, TN, FP, FN; F1, TSS, HSS, precision, recall, FAR, accuracy, CSI). The other rows of the

@@ -6,7 +6,8 @@ import astropy.units as u
 import numpy as np
 import pytest
 
-from solarray import viz
+from solarray.core.frame import sample_frame_header
+from solarray.viz.situational_map import UNDATED, frame_map, meta_header, situational_map
 from tests import spnet_helpers as H
 
 
@@ -14,7 +15,8 @@ def test_frame_header_puts_the_limb_at_one_solar_radius():
     meta = json.dumps({"channels": {"hmi_m": {"header": {
         "DATE-OBS": "2024-01-05T00:00:22.5", "RSUN_OBS": 975.9, "DSUN_OBS": 1.471e11,
         "HGLN_OBS": 0.0, "HGLT_OBS": -2.9}}}})
-    m = viz.frame_map(np.zeros((64, 64), np.float32), "hmi_m", meta)
+    m = frame_map(np.zeros((64, 64), np.float32), "hmi_m",
+                  sample_frame_header(64, source_header=meta_header(meta)))
     # RSUN_OBS follows from DSUN_OBS (R☉ = 696 000 km), as in real headers
     assert m.rsun_obs.to_value(u.arcsec) == pytest.approx(975.9, rel=1e-4)
     assert m.observer_coordinate.lat.to_value(u.deg) == pytest.approx(-2.9)
@@ -26,14 +28,14 @@ def test_frame_header_puts_the_limb_at_one_solar_radius():
     cmap = m.plot_settings["cmap"]
     assert getattr(cmap, "name", cmap) == "hmimag"
     # Defaults when meta is missing: Earth at DATE-OBS (2024-01-01: near perihelion).
-    d = viz.frame_header(64, None)
+    d = sample_frame_header(64, UNDATED)
     assert 975 < d["RSUN_OBS"] < 977
 
 
 def test_situational_map_png(tmp_path):
     data = H.make_samples(1, seed=2)
-    png = viz.situational_map(data["image"][0], H.CHANNELS, data["masks"][0], tmp_path / "m.png",
-                              truth=data["masks"][0], present=[1, 1, 0])
+    png = situational_map(data["image"][0], H.CHANNELS, data["masks"][0], tmp_path / "m.png",
+                          truth=data["masks"][0], present=[1, 1, 0])
     import matplotlib.image as mpimg
 
     img = mpimg.imread(png)
@@ -47,7 +49,7 @@ def test_situational_map_png(tmp_path):
 def test_situational_map_bad_input(tmp_path):
     data = H.make_samples(1)
     with pytest.raises(ValueError, match=r"image must be \[C=2"):
-        viz.situational_map(data["image"][0], ("hmi_m", "aia193"), None, tmp_path / "x.png")
+        situational_map(data["image"][0], ("hmi_m", "aia193"), None, tmp_path / "x.png")
     with pytest.raises(ValueError, match="masks must be"):
-        viz.situational_map(data["image"][0], H.CHANNELS, data["masks"][0][:, :32],
+        situational_map(data["image"][0], H.CHANNELS, data["masks"][0][:, :32],
                             tmp_path / "x.png")

@@ -1,7 +1,8 @@
 """`ray job submit` entry point: the `spnet_class_weights` sweep (same flags as `solarray tune`).
 
-    ray job submit --address http://127.0.0.1:8265 --working-dir . -- \
-        python tune/spnet_class_weights.py --data out/shards --samples 16 --trial-workers 1 \
+    ray job submit --address http://127.0.0.1:8265 --working-dir . \\
+        --runtime-env jobs/runtime_env.yaml -- \\
+        python -m tune.spnet_class_weights --data /shared/shards --samples 16 --trial-workers 1 \\
         --max-concurrent 4 --name spnet_class_weights --storage /shared/ray_results
 
 Resubmitting with `--resume` (same --name and --storage) continues an interrupted sweep.
@@ -9,12 +10,9 @@ Resubmitting with `--resume` (same --name and --storage) continues an interrupte
 
 from __future__ import annotations
 
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from solarray.cli import main  # noqa: E402
+from solarray.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["tune", "--sweep", "spnet_class_weights", *sys.argv[1:]]))

@@ -6,9 +6,10 @@ Modules (pure functions over numpy arrays and sunpy maps; units via astropy):
 * :mod:`~solarray.analysis.regions`: AR (DBSCAN), CH and FL (connectivity) entities and tables.
 * :mod:`~solarray.analysis.magnetic`: fluxes, Schrijver R, polarity separation.
 * :mod:`~solarray.analysis.tracking`: differential rotation and stable entity numbers.
-* :mod:`~solarray.analysis.classify`: Hale and McIntosh-Z CNN classifiers (two longitude zones).
+* :mod:`~solarray.analysis.crops`: AR magnetogram crops for the Hale/McIntosh classifier
+  (:mod:`solarray.models.classifier`).
 * :mod:`~solarray.analysis.flares`: GOES XRS reading, NOAA/SEPC detection, localisation, FI.
 * :mod:`~solarray.analysis.srs`: NOAA SRS files in the same AR table form.
 
-Submodules are imported on use (torch only in ``classify``).
+Submodules are imported on use (torch only in ``crops``).
 """

@@ -80,8 +80,10 @@ def rsun_m(smap) -> float:
 
 
 @dataclass
-class DiskGeometry:
-    """Per-pixel geometry of one map, arrays shaped like the map data ``[H, W]``.
+class MapGeometry:
+    """Per-pixel geometry of one sunpy map, arrays shaped like the map data ``[H, W]``, computed
+    with sunpy's frames and including areas (the fast numpy geometry of a bare pixel grid is
+    :class:`solarray.core.geometry.DiskGeometry`).
 
     ``on_disk`` marks pixels whose line of sight hits the photosphere; off-disk pixels hold NaN in
     ``lon``, ``lat``, ``carr_lon`` and ``mu`` and 0 in ``area_cm2``/``area_msh``.
@@ -102,8 +104,8 @@ class DiskGeometry:
     notes: list[str] = field(default_factory=list)
 
 
-def disk_geometry(smap, *, mu_min: float = 0.1, assume_earth: bool = False) -> DiskGeometry:
-    """Compute :class:`DiskGeometry` for every pixel of ``smap`` using sunpy's frames.
+def map_geometry(smap, *, mu_min: float = 0.1, assume_earth: bool = False) -> MapGeometry:
+    """Compute :class:`MapGeometry` for every pixel of ``smap`` using sunpy's frames.
 
     ``mu_min`` (dimensionless, 0 < mu_min ≤ 1) bounds the foreshortening correction 1/μ.
     """
@@ -144,7 +146,7 @@ def disk_geometry(smap, *, mu_min: float = 0.1, assume_earth: bool = False) -> D
     carr = np.where(on_disk, hgc.lon.to_value(u.deg) % 360.0, np.nan)
     km_pix = (d_obs - r) * np.sqrt(dx * dy) / 1e3
     notes = [] if from_header else ["observer keywords missing: assumed Earth-based observer"]
-    return DiskGeometry(
+    return MapGeometry(
         on_disk=on_disk, lon=np.where(on_disk, lon, np.nan), lat=np.where(on_disk, lat, np.nan),
         carr_lon=carr, mu=mu, area_cm2=area_cm2, area_msh=area_msh, plane_area_cm2=plane,
         km_per_pixel=km_pix, rsun_m=r, observer_from_header=from_header, mu_min=mu_min,

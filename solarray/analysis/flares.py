@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from solarray.core.goes import CLASS_BASE, class_to_flux, goes_class, parse_class  # noqa: F401
+from solarray.analysis import coords as C
+from solarray.core.goes import class_to_flux, goes_class, parse_class
 
 FI_WEIGHT = {"X": 100.0, "M": 10.0, "C": 1.0}
 EVENT_COLUMNS = ["start", "peak", "end", "peak_flux", "goes_class", "start_flux", "end_reason",
@@ -323,9 +324,7 @@ def localise_flare(start_map, peak_map, grid_map, ar_labels: np.ndarray, ar_tabl
     """
     from scipy import ndimage
 
-    from solarray.analysis import coords as C
-
-    g = geometry or C.disk_geometry(grid_map, assume_earth=assume_earth)
+    g = geometry or C.map_geometry(grid_map, assume_earth=assume_earth)
     a = C.resample_to(_as_map(start_map, _rate(start_map)), grid_map, assume_earth=assume_earth)
     b = C.resample_to(_as_map(peak_map, _rate(peak_map)), grid_map, assume_earth=assume_earth)
     diff = np.nan_to_num(b - a, nan=0.0)

@@ -1,7 +1,7 @@
 """Magnetic parameters of a region from a line-of-sight magnetogram: fluxes, Schrijver R, PSEP.
 
 Inputs are arrays on one pixel grid: ``b_los`` [H, W] in Gauss (NaN allowed: ignored), a boolean
-region mask [H, W], and per-pixel areas on the sphere in cm² (``DiskGeometry.area_cm2``). Fluxes
+region mask [H, W], and per-pixel areas on the sphere in cm² (``MapGeometry.area_cm2``). Fluxes
 are in maxwell (1 Mx = 1 G cm²).
 
 Schrijver (2007) R: pixels with |B| > 150 G of each polarity are dilated and intersected, giving
@@ -110,7 +110,7 @@ def region_magnetics(b_los: np.ndarray, mask: np.ndarray, geometry, *,
                      pad_px: int | None = None) -> dict[str, float]:
     """All magnetic parameters of one region: fluxes (Mx), R, log R, PSEP (Mm), mean B (G).
 
-    ``geometry`` is the :class:`~solarray.analysis.coords.DiskGeometry` of the grid. R is
+    ``geometry`` is the :class:`~solarray.analysis.coords.MapGeometry` of the grid. R is
     computed on the region's bounding box grown by two Gaussian widths (``pad_px`` overrides).
     """
     mask = np.asarray(mask, dtype=bool)

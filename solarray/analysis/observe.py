@@ -23,6 +23,7 @@ from astropy.io import fits
 
 from solarray.analysis import coords as C
 from solarray.analysis import regions as R
+from solarray.core.features import FEATURE_KINDS
 
 _MASK_RE = re.compile(r"masks_(\d{8}T\d{6})\.fits(\.gz)?$")
 
@@ -55,9 +56,9 @@ def read_masks(path: str | Path):
     if data.ndim != 3 or data.shape[0] != 3:
         raise ObservationError(f"{path}: expected mask data [3, H, W] (AR, CH, FL), got {data.shape}")
     planes = str(header.get("MASKS", "AR,CH,FL")).replace(" ", "").upper().split(",")
-    if sorted(planes) != sorted(R.KINDS):
+    if sorted(planes) != sorted(FEATURE_KINDS):
         raise ObservationError(f"{path}: MASKS={header.get('MASKS')!r}, expected 'AR,CH,FL'")
-    data = data[[planes.index(k) for k in R.KINDS]]
+    data = data[[planes.index(k) for k in FEATURE_KINDS]]
     meta = {k.lower(): v for k, v in header.items() if k and not k.startswith(("NAXIS", "COMMENT", "HISTORY"))
             and not k.endswith("3")}
     meta.update(naxis=2, naxis1=data.shape[2], naxis2=data.shape[1])

@@ -27,8 +27,7 @@ from scipy import ndimage
 
 from solarray.analysis import coords as C
 from solarray.analysis import magnetic as M
-
-KINDS = ("AR", "CH", "FL")
+from solarray.core.features import FEATURE_KINDS
 
 ENTITY_COLUMNS = [
     "kind", "label", "number", "n_pixels", "area_msh", "hpc_x", "hpc_y", "hgs_lon", "hgs_lat",
@@ -63,11 +62,11 @@ class EntityResult:
 
     table: pd.DataFrame
     labels: dict[str, np.ndarray]
-    geometry: C.DiskGeometry
+    geometry: C.MapGeometry
     notes: list[str] = field(default_factory=list)
 
 
-def length_to_pixels(value: str | u.Quantity, smap, geometry: C.DiskGeometry) -> float:
+def length_to_pixels(value: str | u.Quantity, smap, geometry: C.MapGeometry) -> float:
     """A length in Mm/km (plane of sky at disk centre) or angle (arcsec, deg) → pixels (float)."""
     q = u.Quantity(value)
     if q.unit.physical_type == "length":
@@ -79,7 +78,7 @@ def length_to_pixels(value: str | u.Quantity, smap, geometry: C.DiskGeometry) ->
     raise ValueError(f"expected a length (Mm) or an angle (arcsec), got {value!r}")
 
 
-def area_to_pixels(value: str | u.Quantity, smap, geometry: C.DiskGeometry) -> float:
+def area_to_pixels(value: str | u.Quantity, smap, geometry: C.MapGeometry) -> float:
     """An area in Mm²/km² (plane of sky) or arcsec² → number of pixels (float)."""
     q = u.Quantity(value)
     if q.unit.physical_type == "area":
@@ -145,7 +144,7 @@ def _endpoints(lon: np.ndarray, lat: np.ndarray) -> tuple[int, int]:
     return i, j
 
 
-def describe(labels: np.ndarray, kind: str, smap, geometry: C.DiskGeometry, *,
+def describe(labels: np.ndarray, kind: str, smap, geometry: C.MapGeometry, *,
              b_los: np.ndarray | None = None, config: RegionConfig | None = None) -> pd.DataFrame:
     """One row per label: coordinates of the centre, area, span and kind-specific parameters."""
     config = config or RegionConfig()
@@ -189,7 +188,7 @@ def describe(labels: np.ndarray, kind: str, smap, geometry: C.DiskGeometry, *,
 
 def find_entities(masks, smap, *, b_los: np.ndarray | None = None,
                   config: RegionConfig | None = None,
-                  geometry: C.DiskGeometry | None = None) -> EntityResult:
+                  geometry: C.MapGeometry | None = None) -> EntityResult:
     """Entities of every kind in ``masks`` on the grid of ``smap``.
 
     ``masks``: [3, H, W] (AR, CH, FL) array or a dict ``{"AR": [H, W], ...}`` (missing kinds are
@@ -203,18 +202,18 @@ def find_entities(masks, smap, *, b_los: np.ndarray | None = None,
         mdict = {k: np.asarray(v) for k, v in masks.items()}
     else:
         arr = np.asarray(masks)
-        if arr.ndim != 3 or arr.shape[0] != len(KINDS):
+        if arr.ndim != 3 or arr.shape[0] != len(FEATURE_KINDS):
             raise ValueError(f"masks must be [3, H, W] (AR, CH, FL) or a dict, got shape {arr.shape}")
-        mdict = dict(zip(KINDS, arr, strict=True))
+        mdict = dict(zip(FEATURE_KINDS, arr, strict=True))
     shape = tuple(smap.data.shape[-2:])
     for k, m in mdict.items():
-        if k not in KINDS:
-            raise ValueError(f"unknown mask kind {k!r}; expected one of {KINDS}")
+        if k not in FEATURE_KINDS:
+            raise ValueError(f"unknown mask kind {k!r}; expected one of {FEATURE_KINDS}")
         if m.shape != shape:
             raise ValueError(f"{k} mask shape {m.shape} does not match the map grid {shape}")
     if b_los is not None and np.asarray(b_los).shape != shape:
         raise ValueError(f"magnetogram shape {np.asarray(b_los).shape} does not match {shape}")
-    g = geometry or C.disk_geometry(smap, mu_min=config.mu_min, assume_earth=config.assume_earth)
+    g = geometry or C.map_geometry(smap, mu_min=config.mu_min, assume_earth=config.assume_earth)
     notes = list(g.notes)
     labels: dict[str, np.ndarray] = {}
     tables = []

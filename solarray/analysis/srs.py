@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from solarray.core.classes import MCINTOSH_Z
+
 SRS_COLUMNS = ["t_obs", "number", "hgs_lon", "hgs_lat", "carr_lon", "area_msh", "hale",
                "mcintosh", "mag_type", "mcintosh_full", "n_spots", "lon_extent", "section"]
-HALE_CLASSES = ("alpha", "beta", "beta-x")
-MCINTOSH_Z = ("A", "B", "C", "D", "E", "F", "H")
 
 
 class SRSReadError(ValueError):

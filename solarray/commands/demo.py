@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from solarray.core.errors import UsageError
+from solarray.demo import DemoConfig, run_demo
+
 NAME = "demo"
 HELP = "run the whole path on bundled data (local Ray): synthetic Sun → forecast, map and report"
 
@@ -21,9 +24,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.core.errors import UsageError
-    from solarray.demo import DemoConfig, run_demo
-
     try:
         cfg = DemoConfig(out=args.out, days=args.days, cadence_hours=args.cadence_hours,
                          size=args.size, seed=args.seed, steps=args.steps, num_cpus=args.num_cpus,

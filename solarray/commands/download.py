@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+from solarray.core import channels as chans
+from solarray.core.errors import UsageError
+from solarray.data import sources
+
 NAME = "download"
 HELP = "download AIA/HMI level-1 FITS files for a time range (sunpy Fido; needs the network)"
 
@@ -32,10 +36,6 @@ def add_arguments(p) -> None:
 
 
 def run(args, fido=None) -> int:
-    from solarray.core import channels as chans
-    from solarray.core.errors import UsageError
-    from solarray.data import sources
-
     try:
         cadence = parse_minutes(args.cadence)
     except ValueError as err:

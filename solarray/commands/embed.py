@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 
+from solarray.core.checkpoints import model_file as checkpoint_file
+from solarray.core.errors import UsageError
+from solarray.core.ray_connect import connect
+from solarray.data import dataset as data_api
+from solarray.train.embed import embed_dataset, write_parquet_file
+
 NAME = "embed"
 HELP = "write per-sample class-token embeddings of a checkpointed model to a Parquet file"
 
@@ -20,10 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.core.errors import UsageError
-
-    ckpt = args.checkpoint
-    model_file = os.path.join(ckpt, "model.pt") if os.path.isdir(ckpt) else ckpt
+    model_file = str(checkpoint_file(args.checkpoint))
     if not os.path.isfile(model_file):
         raise UsageError(f"--checkpoint: no model checkpoint at {model_file}")
     if not os.path.isdir(args.data):
@@ -33,13 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if args.actors <= 0:
         raise UsageError(f"--actors must be a positive integer, got {args.actors}")
 
-    import ray
-
-    from solarray.data import dataset as data_api
-    from solarray.train.embed import embed_dataset, write_parquet_file
-
-    if not ray.is_initialized():
-        ray.init()
+    connect()
     ds = data_api.read_shards(args.data)
     channels = data_api.channels_of(args.data)
     emb = embed_dataset(ds, model_file, channels, batch_size=args.batch_size,

@@ -4,9 +4,21 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
+
+import numpy as np
+
+from solarray.core.atomic import write_json
+from solarray.core.errors import UsageError
+from solarray.core.features import FEATURE_KINDS
+from solarray.core.frame import FRAME_RSUN
+from solarray.core.ray_connect import connect
+from solarray.data import labels as lab
+from solarray.metrics import segmentation as seg
+from solarray.models import load_model
+from solarray.train.relabel import predict_masks
+from solarray.viz.situational_map import situational_map
 
 NAME = "evaluate"
 HELP = "evaluation tables (segmentation: SPNet IoU/accuracy per class, seed 004 Table 2)"
@@ -34,7 +46,8 @@ def _seg_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline", action="store_true",
                    help="add the threshold baseline (fit on the training split)")
     p.add_argument("--threshold", type=float, default=0.5, help="probability threshold (0–1)")
-    p.add_argument("--frame", type=float, default=1.1, help="frame half-width in R☉ (default 1.1)")
+    p.add_argument("--frame", type=float, default=FRAME_RSUN,
+                   help=f"frame half-width in R☉ (default {FRAME_RSUN:g})")
     p.add_argument("--json", default=None, help="also write the table rows to this JSON file")
     p.add_argument("--map", default=None, metavar="PNG",
                    help="write a situational map of the first evaluated sample (first model)")
@@ -50,8 +63,6 @@ def _model_name(path: str) -> str:
 
 
 def _seg_run(args: argparse.Namespace) -> int:
-    from solarray.core.errors import UsageError
-
     if not os.path.isdir(args.data):
         raise UsageError(f"--data: no such directory: {args.data}")
     if not args.checkpoint and not args.baseline:
@@ -65,14 +76,6 @@ def _seg_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--threshold must be in (0, 1), got {args.threshold}")
     if args.frame <= 0:
         raise UsageError(f"--frame must be > 0, got {args.frame}")
-    import numpy as np
-
-    from solarray import labels as lab
-    from solarray.commands.label import init_ray
-    from solarray.evaluate import segmentation as seg
-    from solarray.models import load_model
-    from solarray.models.spnet import FEATURES, PRIMARY
-
     models = []
     for i, c in enumerate(args.checkpoint):
         try:
@@ -87,7 +90,7 @@ def _seg_run(args: argparse.Namespace) -> int:
             if not any(ch in m.config.channels for _, m in models):
                 raise UsageError(f"--missing: no evaluated model uses channel {ch!r}")
 
-    init_ray()
+    connect()
     split = None if args.split == "all" else args.split
     data = lab.load_samples(args.data, split)
     if not len(data["sample_id"]):
@@ -118,19 +121,19 @@ def _seg_run(args: argparse.Namespace) -> int:
 
     rows = []
 
-    def add_rows(name: str, pred: np.ndarray, training: str, features=FEATURES) -> None:
+    def add_rows(name: str, pred: np.ndarray, training: str, features=FEATURE_KINDS) -> None:
         summ = seg.summarize(seg.segmentation_scores(pred, truth, args.frame))
         for f in features:
             rows.append(seg.TableRow(f, name, training, testing, summ[f]))
 
     for name, m in models:
         training = "+".join(m.config.channels)
-        pred = lab.predict_masks(m, data["image"], data["present"], channels, args.threshold)
+        pred = predict_masks(m, data["image"], data["present"], channels, args.threshold)
         add_rows(name, pred, training)
         if args.missing is not None:
             for ch in args.missing or m.config.channels:
                 if ch in m.config.channels and len(m.config.channels) > 1:
-                    pred = lab.predict_masks(m, data["image"], data["present"], channels,
+                    pred = predict_masks(m, data["image"], data["present"], channels,
                                              args.threshold, drop=[ch])
                     add_rows(f"{name} without {ch}", pred, training)
     if args.baseline:
@@ -140,25 +143,20 @@ def _seg_run(args: argparse.Namespace) -> int:
         base = seg.ThresholdBaseline(frame=args.frame).fit(train["image"], train["masks"],
                                                            channels)
         pred = base.predict(data["image"], channels, data["present"])
-        feats = [f for f in FEATURES if f in base.params]
+        feats = [f for f in FEATURE_KINDS if f in base.params]
         add_rows("threshold baseline", pred, "train split: " + ", ".join(
-            f"{f}:{PRIMARY[f]}" for f in feats), feats)
-    rows.sort(key=lambda r: FEATURES.index(r.feature))
+            f"{f}:{seg.PRIMARY[f]}" for f in feats), feats)
+    rows.sort(key=lambda r: FEATURE_KINDS.index(r.feature))
     print(seg.format_table(rows))
     if args.json:
         payload = [{"feature": r.feature, "model": r.model, "training_set": r.training_set,
                     "testing_set": r.testing_set, **r.summary.__dict__} for r in rows]
-        tmp = f"{args.json}.tmp"
-        with open(tmp, "w") as fh:
-            json.dump(payload, fh, indent=2)
-        os.replace(tmp, args.json)
+        write_json(args.json, payload, indent=2)
         print(f"Rows written to {args.json}")
     if args.map and models:
-        from solarray.viz import situational_map
-
         meta = lab.load_samples(args.data, split, columns=("sample_id", "meta"))
         name, m = models[0]
-        pred = lab.predict_masks(m, data["image"][:1], data["present"][:1], channels,
+        pred = predict_masks(m, data["image"][:1], data["present"][:1], channels,
                                  args.threshold)
         situational_map(data["image"][0], channels, pred[0], args.map, meta=meta["meta"][0],
                         present=data["present"][0], truth=truth[0],
@@ -183,8 +181,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.core.errors import UsageError
-
     fn = getattr(args, "_evaluate", None)
     if fn is None:
         raise UsageError(f"choose what to evaluate: {', '.join(EVALUATIONS)}")

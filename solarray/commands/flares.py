@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+
+from solarray.analysis import flares as F
+from solarray.core.errors import UsageError
+from solarray.core.goes import class_to_flux
 
 NAME = "flares"
 HELP = "detect flares in GOES XRS 1-8 Å flux (NOAA/SEPC rule): start, peak, end, class"
@@ -22,18 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    import sys
-
-    from solarray.analysis import flares as F
-    from solarray.core.errors import UsageError
-
     if args.max_interp < 0:
         raise UsageError(f"--max-interp must be ≥ 0 minutes, got {args.max_interp}")
     min_flux = 0.0
     if args.min_class:
         try:
-            min_flux = F.class_to_flux(args.min_class)
+            min_flux = class_to_flux(args.min_class)
         except ValueError as err:
             raise UsageError(f"--min-class: {err}") from None
     try:

@@ -5,8 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 
+import pandas as pd
+
+from solarray.core.errors import UsageError
+from solarray.core.ray_connect import connect
+from solarray.forecast.features import load_feature_table, table_for_mode, write_table
+from solarray.forecast.frames import load_frames
+from solarray.forecast.prediction import forecast, verify_table
+from solarray.models import load_model
+
 NAME = "forecast"
-HELP = "≥M flare probabilities (next 24 h) per sample and per active region from an FPNet checkpoint"
+HELP = ("≥M flare probabilities (next 24 h) per sample and per active region from an FPNet "
+        "checkpoint")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,20 +31,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.core.errors import UsageError
-
     if not os.path.exists(args.checkpoint):
         raise UsageError(f"--checkpoint: no such file or directory: {args.checkpoint}")
     if not os.path.isdir(args.data):
         raise UsageError(f"--data: no such directory: {args.data}")
     if args.tolerance <= 0:
         raise UsageError(f"--tolerance must be > 0 minutes, got {args.tolerance}")
-
-    import ray
-
-    from solarray.forecast import features as feat
-    from solarray.forecast import fpnet as F
-    from solarray.models import load_model
 
     try:
         model = load_model(args.checkpoint)
@@ -45,29 +47,26 @@ def run(args: argparse.Namespace) -> int:
                          "not fpnet")
     model.eval()
     mode = model.config.mode
-    if not ray.is_initialized():
-        ray.init()
-    frames = F.load_frames(args.data)
+    connect()
+    frames = load_frames(args.data)
     if tuple(frames.channels) != tuple(model.config.channels):
         raise UsageError(f"--data channels {list(frames.channels)} differ from the model's "
                          f"{list(model.config.channels)}")
     if args.table or args.synthetic:
         try:
-            table = F.table_for_mode(F.load_feature_table(args.table, args.synthetic), mode)
+            table = table_for_mode(load_feature_table(args.table, args.synthetic), mode)
         except (OSError, ValueError) as err:
             raise UsageError(f"{'--table' if args.table else '--synthetic'}: {err}") from None
     elif mode == "full_disk":  # images + the shards' F10.7 only
-        import pandas as pd
-
         table = pd.DataFrame({"t_obs": frames.t.astype("datetime64[us]"),
                               "label": frames.flare_m24})
     else:
         raise UsageError("per-AR checkpoints need --table or --synthetic (region positions)")
-    out = F.forecast(model, frames, table, args.tolerance)
+    out = forecast(model, frames, table, args.tolerance)
     for name, df in out.items():
-        path = feat.write_table(df, os.path.join(args.out, f"{name}.csv"))
+        path = write_table(df, os.path.join(args.out, f"{name}.csv"))
         print(f"{name}: {len(df)} forecasts → {path}")
         known = df[df["observed"] >= 0]
         if len(known) and known["observed"].nunique() == 2:
-            print(F.verify_table(known).table(f"{name} (labels known)"))
+            print(verify_table(known).table(f"{name} (labels known)"))
     return 0

@@ -5,6 +5,15 @@ from __future__ import annotations
 import os
 import sys
 
+from solarray.core import channels as chans
+from solarray.core.errors import UsageError
+from solarray.core.frame import FRAME_RSUN
+from solarray.core.ray_connect import connect
+from solarray.data import ingest as ing
+from solarray.data import preprocess as pp
+from solarray.data import sources
+from solarray.data.shards import MANIFEST
+
 NAME = "ingest"
 HELP = "preprocess AIA/HMI FITS files into ML-ready Parquet shards (Ray Data; resumable)"
 
@@ -15,7 +24,8 @@ def add_arguments(p) -> None:
                         "`solarray synth` output directory also supplies masks and label tables")
     p.add_argument("--out", required=True, help="output directory for shards and manifest.csv")
     p.add_argument("--size", type=int, default=512, help="output image size N (N×N), default 512")
-    p.add_argument("--frame", type=float, default=1.1, help="frame half-width in R☉ (default 1.1)")
+    p.add_argument("--frame", type=float, default=FRAME_RSUN,
+                   help=f"frame half-width in R☉ (default {FRAME_RSUN:g})")
     p.add_argument("--channels", default=None,
                    help="comma-separated channel names (default: all AIA + hmi_m)")
     p.add_argument("--num-cpus", type=int, default=None,
@@ -56,32 +66,7 @@ def _synth_layout(inputs: list[str]) -> tuple[list[str], str | None, str | None]
     return out, masks, tables
 
 
-def init_ray(num_cpus: int | None, address: str | None) -> None:
-    """Start or join Ray once (quietly): ``address``/$RAY_ADDRESS, else a local instance."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import logging
-
-    import ray
-
-    if not ray.is_initialized():
-        address = address or os.environ.get("RAY_ADDRESS")
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:  # "local": never attach to another `ray start` cluster on this machine
-            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
-                     log_to_driver=False)
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = False
-    for name in ("ray.data", "ray"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def run(args) -> int:
-    from solarray.core import channels as chans
-    from solarray.core.errors import UsageError
-    from solarray.data import ingest as ing
-    from solarray.data import preprocess as pp
-
     if args.size < 8:
         raise UsageError(f"--size must be an integer ≥ 8, got {args.size}")
     if args.num_cpus is not None and args.num_cpus < 1:
@@ -115,10 +100,10 @@ def run(args) -> int:
         masks_dir=args.masks or masks, tables_dir=args.tables or tables, labels=args.labels,
         allow_mixed_sizes=args.allow_mixed_sizes,
     )
-    if not ing.sources.list_fits(cfg.input):
+    if not sources.list_fits(cfg.input):
         print(f"solarray ingest: error: no FITS files found in {' '.join(args.input)}", file=sys.stderr)
         return 1
-    init_ray(args.num_cpus, args.address)
+    connect(args.address, num_cpus=args.num_cpus)
     try:
         summary = ing.run_ingest(cfg, log=lambda s: print(s, flush=True))
     except ing.IngestError as err:
@@ -126,5 +111,5 @@ def run(args) -> int:
         return 1
     print("[ingest] done")
     print(summary.text())
-    print(f"shards: {cfg.out_dir}  manifest: {os.path.join(cfg.out_dir, ing.MANIFEST)}")
+    print(f"shards: {cfg.out_dir}  manifest: {os.path.join(cfg.out_dir, MANIFEST)}")
     return 0 if summary.written + summary.skipped > 0 else 1

@@ -2,7 +2,7 @@
 
 Label versions live in a store directory (``--labels``): ``v1``, ``v2``, … each with
 ``labels.parquet`` (sample_id + masks) and ``provenance.json``; versions are never modified.
-The corrections format of ``review`` is documented in :mod:`solarray.labels`.
+The corrections format of ``review`` is documented in :mod:`solarray.data.labels.corrections`.
 """
 
 from __future__ import annotations
@@ -11,26 +11,15 @@ import argparse
 import json
 import os
 
+from solarray.core import channels as chans
+from solarray.core.errors import UsageError
+from solarray.core.ray_connect import connect
+from solarray.data import labels as lab
+from solarray.train import relabel
+from solarray.train.config import TrainConfig
+
 NAME = "label"
 HELP = "SPNet label sets: init | predict | review | diff | retrain | list (versioned, diffable)"
-
-
-def init_ray(num_cpus: int | None = None) -> None:
-    """Start or join Ray quietly ($RAY_ADDRESS joins a cluster)."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import logging
-
-    import ray
-
-    if not ray.is_initialized():
-        address = os.environ.get("RAY_ADDRESS")
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    for name in ("ray.data", "ray"):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _common(p: argparse.ArgumentParser, data: bool = True) -> None:
@@ -62,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("review", help="merge a corrections file into a new label version")
     _common(p, data=False)
-    p.add_argument("--corrections", required=True, help="corrections JSON (format: solarray.labels)")
+    p.add_argument("--corrections", required=True,
+                   help="corrections JSON (format: solarray.data.labels.corrections)")
     p.add_argument("--base", default=None, help="version to correct (default latest)")
 
     p = sub.add_parser("diff", help="features added/removed per class between two versions")
@@ -93,16 +83,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _positive(name: str, v: int, low: int = 1) -> None:
-    from solarray.core.errors import UsageError
-
     if v < low:
         raise UsageError(f"{name} must be an integer ≥ {low}, got {v}")
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray import labels as lab
-    from solarray.core.errors import UsageError
-
     action = getattr(args, "label_command", None)
     if action is None:
         raise UsageError("choose an action: init | predict | review | diff | retrain | list")
@@ -142,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
             store.resolve(args.version)
         except (KeyError, FileNotFoundError) as err:
             raise UsageError(f"--version: {err.args[0]}") from None
-    init_ray()
+    connect()
     if action == "init":
         _positive("--min-area", args.min_area, 0)
         if not 0 <= args.drop_fraction <= 1:
@@ -166,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
             except (KeyError, FileNotFoundError) as err:
                 raise UsageError(f"--parent: {err.args[0]}") from None
         try:
-            v = lab.predict(store, args.checkpoint, args.data, split, args.threshold, parent,
+            v = relabel.predict(store, args.checkpoint, args.data, split, args.threshold, parent,
                             args.batch_size)
         except ValueError as err:
             raise UsageError(str(err)) from None
@@ -175,9 +160,6 @@ def run(args: argparse.Namespace) -> int:
               f"{prov['model_checkpoint']}, features {prov['feature_counts']}")
         return 0
     if action == "retrain":
-        from solarray.core import channels as chans
-        from solarray.train.config import TrainConfig
-
         _positive("--steps", args.steps)
         _positive("--batch-size", args.batch_size)
         _positive("--workers", args.workers, 0)
@@ -207,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
                               storage_path=args.storage, torch_threads=1)
         except ValueError as err:
             raise UsageError(str(err)) from None
-        result = lab.retrain(store, version, args.data, cfg, split=split)
+        result = relabel.retrain(store, version, args.data, cfg, split=split)
         print(f"Trained spnet on label version {version}: checkpoint {result.checkpoint}")
         return 0
     raise UsageError(f"unknown action {action!r}")

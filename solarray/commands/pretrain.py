@@ -5,6 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 
+from solarray.core.errors import UsageError
+from solarray.core.ray_connect import connect
+from solarray.data.synthetic.toy import toy_dataset
+from solarray.models import get_model_class, list_models
+from solarray.train.config import TrainConfig, load_config_file
+from solarray.train.loop import fit, pretrain, resolved_image_size
+
 NAME = "pretrain"
 HELP = "pretrain a backbone (e.g. SolarCHIP) on Parquet shards with Ray Train; resumes by run name"
 
@@ -54,9 +61,6 @@ _FLAG_TO_FIELD = {
 
 def build_config(args: argparse.Namespace):
     """Defaults < ``--config`` file < explicit flags → a validated :class:`TrainConfig`."""
-    from solarray.core.errors import UsageError
-    from solarray.train.config import TrainConfig, load_config_file
-
     values: dict = {}
     if args.config:
         try:
@@ -88,13 +92,9 @@ def build_config(args: argparse.Namespace):
         cfg = TrainConfig.from_dict(values, source=args.config or "command line")
     except (TypeError, ValueError) as err:
         raise UsageError(str(err)) from None
-    from solarray.models import list_models
-
     if cfg.model not in list_models():
         raise UsageError(f"--model: unknown model {cfg.model!r}; known: {', '.join(list_models())}")
     if masking:
-        from solarray.models import get_model_class
-
         if "masking" not in get_model_class(cfg.model).config_class.__dataclass_fields__:
             raise UsageError(f"--masking/--mask-ratio: model {cfg.model!r} has no masking "
                              "(use a masked autoencoder such as mae_vit)")
@@ -104,24 +104,15 @@ def build_config(args: argparse.Namespace):
     return cfg
 
 
-def execute(args: argparse.Namespace, connect=None):
-    """Validate, join/start Ray (``connect``, default ``ray.init()``), train; → ``FitResult``."""
-    from solarray.core.errors import UsageError
-
+def execute(args: argparse.Namespace):
+    """Validate, join or start Ray (:func:`solarray.core.ray_connect.connect`: the job's cluster
+    inside ``ray job submit`` or ``$RAY_ADDRESS``, else a local Ray), train; → ``FitResult``."""
     if args.toy is not None and args.toy <= 0:
         raise UsageError(f"--toy must be a positive sample count, got {args.toy}")
     if args.data is not None and "://" not in args.data and not os.path.isdir(args.data):
         raise UsageError(f"--data: no such directory: {args.data}")
     cfg = build_config(args)
-
-    import ray
-
-    from solarray.train.loop import fit, pretrain
-
-    if connect is not None:
-        connect()
-    elif not ray.is_initialized():
-        ray.init()  # RAY_ADDRESS (set by `ray job submit`) makes this join the cluster
+    connect(quiet=False, log_to_driver=True)
     source = args.data if args.toy is None else f"{args.toy} toy samples"
     print(f"Pretraining {cfg.model} on {source} with {cfg.num_workers} worker(s), "
           f"{cfg.steps} steps")
@@ -138,9 +129,6 @@ def execute(args: argparse.Namespace, connect=None):
 
 def _toy_input(cfg, n: int):
     """(config with toy channels, Ray Dataset of ``n`` toy samples at the model's image size)."""
-    from solarray.train.loop import resolved_image_size
-    from solarray.train.toy import toy_dataset
-
     channels = cfg.channels or ("aia171", "aia193", "aia304", "hmi_m")
     cfg = cfg.replace(channels=tuple(channels))
     return cfg, toy_dataset(n, channels, size=resolved_image_size(cfg), seed=cfg.seed)

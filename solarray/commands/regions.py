@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from solarray.analysis import coords as C
+from solarray.analysis import observe as O
+from solarray.analysis import regions as R
+from solarray.analysis.tracking import Tracker
+from solarray.core.errors import UsageError
+from solarray.core.features import FEATURE_KINDS
 
 NAME = "regions"
 HELP = "entity tables (AR, CH, FL) from feature masks and a magnetogram, tracked across time steps"
@@ -34,13 +48,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _steps(args):
-    from pathlib import Path
-
-    import pandas as pd
-
-    from solarray.analysis import observe as O
-    from solarray.core.errors import UsageError
-
     data = Path(args.data)
     if not data.exists():
         raise UsageError(f"--data: {data}: no such file or directory")
@@ -75,20 +82,8 @@ def _steps(args):
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    import math
-    import sys
-
-    import numpy as np
-
-    from solarray.analysis import coords as C
-    from solarray.analysis import observe as O
-    from solarray.analysis import regions as R
-    from solarray.analysis.tracking import Tracker
-    from solarray.core.errors import UsageError
-
     kinds = [k.strip().upper() for k in args.kinds.split(",") if k.strip()]
-    bad = [k for k in kinds if k not in R.KINDS]
+    bad = [k for k in kinds if k not in FEATURE_KINDS]
     if bad or not kinds:
         raise UsageError(f"--kinds: expected a subset of AR,CH,FL, got {args.kinds!r}")
     cfg = R.RegionConfig(assume_earth=args.assume_earth)

@@ -9,10 +9,25 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
+import signal
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import yaml
+
+from solarray.core.errors import UsageError
+from solarray.core.ray_connect import connect
+from solarray.serve.app import (
+    DEPLOYMENTS,
+    FPNET,
+    IATOOLS,
+    INGRESS,
+    SPNET,
+    build_app,
+    options_from_config,
+)
 
 NAME = "serve"
 HELP = "run the flare forecaster HTTP service locally (Ray Serve) until Ctrl-C"
@@ -78,13 +93,6 @@ def _user_config(opts: dict, name: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    import signal
-    import time
-
-    import yaml
-
-    from solarray.core.errors import UsageError
-
     if args.port is not None and not 0 < args.port < 65536:
         raise UsageError(f"--port must be in 1..65535, got {args.port}")
     if args.size is not None and not 16 <= args.size <= 4096:
@@ -106,8 +114,6 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--config {path}: no such file") from None
         except yaml.YAMLError as err:
             raise UsageError(f"--config {path}: not valid YAML ({err})") from None
-
-    from solarray.serve.app import DEPLOYMENTS, FPNET, IATOOLS, INGRESS, SPNET, options_from_config
 
     try:
         opts = options_from_config(cfg) if cfg.get("applications") else {}
@@ -132,16 +138,10 @@ def run(args: argparse.Namespace) -> int:
     if args.size:
         _user_config(opts, INGRESS)["size"] = args.size
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import ray
+    # Joins $RAY_ADDRESS (or the job's cluster) if set, else starts a local instance.
+    ray = connect(num_cpus=args.num_cpus, log_to_driver=True, quiet=False)
     from ray import serve
 
-    from solarray.serve.app import build_app
-
-    if os.environ.get("RAY_ADDRESS"):
-        ray.init(log_to_driver=True)
-    else:
-        ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=True)
     res = ray.cluster_resources()
     opts, notes = fit_to_resources(opts, res.get("CPU", 1.0), res.get("GPU", 0.0))
     for n in notes:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from solarray.core.errors import UsageError
+from solarray.data.synthetic import SynthConfig, generate, parse_cadence
+
 NAME = "synth"
 HELP = "render a synthetic Sun: co-temporal AIA/HMI level-1 FITS, masks, flares, XRS, F10.7"
 
@@ -33,9 +36,6 @@ def run(args: argparse.Namespace) -> int:
 
     from astropy.time import Time
     from tqdm import tqdm
-
-    from solarray.core.errors import UsageError
-    from solarray.data.synthetic import SynthConfig, generate, parse_cadence
 
     try:
         cadence = parse_cadence(args.cadence)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+
+from solarray.core.errors import UsageError
+from solarray.core.ray_connect import connect
+from solarray.forecast.features import load_feature_table, table_for_mode
+from solarray.forecast.frames import load_frames
+from solarray.forecast.training import FPNetTrainConfig, train_fpnet
 
 NAME = "train-fpnet"
 HELP = "train the FPNet flare forecaster on shards + a feature table; calibrate; verify on test"
@@ -46,8 +53,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _months(flag: str, text: str) -> tuple[int, ...]:
-    from solarray.core.errors import UsageError
-
     try:
         months = tuple(int(m) for m in text.split(",") if m.strip())
     except ValueError:
@@ -57,10 +62,7 @@ def _months(flag: str, text: str) -> tuple[int, ...]:
     return months
 
 
-def build_config(args: argparse.Namespace):
-    from solarray.core.errors import UsageError
-    from solarray.forecast.fpnet import FPNetTrainConfig
-
+def build_config(args: argparse.Namespace) -> FPNetTrainConfig:
     for flag, v, low in (("--steps", args.steps, 1), ("--batch-size", args.batch_size, 1),
                          ("--workers", args.workers, 0),
                          ("--torch-threads", args.torch_threads, 0)):
@@ -92,27 +94,17 @@ def build_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.core.errors import UsageError
-
     if not os.path.isdir(args.data):
         raise UsageError(f"--data: no such directory: {args.data}")
     cfg = build_config(args)
-
-    import json
-
-    import ray
-
-    from solarray.forecast import fpnet as F
-
     try:
-        table = F.table_for_mode(F.load_feature_table(args.table, args.synthetic), cfg.mode)
+        table = table_for_mode(load_feature_table(args.table, args.synthetic), cfg.mode)
     except (OSError, ValueError) as err:
         raise UsageError(f"{'--table' if args.table else '--synthetic'}: {err}") from None
-    if not ray.is_initialized():
-        ray.init()
-    frames = F.load_frames(args.data)
+    connect(log_to_driver=True)  # training workers' progress lines
+    frames = load_frames(args.data)
     try:
-        result = F.train_fpnet(cfg, frames, table, args.out)
+        result = train_fpnet(cfg, frames, table, args.out)
     except ValueError as err:
         raise UsageError(str(err)) from None
     report = result.reports["test"]

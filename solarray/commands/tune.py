@@ -5,6 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 
+from solarray.core.errors import UsageError
+from solarray.core.ray_connect import connect
+from solarray.tune.experiment import TuneRun
+from solarray.tune.results import format_table, trial_steps
+from solarray.tune.runner import SweepInterrupted, datasets_from_dir, run_sweep
+from solarray.tune.space import SweepError, SweepUnavailable, load_sweep
+from solarray.tune.trials import check_available
+
 NAME = "tune"
 HELP = "sweep hyperparameters with Ray Tune + ASHA (one Ray Train run per trial); resumable"
 
@@ -35,9 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from solarray.core.errors import UsageError
-    from solarray.tune.space import SweepError, SweepUnavailable, check_available, load_sweep
-
     for flag, value, low in (("--samples", args.samples, 1), ("--trial-workers",
                              args.trial_workers, 0), ("--max-concurrent", args.max_concurrent, 1),
                              ("--steps", args.steps, 1)):
@@ -55,25 +60,12 @@ def run(args: argparse.Namespace) -> int:
     except (SweepError, SweepUnavailable) as err:
         raise UsageError(f"--sweep: {err}") from None
 
-    from solarray.tune.runner import (
-        SweepInterrupted,
-        TuneRun,
-        datasets_from_dir,
-        run_sweep,
-        set_env_defaults,
-    )
-
     run_cfg = TuneRun(name=args.name, storage_path=args.storage, samples=args.samples,
                       steps=args.steps, trial_workers=args.trial_workers,
                       cpus_per_worker=args.cpus_per_worker, use_gpu=args.gpu,
                       max_concurrent=args.max_concurrent, resume=args.resume, score=args.score)
-    set_env_defaults()
-    import ray
-
-    from solarray.tune.results import format_table, trial_steps
-
-    if not ray.is_initialized():
-        ray.init()  # RAY_ADDRESS (set by `ray job submit`) makes this join the cluster
+    # Joins the job's cluster inside `ray job submit` (or $RAY_ADDRESS), else starts a local Ray.
+    connect(quiet=False, log_to_driver=True)
     train, val, channels, probe = datasets_from_dir(args.data)
     if (args.score or sweep.score) == "downstream" and probe is None:
         raise UsageError("--score downstream: the data needs flare labels (flare_m24) of both "

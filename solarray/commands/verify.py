@@ -6,6 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from solarray.core.errors import UsageError
+from solarray.forecast.verification_io import read_forecast_csv
+from solarray.metrics.verification import verify
+from solarray.viz.verification import save_reliability_png, save_roc_png
+
 NAME = "verify"
 HELP = (
     "Score probabilistic flare forecasts (CSV with observed, probability): table, ROC, reliability."
@@ -42,8 +47,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _unit_interval(flag: str, text: str):
-    from solarray.core.errors import UsageError
-
     try:
         value = float(text)
     except ValueError:
@@ -53,95 +56,7 @@ def _unit_interval(flag: str, text: str):
     return value
 
 
-def read_forecast_csv(path: Path, *, omit_nan: bool = False):
-    """Read ``observed`` and ``probability`` from a CSV as float arrays (checked, see module doc).
-
-    Raises :class:`solarray.core.errors.UsageError` naming the file, column and CSV line of the first
-    problem: missing column, non-numeric value, empty cell, observed not 0/1, probability outside
-    [0, 1]. Empty probability cells are dropped instead when ``omit_nan``; returns
-    ``(observed, probability, n_dropped)``.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from solarray.core.errors import UsageError
-
-    if not path.is_file():
-        raise UsageError(f"--forecasts: no such file: {path}")
-    try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
-        )
-    except pd.errors.EmptyDataError:
-        raise UsageError(
-            f"{path}: empty CSV (expected columns 'observed' and 'probability')"
-        ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UsageError(f"{path}: not a readable CSV: {first}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    for col in ("observed", "probability"):
-        if col not in frame.columns:
-            have = ", ".join(repr(c) for c in frame.columns) or "none"
-            raise UsageError(f"{path}: missing column '{col}' (columns: {have})")
-    if len(frame) == 0:
-        raise UsageError(f"{path}: no rows")
-
-    def numeric(col: str) -> np.ndarray:
-        text = frame[col].str.strip()
-        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-        lower = text.str.lower()
-        # Boolean spellings are valid labels.
-        if col == "observed":
-            values = np.where(lower == "true", 1.0, np.where(lower == "false", 0.0, values))
-        bad = np.isnan(values) & ~((text == "") | lower.isin(["nan", "na"]))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise UsageError(
-                f"{path}: column '{col}' line {i + 2}: non-numeric value {frame[col].iloc[i]!r}"
-            )
-        return values
-
-    observed = numeric("observed")
-    probability = numeric("probability")
-    missing_o = np.isnan(observed)
-    if missing_o.any():
-        i = int(np.flatnonzero(missing_o)[0])
-        raise UsageError(f"{path}: column 'observed' line {i + 2}: empty value")
-    bad = ~((observed == 0.0) | (observed == 1.0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise UsageError(
-            f"{path}: column 'observed' line {i + 2}: must be 0 or 1, got {frame['observed'].iloc[i]!r}"
-        )
-    missing_p = np.isnan(probability)
-    dropped = 0
-    if missing_p.any():
-        if not omit_nan:
-            i = int(np.flatnonzero(missing_p)[0])
-            raise UsageError(
-                f"{path}: column 'probability' line {i + 2}: empty/NaN value "
-                f"({int(missing_p.sum())} such rows; --omit-nan drops them)"
-            )
-        dropped = int(missing_p.sum())
-        observed, probability = observed[~missing_p], probability[~missing_p]
-        if observed.size == 0:
-            raise UsageError(f"{path}: column 'probability' has no values (all empty/NaN)")
-    bad = ~((probability >= 0.0) & (probability <= 1.0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        line = int(np.flatnonzero(~missing_p)[i]) + 2
-        raise UsageError(
-            f"{path}: column 'probability' line {line}: must lie in [0, 1], got "
-            f"{frame['probability'].iloc[line - 2]!r}"
-        )
-    return observed, probability, dropped
-
-
 def run(args: argparse.Namespace) -> int:
-    from solarray.core.errors import UsageError
-    from solarray.forecast import verify as v
-
     threshold = _unit_interval("--threshold", args.threshold)
     base_rate = None if args.base_rate is None else _unit_interval("--base-rate", args.base_rate)
     try:
@@ -153,14 +68,14 @@ def run(args: argparse.Namespace) -> int:
 
     path = Path(args.forecasts)
     observed, probability, dropped = read_forecast_csv(path, omit_nan=args.omit_nan)
-    report = v.verify(observed, probability, threshold, base_rate=base_rate, bins=bins)
+    report = verify(observed, probability, threshold, base_rate=base_rate, bins=bins)
 
     out_dir = Path(args.out) if args.out is not None else path.resolve().parent
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out: not a directory: {out_dir}")
     label = path.stem
-    roc_png = v.save_roc_png(report, out_dir / f"{label}_roc.png", label)
-    rel_png = v.save_reliability_png(report, out_dir / f"{label}_reliability.png", label)
+    roc_png = save_roc_png(report, out_dir / f"{label}_roc.png", label)
+    rel_png = save_reliability_png(report, out_dir / f"{label}_reliability.png", label)
 
     if args.json:
         print(report.to_json())

@@ -12,6 +12,9 @@ FEATURE_KINDS: tuple[str, ...] = ("AR", "CH", "FL")
 #: Contour colour per feature (distinct on the HMI, 193 Å and 304 Å colormaps).
 FEATURE_COLOURS: dict[str, str] = {"AR": "#00e5ff", "CH": "#ffe100", "FL": "#ff2bd6"}
 
+#: Mask value meaning "truth unknown" (samples without truth masks): ignored by losses and scores.
+MASK_UNKNOWN = 255
+
 
 def feature_plane(kind: str) -> int:
     """Index of ``kind`` ('AR' | 'CH' | 'FL') in a mask stack; ValueError naming the known kinds."""
@@ -22,4 +25,4 @@ def feature_plane(kind: str) -> int:
                          f"{', '.join(FEATURE_KINDS)}") from None
 
 
-__all__ = ["FEATURE_COLOURS", "FEATURE_KINDS", "feature_plane"]
+__all__ = ["FEATURE_COLOURS", "FEATURE_KINDS", "MASK_UNKNOWN", "feature_plane"]

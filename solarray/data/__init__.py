@@ -1,1 +1,15 @@
-"""Data: readers, the synthetic Sun, preprocessing, the Ray Data ingest pipeline, training datasets."""
+"""Data: FITS sources, preprocessing, the Ray Data ingest pipeline, shards, training datasets,
+the synthetic Sun and versioned label sets.
+
+* :mod:`~solarray.data.sources` — list, read and validate FITS files; download real SDO data;
+* preprocessing of one image: :mod:`~solarray.data.calibration` (exposure, degradation),
+  :mod:`~solarray.data.warp` (where the Sun is, the warp onto the ML frame),
+  :mod:`~solarray.data.preprocess` (the steps in order, off-limb, scaling),
+  :mod:`~solarray.data.quality` (limb and centre checks);
+* ingest: :mod:`~solarray.data.grouping` (co-temporal files → samples), :mod:`~solarray.data.truth`
+  (truth masks and label tables), :mod:`~solarray.data.ingest_worker` (the Ray Data actor),
+  :mod:`~solarray.data.shards` (Parquet shards, manifest), :mod:`~solarray.data.ingest` (the run);
+* :mod:`~solarray.data.dataset` — shards → Ray Datasets for training and inference;
+* :mod:`~solarray.data.synthetic` — the synthetic Sun, toy samples, the synthetic forecasting set;
+* :mod:`~solarray.data.labels` — versioned label sets (SPNet's label cycle).
+"""

@@ -20,12 +20,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from solarray.data.ingest import SETTINGS, goes_flux, shard_paths
+from solarray.core.goes import class_to_flux
+from solarray.data.shards import SETTINGS, shard_paths
 
 SPLITS = ("train", "val", "test")
 #: ``flare_m24`` of samples whose flare label is unknown (no events table at ingest).
 LABEL_UNKNOWN = -1
-_M1 = goes_flux("M1.0")
+_M1 = class_to_flux("M1.0")
 
 
 def _shards_or_raise(data_dir: str) -> list[str]:
@@ -111,11 +112,17 @@ def split_by_time(ds, val_months: Sequence[int] = (3,), test_months: Sequence[in
             for name in SPLITS}
 
 
+def _at_least_m1(goes_class: str) -> bool:
+    """True for a GOES class ≥ M1.0; '' (no flare in the window) is below it."""
+    s = goes_class.strip()
+    return bool(s) and class_to_flux(s) >= _M1 * (1 - 1e-9)
+
+
 def flare_m24(classes: Sequence[object]) -> np.ndarray:
     """1 if the strongest flare of the next 24 h is ≥ M1.0, 0 if not, -1 when unknown (None)."""
     out = np.empty(len(classes), dtype=np.int64)
     for i, c in enumerate(classes):
-        out[i] = LABEL_UNKNOWN if c is None else int(goes_flux(str(c)) >= _M1 * (1 - 1e-9))
+        out[i] = LABEL_UNKNOWN if c is None else int(_at_least_m1(str(c)))
     return out
 
 

@@ -32,6 +32,10 @@ META_KEYWORDS: tuple[str, ...] = (
 WCS_KEYWORDS: tuple[str, ...] = ("CDELT1", "CDELT2", "CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2")
 
 
+class RejectError(ValueError):
+    """An input that cannot be preprocessed; the message is the manifest's reject reason."""
+
+
 def _is_url(path: str) -> bool:
     return "://" in path and not path.startswith("file://")
 

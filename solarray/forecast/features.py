@@ -11,36 +11,36 @@ the synthetic Sun's truth all work. Columns (per-AR table, one row per region pe
 
 The full-disk table (:func:`full_disk_table`) has one row per time with disk-level aggregates
 (FI summed, total area, region count, most complex Hale/McIntosh class) and the disk label.
+
+The feature vector FPNet sees is built once, by :func:`feature_arrays`, over a table (training)
+or over IATools' per-region / disk dicts (:func:`region_features`, :func:`disk_features`;
+serving), so both give the model the same numbers.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from solarray.models.fpnet import CATEGORY_VOCAB
+from solarray.core.atomic import atomic_path
+from solarray.core.classes import encode_categories, most_complex, vocabulary
+from solarray.core.goes import class_to_flux, parse_class
+from solarray.data.synthetic import forecast_set
 
 M1_FLUX = 1e-5  # W m⁻²
-_CLASS_BASE = {"A": 1e-8, "B": 1e-7, "C": 1e-6, "M": 1e-5, "X": 1e-4}
 #: Columns a per-AR feature table must have (others optional: NaN/unknown when absent).
 AR_REQUIRED = ("t_obs", "ar_number", "hgs_lon", "hgs_lat")
 AR_FEATURES = ("f107", "flare_index", "log_r", "area_msh", "mcintosh", "hale")
 DISK_FEATURES = ("f107", "flare_index", "area_msh", "n_ar", "mcintosh", "hale")
 
 
-def class_flux(goes_class: str) -> float:
-    """GOES class ('M2.5') → peak flux, W m⁻²."""
-    s = str(goes_class).strip().upper()
-    if not s or s[0] not in _CLASS_BASE:
-        raise ValueError(f"not a GOES class: {goes_class!r}")
-    return _CLASS_BASE[s[0]] * (float(s[1:]) if len(s) > 1 else 1.0)
-
-
-def _utc_naive(values) -> pd.Series:
+def utc_naive(values) -> pd.Series:
+    """Times (strings, datetimes, aware or naive) → naive UTC ``datetime64[us]`` Series."""
     t = pd.to_datetime(pd.Series(values), utc=True)
     return t.dt.tz_localize(None).astype("datetime64[us]")
 
@@ -50,15 +50,15 @@ def flare_index_at(events: pd.DataFrame, times: Sequence, window_hours: float = 
     """FI = 100·ΣX + 10·ΣM + 1·ΣC of flares peaking in (t − window, t] (class magnitudes summed),
     for each ``times[i]`` (and only region ``by_ar[i]`` when given). ``events`` needs ``peak``
     (or ``start``), ``goes_class`` and, with ``by_ar``, ``ar_number``."""
-    t = _utc_naive(times).to_numpy()
+    t = utc_naive(times).to_numpy()
     out = np.zeros(len(t))
     if events is None or len(events) == 0:
         return out
     tcol = "peak" if "peak" in events.columns else "start"
-    et = _utc_naive(events[tcol]).to_numpy()
-    cls = events["goes_class"].astype(str).str.strip().str.upper()
+    et = utc_naive(events[tcol]).to_numpy()
     weight = {"C": 1.0, "M": 10.0, "X": 100.0}
-    w = np.array([weight.get(c[:1], 0.0) * (float(c[1:]) if len(c) > 1 else 1.0) for c in cls])
+    w = np.array([weight.get(letter, 0.0) * mag
+                  for letter, mag in map(parse_class, events["goes_class"].astype(str))])
     win = np.timedelta64(int(window_hours * 3600), "s")
     ar = events["ar_number"].to_numpy() if by_ar is not None else None
     for i, ti in enumerate(t):
@@ -73,14 +73,14 @@ def flare_labels(events: pd.DataFrame, times: Sequence, horizon_hours: float = 2
                  by_ar: Sequence[int] | None = None, min_flux: float = M1_FLUX) -> np.ndarray:
     """1 if a flare ≥ ``min_flux`` (default M1.0) starts in (t, t + horizon] (from region
     ``by_ar[i]`` when given), else 0; int64 ``[len(times)]``."""
-    t = _utc_naive(times).to_numpy()
+    t = utc_naive(times).to_numpy()
     out = np.zeros(len(t), dtype=np.int64)
     if events is None or len(events) == 0:
         return out
     flux = events["peak_flux"].to_numpy() if "peak_flux" in events.columns else \
-        np.array([class_flux(c) for c in events["goes_class"]])
+        np.array([class_to_flux(c) for c in events["goes_class"]])
     big = events[flux >= min_flux * (1 - 1e-9)]
-    st = _utc_naive(big["start"]).to_numpy()
+    st = utc_naive(big["start"]).to_numpy()
     ar = big["ar_number"].to_numpy() if by_ar is not None else None
     h = np.timedelta64(int(horizon_hours * 3600), "s")
     for i, ti in enumerate(t):
@@ -110,13 +110,14 @@ def synthetic_ar_table(synth_dir: str | os.PathLike, run: str | None = None) -> 
     events = pd.read_parquet(tables / "events.parquet")
     indices = pd.read_parquet(tables / "indices.parquet") \
         if (tables / "indices.parquet").exists() else None
-    t = _utc_naive(ar["t_obs"])
+    t = utc_naive(ar["t_obs"])
     out = pd.DataFrame({
         "t_obs": t.to_numpy(), "ar_number": ar["ar_number"].astype(np.int64).to_numpy(),
         "hgs_lon": ar["hgs_lon"].astype(float).to_numpy(),
         "hgs_lat": ar["hgs_lat"].astype(float).to_numpy(),
         "area_msh": ar["area_msh"].astype(float).to_numpy(),
-        "hale": ar["hale"].astype(str).to_numpy(), "mcintosh": ar["mcintosh"].astype(str).to_numpy(),
+        "hale": ar["hale"].astype(str).to_numpy(),
+        "mcintosh": ar["mcintosh"].astype(str).to_numpy(),
     })
     nums = out["ar_number"].to_numpy()
     out["flare_index"] = flare_index_at(events, t, by_ar=nums)
@@ -144,27 +145,25 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     tcol = next((c for c in ("t_obs", "time", "sample_id") if c in df.columns), None)
     if tcol is None:
         raise ValueError(f"{path}: no time column (expected t_obs, time or sample_id)")
-    df["t_obs"] = _utc_naive(df[tcol]).to_numpy()
+    df["t_obs"] = utc_naive(df[tcol]).to_numpy()
     return df
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write CSV or Parquet by suffix, atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if path.suffix.lower() == ".parquet":
-        df.to_parquet(tmp, index=False)
-    else:
-        df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".parquet":
+            df.to_parquet(tmp, index=False)
+        else:
+            df.to_csv(tmp, index=False)
     return path
 
 
-def _most_complex(values: pd.Series, name: str) -> str | None:
-    vocab = [v.lower() for v in CATEGORY_VOCAB[name]]
-    ranks = [vocab.index(str(v).lower()) for v in values if str(v).lower() in vocab]
-    return CATEGORY_VOCAB[name][max(ranks)] if ranks else None
+def _most_complex(values: Sequence, name: str) -> str | None:
+    """The most complex class among ``values`` (case-insensitive), in the vocabulary's spelling."""
+    canonical = {v.lower(): v for v in vocabulary(name)}
+    return most_complex([canonical.get(str(v).lower()) for v in values], name)
 
 
 def full_disk_table(ar_table: pd.DataFrame, times: Sequence | None = None) -> pd.DataFrame:
@@ -173,7 +172,7 @@ def full_disk_table(ar_table: pd.DataFrame, times: Sequence | None = None) -> pd
     and ``label`` (``disk_label`` if present, else any region's label). ``times`` adds rows
     (no regions) for times without any region."""
     df = ar_table.copy()
-    df["t_obs"] = _utc_naive(df["t_obs"]).to_numpy()
+    df["t_obs"] = utc_naive(df["t_obs"]).to_numpy()
     rows = []
     for t, g in df.groupby("t_obs", sort=True):
         rows.append({
@@ -192,24 +191,100 @@ def full_disk_table(ar_table: pd.DataFrame, times: Sequence | None = None) -> pd
     if times is not None:
         have = set(out["t_obs"]) if len(out) else set()
         extra = [{"t_obs": t, "n_ar": 0.0, "flare_index": 0.0, "area_msh": 0.0}
-                 for t in _utc_naive(times) if t not in have]
+                 for t in utc_naive(times) if t not in have]
         if extra:
             out = pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
     return out.sort_values("t_obs").reset_index(drop=True)
 
 
-def feature_arrays(table: pd.DataFrame, scalar_features: Sequence[str],
-                   categorical_features: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``(scalars float32 [N, Ks] (NaN where absent), categories int64 [N, Kc] (0 unknown))``."""
-    from solarray.models.fpnet import encode_categories
+def load_feature_table(table: str | os.PathLike | None = None,
+                       synthetic: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The per-AR (or full-disk) feature table from a CSV/Parquet file, or built from synthetic
+    truth: ``synthetic`` is one generator output dir (``tables/ar.parquet``) or a
+    :mod:`~solarray.data.synthetic.forecast_set` root (``runs.json``)."""
+    if (table is None) == (synthetic is None):
+        raise ValueError("give exactly one of a feature table file or a synthetic directory")
+    if table is not None:
+        df = read_table(table)
+        if "ar_number" in df.columns:
+            missing = [c for c in AR_REQUIRED if c not in df.columns]
+            if missing:
+                raise ValueError(f"{table}: per-AR table lacks column(s) {', '.join(missing)}")
+        return df
+    root = Path(synthetic)
+    if forecast_set.is_complete(root):
+        dirs = forecast_set.run_dirs(root)
+    elif (root / "tables" / "ar.parquet").exists():
+        dirs = [root]
+    else:
+        raise FileNotFoundError(f"{root}: neither a synthetic-Sun output dir (tables/ar.parquet) "
+                                f"nor a synthetic forecasting set ({forecast_set.RUNS_FILE})")
+    return pd.concat([synthetic_ar_table(d, d.name) for d in dirs], ignore_index=True)
 
-    n = len(table)
+
+def table_for_mode(table: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """A per-AR table as is (``ar``), or aggregated per time (``full_disk``) when it has regions."""
+    if mode == "ar":
+        if "ar_number" not in table.columns:
+            raise ValueError("per-AR mode needs a per-AR table (columns ar_number, hgs_lon, "
+                             "hgs_lat, ...)")
+        return table
+    return full_disk_table(table) if "ar_number" in table.columns else table
+
+
+# --------------------------------------------------------------------------------------------
+# The feature vector (training over a table, serving over IATools' dicts)
+# --------------------------------------------------------------------------------------------
+def region_features(row: Mapping[str, Any], disk: Mapping[str, Any]) -> dict[str, Any]:
+    """FPNet feature values of one region from IATools' region row and disk dict, named as the
+    per-AR table's columns (unknown → None)."""
+    return {"f107": disk.get("f107"), "flare_index": row.get("flare_index"),
+            "log_r": row.get("log_r"), "r": row.get("r"), "area_msh": row.get("area_msh"),
+            "flux_unsigned": row.get("flux_unsigned"), "hale": row.get("hale"),
+            "mcintosh": row.get("mcintosh")}
+
+
+def disk_features(disk: Mapping[str, Any]) -> dict[str, Any]:
+    """FPNet feature values of the full disk, as :func:`full_disk_table` defines them: disk FI,
+    total AR area, number of ARs, most complex classes (+ largest log R)."""
+    return {k: disk.get(k) for k in ("f107", "flare_index", "log_r", "area_msh", "n_ar", "hale",
+                                      "mcintosh")}
+
+
+def _column(rows: pd.DataFrame | Sequence[Mapping[str, Any]], name: str) -> list | None:
+    """Values of feature ``name`` over ``rows`` (a table or feature dicts); None when absent."""
+    if isinstance(rows, pd.DataFrame):
+        return rows[name].tolist() if name in rows.columns else None
+    return [r.get(name) for r in rows]
+
+
+def feature_arrays(rows: pd.DataFrame | Sequence[Mapping[str, Any]],
+                   scalar_features: Sequence[str],
+                   categorical_features: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """FPNet's feature vector of each row of a feature table or of each feature dict
+    (:func:`region_features`, :func:`disk_features`): ``(scalars float32 [N, Ks]`` (NaN where
+    unknown), ``categories int64 [N, Kc])`` (0 unknown; codes of
+    :func:`solarray.core.classes.encode_categories`). Training and serving both call this."""
+    n = len(rows)
     scal = np.full((n, len(scalar_features)), np.nan, dtype=np.float32)
     for j, name in enumerate(scalar_features):
-        if name in table.columns:
-            scal[:, j] = pd.to_numeric(table[name], errors="coerce").to_numpy(np.float32)
+        values = _column(rows, name)
+        if values is not None:
+            scal[:, j] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce") \
+                .to_numpy(np.float64).astype(np.float32)
     cats = np.zeros((n, len(categorical_features)), dtype=np.int64)
     for j, name in enumerate(categorical_features):
-        if name in table.columns:
-            cats[:, j] = encode_categories(table[name].tolist(), name)
+        values = _column(rows, name)
+        if values is not None:
+            cats[:, j] = encode_categories(values, name)
     return scal, cats
+
+
+def feature_tensors(model, feats: Sequence[Mapping[str, Any]]):
+    """:func:`feature_arrays` of ``feats`` in the order of ``model.config.scalar_features`` /
+    ``categorical_features``, as torch tensors ``(scalars [B, Ks], categories [B, Kc])``."""
+    import torch
+
+    cfg = model.config
+    scal, cats = feature_arrays(feats, cfg.scalar_features, cfg.categorical_features)
+    return torch.from_numpy(scal), torch.from_numpy(cats)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from solarray.core.features import FEATURE_KINDS
+
 #: Seed 004 foreground:background weights, in FEATURES order (AR, CH, FL).
 DEFAULT_FG_WEIGHTS: tuple[float, float, float] = (6.0, 4.0, 2.0)
 IGNORE_VALUE = 255
@@ -87,15 +89,13 @@ def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, cfg: Segmentat
                       valid: torch.Tensor | None = None
                       ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Total loss and its parts (``bce``, per-class ``bce_<k>``, and ``dice`` when enabled)."""
-    from solarray.models.spnet import FEATURES
-
     cw = torch.as_tensor(cfg.class_weights, dtype=logits.dtype, device=logits.device)
     if cw.numel() != logits.shape[1]:
         raise ValueError(f"{cw.numel()} class_weights for {logits.shape[1]} classes")
     bce = weighted_bce(logits, target, cfg.fg_weights, valid)
     total = (cw * bce).sum() / cw.sum()
     parts = {"bce": total.detach()}
-    names = FEATURES if logits.shape[1] == len(FEATURES) else [str(i) for i in range(len(bce))]
+    names = FEATURE_KINDS if logits.shape[1] == len(FEATURE_KINDS) else [str(i) for i in range(len(bce))]
     for name, v in zip(names, bce, strict=True):
         parts[f"bce_{name}"] = v.detach()
     if cfg.dice_weight > 0:

@@ -1,10 +1,24 @@
 """Models: backbones and heads behind one registry.
 
 ``build(name, preset=..., **config)`` builds any registered model, ``list_models()`` names them,
-``save_model``/``load_model`` write and read self-describing checkpoints. Importing this package
-needs only PyTorch (no Ray).
+``save_model``/``load_model`` write and read self-describing checkpoints,
+:func:`~solarray.models.pretrained.load_encoder` initialises a ViT encoder from a pretrained
+checkpoint. Importing this package needs only PyTorch (no Ray).
+
+The family modules import :mod:`solarray.models.registry` and register themselves; importing them
+here makes every model known as soon as ``solarray.models`` (or any module in it) is imported.
 """
 
+from solarray.models import (  # noqa: F401  (registration on import)
+    classifier,
+    cnn_ae,
+    fpnet,
+    mae,
+    solarchip,
+    spnet,
+    vit,
+)
+from solarray.models.pretrained import load_encoder
 from solarray.models.registry import (
     build,
     checkpoint_dict,
@@ -18,15 +32,13 @@ from solarray.models.registry import (
     save_model,
 )
 
-# Importing the family modules registers their models.
-from solarray.models import cnn_ae, fpnet, mae, solarchip, spnet, vit  # noqa: E402,F401  isort: skip
-
 __all__ = [
     "build",
     "checkpoint_dict",
     "config_dict",
     "get_model_class",
     "list_models",
+    "load_encoder",
     "load_model",
     "make_config",
     "model_from_checkpoint_dict",

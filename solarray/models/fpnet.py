@@ -15,50 +15,37 @@ in the config), and each category an embedding table (index 0 = unknown). Two mo
 ``full_disk`` (the whole frame; disk-level features) and ``ar`` (a crop of ``crop_rsun`` R☉
 half-width around one active region, resized to ``image_size``; that region's features).
 
-``calibration`` (a :mod:`solarray.forecast.calibration` calibrator dict fitted on validation
+``calibration`` (a :mod:`solarray.metrics.calibration` calibrator dict fitted on validation
 forecasts) travels with the checkpoint: :meth:`FPNet.calibrated` applies it, so "yes" is
 ``p >= 0.5``.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from solarray.core import channels as channel_catalogue
+from solarray.core.classes import CATEGORY_VOCAB
+from solarray.core.frame import FRAME_RSUN
+from solarray.metrics.calibration import calibrator_from_dict
 from solarray.models.layers import Block, _check_divisible, init_weights
 from solarray.models.registry import register
 from solarray.models.vit import ViTEncoder
 
 MODES = ("full_disk", "ar")
-HALE_CLASSES = ("alpha", "beta", "beta-x")
-MCINTOSH_Z = ("A", "B", "C", "D", "E", "F", "H")
-#: Vocabulary of each known categorical feature; index 0 of an embedding is "unknown".
-CATEGORY_VOCAB: dict[str, tuple[str, ...]] = {"hale": HALE_CLASSES, "mcintosh": MCINTOSH_Z}
-#: Encoder fields that must agree between a pretrained checkpoint and FPNet.
-ENCODER_FIELDS = ("patch_size", "embed_dim", "depth", "num_heads", "mlp_ratio")
-
-
-def encode_categories(values, name: str) -> np.ndarray:
-    """Category strings → int64 codes (1-based position in :data:`CATEGORY_VOCAB`; 0 unknown)."""
-    vocab = CATEGORY_VOCAB.get(name)
-    if vocab is None:
-        raise KeyError(f"unknown categorical feature {name!r}; known: {', '.join(CATEGORY_VOCAB)}")
-    index = {v.lower(): i + 1 for i, v in enumerate(vocab)}
-    return np.array([index.get(str(v).strip().lower(), 0) if v is not None else 0
-                     for v in values], dtype=np.int64)
 
 
 @dataclass
 class FPNetConfig:
     """FPNet sizes, features and mode. Encoder fields must match a pretrained checkpoint
-    (:func:`encoder_settings`); ``image_size`` may differ (positions are fixed sin-cos)."""
+    (:func:`solarray.models.pretrained.encoder_settings`); ``image_size`` may differ (positions
+    are fixed sin-cos). Categories are encoded with :func:`solarray.core.classes.encode_categories`
+    (index 0 of each embedding = unknown)."""
 
     channels: tuple[str, ...] = ()
     mode: str = "full_disk"
@@ -72,7 +59,7 @@ class FPNetConfig:
     head_hidden: int = 64
     dropout: float = 0.1
     crop_rsun: float = 0.275  # ar mode: half-width of the crop around the region, R☉
-    frame_rsun: float = 1.1  # half-width of the full-disk frame the crops are cut from, R☉
+    frame_rsun: float = FRAME_RSUN  # half-width of the full-disk frame the crops are cut from, R☉
     scalar_features: tuple[str, ...] = ("f107", "flare_index", "log_r", "area_msh")
     log_features: tuple[str, ...] = ("flare_index", "area_msh")  # log1p(max(x, 0)) first
     categorical_features: tuple[str, ...] = ("mcintosh", "hale")
@@ -169,6 +156,8 @@ class FPNet(nn.Module):
     """Flare forecaster (see module docstring). ``forward`` → logits ``[B]``."""
 
     config_class = FPNetConfig
+    #: A pretrained encoder must read the same channel set as FPNet.
+    partial_pretrained_channels: ClassVar[bool] = False
 
     def __init__(self, config: FPNetConfig):
         super().__init__()
@@ -188,6 +177,10 @@ class FPNet(nn.Module):
             nn.Linear(c.head_hidden, 1))
         self.joint.apply(init_weights)
         self.head.apply(init_weights)
+
+    def pretrained_encoders(self) -> list[nn.Module]:
+        """The ViT encoder a pretrained checkpoint (e.g. ``mae_vit``) initialises."""
+        return [self.encoder]
 
     @property
     def n_scalars(self) -> int:
@@ -240,50 +233,5 @@ class FPNet(nn.Module):
         """Apply the stored validation calibration (identity when none)."""
         if not self.config.calibration:
             return np.asarray(probability, dtype=np.float64)
-        from solarray.forecast.calibration import calibrator_from_dict
-
         return calibrator_from_dict(self.config.calibration)(np.asarray(probability, np.float64))
 
-
-def encoder_settings(path: str | os.PathLike) -> dict[str, Any]:
-    """Encoder fields (``channels`` + :data:`ENCODER_FIELDS` + ``image_size``) of a pretrained
-    checkpoint (``mae_vit``, ``vit_ae`` with its ``in_channels``, or ``fpnet``)."""
-    ckpt = _read_checkpoint(path)
-    cfg = ckpt["config"]
-    out = {k: cfg[k] for k in (*ENCODER_FIELDS, "image_size") if k in cfg}
-    if "channels" in cfg:
-        out["channels"] = tuple(cfg["channels"])
-    return out
-
-
-def _read_checkpoint(path: str | os.PathLike) -> Mapping[str, Any]:
-    from pathlib import Path
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / "model.pt"
-    if not p.exists():
-        raise FileNotFoundError(f"encoder checkpoint not found: {p}")
-    ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, Mapping) or "state_dict" not in ckpt or "config" not in ckpt:
-        raise ValueError(f"{p}: not a solarray model checkpoint")
-    return ckpt
-
-
-def load_encoder(model: FPNet, path: str | os.PathLike) -> list[str]:
-    """Copy the ``encoder.*`` weights of a pretrained checkpoint (e.g. ``mae_vit``) into
-    ``model.encoder``; the encoder settings and channels must match. Returns the loaded keys."""
-    ckpt = _read_checkpoint(path)
-    cfg, c = ckpt["config"], model.config
-    mismatch = [f"{k}: checkpoint {cfg.get(k)!r} vs fpnet {getattr(c, k)!r}"
-                for k in ENCODER_FIELDS if k in cfg and cfg[k] != getattr(c, k)]
-    if "channels" in cfg and tuple(cfg["channels"]) != tuple(c.channels):
-        mismatch.append(f"channels: checkpoint {list(cfg['channels'])} vs fpnet {list(c.channels)}")
-    if mismatch:
-        raise ValueError(f"{path}: encoder does not fit this FPNet ({'; '.join(mismatch)})")
-    enc = {k[len("encoder."):]: v for k, v in ckpt["state_dict"].items()
-           if k.startswith("encoder.")}
-    if not enc:
-        raise ValueError(f"{path}: checkpoint of {ckpt.get('model')!r} has no encoder.* weights")
-    model.encoder.load_state_dict(enc, strict=True)
-    return sorted(enc)

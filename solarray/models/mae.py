@@ -22,7 +22,7 @@ from torch import nn
 
 from solarray.core import channels as channel_catalogue
 from solarray.losses.mae import mae_loss
-from solarray.models.layers import _check_divisible, patchify
+from solarray.models.layers import _check_divisible, patchify, unpatchify
 from solarray.models.masking import MaskingConfig, MaskResult, make_mask
 from solarray.models.registry import register
 from solarray.models.vit import ViTDecoder, ViTEncoder
@@ -159,8 +159,6 @@ class MAEViT(nn.Module):
         """Image ``[B, C, H, W]``: visible patches from the input, masked ones predicted (in the
         target's units; with ``norm_pix_loss`` the prediction is de-normalised per patch with the
         true patch statistics, for display)."""
-        from solarray.models.layers import unpatchify
-
         pred = out.pred
         if self.config.norm_pix_loss:
             mean = out.target.mean(-1, keepdim=True)

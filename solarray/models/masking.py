@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from solarray.core import channels as channel_catalogue
+from solarray.core.frame import FRAME_RSUN
 
 STRATEGIES = ("random", "ppam", "latitude")
 
@@ -259,7 +260,7 @@ def ppam_masking(
 def latitude_band_map(
     image_size: int | Sequence[int],
     band_deg: tuple[float, float] = (5.0, 35.0),
-    frame_radius: float = 1.1,
+    frame_radius: float = FRAME_RSUN,
 ) -> torch.Tensor:
     """Pixels [H, W] (bool) on the disk with |latitude| in ``band_deg``.
 
@@ -290,7 +291,7 @@ def latitude_band_masking(
     *,
     band_deg: tuple[float, float] = (5.0, 35.0),
     asymmetry: float = 4.0,
-    frame_radius: float = 1.1,
+    frame_radius: float = FRAME_RSUN,
     generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
 ) -> MaskResult:
@@ -319,7 +320,7 @@ class MaskingConfig:
     threshold_gauss: float = 150.0  # ppam: |B| above which a pixel is active, G
     dilation: int = 2  # ppam: dilation radius of the active map, pixels
     band_deg: tuple[float, float] = (5.0, 35.0)  # latitude: activity belts, degrees
-    frame_radius: float = 1.1  # latitude: image half-width in solar radii
+    frame_radius: float = FRAME_RSUN  # latitude: image half-width in solar radii
     magnetogram_channel: str = "hmi_m"  # ppam: which input channel is the magnetogram
 
     def __post_init__(self) -> None:

@@ -4,6 +4,10 @@ Every registered model class has a ``config_class`` (a dataclass with a ``PRESET
 sizes, at least ``tiny`` and ``paper``) and is constructed as ``cls(config)``. A checkpoint is a
 plain dict ``{"format", "model", "config", "state_dict"}`` saved with :func:`torch.save`; it loads
 with ``torch.load(weights_only=True)`` and alone rebuilds the model (:func:`load_model`).
+
+Families import this module and ``solarray.models`` imports the families, so every registered
+model is known once the package is imported. A family whose checkpoints once had another layout
+registers a converter (:func:`register_legacy_format`) so those files still load.
 """
 
 from __future__ import annotations
@@ -18,9 +22,16 @@ from typing import Any
 import torch
 from torch import nn
 
+from solarray.core.atomic import atomic_path
+from solarray.core.checkpoints import model_file
+
 CHECKPOINT_FORMAT = "solarray.model/1"
 
 _REGISTRY: dict[str, type[nn.Module]] = {}
+
+#: ``(description, matches, convert)`` per legacy checkpoint layout (see register_legacy_format).
+_LEGACY: list[tuple[str, Callable[[Mapping[str, Any]], bool],
+                    Callable[[Mapping[str, Any], str], dict[str, Any]]]] = []
 
 
 def register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
@@ -41,15 +52,24 @@ def register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
     return deco
 
 
+def register_legacy_format(description: str, matches: Callable[[Mapping[str, Any]], bool],
+                           convert: Callable[[Mapping[str, Any], str], dict[str, Any]]) -> None:
+    """Teach :func:`model_from_checkpoint_dict` an older checkpoint layout.
+
+    ``matches(ckpt)`` recognises a loaded dict of that layout; ``convert(ckpt, source)`` returns
+    the equivalent :func:`checkpoint_dict` (or raises ``ValueError`` naming ``source`` and what
+    was expected). ``description`` names the layout in error messages.
+    """
+    _LEGACY.append((description, matches, convert))
+
+
 def list_models() -> list[str]:
     """Names of every registered model, sorted."""
-    _import_builtin_models()
     return sorted(_REGISTRY)
 
 
 def get_model_class(name: str) -> type[nn.Module]:
     """The registered class for ``name``; a clear error listing the known names otherwise."""
-    _import_builtin_models()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -139,9 +159,17 @@ def checkpoint_dict(model: nn.Module) -> dict[str, Any]:
 
 
 def model_from_checkpoint_dict(ckpt: Mapping[str, Any], source: str = "checkpoint") -> nn.Module:
-    """Rebuild and load a model from a :func:`checkpoint_dict` mapping."""
+    """Rebuild and load a model from a :func:`checkpoint_dict` mapping (or a registered legacy
+    layout, converted first)."""
+    if isinstance(ckpt, Mapping) and ckpt.get("format") != CHECKPOINT_FORMAT:
+        for _, matches, convert in _LEGACY:
+            if matches(ckpt):
+                ckpt = convert(ckpt, source)
+                break
     if not isinstance(ckpt, Mapping) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{source}: not a solarray model checkpoint (format {CHECKPOINT_FORMAT})")
+        known = "".join(f" or {d}" for d, _, _ in _LEGACY)
+        raise ValueError(f"{source}: not a solarray model checkpoint (expected a dict of format "
+                         f"{CHECKPOINT_FORMAT!r} with model, config and state_dict{known})")
     cls = get_model_class(ckpt["model"])
     config = make_config(cls.config_class, **ckpt["config"])
     model = cls(config)
@@ -152,25 +180,16 @@ def model_from_checkpoint_dict(ckpt: Mapping[str, Any], source: str = "checkpoin
 def save_model(model: nn.Module, path: str | os.PathLike) -> Path:
     """Write the model checkpoint to ``path`` atomically (temp file, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(checkpoint_dict(model), tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint_dict(model), tmp)
     return path
 
 
 def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> nn.Module:
     """Rebuild a model from a checkpoint file, or a training checkpoint directory (``model.pt``)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.pt"
+    path = model_file(path)
     if not path.exists():
         raise FileNotFoundError(f"model checkpoint not found: {path}")
     ckpt = torch.load(path, map_location=map_location, weights_only=True)
     return model_from_checkpoint_dict(ckpt, source=str(path))
 
-
-def _import_builtin_models() -> None:
-    # Registration happens on import of each family module; importing here keeps
-    # ``build("vit_ae")`` working even if the caller imported only the registry.
-    from solarray.models import cnn_ae, fpnet, mae, solarchip, spnet, vit  # noqa: F401

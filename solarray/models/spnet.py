@@ -1,13 +1,15 @@
 """SPNet: multi-modal segmentation of active regions (AR), coronal holes (CH) and filaments (FL).
 
 A ViT encoder (the same :class:`~solarray.models.vit.ViTEncoder` as ``vit_ae``/MAE, so its weights
-can initialise SPNet: :func:`load_encoder_weights`) reads any subset of channels; a progressive
+can initialise SPNet) reads any subset of channels; a progressive
 upsampling decoder (SETR-PUP) with light UNETR-style convolutional skips from the input image
-turns the patch tokens into three per-pixel mask logits.
+turns the patch tokens into three per-pixel mask logits. Pretrained encoders (MAE, ViT AE,
+SolarCHIP per instrument) load with :func:`solarray.models.pretrained.load_encoder`; a subset of
+SPNet's channels may be covered.
 
 Shapes: ``image [B, C, H, W]`` float32 with C = ``len(config.channels)`` in that order, H = W =
 ``config.image_size``; ``present [B, C]`` (1 = channel observed, 0 = missing) → logits
-``[B, 3, H, W]`` in the order of :data:`FEATURES`.
+``[B, 3, H, W]`` in the order of :data:`~solarray.core.features.FEATURE_KINDS`.
 
 Missing modalities: a channel whose ``present`` flag is 0 is zeroed before the encoder and the
 flags are embedded and added to every token, so the model knows which inputs it saw. In training
@@ -22,7 +24,6 @@ Single-modal variants are the same model with one channel, e.g.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -33,15 +34,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from solarray.core import channels as channel_catalogue
+from solarray.core.features import FEATURE_KINDS
 from solarray.models.layers import _check_divisible, init_weights, num_groups
 from solarray.models.registry import register
 from solarray.models.vit import ViTEncoder
-
-#: Output mask order (axis 1 of the logits and of the ``masks`` data column).
-FEATURES: tuple[str, ...] = ("AR", "CH", "FL")
-
-#: Primary channel per feature (seed 004: ARs on magnetograms, CHs on 193 Å, FLs on Hα/304 Å).
-PRIMARY: dict[str, str] = {"AR": "hmi_m", "CH": "aia193", "FL": "aia304"}
 
 
 @dataclass
@@ -95,6 +91,8 @@ class SPNet(nn.Module):
     """ViT encoder + progressive upsampling decoder → ``[B, 3, H, W]`` logits (AR, CH, FL)."""
 
     config_class = SPNetConfig
+    #: A pretrained encoder may cover a subset of the channels (the rest keep their init).
+    partial_pretrained_channels: ClassVar[bool] = True
 
     def __init__(self, config: SPNetConfig):
         super().__init__()
@@ -117,7 +115,7 @@ class SPNet(nn.Module):
         self.up = nn.ModuleList(
             _conv_block(c.decoder_dim + c.skip_dim, c.decoder_dim) for _ in range(levels)
         )
-        self.head = nn.Conv2d(c.decoder_dim, len(FEATURES), 1)
+        self.head = nn.Conv2d(c.decoder_dim, len(FEATURE_KINDS), 1)
         for m in (self.proj, *self.skips, *self.up, self.head):
             m.apply(init_weights)
         nn.init.zeros_(self.presence.weight)
@@ -126,6 +124,10 @@ class SPNet(nn.Module):
     @property
     def channels(self) -> tuple[str, ...]:
         return self.config.channels
+
+    def pretrained_encoders(self) -> list[nn.Module]:
+        """The ViT encoder a pretrained checkpoint initialises."""
+        return [self.encoder]
 
     def check_input(self, image: torch.Tensor, present: torch.Tensor | None) -> None:
         c = self.config
@@ -199,7 +201,7 @@ class SPNet(nn.Module):
                    for i in range(0, image.shape[0], batch_size)]
         finally:
             self.train(was)
-        return torch.cat(out) if out else image.new_zeros(0, len(FEATURES), *image.shape[2:])
+        return torch.cat(out) if out else image.new_zeros(0, len(FEATURE_KINDS), *image.shape[2:])
 
 
 def select_channels(image: np.ndarray | torch.Tensor, present: np.ndarray | torch.Tensor | None,
@@ -242,70 +244,4 @@ def select_channels(image: np.ndarray | torch.Tensor, present: np.ndarray | torc
     return out_i, out_p
 
 
-def load_encoder_weights(model: SPNet, path: str | os.PathLike) -> dict[str, object]:
-    """Initialise ``model.encoder`` from a ViT checkpoint (``vit_ae``, ``mae_vit``, SolarCHIP-ViT
-    or a training checkpoint directory): MAE-pretrained SPNet.
-
-    Encoder tensors are matched by name (``encoder.*``, also nested as ``*.encoder.*``) and shape.
-    The patch embedding is matched per input channel when the checkpoint's config names its
-    channels, so a model pretrained on all AIA+HMI channels initialises a single-modal SPNet.
-    Returns ``{"loaded": [...], "skipped": [...]}``; raises if nothing matched.
-    """
-    from pathlib import Path
-
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.pt"
-    if not path.exists():
-        raise FileNotFoundError(f"pretrained encoder checkpoint not found: {path}")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f"{path}: not a model checkpoint")
-    cfg = ckpt.get("config", {}) if isinstance(ckpt, dict) else {}
-    src_channels = list(cfg.get("channels") or [])
-    own = model.encoder.state_dict()
-    loaded, skipped = [], []
-    new_state = dict(own)
-    for key, value in state.items():
-        if ".encoder." in f".{key}" and "decoder" not in key:
-            sub = key[key.index("encoder.") + len("encoder."):]
-        else:
-            continue
-        if sub not in own:
-            skipped.append(key)
-            continue
-        target = own[sub]
-        if value.shape == target.shape and sub != "patch_embed.weight":
-            new_state[sub] = value
-            loaded.append(sub)
-        elif sub == "patch_embed.weight":
-            if src_channels and value.shape[1] == len(src_channels) \
-                    and value.shape[0] == target.shape[0] and value.shape[2:] == target.shape[2:]:
-                w = target.clone()
-                hits = 0
-                for j, c in enumerate(model.config.channels):
-                    if c in src_channels:
-                        w[:, j] = value[:, src_channels.index(c)]
-                        hits += 1
-                if hits:
-                    new_state[sub] = w
-                    loaded.append(f"{sub} ({hits}/{len(model.config.channels)} channels)")
-                else:
-                    skipped.append(key)
-            elif value.shape == target.shape:
-                new_state[sub] = value
-                loaded.append(sub)
-            else:
-                skipped.append(key)
-        else:
-            skipped.append(key)
-    if not loaded:
-        raise ValueError(f"{path}: no encoder weights match spnet's encoder "
-                         f"(embed_dim {model.config.embed_dim}, patch {model.config.patch_size})")
-    model.encoder.load_state_dict(new_state)
-    return {"loaded": loaded, "skipped": skipped}
-
-
-__all__ = ["FEATURES", "PRIMARY", "SPNet", "SPNetConfig", "load_encoder_weights",
-           "select_channels"]
+__all__ = ["SPNet", "SPNetConfig", "select_channels"]

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 
 @dataclass
 class TrainConfig:
@@ -112,8 +114,6 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
         raise FileNotFoundError(f"config file not found: {path}")
     text = path.read_text()
     if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
         values = yaml.safe_load(text) or {}
     elif path.suffix.lower() == ".json":
         values = json.loads(text)

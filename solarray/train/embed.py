@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from solarray.models import load_model
+
 #: Identifier columns copied from the input rows to the output when present.
 ID_COLUMNS = ("sample_id", "t_obs")
 
@@ -24,8 +26,6 @@ class Embedder:
     def __init__(self, checkpoint: str, data_channels: list[str] | tuple[str, ...],
                  device: str = "cpu"):
         import torch
-
-        from solarray.models import load_model
 
         self.torch = torch
         self.device = torch.device(device)

@@ -9,11 +9,9 @@ every ``checkpoint_every`` steps (rank 0 writes; every rank reports). On start i
 ``ray.train.get_checkpoint()``, which Ray Train fills after a worker failure
 (``FailureConfig(max_failures)``) and when a run with the same name and storage is started again.
 
-Checkpoint directory layout (``storage_path/run_name/checkpoint_<step>``):
-``model.pt`` (a :func:`solarray.models.save_model` checkpoint: loads alone with
-:func:`solarray.models.load_model`) and ``train_state.pt`` (step, optimiser, scheduler, AMP scaler,
-training config), written in that order. Data order is not restored on resume: the data stream
-restarts from a fresh epoch.
+The run directory and checkpoint layout are in :mod:`solarray.train.checkpoints`; validation
+metrics in :mod:`solarray.train.validation`. Data order is not restored on resume: the data
+stream restarts from a fresh epoch.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -30,13 +27,21 @@ from typing import Any
 
 import torch
 
+from solarray.data import dataset as data_api
+from solarray.models import get_model_class, make_config
+from solarray.train.checkpoints import (
+    CHECKPOINT_PREFIX,
+    METRICS_FILE,
+    checkpoint_name,
+    latest_checkpoint,
+    load_training_checkpoint,
+    save_run_checkpoint,
+    save_training_checkpoint,
+    truncate_metrics,
+)
 from solarray.train.config import TrainConfig
 from solarray.train.objectives import get_objective
-
-CHECKPOINT_PREFIX = "checkpoint_"
-MODEL_FILE = "model.pt"
-STATE_FILE = "train_state.pt"
-METRICS_FILE = "metrics.jsonl"
+from solarray.train.validation import mean_across_workers, read_val_batches, validate
 
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float = 0.0) -> float:
@@ -50,94 +55,6 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: flo
     span = max(1, total_steps - warmup_steps)
     progress = min(1.0, (step - warmup_steps) / span)
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def checkpoint_name(step: int) -> str:
-    return f"{CHECKPOINT_PREFIX}{step:08d}"
-
-
-def list_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
-    """Complete checkpoints of a run, ``[(step, dir)]`` sorted by step (``train_state.pt`` present)."""
-    run_dir = Path(run_dir)
-    out = []
-    if run_dir.is_dir():
-        for d in run_dir.iterdir():
-            if d.is_dir() and d.name.startswith(CHECKPOINT_PREFIX) and (d / STATE_FILE).exists():
-                try:
-                    out.append((int(d.name[len(CHECKPOINT_PREFIX):]), d))
-                except ValueError:
-                    continue
-    return sorted(out)
-
-
-def latest_checkpoint(run_dir: str | os.PathLike) -> tuple[int, Path] | None:
-    """The highest-step complete checkpoint of a run, or ``None``."""
-    ckpts = list_checkpoints(run_dir)
-    return ckpts[-1] if ckpts else None
-
-
-def save_training_checkpoint(directory: str | os.PathLike, model: torch.nn.Module,
-                             optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any,
-                             step: int, config: dict[str, Any]) -> None:
-    """Write ``model.pt`` then ``train_state.pt`` into ``directory``."""
-    from solarray.models import save_model
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    save_model(getattr(model, "module", model), directory / MODEL_FILE)
-    state = {
-        "step": int(step),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "scaler": scaler.state_dict(),
-        "config": json.loads(json.dumps(config)),  # plain lists/dicts for weights_only loads
-    }
-    tmp = directory / f".{STATE_FILE}.tmp"
-    torch.save(state, tmp)
-    os.replace(tmp, directory / STATE_FILE)
-
-
-def load_training_checkpoint(directory: str | os.PathLike, model: torch.nn.Module,
-                             optimizer: torch.optim.Optimizer, scheduler: Any,
-                             scaler: Any) -> int:
-    """Restore model, optimiser, scheduler and scaler from ``directory``; returns the step."""
-    directory = Path(directory)
-    ckpt = torch.load(directory / MODEL_FILE, map_location="cpu", weights_only=True)
-    if ckpt.get("model") != getattr(model, "model_name", None):
-        raise ValueError(f"{directory}: checkpoint holds model {ckpt.get('model')!r}, "
-                         f"the run trains {getattr(model, 'model_name', None)!r}")
-    model.load_state_dict(ckpt["state_dict"])
-    state = torch.load(directory / STATE_FILE, map_location="cpu", weights_only=True)
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    scaler.load_state_dict(state["scaler"])
-    return int(state["step"])
-
-
-def _truncate_metrics(path: Path, last_step: int) -> None:
-    """Drop metric lines past ``last_step``: a run stopped between logging a step and saving its
-    checkpoint repeats those steps when it resumes, and the log must hold each step once."""
-    if not path.exists():
-        return
-    lines = path.read_text().splitlines()
-    keep = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= last_step]
-    if len(keep) != len(lines):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("".join(line + "\n" for line in keep))
-        os.replace(tmp, path)
-
-
-def _mean_across_workers(values: dict[str, float], device: torch.device) -> dict[str, float]:
-    import torch.distributed as dist
-
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return values
-    keys = sorted(values)
-    # On the training device: NCCL (GPU) cannot reduce CPU tensors.
-    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=device)
-    dist.all_reduce(t)
-    t /= dist.get_world_size()
-    return dict(zip(keys, t.tolist(), strict=True))
 
 
 def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
@@ -190,7 +107,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
     dtypes = {c: dt for c, dt in {**objective.required, **objective.optional}.items()
               if c in columns}
     shard = ray.train.get_dataset_shard("train")
-    val_batches = _read_val_batches(cfg, dtypes, device, rank) if loop_config.get("val") else None
+    val_batches = read_val_batches(cfg, dtypes, device, rank) if loop_config.get("val") else None
     if local and not cfg.local_storage:
         raise ValueError("num_workers=0 (local mode) needs a filesystem storage_path, "
                          f"got {cfg.storage_path}")
@@ -199,7 +116,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
     metrics_path = run_dir / METRICS_FILE if cfg.local_storage else None
     if rank == 0 and metrics_path is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
-        _truncate_metrics(metrics_path, start_step)
+        truncate_metrics(metrics_path, start_step)
 
     step, epoch = start_step, 0
     sums: dict[str, Any] = {}
@@ -251,7 +168,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
             if do_ckpt or step % cfg.report_every == 0:
                 elapsed = max(time.perf_counter() - t_since, 1e-9)
                 cpu = max(time.process_time() - cpu_since, 1e-9)
-                metrics = _mean_across_workers(
+                metrics = mean_across_workers(
                     {k: float(v) / n_since for k, v in sums.items()}, device)
                 metrics.update(step=step, epoch=epoch, lr=scheduler.get_last_lr()[0],
                                samples_per_s=world * cfg.batch_size * n_since / elapsed,
@@ -260,7 +177,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                                samples_per_cpu_s=cfg.batch_size * n_since / cpu,
                                data_wait_frac=wait / elapsed)
                 if val_batches is not None:
-                    metrics.update(_mean_across_workers(
+                    metrics.update(mean_across_workers(
                         validate(objective, model, val_batches, use_amp, device), device))
                 last_metrics = metrics
                 if rank == 0 and metrics_path is not None:
@@ -286,54 +203,6 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
             "world_size": world, "metrics": last_metrics}
 
 
-def _read_val_batches(cfg: TrainConfig, dtypes: dict, device, rank: int) -> list[dict]:
-    """This worker's validation shard as a list of full batches on ``device`` (read once; at most
-    ``cfg.val_batches`` kept when > 0, but the shard is always consumed so every rank's data
-    iterator finishes its epoch)."""
-    import ray.train
-
-    batches = []
-    for batch in ray.train.get_dataset_shard("val").iter_torch_batches(
-            batch_size=cfg.batch_size, dtypes=dtypes, device=device, drop_last=True):
-        if not cfg.val_batches or len(batches) < cfg.val_batches:
-            batches.append(batch)
-    if not batches:
-        raise ValueError(f"rank {rank}: the validation data shard yielded no full batch of "
-                         f"{cfg.batch_size} rows; use more validation data or a smaller batch_size")
-    return batches
-
-
-@torch.no_grad()
-def validate(objective, model: torch.nn.Module, batches: list[dict[str, torch.Tensor]],
-             use_amp: bool = False, device: torch.device | None = None) -> dict[str, float]:
-    """Mean validation metrics over ``batches`` → ``{"val_<name>": value}``.
-
-    Uses ``objective.evaluate(model, batch) -> {name: scalar}`` when the objective defines it
-    (metrics comparable across its hyperparameters, e.g. retrieval accuracy), else the training
-    step's ``loss`` and parts. The model is put back in training mode afterwards.
-    """
-    evaluate = getattr(objective, "evaluate", None)
-    dev_type = (device or torch.device("cpu")).type
-    model.eval()
-    sums: dict[str, float] = {}
-    n = 0
-    try:
-        for batch in batches:
-            with torch.autocast(dev_type, dtype=torch.float16, enabled=use_amp):
-                if evaluate is not None:
-                    values = evaluate(model, batch)
-                else:
-                    loss, parts = objective.step(model, batch)
-                    values = {"loss": loss, **parts}
-            size = len(next(iter(batch.values())))
-            for k, v in values.items():
-                sums[k] = sums.get(k, 0.0) + float(v) * size
-            n += size
-    finally:
-        model.train()
-    return {f"val_{k}": v / max(n, 1) for k, v in sums.items()}
-
-
 def _checkpoint_and_report(cfg: TrainConfig, local: bool, rank: int, metrics: dict[str, Any],
                            model, optimizer, scheduler, scaler, step: int) -> None:
     import ray.train
@@ -341,14 +210,8 @@ def _checkpoint_and_report(cfg: TrainConfig, local: bool, rank: int, metrics: di
     name = checkpoint_name(step)
     if local:
         # No Ray checkpoint manager in local mode: write the run directory ourselves, atomically.
-        final = cfg.run_dir / name
-        tmp = cfg.run_dir / f".{name}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        save_training_checkpoint(tmp, model, optimizer, scheduler, scaler, step, cfg.to_dict())
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-        for _, old in list_checkpoints(cfg.run_dir)[:-cfg.num_to_keep]:
-            shutil.rmtree(old, ignore_errors=True)
+        save_run_checkpoint(cfg.run_dir, cfg.num_to_keep, model, optimizer, scheduler, scaler,
+                            step, cfg.to_dict())
         ray.train.report(metrics)
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -379,8 +242,6 @@ class FitResult:
 
 def validate_model_config(cfg: TrainConfig):
     """Build the model's config on the driver (no weights) so config errors surface before Ray."""
-    from solarray.models import get_model_class, make_config
-
     mc = dict(cfg.model_config)
     preset = mc.pop("preset", None)
     cls = get_model_class(cfg.model)
@@ -477,8 +338,6 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
 def pretrain(cfg: TrainConfig, data_dir: str | os.PathLike, split: bool = True,
              log=print) -> FitResult:
     """Train from ingest's Parquet shards in ``data_dir`` (channels and splits from the data API)."""
-    from solarray.data import dataset as data_api
-
     channels = tuple(data_api.channels_of(data_dir))
     if cfg.channels and tuple(cfg.channels) != channels:
         raise ValueError(f"config channels {', '.join(cfg.channels)} differ from the data's "

@@ -4,8 +4,8 @@ A lower pretraining loss is not the goal in itself; what matters is how useful t
 is. With ``score: downstream`` each trial's latest Train checkpoint is loaded, ``model.embed`` maps
 labelled images to class tokens (every ``cls_*`` output, concatenated), and a class-balanced
 logistic regression fit on the probe's training part is scored by TSS on its test part
-(:func:`solarray.train.evaluate.linear_probe_tss`). Trials stopped by ASHA are scored on the
-checkpoint they reached.
+(:func:`solarray.metrics.representation.linear_probe_tss`). Trials stopped by ASHA are scored on
+the checkpoint they reached.
 """
 
 from __future__ import annotations
@@ -15,6 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
+
+from solarray.core.checkpoints import model_file
+from solarray.metrics.representation import linear_probe_tss
+from solarray.models import load_model
+from solarray.train.evidence import embed_arrays
 
 
 @dataclass
@@ -61,8 +67,6 @@ def probe_from_datasets(train_ds, test_ds, max_rows: int = 512) -> ProbeData | N
 def class_token_features(model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """``[N, F]`` features: the model's ``cls_*`` embeddings concatenated (all embeddings when
     it has no ``cls_*``)."""
-    from solarray.train.evaluate import embed_arrays
-
     if not hasattr(model, "embed"):
         raise TypeError(f"model {getattr(model, 'model_name', type(model).__name__)!r} has no "
                         f"embed() method; downstream scoring needs one")
@@ -73,14 +77,7 @@ def class_token_features(model, images: np.ndarray, batch_size: int = 64) -> np.
 
 def probe_score(checkpoint: str | Path, probe: ProbeData) -> float:
     """Linear-probe TSS of the model in a Train checkpoint directory (or ``model.pt``)."""
-    import torch
-
-    from solarray.models import load_model
-    from solarray.train.evaluate import linear_probe_tss
-    from solarray.train.loop import MODEL_FILE
-
-    path = Path(checkpoint)
-    model = load_model(path / MODEL_FILE if path.is_dir() else path)
+    model = load_model(model_file(checkpoint))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -14,13 +14,17 @@ Files in ``<experiment>/results/``:
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
+
+from solarray.core.atomic import atomic_path, write_json, write_text
+from solarray.train.checkpoints import latest_checkpoint
+from solarray.train.config import TrainConfig
+from solarray.tune.trials import train_values
 
 #: TrainConfig keys the best-config file leaves to ``solarray pretrain`` (data, flags, defaults).
 NOT_EXPORTED = ("channels", "storage_path", "fail_at_step")
@@ -46,8 +50,6 @@ def score_column(resolved) -> tuple[str, str]:
 def trial_table(grid, resolved):
     """One row per trial of a Tune ``ResultGrid``, in trial order (not yet ranked)."""
     import pandas as pd
-
-    from solarray.train.loop import latest_checkpoint
 
     metric = resolved.sweep.metric
     rows = []
@@ -116,9 +118,6 @@ def _plain(value: Any) -> Any:
 
 def best_config(table, resolved, channels) -> dict[str, Any]:
     """TrainConfig keys of the best-ranked trial, for ``solarray pretrain --config``."""
-    from solarray.train.config import TrainConfig
-    from solarray.tune.space import train_values
-
     if table.empty or not np.isfinite(float(table[score_column(resolved)[0]].iloc[0])):
         raise ValueError(f"sweep {resolved.name!r}: no trial reported "
                          f"{score_column(resolved)[0]!r}; nothing to rank")
@@ -155,9 +154,9 @@ def format_table(table, resolved, max_rows: int = 50) -> str:
 
 
 def _write_atomic(path: Path, writer) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    writer(tmp)
-    os.replace(tmp, path)
+    """``writer(temporary path)``, then rename it to ``path`` (see :mod:`solarray.core.atomic`)."""
+    with atomic_path(path) as tmp:
+        writer(tmp)
     return path
 
 
@@ -202,8 +201,6 @@ def plot_metric_vs_params(table, resolved, path: Path) -> Path:
 
 def write_results(table, resolved, best: dict[str, Any]) -> dict[str, Path]:
     """Write the table, plot and best config into ``resolved.results_dir``; returns the paths."""
-    import yaml
-
     out = resolved.results_dir
     out.mkdir(parents=True, exist_ok=True)
     files = {
@@ -211,17 +208,16 @@ def write_results(table, resolved, best: dict[str, Any]) -> dict[str, Path]:
         "parquet": _write_atomic(out / "trials.parquet",
                                  lambda t: table.to_parquet(t, index=False)),
         "plot": plot_metric_vs_params(table, resolved, out / "metric_vs_params.png"),
-        "best_yaml": _write_atomic(out / "best_config.yaml", lambda t: Path(t).write_text(
+        "best_yaml": write_text(
+            out / "best_config.yaml",
             f"# best trial of sweep {resolved.name} ({resolved.sweep.source}); use with\n"
             f"#   solarray pretrain --config {out / 'best_config.yaml'} --data DIR\n"
-            + yaml.safe_dump(best, sort_keys=False))),
-        "best_json": _write_atomic(out / "best_config.json",
-                                   lambda t: Path(t).write_text(json.dumps(best, indent=1))),
+            + yaml.safe_dump(best, sort_keys=False)),
+        "best_json": write_json(out / "best_config.json", best, indent=1),
     }
     summary = {"sweep": resolved.name, "metric": resolved.sweep.metric,
                "mode": resolved.sweep.mode, "score": score_column(resolved)[0],
                "trials": len(table), **trial_steps(table, resolved),
                "best_trial": str(table["trial_id"].iloc[0])}
-    files["summary"] = _write_atomic(out / "summary.json",
-                                     lambda t: Path(t).write_text(json.dumps(summary, indent=1)))
+    files["summary"] = write_json(out / "summary.json", summary, indent=1)
     return files

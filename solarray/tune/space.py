@@ -21,8 +21,8 @@ base ``TrainConfig`` overrides every trial starts from::
 Domains: ``grid: [v, ...]``, ``choice: [v, ...]``, ``uniform: [low, high]``,
 ``loguniform: [low, high]`` (0 < low), ``randint: [low, high)``. Shipped sweeps live in
 ``solarray/tune/sweeps/<name>.yaml``. Parsing needs neither Ray nor the registry; whether the
-model/objective exist is checked separately (:func:`check_available`) so sweeps for objectives on
-other branches can be defined before those land.
+model/objective exist is checked separately (:func:`solarray.tune.trials.check_available`) so
+sweeps for objectives on other branches can be defined before those land.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
+
+from solarray.train.config import TrainConfig
 
 SWEEP_DIR = Path(__file__).parent / "sweeps"
 KINDS = ("grid", "choice", "uniform", "loguniform", "randint")
@@ -133,8 +137,6 @@ class Sweep:
 
     @property
     def steps(self) -> int:
-        from solarray.train.config import TrainConfig
-
         return int(self.base.get("steps", TrainConfig.steps))
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,8 +186,6 @@ def _parse_param(path: str, spec: Any, source: str) -> Param:
 
 
 def _check_path(path: str, source: str) -> None:
-    from solarray.train.config import TrainConfig
-
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
     head, *rest = path.split(".")
     if not path or any(not part for part in path.split(".")):
@@ -206,8 +206,6 @@ def parse_sweep(values: Any, source: str = "<mapping>") -> Sweep:
 
     Every error is a :class:`SweepError` naming ``source`` and the offending field.
     """
-    from solarray.train.config import TrainConfig
-
     if not isinstance(values, dict):
         raise SweepError(f"{source}: expected a mapping of sweep keys at the top level")
     unknown = sorted(set(values) - set(TOP_KEYS))
@@ -310,8 +308,6 @@ def load_sweep(name_or_path: str | os.PathLike) -> Sweep:
         if path.suffix.lower() == ".json":
             values = json.loads(raw)
         else:
-            import yaml
-
             values = yaml.safe_load(raw)
     except Exception as err:  # noqa: BLE001 - parser errors vary; report them with the file
         raise SweepError(f"{path}: cannot parse: {err}") from None
@@ -321,106 +317,3 @@ def load_sweep(name_or_path: str | os.PathLike) -> Sweep:
 def param_space(sweep: Sweep) -> dict[str, Any]:
     """Tune ``param_space``: ``{dotted path: domain}``."""
     return {p.path: p.domain() for p in sweep.space}
-
-
-def _put(node: Any, key: str, value: Any, path: str) -> None:
-    if isinstance(node, list):
-        if not key.isdigit() or int(key) >= len(node):
-            raise SweepError(f"cannot set {path}: {key!r} is not an index of a list of "
-                             f"{len(node)} (give the whole list in base)")
-        node[int(key)] = value
-    else:
-        node[key] = value
-
-
-def set_path(values: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``values[a][b]... = value`` for ``path`` ``"a.b..."``, creating mappings as needed.
-
-    A numeric part indexes a list already in ``values`` (``objective_config.fg_weights.0``).
-    """
-    *parents, leaf = path.split(".")
-    node: Any = values
-    for i, key in enumerate(parents):
-        if isinstance(node, list):
-            child = node[int(key)] if key.isdigit() and int(key) < len(node) else None
-        else:
-            child = node.get(key)
-        if child is None:
-            child = {}
-        elif isinstance(child, dict):
-            child = dict(child)
-        elif isinstance(child, (list, tuple)):
-            child = list(child)
-        else:
-            raise SweepError(f"cannot set {path}: {'.'.join(parents[:i + 1])} is "
-                             f"{type(child).__name__}, not a mapping or list")
-        _put(node, key, child, path)
-        node = child
-    _put(node, leaf, value, path)
-
-
-def apply_params(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of ``base`` with each dotted-path parameter set."""
-    out = copy.deepcopy(base)
-    for path, value in params.items():
-        set_path(out, path, value)
-    return out
-
-
-def check_available(sweep: Sweep) -> None:
-    """Raise :class:`SweepUnavailable` unless the sweep's model and objective are registered."""
-    from solarray.models import list_models
-    from solarray.train.objectives import list_objectives, objective_for_model
-
-    missing = []
-    if sweep.model not in list_models():
-        missing.append(f"model {sweep.model!r} (registered: {', '.join(list_models())})")
-    if sweep.objective is not None and sweep.objective not in list_objectives():
-        missing.append(f"objective {sweep.objective!r} (registered: "
-                       f"{', '.join(list_objectives())})")
-    if not missing and sweep.objective is None:
-        try:
-            objective_for_model(sweep.model)
-        except KeyError as err:
-            missing.append(str(err.args[0]))
-    if missing:
-        raise SweepUnavailable(f"sweep {sweep.name!r} ({sweep.source}) needs "
-                               + " and ".join(missing)
-                               + "; it runs once the branch providing it is merged")
-
-
-def train_values(sweep: Sweep, params: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    """TrainConfig keys of one trial: ``base`` + searched ``params`` + model/objective +
-    ``overrides`` (run name, storage, channels, resources set by the runner)."""
-    values = apply_params(sweep.base, params)
-    values["model"] = sweep.model
-    values["objective"] = sweep.objective
-    values.update(overrides)
-    return values
-
-
-def validate_sweep(sweep: Sweep, channels: tuple[str, ...] | list[str]) -> None:
-    """Build one trial's config at example points of the space and check that the objective
-    accepts its ``objective_config`` and the model its ``model_config`` (no weights built).
-
-    Raises :class:`SweepUnavailable` or :class:`SweepError` naming the field.
-    """
-    from solarray.train.config import TrainConfig
-    from solarray.train.loop import validate_model_config
-    from solarray.train.objectives import get_objective
-
-    check_available(sweep)
-    points = [{p.path: p.example() for p in sweep.space}]
-    for p in sweep.space:  # every listed value of finite domains, one at a time
-        for v in (p.values or [])[1:]:
-            points.append({**points[0], p.path: v})
-    for point in points:
-        where = ", ".join(f"{k}={v!r}" for k, v in point.items())
-        try:
-            cfg = TrainConfig.from_dict(train_values(sweep, point, channels=tuple(channels)),
-                                        source=f"{sweep.source} at {where}")
-            get_objective(cfg.objective, cfg.model, **cfg.objective_config)
-            validate_model_config(cfg)
-        except (TypeError, ValueError, KeyError) as err:
-            msg = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-            raise SweepError(f"{sweep.source}: a trial config is invalid ({where}): {msg}") from None

@@ -1,0 +1,35 @@
+"""The synthetic Sun: a seeded sequence of co-temporal AIA + HMI level-1 FITS files with ground truth.
+
+``generate(SynthConfig(...), out_dir)`` writes::
+
+    OUT/fits/<channel>/<JSOC-like name>.fits   level-1 FITS, one per channel and time step
+    OUT/masks/masks_<YYYYmmddTHHMMSS>.fits      uint8 [3, H, W] AR, CH, FL on a north-up grid
+                                                 centred on the disk spanning ±1.1 R☉
+    OUT/tables/ar.parquet                        one row per visible AR per time step
+    OUT/tables/events.parquet, events.csv        flares (start, peak, end, class, AR, position)
+    OUT/tables/xrs.parquet                       GOES XRS xrsa/xrsb, 1-min, W m⁻²
+    OUT/tables/indices.parquet                   daily F10.7 and F30, sfu
+    OUT/preview.png                              one panel per channel, masks outlined
+    OUT/synth.json                               written last: the set is complete
+
+Tables cover one day before the first and after the last image so that 24-h flare labels and
+flare-history features are defined for every time step. AIA files are in DN (divide by EXPTIME),
+HMI in Gauss with the instrument's ≈180° roll (CROTA2), exactly as JSOC level-1 data, so the same
+code reads synthetic and real observations.
+
+Modules: :mod:`~.model` (what the Sun contains), :mod:`~.render` (fields and intensities on a
+grid), :mod:`~.level1` (pointing, headers, noise), :mod:`~.tables`, :mod:`~.preview`,
+:mod:`~.generator` (the public API below). Also here, built on the generator or standing in for
+it: :mod:`~.toy` (tiny in-memory training samples) and :mod:`~.forecast_set` (several synthetic
+runs ingested into one multi-month forecasting set).
+"""
+
+from solarray.data.synthetic.generator import (
+    SynthConfig,
+    SynthResult,
+    check_writable,
+    generate,
+    parse_cadence,
+)
+
+__all__ = ["SynthConfig", "SynthResult", "check_writable", "generate", "parse_cadence"]

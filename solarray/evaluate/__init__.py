@@ -1,1 +1,0 @@
-"""Evaluation tables: metrics and baselines per task (segmentation, ...)."""

@@ -1,0 +1,79 @@
+"""One perception → analysis → forecast cycle on one sample, with timings per stage (no Ray).
+
+The three stages are separate functions (:func:`~solarray.pipeline.perception.perceive`,
+:func:`~solarray.pipeline.analysis_stage.analyse`, :func:`~solarray.pipeline.forecast_stage.forecast`)
+because the Serve app runs each in its own deployment (SPNet and FPNet batched over requests);
+:func:`run_cycle` chains them in one process (``solarray demo``, batch forecasting, tests).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from solarray.pipeline.analysis_stage import Analysis, analyse
+from solarray.pipeline.config import CycleConfig
+from solarray.pipeline.flare_history import FlareHistory
+from solarray.pipeline.forecast_stage import Forecast, forecast
+from solarray.pipeline.map_view import MapInputs, map_inputs
+from solarray.pipeline.model_set import UNTRAINED, ModelSet
+from solarray.pipeline.perception import Perception, perceive
+from solarray.pipeline.response import build_response, new_id
+from solarray.pipeline.sample import Sample
+
+
+@dataclass
+class CycleResult:
+    """The outcome of one cycle; :meth:`to_json` is the API response."""
+
+    id: str
+    sample: Sample
+    perception: Perception
+    analysis: Analysis
+    forecast: Forecast
+    versions: dict[str, str]
+    timings: dict[str, float]
+    warnings: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # process CPU seconds per stage
+
+    @property
+    def untrained(self) -> bool:
+        return any(UNTRAINED in v for v in self.versions.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return build_response(self.id, self.sample, self.analysis, self.forecast, self.versions,
+                              self.timings, self.warnings)
+
+    def map_inputs(self) -> MapInputs:
+        return map_inputs(self.sample, self.perception, self.analysis, self.forecast,
+                          self.untrained)
+
+
+def run_cycle(sample: Sample, models: ModelSet, config: CycleConfig | None = None, *,
+              history: FlareHistory | None = None, result_id: str | None = None) -> CycleResult:
+    """Perception → analysis → forecast on one sample with ``models``; wall-clock timings per
+    stage in seconds (and the process CPU seconds in ``result.cpu``: on a shared machine the wall
+    clock mostly waits)."""
+    config = config or CycleConfig()
+    timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    t0, c0 = time.perf_counter(), time.process_time()
+    perception = perceive(models.get("spnet"), [sample], config.threshold)[0]
+    t1, c1 = time.perf_counter(), time.process_time()
+    timings["perception"], cpu["perception"] = t1 - t0, c1 - c0
+    analysis = analyse(sample, perception, hale=models.optional("hale"),
+                       mcintosh=models.optional("mcintosh"), history=history, config=config)
+    t2, c2 = time.perf_counter(), time.process_time()
+    timings["analysis"], cpu["analysis"] = t2 - t1, c2 - c1
+    fc = forecast(models.optional("fpnet_full_disk"), models.optional("fpnet_ar"), [sample],
+                  [analysis], config.max_regions)[0]
+    t3, c3 = time.perf_counter(), time.process_time()
+    timings["forecast"], cpu["forecast"] = t3 - t2, c3 - c2
+    timings["total"], cpu["total"] = t3 - t0, c3 - c0
+    warn = [f"model {r} not loaded: {e}" for r, e in models.errors().items()]
+    return CycleResult(result_id or new_id(), sample, perception, analysis, fc, models.versions(),
+                       timings, warn, cpu)
+
+
+__all__ = ["CycleResult", "run_cycle"]

@@ -1,0 +1,207 @@
+"""Flare history for the forecaster: GOES XRS → detected flares → flare index per disk and region.
+
+A :class:`FlareHistory` is loaded once (per IATools replica) from a configured source:
+
+* ``xrs``: a GOES XRS file (FITS/netCDF via sunpy, or a ``time, xrsa, xrsb`` parquet/CSV such as the
+  synthetic Sun's ``tables/xrs.parquet``) — flares are detected with the NOAA/SEPC rule
+  (:func:`solarray.analysis.flares.detect_flares`);
+* ``events`` (optional): a table of *located* flares (``peak``, ``goes_class``, ``hgs_lon``,
+  ``hgs_lat``; the synthetic ``tables/events.parquet``, or a list derived from AIA 193 Å
+  localisation). Detected flares take the position of the located flare peaking within
+  ``match_minutes``; without XRS the located table is the history itself;
+* ``indices`` (optional): daily ``date, f107`` (sfu), FPNet's F10.7 feature.
+
+A directory is read as a synthetic-Sun ``tables/`` directory (or its parent).
+
+Per-region flare index: each located flare of the last 24 h is rotated (Snodgrass & Ulrich 1990
+synodic rate) from its peak time to the observation time and assigned to the nearest region whose
+equivalent radius + ``assign_deg`` contains it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from solarray.analysis import flares as F
+from solarray.core.geometry import synodic_rate
+
+
+class FlareSourceError(ValueError):
+    """A configured flare-history source that cannot be read (names the file)."""
+
+
+@dataclass
+class FlareHistory:
+    """Flares (``peak``, ``goes_class``, optional ``hgs_lon``/``hgs_lat``) and daily F10.7."""
+
+    events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["peak", "goes_class", "hgs_lon", "hgs_lat"]))
+    f107: pd.Series | None = None  # index: date (Timestamp, midnight UTC), values sfu
+    source: str = "none"
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, xrs: str | None = None, events: str | None = None, indices: str | None = None,
+             *, match_minutes: float = 10.0) -> FlareHistory:
+        """Read the configured sources (see the module docstring); all are optional."""
+        xrs, events, indices, notes = _resolve(xrs, events, indices)
+        located = _read_events(events) if events else None
+        src = []
+        if xrs:
+            try:
+                detected, data = F.detect_from_file(xrs)
+            except F.XRSReadError as err:
+                raise FlareSourceError(str(err)) from err
+            detected = detected[["start", "peak", "end", "goes_class", "peak_flux"]].copy()
+            detected["peak"] = _naive_utc(detected["peak"])
+            src.append(f"xrs:{Path(xrs).name}")
+            if located is not None and len(located) and len(detected):
+                detected = _attach_locations(detected, located, match_minutes)
+                src.append(f"located:{Path(events).name}")
+            else:
+                detected["hgs_lon"] = np.nan
+                detected["hgs_lat"] = np.nan
+            ev = detected
+        elif located is not None:
+            ev = located
+            src.append(f"events:{Path(events).name}")
+        else:
+            ev = cls().events
+            notes.append("no GOES source configured: flare index is 0 and unknown")
+        f107 = _read_f107(indices) if indices else None
+        if indices:
+            src.append(f"indices:{Path(indices).name}")
+        return cls(ev.reset_index(drop=True), f107, "+".join(src) or "none", notes)
+
+    @property
+    def configured(self) -> bool:
+        return self.source != "none"
+
+    def f107_at(self, t_obs) -> float:
+        """F10.7 (sfu) of the latest day ≤ ``t_obs`` (NaN when unknown)."""
+        if self.f107 is None or not len(self.f107):
+            return float("nan")
+        day = pd.Timestamp(t_obs).normalize()
+        past = self.f107[self.f107.index <= day]
+        return float(past.iloc[-1]) if len(past) else float("nan")
+
+    def disk_index(self, t_obs, window_hours: float = 24.0) -> dict[str, float]:
+        """Full-disk flare index and counts over (t_obs − window, t_obs]."""
+        disk, _ = F.flare_index(self.events, t_obs, window_hours=window_hours, by=None)
+        return disk
+
+    def region_index(self, t_obs, regions: pd.DataFrame, *, assign_deg: float = 5.0,
+                     window_hours: float = 24.0) -> pd.DataFrame:
+        """Per-region flare index: columns ``number, fi, n_c, n_m, n_x, n`` (0 for quiet regions).
+
+        ``regions`` needs ``number``, ``hgs_lon``, ``hgs_lat``, ``area_msh``.
+        """
+        cols = ["fi", "n_c", "n_m", "n_x", "n"]
+        out = pd.DataFrame({"number": regions["number"].to_numpy()})
+        for c in cols:
+            out[c] = 0.0 if c == "fi" else 0
+        ev = self.events
+        if not len(ev) or not len(regions) or ev["hgs_lon"].isna().all():
+            return out
+        t_ref = pd.Timestamp(t_obs)
+        ev = ev.dropna(subset=["hgs_lon", "hgs_lat"]).copy()
+        dt_days = (t_ref - pd.to_datetime(ev["peak"])).dt.total_seconds().to_numpy() / 86400.0
+        lon = ev["hgs_lon"].to_numpy(float) + synodic_rate(ev["hgs_lat"].to_numpy()) * dt_days
+        lat = ev["hgs_lat"].to_numpy(float)
+        rlon, rlat = regions["hgs_lon"].to_numpy(float), regions["hgs_lat"].to_numpy(float)
+        radius = np.degrees(np.sqrt(2e-6 * np.clip(regions["area_msh"].to_numpy(float), 0, None)))
+        d = _great_circle(lon[:, None], lat[:, None], rlon[None, :], rlat[None, :])
+        d = np.where(d <= radius[None, :] + assign_deg, d, np.inf)
+        best = np.argmin(d, axis=1)
+        hit = np.isfinite(d[np.arange(len(ev)), best])
+        ev["number"] = np.where(hit, regions["number"].to_numpy()[best], -1)
+        _, per = F.flare_index(ev[ev["number"] >= 0], t_ref, window_hours=window_hours,
+                               by="number")
+        if len(per):
+            out = out.drop(columns=cols).merge(per, on="number", how="left")
+            out[cols] = out[cols].fillna(0)
+        return out
+
+
+def _great_circle(lon1, lat1, lon2, lat2) -> np.ndarray:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dl = np.radians(lon2 - lon1)
+    c = np.sin(p1) * np.sin(p2) + np.cos(p1) * np.cos(p2) * np.cos(dl)
+    return np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))
+
+
+def _naive_utc(s: pd.Series) -> pd.Series:
+    s = pd.to_datetime(s, utc=True)
+    return s.dt.tz_convert("UTC").dt.tz_localize(None)
+
+
+def _resolve(xrs, events, indices):
+    notes: list[str] = []
+    for name, value in (("xrs", xrs), ("events", events), ("indices", indices)):
+        if value and not Path(value).exists():
+            raise FlareSourceError(f"{name}: {value}: no such file")
+    # A directory: a synthetic-Sun output (or its tables/) supplies every missing piece.
+    d = next((Path(p) for p in (xrs, events, indices) if p and Path(p).is_dir()), None)
+    if d is not None:
+        tables = d / "tables" if (d / "tables").is_dir() else d
+        pick = {n: tables / f"{n}.parquet" for n in ("xrs", "events", "indices")}
+        xrs = str(pick["xrs"]) if (not xrs or Path(xrs).is_dir()) and pick["xrs"].exists() else xrs
+        events = str(pick["events"]) if (not events or Path(events).is_dir()) \
+            and pick["events"].exists() else events
+        indices = str(pick["indices"]) if (not indices or Path(indices).is_dir()) \
+            and pick["indices"].exists() else indices
+        for name, value in (("xrs", xrs), ("events", events), ("indices", indices)):
+            if value and Path(value).is_dir():
+                raise FlareSourceError(f"{name}: {value}: directory has no {name}.parquet")
+    return xrs, events, indices, notes
+
+
+def _read_table(path: str) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path) if str(path).endswith(".parquet") else pd.read_csv(path)
+    except Exception as err:  # noqa: BLE001
+        raise FlareSourceError(f"{path}: not a readable table ({type(err).__name__}: {err})") from err
+
+
+def _read_events(path: str) -> pd.DataFrame:
+    df = _read_table(path)
+    need = {"peak", "goes_class"}
+    if not need <= set(df.columns):
+        raise FlareSourceError(f"{path}: flare table needs columns {sorted(need)}, "
+                               f"has {list(df.columns)}")
+    out = pd.DataFrame({"peak": _naive_utc(df["peak"]), "goes_class": df["goes_class"].astype(str)})
+    for c in ("hgs_lon", "hgs_lat"):
+        out[c] = pd.to_numeric(df[c], errors="coerce") if c in df.columns else np.nan
+    return out
+
+
+def _attach_locations(detected: pd.DataFrame, located: pd.DataFrame,
+                      match_minutes: float) -> pd.DataFrame:
+    """Give each detected flare the position of the located flare peaking nearest (≤ tolerance)."""
+    det = detected.sort_values("peak").reset_index(drop=True)
+    loc = located.dropna(subset=["hgs_lon"]).sort_values("peak")[["peak", "hgs_lon", "hgs_lat"]]
+    if not len(loc):
+        det["hgs_lon"] = np.nan
+        det["hgs_lat"] = np.nan
+        return det
+    merged = pd.merge_asof(det, loc, on="peak", direction="nearest",
+                           tolerance=pd.Timedelta(minutes=match_minutes))
+    return merged
+
+
+def _read_f107(path: str) -> pd.Series:
+    df = _read_table(path)
+    tcol = next((c for c in ("date", "time", "t_obs") if c in df.columns), None)
+    if tcol is None or "f107" not in df.columns:
+        raise FlareSourceError(f"{path}: indices table needs columns date and f107, "
+                               f"has {list(df.columns)}")
+    idx = _naive_utc(df[tcol]).dt.normalize()
+    return pd.Series(pd.to_numeric(df["f107"], errors="coerce").to_numpy(), index=idx).sort_index()
+
+
+
+__all__ = ["FlareHistory", "FlareSourceError"]

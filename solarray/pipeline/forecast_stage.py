@@ -1,0 +1,81 @@
+"""Stage 3, forecast: FPNet on the full disk and on a crop around each AR with its features →
+P(≥M1 flare within 24 h), calibrated when the checkpoint carries a calibration.
+
+The AR crop (:func:`solarray.forecast.examples.ar_crop`) and the feature vector
+(:func:`solarray.forecast.features.region_features` / ``disk_features`` / ``feature_tensors``)
+are the ones FPNet is trained with, so a served forecast sees the input the model was trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from solarray.forecast.examples import ar_crop
+from solarray.forecast.features import disk_features, feature_tensors, region_features
+from solarray.pipeline.analysis_stage import Analysis
+from solarray.pipeline.sample import Sample, prepare_stack
+
+
+@dataclass
+class Forecast:
+    """P(≥M1 within 24 h): the full-disk model, each region (by number), and the regions combined
+    as 1 − Π(1 − p_i)."""
+
+    full_disk: float | None
+    regions: dict[int, float]
+    from_regions: float | None
+
+
+def _probabilities(model, images: np.ndarray, feats: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    import torch
+
+    if not len(images):
+        return np.zeros(0)
+    sc, cats = feature_tensors(model, feats)
+    with torch.inference_mode():
+        p = model.predict_proba(torch.from_numpy(images), sc, cats).float().numpy()
+    cal = getattr(model, "calibrated", None)
+    return np.clip(np.asarray(cal(p) if cal else p, dtype=np.float64), 0.0, 1.0)
+
+
+def forecast(fp_disk, fp_ar, samples: Sequence[Sample], analyses: Sequence[Analysis],
+             max_regions: int = 64) -> list[Forecast]:
+    """FPNet on a batch: one full-disk image per sample, one crop per AR (largest
+    ``max_regions`` per sample). Either model may be None (its probabilities are None)."""
+    disk_p = [None] * len(samples)
+    if fp_disk is not None and samples:
+        c = fp_disk.config
+        imgs = np.stack([prepare_stack(s.image, s.present, s.channels, c.channels,
+                                       c.image_size)[0] for s in samples])
+        disk_p = list(_probabilities(fp_disk, imgs, [disk_features(a.disk) for a in analyses]))
+    region_p: list[dict[int, float]] = [{} for _ in samples]
+    if fp_ar is not None:
+        c = fp_ar.config
+        crops, feats, owners = [], [], []
+        for i, (s, a) in enumerate(zip(samples, analyses, strict=True)):
+            if not a.ars:
+                continue
+            full, _ = prepare_stack(s.image, s.present, s.channels, c.channels, s.size)
+            rows = sorted(a.ars, key=lambda r: -(r.get("area_msh") or 0))[:max_regions]
+            for row in rows:
+                crops.append(ar_crop(full, row["pixel_y"], row["pixel_x"], s.frame, c.crop_rsun,
+                                     c.image_size))
+                feats.append(region_features(row, a.disk))
+                owners.append((i, row["number"]))
+        if crops:
+            probs = _probabilities(fp_ar, np.stack(crops), feats)
+            for (i, n), p in zip(owners, probs, strict=True):
+                region_p[i][int(n)] = float(p)
+    out = []
+    for dp, rp in zip(disk_p, region_p, strict=True):
+        combined = float(1.0 - np.prod([1.0 - p for p in rp.values()])) if rp else (
+            0.0 if fp_ar is not None else None)
+        out.append(Forecast(None if dp is None else float(dp), rp, combined))
+    return out
+
+
+__all__ = ["Forecast", "forecast"]

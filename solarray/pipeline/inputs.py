@@ -1,0 +1,282 @@
+"""Untrusted inputs → a validated :class:`~solarray.pipeline.sample.Sample`.
+
+Two ways in:
+
+* :func:`sample_from_fits` — uploaded FITS files (bytes), one per channel. Each file is checked to
+  be FITS (magic bytes; gzip accepted) and parsed by astropy only (no pickle, no code); its
+  channel comes from the header (:func:`solarray.core.channels.channel_from_header`); the set must hold
+  the required channels and only channels the forecaster uses; images must be 2-D, within the
+  size limits, carry the keywords preprocessing needs, and be co-temporal. Then each is
+  preprocessed (:func:`solarray.data.preprocess.preprocess`) onto the sample grid.
+* :func:`sample_from_dataset` — a sample of an ingested shard directory, by ``sample_id``, from
+  directories the service allows.
+
+Every rejection raises :class:`InputError` with an HTTP status (413, 415, 422, 403, 404) and a
+reason the API returns as JSON.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from solarray.core import channels as chans
+from solarray.core.frame import FRAME_RSUN, sample_frame_header
+from solarray.data import preprocess as pp
+from solarray.data import sources
+from solarray.data.shards import shard_paths
+from solarray.pipeline.sample import Sample
+from solarray.viz.situational_map import meta_header
+
+FITS_MAGIC = b"SIMPLE  ="
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class InputError(ValueError):
+    """A request the service refuses; ``status`` is the HTTP status, ``detail`` extra JSON."""
+
+    def __init__(self, message: str, status: int = 422, **detail):
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+    def to_json(self) -> dict:
+        return {"error": str(self), "status": self.status, **self.detail}
+
+
+@dataclass
+class InputConfig:
+    """Limits and settings for turning inputs into samples."""
+
+    size: int = 512  # sample grid N (pixels)
+    frame: float = FRAME_RSUN  # ±R☉ of the grid
+    accepted: tuple[str, ...] = ()  # channels the forecaster uses (empty: any known channel)
+    required: tuple[str, ...] = ("hmi_m",)  # channels every request must hold
+    max_files: int = 16
+    max_file_bytes: int = 80 * 2**20  # decompressed FITS bytes per file
+    min_pixels: int = 64  # per side
+    max_pixels: int = 4096  # per side
+    max_time_spread_s: float = 600.0  # co-temporality of the channels
+    degradation_table: str | None = None  # aiapy table path (None: skip)
+    dataset_roots: tuple[str, ...] = ()  # directories JSON requests may name
+
+    def __post_init__(self) -> None:
+        self.accepted = chans.resolve(self.accepted) if self.accepted else ()
+        self.required = chans.resolve(self.required) if self.required else ()
+        if self.accepted:
+            missing = [c for c in self.required if c not in self.accepted]
+            if missing:
+                raise ValueError(f"required channels {missing} are not accepted channels "
+                                 f"{list(self.accepted)}")
+        if not 16 <= int(self.size) <= 4096:
+            raise ValueError(f"size must be in 16..4096 pixels, got {self.size}")
+
+
+def _decompress(name: str, raw: bytes, limit: int) -> bytes:
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as g:
+                out = g.read(limit + 1)
+        except (OSError, EOFError) as err:
+            raise InputError(f"file {name!r}: corrupt gzip ({err})", 415) from None
+        if len(out) > limit:
+            raise InputError(f"file {name!r}: more than {limit // 2**20} MiB once decompressed",
+                             413)
+        return out
+    return raw
+
+
+def read_upload(name: str, raw: bytes, config: InputConfig) -> tuple[np.ndarray, object]:
+    """``(data [H, W] float, header)`` of one uploaded FITS file, or :class:`InputError`."""
+    from astropy.io import fits
+
+    if not raw:
+        raise InputError(f"file {name!r} is empty", 422)
+    raw = _decompress(name, raw, config.max_file_bytes)
+    if not raw.startswith(FITS_MAGIC):
+        raise InputError(f"file {name!r} is not a FITS file (it does not start with "
+                         "'SIMPLE  =')", 415)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with fits.open(io.BytesIO(raw), memmap=False, lazy_load_hdus=False) as hdul:
+                hdu = next((h for h in hdul if getattr(h, "is_image", False)
+                            and h.header.get("NAXIS", 0) >= 2), None)
+                if hdu is None:
+                    raise InputError(f"file {name!r}: no 2-D image HDU", 422)
+                nx, ny = int(hdu.header.get("NAXIS1", 0)), int(hdu.header.get("NAXIS2", 0))
+                _check_size(name, hdu.header.get("NAXIS", 0), nx, ny, config)
+                data = np.asarray(hdu.data)
+                header = hdu.header.copy()
+    except InputError:
+        raise
+    except Exception as err:  # noqa: BLE001 - astropy raises many types on broken files
+        raise InputError(f"file {name!r}: unreadable FITS ({type(err).__name__}: "
+                         f"{str(err)[:200]})", 422) from None
+    if data.ndim != 2:
+        raise InputError(f"file {name!r}: expected a 2-D image, got shape {data.shape}", 422)
+    data = data.astype(np.float32) if data.dtype.kind != "f" or not data.dtype.isnative \
+        else data
+    return data, header
+
+
+def _check_size(name: str, naxis: int, nx: int, ny: int, config: InputConfig) -> None:
+    if naxis != 2:
+        raise InputError(f"file {name!r}: expected a 2-D image, NAXIS={naxis}", 422)
+    lo, hi = config.min_pixels, config.max_pixels
+    if not (lo <= nx <= hi and lo <= ny <= hi):
+        raise InputError(f"file {name!r}: unsupported image size {nx}×{ny} (each side must be "
+                         f"{lo}..{hi} pixels)", 422, size=[nx, ny])
+
+
+def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) -> Sample:
+    """Uploaded ``(filename, bytes)`` pairs, one per channel → preprocessed :class:`Sample`."""
+    if not files:
+        raise InputError("no files uploaded (multipart field 'files', one FITS per channel)", 422)
+    if len(files) > config.max_files:
+        raise InputError(f"{len(files)} files uploaded; at most {config.max_files}", 413)
+    by_channel: dict[str, tuple[str, np.ndarray, object]] = {}
+    for name, raw in files:
+        if len(raw) > config.max_file_bytes:
+            raise InputError(f"file {name!r}: {len(raw) // 2**20} MiB, more than "
+                             f"{config.max_file_bytes // 2**20} MiB", 413)
+        data, header = read_upload(name, raw, config)
+        ch = chans.channel_from_header(header)
+        if ch is None:
+            raise InputError(f"file {name!r}: unknown channel ({sources.describe_instrument(header)});"
+                             f" expected one of {', '.join(config.accepted or chans.CATALOGUE)}",
+                             422)
+        if config.accepted and ch not in config.accepted:
+            raise InputError(f"file {name!r} is {ch}, which this forecaster does not use "
+                             f"(accepted channels: {', '.join(config.accepted)})", 422,
+                             channel=ch)
+        if ch in by_channel:
+            raise InputError(f"files {by_channel[ch][0]!r} and {name!r} are both {ch}: "
+                             "upload one file per channel", 422, channel=ch)
+        missing = sources.missing_keywords(header, ch)
+        if missing:
+            raise InputError(f"file {name!r} ({ch}): header lacks {', '.join(missing)}", 422,
+                             channel=ch)
+        by_channel[ch] = (name, data, header)
+    absent = [c for c in config.required if c not in by_channel]
+    if absent:
+        raise InputError(f"wrong channel set: {', '.join(absent)} required, got "
+                         f"{', '.join(sorted(by_channel))}", 422,
+                         channels=sorted(by_channel), required=list(config.required))
+    times = {}
+    for ch, (name, _, header) in by_channel.items():
+        try:
+            times[ch] = sources.parse_time(header)
+        except (KeyError, ValueError) as err:
+            raise InputError(f"file {name!r} ({ch}): {err}", 422) from None
+    spread = (max(times.values()) - min(times.values())).total_seconds()
+    if spread > config.max_time_spread_s:
+        raise InputError(f"files are not co-temporal: {spread:.0f} s between "
+                         f"{min(times, key=times.get)} and {max(times, key=times.get)} "
+                         f"(at most {config.max_time_spread_s:.0f} s)", 422,
+                         times={c: t.isoformat() for c, t in times.items()})
+    ref = "hmi_m" if "hmi_m" in by_channel else sorted(by_channel)[0]
+    t_obs = times[ref]
+    channels = tuple(c for c in (config.accepted or sorted(by_channel)) if c in by_channel)
+    cfg = pp.PreprocessConfig(size=config.size, frame=config.frame, off_limb="keep",
+                              degradation_table=config.degradation_table)
+    image = np.full((len(channels), config.size, config.size), np.nan, np.float32)
+    b_los = None
+    info = {}
+    for i, ch in enumerate(channels):
+        name, data, header = by_channel[ch]
+        try:
+            out = pp.preprocess(data, header, ch, cfg, t_obs=times[ch])
+        except sources.RejectError as err:
+            raise InputError(f"file {name!r} ({ch}): {err}", 422, channel=ch) from None
+        except Exception as err:  # noqa: BLE001 - bad WCS etc.
+            raise InputError(f"file {name!r} ({ch}): cannot preprocess ({type(err).__name__}: "
+                             f"{str(err)[:200]})", 422, channel=ch) from None
+        image[i] = out.scaled
+        if ch == "hmi_m":
+            b_los = out.data
+        info[ch] = {"file": name, "time": times[ch].isoformat(), "header": sources.header_meta(header)}
+    header = sample_frame_header(config.size, t_obs, by_channel[ref][2], config.frame)
+    return Sample(image, channels, t_obs, header, present=np.ones(len(channels), bool),
+                  b_los=b_los, sample_id=t_obs.strftime("%Y-%m-%dT%H:%M:%S"),
+                  source={"kind": "upload", "files": info})
+
+
+def _allowed(path: Path, roots: Sequence[str]) -> bool:
+    real = path.resolve()
+    for r in roots:
+        root = Path(r).expanduser().resolve()
+        if real == root or root in real.parents:
+            return True
+    return False
+
+
+def sample_from_dataset(dataset: str, sample_id: str, config: InputConfig) -> Sample:
+    """Read ``sample_id`` from the ingested shard directory ``dataset`` (must lie under one of
+    ``config.dataset_roots``)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if not config.dataset_roots:
+        raise InputError("dataset requests are disabled (no dataset roots configured)", 403)
+    if not isinstance(dataset, str) or not dataset or "\x00" in dataset:
+        raise InputError("'dataset' must be a directory path", 422)
+    path = Path(dataset).expanduser()
+    if not _allowed(path, config.dataset_roots):
+        raise InputError(f"dataset {dataset!r} is outside the allowed directories", 403)
+    if not path.is_dir():
+        raise InputError(f"dataset {dataset!r}: no such directory", 404)
+    shards = shard_paths(str(path))
+    if not shards:
+        raise InputError(f"dataset {dataset!r}: no shard_*.parquet files", 404)
+    table = None
+    for shard in shards:
+        t = pq.read_table(shard, filters=[("sample_id", "=", str(sample_id))])
+        if t.num_rows:
+            table = t.slice(0, 1)
+            break
+    if table is None:
+        ids = pc.unique(pq.read_table(shards[0], columns=["sample_id"])["sample_id"])
+        raise InputError(f"dataset {dataset!r}: no sample {sample_id!r}", 404,
+                         example_ids=ids.to_pylist()[:5])
+    col = table.column("image").combine_chunks()
+    row = table.drop_columns(["image"]).to_pylist()[0]
+    channels = tuple(row["channels"])
+    if hasattr(col, "to_numpy_ndarray"):  # fixed-shape tensor column (ingest writes these)
+        image = np.asarray(col.to_numpy_ndarray()[0], dtype=np.float32)
+    else:
+        image = np.asarray(col.to_pylist()[0], dtype=np.float32)
+    if image.ndim == 1:  # flattened tensor
+        n = int(round((image.size / len(channels)) ** 0.5))
+        image = image.reshape(len(channels), n, n)
+    present = np.asarray(row["present"], dtype=bool)
+    meta = json.loads(row.get("meta") or "{}")
+    t_obs = row["t_obs"]
+    if isinstance(t_obs, datetime) and t_obs.tzinfo is not None:
+        t_obs = t_obs.astimezone(UTC).replace(tzinfo=None)
+    frame = float((meta.get("preprocess") or {}).get("frame", FRAME_RSUN))
+    if config.accepted:
+        keep = [c for c in channels if c in config.accepted]
+        if not keep:
+            raise InputError(f"dataset sample has channels {list(channels)}, none used by this "
+                             f"forecaster ({', '.join(config.accepted)})", 422)
+        idx = [channels.index(c) for c in keep]
+        image, present, channels = image[idx], present[idx], tuple(keep)
+    absent = [c for c in config.required if c not in channels or not present[channels.index(c)]]
+    if absent:
+        raise InputError(f"wrong channel set: dataset sample lacks {', '.join(absent)}", 422)
+    header = sample_frame_header(image.shape[-1], t_obs, meta_header(meta), frame)
+    return Sample(image, channels, t_obs, header, present=present, sample_id=str(sample_id),
+                  source={"kind": "dataset", "dataset": os.fspath(path)})
+
+
+__all__ = ["InputConfig", "InputError", "read_upload", "sample_from_dataset", "sample_from_fits"]

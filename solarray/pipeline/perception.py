@@ -1,0 +1,50 @@
+"""Stage 1, perception: SPNet on the stack → AR/CH/FL probabilities and masks ``[3, H, W]``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from solarray.core.frame import disk_mask
+from solarray.pipeline.sample import Sample, prepare_stack
+
+
+@dataclass
+class Perception:
+    """SPNet output on the sample grid: probabilities float32 and masks uint8, ``[3, H, W]``
+    (planes in :data:`solarray.core.features.FEATURE_KINDS` order), zero off the disk."""
+
+    probability: np.ndarray
+    masks: np.ndarray
+    threshold: float
+
+
+def perceive(spnet, samples: Sequence[Sample], threshold: float = 0.5) -> list[Perception]:
+    """SPNet on a batch of samples (any sizes, any channel sets) → one :class:`Perception` each;
+    SPNet's probabilities are resampled back to each sample's grid."""
+    import torch
+    import torch.nn.functional as Fn
+
+    if not samples:
+        return []
+    cfg = spnet.config
+    xs, ps = zip(*(prepare_stack(s.image, s.present, s.channels, cfg.channels, cfg.image_size)
+                   for s in samples), strict=True)
+    with torch.inference_mode():
+        prob = spnet.predict_proba(torch.from_numpy(np.stack(xs)),
+                                   torch.from_numpy(np.stack(ps)))
+    out = []
+    for s, p in zip(samples, prob, strict=True):
+        if p.shape[-1] != s.size:
+            p = Fn.interpolate(p[None], size=(s.size, s.size), mode="bilinear",
+                               align_corners=False)[0]
+        p = p.float().numpy()
+        disk = disk_mask(s.size, s.frame)
+        p = np.where(disk[None], p, 0.0).astype(np.float32)
+        out.append(Perception(p, (p >= threshold).astype(np.uint8), threshold))
+    return out
+
+
+__all__ = ["Perception", "perceive"]

@@ -1,0 +1,71 @@
+"""The JSON body of a forecast (what ``POST /v1/forecast`` returns and ``solarray demo`` writes)."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from solarray.pipeline.analysis_stage import Analysis
+from solarray.pipeline.forecast_stage import Forecast
+from solarray.pipeline.model_set import UNTRAINED
+from solarray.pipeline.sample import Sample
+
+
+def new_id() -> str:
+    """A fresh forecast id (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+def build_response(result_id: str, sample: Sample, analysis: Analysis, fc: Forecast,
+                   versions: Mapping[str, str], timings: Mapping[str, float],
+                   warnings_: Sequence[str] = ()) -> dict[str, Any]:
+    """The JSON body of a forecast (NaN → null); models whose version says
+    :data:`~solarray.pipeline.model_set.UNTRAINED` put a warning first."""
+    regions = []
+    for r in analysis.ars:
+        row = dict(r)
+        row["p_m24"] = fc.regions.get(r["number"])
+        regions.append(row)
+    untrained = sorted(k for k, v in versions.items() if UNTRAINED in v)
+    warn = list(warnings_)
+    if untrained:
+        warn.insert(0, f"UNTRAINED models ({', '.join(untrained)}): probabilities, masks and "
+                       "classes are not meaningful")
+    return _json_safe({
+        "id": result_id,
+        "observation_time": sample.t_obs.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "sample_id": sample.sample_id,
+        "channels": list(sample.channels),
+        "channels_present": [c for c, p in zip(sample.channels, sample.present, strict=True) if p],
+        "image_size": sample.size,
+        "full_disk": {"p_m24": fc.full_disk, "p_m24_from_regions": fc.from_regions,
+                      **analysis.disk},
+        "regions": regions,
+        "coronal_holes": analysis.chs,
+        "filaments": analysis.fls,
+        "model_versions": dict(versions),
+        "untrained": bool(untrained),
+        "timings_s": {k: round(float(v), 4) for k, v in timings.items()},
+        "warnings": warn,
+        "notes": list(analysis.notes),
+        "map_url": f"/v1/forecast/{result_id}/map.png",
+    })
+
+
+def _json_safe(obj):
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+__all__ = ["build_response", "new_id"]

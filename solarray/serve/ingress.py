@@ -1,0 +1,281 @@
+"""The forecaster's HTTP API: a FastAPI app as the Ray Serve ingress ``Forecaster``.
+
+::
+
+    HTTP ──► Forecaster (validation, uploads → sample, results, map, HTML page)
+                 ├─► SPNet    (perception, batched)
+                 ├─► IATools  (analysis)
+                 └─► FPNet    (forecast, batched)
+
+Requests become samples (:mod:`solarray.pipeline.inputs`), the three stages run in their
+deployments (:mod:`solarray.serve.deployments`), and the last ``max_results`` forecasts are kept
+for ``GET /v1/forecast/{id}`` and its map (drawn on first request).
+"""
+
+# No `from __future__ import annotations`: FastAPI must see real annotations (Request) on the
+# methods Serve's ingress rewrites.
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field, ValidationError
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+
+from solarray import __version__
+from solarray.pipeline.inputs import InputConfig, InputError, sample_from_dataset, sample_from_fits
+from solarray.pipeline.map_view import map_inputs, map_png
+from solarray.pipeline.model_set import ModelLoadError
+from solarray.pipeline.response import build_response, new_id
+from solarray.serve.deployments import FPNET, IATOOLS, INGRESS, SPNET
+from solarray.serve.http import parse_multipart, read_body
+from solarray.serve.page import render_index_html
+
+log = logging.getLogger("ray.serve")
+
+api = FastAPI(
+    title="solarray: Solar Activity AI Forecaster",
+    version=__version__,
+    description=(
+        "Perception (SPNet) → analysis (IATools) → forecast (FPNet) on one observation. POST "
+        "FITS files (one per channel, channels recognised from the headers) or name a sample of "
+        "an ingested dataset; get active regions with coordinates, classes, flare index and "
+        "P(≥M1 flare within 24 h), coronal holes, filaments, the full-disk probability and a "
+        "situational-awareness map. Models without trained checkpoints are tiny and untrained: "
+        "their versions say 'untrained'."),
+)
+
+
+class DatasetRequest(BaseModel):
+    """A sample of an ingested shard directory (``solarray ingest`` output) on the server."""
+
+    dataset: str = Field(description="shard directory (must lie under an allowed root)")
+    sample_id: str = Field(description="sample id, e.g. 2024-01-01T00:00:00")
+
+
+_FORECAST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["files"],
+                "properties": {"files": {"type": "array", "description": (
+                    "one FITS file per channel (level 1, e.g. AIA DN with EXPTIME, HMI "
+                    "magnetogram in G; .fits or .fits.gz)"),
+                    "items": {"type": "string", "format": "binary"}}}}},
+            "application/json": {"schema": DatasetRequest.model_json_schema()},
+        },
+    },
+    "responses": {
+        "200": {"description": "the forecast (JSON)"},
+        "400": {"description": "malformed request"},
+        "403": {"description": "dataset outside the allowed directories"},
+        "404": {"description": "dataset or sample not found"},
+        "413": {"description": "request too large"},
+        "415": {"description": "a file is not FITS / unsupported content type"},
+        "422": {"description": "invalid input: wrong channel set, size, header, times"},
+        "503": {"description": "a model is not loaded"},
+        "504": {"description": "the forecast took longer than the request timeout"},
+    },
+}
+
+
+def _error(status: int, message: str, **extra) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status, **extra}, status_code=status)
+
+
+@serve.deployment(name=INGRESS, max_ongoing_requests=32, user_config={},
+                  ray_actor_options={"num_cpus": 0.5})
+@serve.ingress(api)
+class Forecaster:
+    """HTTP API: validation, composition of the three stages, results, map and HTML page."""
+
+    def __init__(self, spnet: DeploymentHandle, iatools: DeploymentHandle,
+                 fpnet: DeploymentHandle) -> None:
+        self.spnet, self.iatools, self.fpnet = spnet, iatools, fpnet
+        self.results: OrderedDict[str, dict] = OrderedDict()
+        self.latest: str | None = None
+        self.accepted: tuple[str, ...] | None = None
+        self._accepted_at = -1e9
+        self._versions_cache: dict[str, str] = {}
+        self._versions_at = -1e9
+        self.reconfigure({})
+
+    def reconfigure(self, config: dict) -> None:
+        cfg = dict(config or {})
+        self.max_request_bytes = int(cfg.get("max_request_mb", 200) * 2**20)
+        self.request_timeout_s = float(cfg.get("request_timeout_s", 60.0))
+        self.max_results = int(cfg.get("max_results", 64))
+        self.cycle = dict(cfg.get("cycle") or {})
+        self.input_kw = {k: cfg[k] for k in ("size", "frame", "required", "max_files",
+                                             "min_pixels", "max_pixels", "max_time_spread_s",
+                                             "degradation_table", "dataset_roots") if k in cfg}
+        if "max_file_mb" in cfg:
+            self.input_kw["max_file_bytes"] = int(cfg["max_file_mb"] * 2**20)
+        self.input_kw = {k: tuple(v) if isinstance(v, list) else v
+                         for k, v in self.input_kw.items()}
+        self.configured_accepted = tuple(cfg.get("accepted", ()))
+        InputConfig(**self.input_kw)  # validate now: a bad config fails the deployment
+
+    async def _input_config(self):
+        now = time.monotonic()
+        if self.accepted is None or now - self._accepted_at > 30.0:  # models may be reconfigured
+            self._accepted_at = now
+            if self.configured_accepted:
+                self.accepted = self.configured_accepted
+            else:  # the channels the models read
+                chans = await self.spnet.channels.remote()
+                chans += [c for c in await self.fpnet.channels.remote() if c not in chans]
+                self.accepted = tuple(chans)
+        required = tuple(c for c in self.input_kw.get("required", ("hmi_m",))
+                         if not self.accepted or c in self.accepted)
+        return InputConfig(**{**self.input_kw, "accepted": self.accepted, "required": required})
+
+    # -- the cycle ---------------------------------------------------------------------------
+
+    async def _sample(self, request: Request):
+        ctype = request.headers.get("content-type", "").lower()
+        body = await read_body(request, self.max_request_bytes)
+        icfg = await self._input_config()
+        if ctype.startswith("multipart/form-data"):
+            parts = parse_multipart(request.headers["content-type"], body,
+                                    max_parts=icfg.max_files + 4)
+            files = [(p.filename or p.name, p.data) for p in parts if p.name == "files"]
+            if not files:
+                raise InputError("no 'files' field in the form (one FITS file per channel)", 422,
+                                 fields=sorted({p.name for p in parts}))
+            return await asyncio.to_thread(sample_from_fits, files, icfg)
+        if ctype.startswith("application/json"):
+            try:
+                req = DatasetRequest.model_validate_json(body)
+            except ValidationError as err:
+                raise InputError("invalid JSON request: expected {\"dataset\": DIR, "
+                                 "\"sample_id\": ID}", 422,
+                                 errors=[e["msg"] for e in err.errors()][:5]) from None
+            return await asyncio.to_thread(sample_from_dataset, req.dataset, req.sample_id, icfg)
+        raise InputError(f"unsupported content type {ctype or 'none'!r}: use multipart/form-data "
+                         "(field 'files') or application/json", 415)
+
+    async def _cycle(self, request: Request) -> dict:
+        t0 = time.perf_counter()
+        sample = await self._sample(request)
+        t1 = time.perf_counter()
+        thr = float(self.cycle.get("threshold", 0.5))
+        perception, t_seg, b_seg = await self.spnet.segment.remote(sample, thr)
+        t2 = time.perf_counter()
+        analysis, t_an = await self.iatools.analyse.remote(sample, perception, self.cycle)
+        t3 = time.perf_counter()
+        fc, t_fc, b_fc = await self.fpnet.predict.remote(
+            sample, analysis, int(self.cycle.get("max_regions", 64)))
+        t4 = time.perf_counter()
+        versions = await self._versions()
+        timings = {"input": t1 - t0, "perception": t2 - t1, "analysis": t3 - t2,
+                   "forecast": t4 - t3, "total": t4 - t0, "perception_compute": t_seg,
+                   "analysis_compute": t_an, "forecast_compute": t_fc,
+                   "perception_batch": b_seg, "forecast_batch": b_fc}
+        rid = new_id()
+        body = build_response(rid, sample, analysis, fc, versions, timings)
+        m = map_inputs(sample, perception, analysis, fc, body["untrained"])
+        self.results[rid] = {"json": body, "map": m, "png": None}
+        while len(self.results) > self.max_results:
+            self.results.popitem(last=False)
+        self.latest = rid
+        return body
+
+    async def _versions(self) -> dict[str, str]:
+        # Cached briefly: a reconfigured deployment reports new versions within 10 s.
+        now = time.monotonic()
+        if now - self._versions_at > 10.0:
+            out = {}
+            for h in (self.spnet, self.iatools, self.fpnet):
+                st = await h.status.remote()
+                out.update({k: v["version"] for k, v in st.items() if k != "goes"})
+            self._versions_cache, self._versions_at = out, now
+        return dict(self._versions_cache)
+
+    @api.post("/v1/forecast", openapi_extra=_FORECAST_BODY,
+              summary="Run one perception → analysis → forecast cycle")
+    async def forecast(self, request: Request):
+        try:
+            body = await asyncio.wait_for(self._cycle(request), self.request_timeout_s)
+        except InputError as err:
+            return JSONResponse(err.to_json(), status_code=err.status)
+        except TimeoutError:
+            return _error(504, f"forecast took longer than {self.request_timeout_s:g} s")
+        except ModelLoadError as err:
+            return _error(503, str(err))
+        except Exception as err:  # noqa: BLE001 - a failed request must not take the service down
+            cause = _root_cause(err)
+            if isinstance(cause, ModelLoadError):
+                return _error(503, str(cause))
+            log.exception("forecast failed")
+            return _error(500, f"forecast failed: {type(cause).__name__}: {str(cause)[:300]}")
+        return JSONResponse(body)
+
+    @api.get("/v1/forecast/{forecast_id}", summary="A stored forecast (JSON)")
+    async def get_forecast(self, forecast_id: str):
+        r = self.results.get(forecast_id)
+        if r is None:
+            return _error(404, f"no forecast {forecast_id!r} (this replica keeps the last "
+                               f"{self.max_results})")
+        return JSONResponse(r["json"])
+
+    @api.get("/v1/forecast/{forecast_id}/map.png", summary="Situational-awareness map (PNG)",
+             responses={200: {"content": {"image/png": {}}}})
+    async def get_map(self, forecast_id: str):
+        r = self.results.get(forecast_id)
+        if r is None:
+            return _error(404, f"no forecast {forecast_id!r}")
+        if r["png"] is None:
+            r["png"] = await asyncio.to_thread(map_png, r["map"])
+        return Response(r["png"], media_type="image/png")
+
+    # -- service ----------------------------------------------------------------------------
+
+    async def _statuses(self) -> dict[str, Any]:
+        out = {}
+        for name, h in ((SPNET, self.spnet), (IATOOLS, self.iatools), (FPNET, self.fpnet)):
+            try:
+                out[name] = await asyncio.wait_for(h.status.remote(), 10.0)
+            except Exception as err:  # noqa: BLE001
+                out[name] = {"deployment": {"loaded": False,
+                                            "error": f"{type(err).__name__}: {err}"[:300]}}
+        return out
+
+    @api.get("/v1/health", summary="Health: 200 when every model loaded, else 503")
+    async def health(self):
+        st = await self._statuses()
+        problems = [f"{d}/{r}: {m.get('error', 'not loaded')}" for d, roles in st.items()
+                    for r, m in roles.items() if not m.get("loaded")]
+        untrained = [f"{d}/{r}" for d, roles in st.items() for r, m in roles.items()
+                     if "untrained" in str(m.get("version", ""))]
+        body = {"status": "unhealthy" if problems else "ok", "problems": problems,
+                "untrained": untrained, "version": __version__}
+        return JSONResponse(body, status_code=503 if problems else 200)
+
+    @api.get("/v1/models", summary="Models per deployment: version, source, config")
+    async def models(self):
+        return JSONResponse(await self._statuses())
+
+    @api.get("/", response_class=HTMLResponse, summary="Latest map and tables")
+    async def index(self):
+        latest = self.results.get(self.latest)["json"] if self.latest in self.results else None
+        return HTMLResponse(render_index_html(latest))
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    """The user-level exception inside Ray's wrappers (RayTaskError keeps it as ``cause``)."""
+    seen = 0
+    while seen < 5:
+        inner = getattr(err, "cause", None) or err.__cause__
+        if inner is None or inner is err:
+            return err
+        err, seen = inner, seen + 1
+    return err
+
+
+__all__ = ["DatasetRequest", "Forecaster", "api"]

@@ -1,0 +1,32 @@
+"""Objectives: what one training step computes, one module per model family. The generic loop
+in :mod:`solarray.train.loop` owns everything else (data, optimiser, schedule, AMP, checkpoints,
+Ray Train).
+
+* :mod:`~solarray.train.objectives.base`: the :class:`Objective` protocol and the registry;
+* :mod:`~solarray.train.objectives.contrastive`: ``solarchip`` (SolarCHIP ViT/CNN);
+* :mod:`~solarray.train.objectives.mae`: ``mae`` (``mae_vit``);
+* :mod:`~solarray.train.objectives.spnet`: ``spnet`` (segmentation);
+* :mod:`~solarray.train.objectives.fpnet`: ``fpnet`` (flare forecaster);
+* :mod:`~solarray.train.objectives.classifier`: ``ar_classifier`` (Hale/McIntosh classes).
+
+Importing this package registers them all, so a fresh process (a Ray Train worker) finds each
+by name.
+"""
+
+from solarray.train.objectives import (  # noqa: F401  (registration on import)
+    classifier,
+    contrastive,
+    fpnet,
+    mae,
+    spnet,
+)
+from solarray.train.objectives.base import (
+    Objective,
+    get_objective,
+    list_objectives,
+    objective_for_model,
+    register_objective,
+)
+
+__all__ = ["Objective", "get_objective", "list_objectives", "objective_for_model",
+           "register_objective"]
