@@ -1,38 +1,79 @@
-"""The ``solarray`` command: discovers subcommands in :mod:`solarray.commands`."""
+"""The ``solarray`` command: discovers subcommands in :mod:`solarray.commands`.
+
+Each command module imports the library it runs (torch, Ray, sunpy) at module level, so the CLI
+reads every command's ``NAME`` and ``HELP`` from its source and imports only the command that
+runs: ``solarray --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import pkgutil
 import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from solarray import __version__, commands
 from solarray.core.errors import UsageError
 
 
-def _command_modules():
+@dataclass(frozen=True)
+class CommandSpec:
+    """One subcommand as its module declares it."""
+
+    name: str
+    help: str
+    module: str
+
+
+def _literal(tree: ast.Module, name: str, path: Path) -> str:
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return str(ast.literal_eval(node.value))
+    raise RuntimeError(f"{path}: a command module must define {name} as a string literal")
+
+
+def command_specs() -> dict[str, CommandSpec]:
+    """Every subcommand by name, read from the sources of :mod:`solarray.commands` (no imports)."""
+    specs = {}
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        if not info.name.startswith("_"):
-            yield importlib.import_module(f"{commands.__name__}.{info.name}")
+        if info.name.startswith("_"):
+            continue
+        path = Path(info.module_finder.path) / f"{info.name}.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        spec = CommandSpec(_literal(tree, "NAME", path), _literal(tree, "HELP", path),
+                           f"{commands.__name__}.{info.name}")
+        specs[spec.name] = spec
+    return specs
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The ``solarray`` parser; the arguments of the commands in ``only`` (default: all)."""
     parser = argparse.ArgumentParser(
         prog="solarray",
         description="SDO data → solar foundation models and flare forecasts, on Ray.",
     )
     parser.add_argument("--version", action="version", version=f"solarray {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in _command_modules():
-        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+    specs = command_specs()
+    wanted = set(specs) if only is None else set(only)
+    for spec in specs.values():
+        p = sub.add_parser(spec.name, help=spec.help, description=spec.help)
+        if spec.name in wanted:
+            module = importlib.import_module(spec.module)
+            module.add_arguments(p)
+            p.set_defaults(_run=module.run)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only=[chosen] if chosen else [])
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

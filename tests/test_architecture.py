@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("losses",),
     ("models",),
     ("train",),
-    ("forecast", "evaluate"),
+    ("forecast",),
     ("viz",),
     ("pipeline",),
     ("tune",),

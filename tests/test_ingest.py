@@ -14,6 +14,7 @@ import pytest
 from ingest_helpers import write_level1
 
 from solarray import cli
+from solarray.core.features import MASK_UNKNOWN
 from solarray.core.frame import radius_grid
 from solarray.data import dataset as D
 from solarray.data import grouping, shards, sources
@@ -21,7 +22,7 @@ from solarray.data import ingest as ing
 from solarray.data import preprocess as pp
 from solarray.data.quality import measure_limb
 from solarray.data.sources import FileRecord
-from solarray.data.truth import MASK_UNKNOWN, Truth
+from solarray.data.truth import Truth
 
 T0 = datetime(2024, 3, 10, 0, 0)
 CH = ("aia171", "hmi_m")

@@ -13,17 +13,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from solarray.core.features import FEATURE_KINDS
+from solarray.core.features import FEATURE_KINDS, MASK_UNKNOWN
 from solarray.data import preprocess as pp
 from solarray.data import sources
 from solarray.data.sources import RejectError
-from solarray.data.truth import MASK_UNKNOWN, resample_masks
+from solarray.data.truth import resample_masks
 
 
 class SamplePreprocessor:
     """Ray Data actor: one batch of samples → image stacks ``[B, C, N, N]`` (float32, [-1, 1], NaN
     for missing channels), ``present`` flags, ``meta`` JSON and (optionally) masks
-    ``[B, 3, N, N]`` uint8 (:data:`~solarray.data.truth.MASK_UNKNOWN` where no truth is known)."""
+    ``[B, 3, N, N]`` uint8 (:data:`~solarray.core.features.MASK_UNKNOWN` where no truth is known)."""
 
     def __init__(self, channels: Sequence[str], preprocess: dict, with_masks: bool) -> None:
         self.channels = list(channels)

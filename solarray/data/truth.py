@@ -18,9 +18,6 @@ import numpy as np
 from solarray.core.goes import class_to_flux
 from solarray.data.warp import output_scale, sun_in_header
 
-#: Fill value of ``masks`` for samples with no truth mask within the tolerance ("unknown").
-MASK_UNKNOWN = 255
-
 _MASK_RE = re.compile(r"masks_(\d{8}T\d{6})")
 
 
@@ -145,4 +142,4 @@ def resample_masks(path: str, size: int, frame: float) -> np.ndarray:
     ]).astype(np.uint8)
 
 
-__all__ = ["MASK_UNKNOWN", "Truth", "index_masks", "nearest", "resample_masks"]
+__all__ = ["Truth", "index_masks", "nearest", "resample_masks"]

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from solarray.core.features import FEATURE_KINDS
+from solarray.core.features import FEATURE_KINDS, MASK_UNKNOWN
 
 #: Seed 004 foreground:background weights, in FEATURES order (AR, CH, FL).
 DEFAULT_FG_WEIGHTS: tuple[float, float, float] = (6.0, 4.0, 2.0)
-IGNORE_VALUE = 255
+IGNORE_VALUE = MASK_UNKNOWN  # truth unknown: no gradient
 
 
 @dataclass

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from solarray.core.features import FEATURE_KINDS
+from solarray.core.features import FEATURE_KINDS, MASK_UNKNOWN
 from solarray.core.frame import FRAME_RSUN, disk_mask
 
 #: Truth value of a pixel whose class is unknown (not counted).
-UNKNOWN = 255
+UNKNOWN = MASK_UNKNOWN
 
 #: Primary channel per feature (seed 004: ARs on magnetograms, CHs on 193 Å, FLs on Hα/304 Å):
 #: the channel the threshold baseline thresholds.

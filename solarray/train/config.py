@@ -17,7 +17,7 @@ class TrainConfig:
     """Everything one training run needs. Per-worker batch size; learning rates for AdamW.
 
     ``model_config`` is passed to :func:`solarray.models.build` (e.g. ``{"preset": "tiny"}``);
-    ``channels`` come from the data and are filled by :func:`solarray.train.pretrain`.
+    ``channels`` come from the data and are filled by :func:`solarray.train.loop.pretrain`.
     ``objective`` ``None`` picks the objective registered for ``model``.
     """
 

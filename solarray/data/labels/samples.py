@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from solarray.core.features import FEATURE_KINDS
+from solarray.core.features import FEATURE_KINDS, MASK_UNKNOWN
 from solarray.data import dataset as data_api
 from solarray.data.labels.features import drop_small_features
 from solarray.data.labels.store import LABELS_FILE, LabelStore, tensor_column_to_numpy
 from solarray.data.shards import shard_paths
-from solarray.data.truth import MASK_UNKNOWN
 
 
 def load_samples(data_dir: str | os.PathLike, split: str | None = None,
