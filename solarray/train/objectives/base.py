@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from solarray.models import build
+from solarray.models.pretrained import load_encoder
 
 
 class Objective(Protocol):
@@ -94,15 +95,20 @@ def check_trains(objective: Any, model_name: str) -> None:
                          f"{', '.join(objective.models)}, not {model_name!r}")
 
 
-def build_model_for(objective: Any, model_name: str, model_config: Mapping[str, Any],
-                    **fields: Any) -> nn.Module:
+def build_model_for(objective: Any, model_name: str, model_config: Mapping[str, Any], *,
+                    pretrained: str = "", instrument: str = "", **fields: Any) -> nn.Module:
     """``build(model_name, preset=model_config["preset"], **model_config, **fields)`` after
-    checking that ``objective`` trains ``model_name``."""
+    checking that ``objective`` trains ``model_name``; with ``pretrained`` (a checkpoint path),
+    its encoder is loaded by :func:`~solarray.models.pretrained.load_encoder` (``instrument``
+    picks SolarCHIP's AIA or HMI encoder; empty: inferred from the model's channels)."""
     check_trains(objective, model_name)
     cfg = dict(model_config)
     preset = cfg.pop("preset", None)
     cfg.update(fields)
-    return build(model_name, preset=preset, **cfg)
+    model = build(model_name, preset=preset, **cfg)
+    if pretrained:
+        load_encoder(model, pretrained, instrument=instrument or None)
+    return model
 
 
 __all__ = ["Objective", "build_model_for", "check_trains", "get_objective", "list_objectives",

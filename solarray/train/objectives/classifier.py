@@ -17,7 +17,6 @@ from torch import nn
 
 from solarray.analysis.crops import augment
 from solarray.losses.classification import zoned_cross_entropy
-from solarray.models.pretrained import load_encoder
 from solarray.train.objectives.base import build_model_for, register_objective
 
 
@@ -45,11 +44,9 @@ class ClassifierObjective:
 
     def build_model(self, model_name: str, model_config: Mapping[str, Any],
                     channels: tuple[str, ...]) -> nn.Module:
-        model = build_model_for(self, model_name, model_config, channels=tuple(channels))
-        if self.pretrained_encoder:
-            load_encoder(model, self.pretrained_encoder,
-                         instrument=self.pretrained_instrument or None)
-        return model
+        return build_model_for(self, model_name, model_config, channels=tuple(channels),
+                               pretrained=self.pretrained_encoder,
+                               instrument=self.pretrained_instrument)
 
     def step(self, model: nn.Module, batch: dict[str, torch.Tensor]
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from solarray.models.pretrained import load_encoder
 from solarray.train.objectives.base import build_model_for, register_objective
 
 
@@ -35,10 +34,9 @@ class FPNetObjective:
 
     def build_model(self, model_name: str, model_config: Mapping[str, Any],
                     channels: tuple[str, ...]) -> nn.Module:
-        model = build_model_for(self, model_name, model_config, channels=tuple(channels))
-        if self.encoder_checkpoint:
-            load_encoder(model, self.encoder_checkpoint,
-                         instrument=self.encoder_instrument or None)
+        model = build_model_for(self, model_name, model_config, channels=tuple(channels),
+                                pretrained=self.encoder_checkpoint,
+                                instrument=self.encoder_instrument)
         if self.freeze_encoder:
             for p in model.encoder.parameters():
                 p.requires_grad_(False)

@@ -16,7 +16,6 @@ import torch
 from torch import nn
 
 from solarray.losses.segmentation import SegmentationLossConfig, segmentation_loss
-from solarray.models.pretrained import load_encoder
 from solarray.train.objectives.base import (
     build_model_for,
     check_trains,
@@ -48,12 +47,10 @@ class SPNetObjective(SegmentationLossConfig):
         if missing:
             raise ValueError(f"spnet model channel(s) {', '.join(missing)} are not in the "
                              f"training data (data channels: {', '.join(channels)})")
-        model = build_model_for(self, model_name, cfg, channels=use)
         self._index = [list(channels).index(c) for c in use]
-        if self.pretrained_encoder:
-            load_encoder(model, self.pretrained_encoder,
-                         instrument=self.pretrained_instrument or None)
-        return model
+        return build_model_for(self, model_name, cfg, channels=use,
+                               pretrained=self.pretrained_encoder,
+                               instrument=self.pretrained_instrument)
 
     def step(self, model: nn.Module, batch: dict[str, torch.Tensor]
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
