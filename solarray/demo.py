@@ -29,15 +29,13 @@ from solarray.commands import pretrain as pretrain_cmd
 from solarray.core.atomic import atomic_path, write_bytes, write_json, write_text
 from solarray.core.checkpoints import MODEL_FILE, ROLE_FILES, default_checkpoint_dir
 from solarray.core.ray_connect import connect
-from solarray.data.dataset import read_shards
 from solarray.data.preprocess import PreprocessConfig, preprocess_file
 from solarray.data.quality import measure_limb
 from solarray.data.synthetic import SynthConfig, generate
 from solarray.forecast.prediction import verify_table
 from solarray.models import save_model
-from solarray.pipeline.cycle import run_cycle
+from solarray.pipeline.batch import forecast_shards
 from solarray.pipeline.flare_history import FlareHistory
-from solarray.pipeline.inputs import InputConfig, sample_from_dataset
 from solarray.pipeline.map_view import map_png
 from solarray.pipeline.model_set import load_models
 from solarray.train.checkpoints import latest_checkpoint
@@ -209,15 +207,12 @@ def _fmt(p) -> str:
 
 
 def _cycle(shards: Path, synth_dir: Path, ckpt_dir: Path, cfg: DemoConfig, out: Path) -> dict:
-    ids = read_shards(str(shards)).select_columns(["sample_id"]).to_pandas()["sample_id"]
-    newest = sorted(ids)[-1]
-    sample = sample_from_dataset(str(shards), newest, InputConfig(
-        size=cfg.size, min_pixels=32, dataset_roots=(str(shards.parent),)))
     tables = synth_dir / "tables"
     history = FlareHistory.load(xrs=str(tables / "xrs.parquet"), events=str(tables / "events.parquet"),
                                 indices=str(tables / "indices.parquet"))
     models = load_models(checkpoint_dir=ckpt_dir, channels=DEMO_CHANNELS)
-    result = run_cycle(sample, models, history=history)
+    # Batch forecasting on the newest sample: what `solarray cycle --last 1` runs.
+    result = next(forecast_shards(shards, models, history=history, last=1, size=cfg.size))
     response = result.to_json()
     write_json(out / "forecast.json", response, indent=2, default=str)
     write_bytes(out / "situational_map.png", map_png(result.map_inputs(), dpi=110))

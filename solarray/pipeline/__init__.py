@@ -20,5 +20,7 @@ Modules, in the order a cycle uses them:
   (IATools), :mod:`~solarray.pipeline.forecast_stage` (FPNet) — the three stages, each a function
   over a batch so the Serve deployments can batch requests;
 * :mod:`~solarray.pipeline.response` (JSON body), :mod:`~solarray.pipeline.map_view` (map PNG) and
-  :mod:`~solarray.pipeline.cycle` (:func:`~solarray.pipeline.cycle.run_cycle`, timings per stage).
+  :mod:`~solarray.pipeline.cycle` (:func:`~solarray.pipeline.cycle.run_cycle`, timings per stage);
+* :mod:`~solarray.pipeline.batch` — batch forecasting: the cycle over every sample of a shard
+  directory (``solarray cycle``; the demo's last stage).
 """
