@@ -1,8 +1,10 @@
 """The Solar Activity AI Forecaster as a Ray Serve application (Ray Serve and HTTP only).
 
 * :mod:`solarray.serve.app` — :func:`~solarray.serve.app.build_app`: the deployments behind the
-  ingress, with per-deployment options; ``serve/app.py`` at the repository root is the thin
-  import path for ``serve deploy`` and KubeRay;
+  ingress, with per-deployment options;
+* :mod:`solarray.serve.entrypoint` — ``app``, the import path of ``serve/config.yaml`` and the
+  KubeRay RayService (``solarray.serve.entrypoint:app``; ``serve/app.py`` at the repository root
+  names the same app);
 * :mod:`solarray.serve.deployments` — ``SPNet``, ``IATools``, ``FPNet``: one per stage of the
   perception → analysis → forecast cycle (:mod:`solarray.pipeline`, which holds the science,
   inputs, model loading and flare history);
