@@ -212,7 +212,7 @@ def _cycle(shards: Path, synth_dir: Path, ckpt_dir: Path, cfg: DemoConfig, out: 
                                 indices=str(tables / "indices.parquet"))
     models = load_models(checkpoint_dir=ckpt_dir, channels=DEMO_CHANNELS)
     # Batch forecasting on the newest sample: what `solarray cycle --last 1` runs.
-    result = next(forecast_shards(shards, models, history=history, last=1, size=cfg.size))
+    result = next(forecast_shards(shards, models, history=history, last=1))
     response = result.to_json()
     write_json(out / "forecast.json", response, indent=2, default=str)
     write_bytes(out / "situational_map.png", map_png(result.map_inputs(), dpi=110))

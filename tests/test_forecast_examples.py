@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from solarray.core.frame import sample_frame_header
+from solarray.core.frame_header import sample_frame_header
 from solarray.forecast.examples import ar_crop, build_examples, crop_region, crop_width
 from solarray.forecast.features import full_disk_table
 from solarray.forecast.frames import Frames, ar_pixel

@@ -4,7 +4,7 @@ import pytest
 from astropy.coordinates import SkyCoord
 from sunpy.coordinates import frames, get_earth
 
-from solarray.core.frame import centred_grid
+from solarray.core.frame_header import centred_grid
 from solarray.core.geometry import (
     ImageGrid,
     carrington_longitude,
@@ -82,7 +82,7 @@ def test_centred_grid_spans_frame(obs):
 def test_frame_header_makes_a_centred_north_up_map(obs):
     import sunpy.map
 
-    from solarray.core.frame import frame_header
+    from solarray.core.frame_header import frame_header
     from solarray.core.geometry import observer_from_header
 
     h = frame_header(obs, 64, 1.1)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from solarray.cli import main
+from solarray.data.shard_reader import iter_rows, read_row, sample_ids
 from solarray.data.shards import write_shard
 from solarray.data.synthetic import SynthConfig, generate
-from solarray.pipeline.batch import forecast_shards, shard_image_size, shard_sample_ids
+from solarray.pipeline.batch import forecast_shards
 from solarray.pipeline.cycle import run_cycle
 from solarray.pipeline.flare_history import FlareHistory
 from solarray.pipeline.inputs import InputConfig, sample_from_dataset, sample_from_fits
@@ -46,7 +48,8 @@ def archive(tmp_path_factory):
 
 def test_batch_runs_the_service_cycle_on_every_sample_oldest_first(archive, tmp_path):
     synth, shards, ids = archive
-    assert shard_sample_ids(shards) == sorted(ids) and shard_image_size(shards) == SIZE
+    assert sample_ids(shards) == sorted(ids) and read_row(shards, ids[0]).image.shape[-1] == SIZE
+    assert read_row(shards, "nope") is None
     models = load_models(checkpoint_dir=tmp_path)  # tiny untrained stand-ins
     history = FlareHistory.load(xrs=str(synth))
     seen = []
@@ -67,6 +70,19 @@ def test_batch_runs_the_service_cycle_on_every_sample_oldest_first(archive, tmp_
     assert [r.sample.sample_id for r in newest] == sorted(ids)[-2:]
     with pytest.raises(ValueError, match="last"):
         next(forecast_shards(shards, models, last=0))
+    with pytest.raises(KeyError, match="nope"):
+        next(forecast_shards(shards, models, sample_ids=[ids[0], "nope"]))
+
+
+def test_rows_stream_oldest_first_and_match_single_reads(archive):
+    _, shards, ids = archive
+    rows = list(iter_rows(shards, batch_rows=2))
+    assert [r.sample_id for r in rows] == sorted(ids)
+    one = read_row(shards, ids[2])
+    streamed = next(r for r in rows if r.sample_id == ids[2])
+    assert streamed.image.shape == (len(CHANNELS), SIZE, SIZE)
+    assert np.array_equal(streamed.image, one.image, equal_nan=True) and streamed.t_obs == one.t_obs
+    assert [r.sample_id for r in iter_rows(shards, wanted=[ids[1]])] == [ids[1]]
 
 
 def test_cycle_command_writes_forecasts_regions_and_disk(archive, tmp_path, capsys):
@@ -101,4 +117,4 @@ def test_cycle_command_bad_inputs_exit_2(tmp_path, capsys):
 
 def test_batch_of_a_missing_directory_names_it(tmp_path):
     with pytest.raises(FileNotFoundError, match=str(tmp_path)):
-        shard_sample_ids(Path(tmp_path))
+        sample_ids(Path(tmp_path))

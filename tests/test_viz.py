@@ -6,8 +6,9 @@ import astropy.units as u
 import numpy as np
 import pytest
 
-from solarray.core.frame import sample_frame_header
-from solarray.viz.situational_map import UNDATED, frame_map, meta_header, situational_map
+from solarray.core.frame_header import sample_frame_header
+from solarray.data.shard_reader import meta_header
+from solarray.viz.situational_map import UNDATED, frame_map, situational_map
 from tests import spnet_helpers as H
 
 

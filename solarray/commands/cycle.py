@@ -8,8 +8,10 @@ from pathlib import Path
 
 from solarray.core.checkpoints import default_checkpoint_dir
 from solarray.core.errors import UsageError
-from solarray.pipeline.batch import forecast_shards, shard_sample_ids, write_results
+from solarray.data.shards import shard_paths
+from solarray.pipeline.batch import forecast_shards, write_results
 from solarray.pipeline.flare_history import FlareHistory, FlareSourceError
+from solarray.pipeline.inputs import InputError
 from solarray.pipeline.model_set import load_models
 
 NAME = "cycle"
@@ -29,7 +31,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events", default=None, help="located flare events table (with --history XRS)")
     p.add_argument("--indices", default=None, help="daily F10.7 table (date, f107)")
     p.add_argument("--last", type=int, default=None, help="only the newest N samples")
-    p.add_argument("--size", type=int, default=None, help="sample grid N (default: the shards')")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,10 +38,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--data: no such directory: {args.data}")
     if args.last is not None and args.last <= 0:
         raise UsageError(f"--last must be a positive number of samples, got {args.last}")
-    try:
-        ids = shard_sample_ids(args.data)
-    except FileNotFoundError as err:
-        raise UsageError(f"--data: {err}") from None
+    if not shard_paths(args.data):
+        raise UsageError(f"--data: {args.data}: no shard_*.parquet files (run `solarray ingest`)")
     try:
         history = FlareHistory.load(xrs=args.history, events=args.events, indices=args.indices)
     except (FlareSourceError, OSError, ValueError) as err:
@@ -57,9 +56,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{i}/{n}] {result.sample.sample_id}: {len(result.analysis.ars)} regions, "
               f"P(≥M, 24 h, disk) = {p}", flush=True)
 
-    results = forecast_shards(args.data, models, history=history, sample_ids=ids,
-                              last=args.last, size=args.size, progress=progress)
-    paths = write_results(results, args.out)
+    results = forecast_shards(args.data, models, history=history, last=args.last,
+                              progress=progress)
+    try:
+        paths = write_results(results, args.out)
+    except InputError as err:  # a sample the forecaster cannot use (e.g. no hmi_m)
+        raise UsageError(f"--data: {err}") from None
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0

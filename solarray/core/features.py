@@ -16,13 +16,4 @@ FEATURE_COLOURS: dict[str, str] = {"AR": "#00e5ff", "CH": "#ffe100", "FL": "#ff2
 MASK_UNKNOWN = 255
 
 
-def feature_plane(kind: str) -> int:
-    """Index of ``kind`` ('AR' | 'CH' | 'FL') in a mask stack; ValueError naming the known kinds."""
-    try:
-        return FEATURE_KINDS.index(kind)
-    except ValueError:
-        raise ValueError(f"unknown feature kind {kind!r}; expected one of "
-                         f"{', '.join(FEATURE_KINDS)}") from None
-
-
-__all__ = ["FEATURE_COLOURS", "FEATURE_KINDS", "MASK_UNKNOWN", "feature_plane"]
+__all__ = ["FEATURE_COLOURS", "FEATURE_KINDS", "MASK_UNKNOWN"]

@@ -15,6 +15,8 @@ from astropy.time import Time
 
 R_SUN_M = 696_000_000.0  # RSUN_REF, m (sunpy/JSOC convention)
 ARCSEC = np.pi / (180.0 * 3600.0)  # rad per arcsec
+#: FITS keywords that place the observer (distance, Stonyhurst longitude and latitude).
+OBSERVER_KEYS = ("DSUN_OBS", "HGLN_OBS", "HGLT_OBS")
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def observer_from_header(header) -> Observer:
     Missing observer keywords fall back to Earth at DATE-OBS (sunpy's convention for SDO data).
     """
     t = Time(header["DATE-OBS"], scale="utc")
-    if all(k in header for k in ("DSUN_OBS", "HGLN_OBS", "HGLT_OBS")):
+    if all(k in header for k in OBSERVER_KEYS):
         from sunpy.coordinates import sun
 
         return Observer(t, float(header["HGLN_OBS"]), float(header["HGLT_OBS"]),

@@ -7,8 +7,9 @@
     paths = write_results(results, "out/cycle")   # forecasts.jsonl, regions.csv, disk.csv
 
 Each sample goes through exactly what the service runs for ``POST /v1/forecast`` with a dataset
-sample (:func:`~solarray.pipeline.inputs.sample_from_dataset` → :func:`~solarray.pipeline.cycle.
-run_cycle`), one at a time, oldest first, so a batch can be as long as the archive.
+sample (:func:`~solarray.pipeline.inputs.sample_from_row` → :func:`~solarray.pipeline.cycle.
+run_cycle`), one at a time, oldest first, each shard read once in small row batches, so a batch
+can be as long as the archive.
 """
 
 from __future__ import annotations
@@ -18,63 +19,40 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from solarray.core.atomic import atomic_path
-from solarray.data.shards import shard_paths
+from solarray.data.shard_reader import iter_rows
+from solarray.data.shard_reader import sample_ids as shard_ids
 from solarray.pipeline.config import CycleConfig
 from solarray.pipeline.cycle import CycleResult, run_cycle
 from solarray.pipeline.flare_history import FlareHistory
-from solarray.pipeline.inputs import InputConfig, sample_from_dataset
+from solarray.pipeline.inputs import InputConfig, sample_from_row
 from solarray.pipeline.model_set import ModelSet
-
-
-def shard_sample_ids(shards: str | os.PathLike) -> list[str]:
-    """Every ``sample_id`` of the shard directory ``shards``, oldest first (ISO times sort)."""
-    paths = shard_paths(str(shards))
-    if not paths:
-        raise FileNotFoundError(f"{shards}: no shard_*.parquet files (run `solarray ingest`)")
-    ids: set[str] = set()
-    for p in paths:
-        ids.update(pq.read_table(p, columns=["sample_id"])["sample_id"].to_pylist())
-    return sorted(ids)
-
-
-def shard_image_size(shards: str | os.PathLike) -> int:
-    """Side N of the ``[C, N, N]`` images in the shard directory ``shards``."""
-    first = pq.read_table(shard_paths(str(shards))[0], columns=["image", "channels"]).slice(0, 1)
-    kind = first.column("image").type
-    if hasattr(kind, "shape"):  # fixed-shape tensor column (ingest writes these)
-        return int(kind.shape[-1])
-    flat = np.asarray(first.column("image").to_pylist()[0]).size
-    return int(round((flat / len(first.column("channels").to_pylist()[0])) ** 0.5))
 
 
 def forecast_shards(shards: str | os.PathLike, models: ModelSet, *,
                     history: FlareHistory | None = None, config: CycleConfig | None = None,
                     sample_ids: Sequence[str] | None = None, last: int | None = None,
-                    size: int | None = None,
                     progress: Callable[[int, int, CycleResult], None] | None = None
                     ) -> Iterator[CycleResult]:
     """Run the cycle on ``sample_ids`` (default: every sample; ``last``: only the newest ``last``)
-    of ``shards``, yielding one :class:`CycleResult` per sample, oldest first.
-
-    ``size``: the sample grid in pixels (default: the shards' own size). ``progress(i, n,
-    result)`` is called after each sample.
+    of ``shards``, yielding one :class:`CycleResult` per sample, oldest first, on the shards' own
+    grid. ``progress(i, n, result)`` is called after each sample.
     """
     shards = Path(shards).expanduser().resolve()
-    ids = list(sample_ids) if sample_ids is not None else shard_sample_ids(shards)
+    stored = shard_ids(shards)
+    ids = stored if sample_ids is None else sorted(sample_ids)
+    missing = sorted(set(ids) - set(stored))
+    if missing:
+        raise KeyError(f"{shards}: no sample(s) {', '.join(missing[:5])}")
     if last is not None:
         if last <= 0:
             raise ValueError(f"last must be a positive number of samples, got {last}")
         ids = ids[-last:]
-    size = size or shard_image_size(shards)
-    inputs = InputConfig(size=size, min_pixels=min(size, 64), dataset_roots=(str(shards),))
-    for i, sid in enumerate(ids):
-        sample = sample_from_dataset(str(shards), sid, inputs)
-        result = run_cycle(sample, models, config, history=history)
+    inputs = InputConfig(dataset_roots=(str(shards),))
+    for i, row in enumerate(iter_rows(shards, ids)):
+        result = run_cycle(sample_from_row(row, inputs, shards), models, config, history=history)
         if progress is not None:
             progress(i + 1, len(ids), result)
         yield result
@@ -110,5 +88,4 @@ def write_results(results: Iterable[CycleResult], out_dir: str | os.PathLike) ->
     return paths
 
 
-__all__ = ["disk_row", "forecast_shards", "region_rows", "shard_image_size", "shard_sample_ids",
-           "write_results"]
+__all__ = ["disk_row", "forecast_shards", "region_rows", "write_results"]

@@ -19,23 +19,22 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from solarray.core import channels as chans
-from solarray.core.frame import FRAME_RSUN, sample_frame_header
+from solarray.core.frame import FRAME_RSUN
+from solarray.core.frame_header import sample_frame_header
 from solarray.data import preprocess as pp
 from solarray.data import sources
+from solarray.data.shard_reader import ShardRow, meta_frame, meta_header, read_row, sample_ids
 from solarray.data.shards import shard_paths
 from solarray.pipeline.sample import Sample
-from solarray.viz.situational_map import meta_header
 
 FITS_MAGIC = b"SIMPLE  ="
 GZIP_MAGIC = b"\x1f\x8b"
@@ -220,12 +219,8 @@ def _allowed(path: Path, roots: Sequence[str]) -> bool:
     return False
 
 
-def sample_from_dataset(dataset: str, sample_id: str, config: InputConfig) -> Sample:
-    """Read ``sample_id`` from the ingested shard directory ``dataset`` (must lie under one of
-    ``config.dataset_roots``)."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
+def dataset_path(dataset: str, config: InputConfig) -> Path:
+    """The shard directory a dataset request names, checked against ``config.dataset_roots``."""
     if not config.dataset_roots:
         raise InputError("dataset requests are disabled (no dataset roots configured)", 403)
     if not isinstance(dataset, str) or not dataset or "\x00" in dataset:
@@ -235,48 +230,42 @@ def sample_from_dataset(dataset: str, sample_id: str, config: InputConfig) -> Sa
         raise InputError(f"dataset {dataset!r} is outside the allowed directories", 403)
     if not path.is_dir():
         raise InputError(f"dataset {dataset!r}: no such directory", 404)
-    shards = shard_paths(str(path))
-    if not shards:
+    if not shard_paths(str(path)):
         raise InputError(f"dataset {dataset!r}: no shard_*.parquet files", 404)
-    table = None
-    for shard in shards:
-        t = pq.read_table(shard, filters=[("sample_id", "=", str(sample_id))])
-        if t.num_rows:
-            table = t.slice(0, 1)
-            break
-    if table is None:
-        ids = pc.unique(pq.read_table(shards[0], columns=["sample_id"])["sample_id"])
-        raise InputError(f"dataset {dataset!r}: no sample {sample_id!r}", 404,
-                         example_ids=ids.to_pylist()[:5])
-    col = table.column("image").combine_chunks()
-    row = table.drop_columns(["image"]).to_pylist()[0]
-    channels = tuple(row["channels"])
-    if hasattr(col, "to_numpy_ndarray"):  # fixed-shape tensor column (ingest writes these)
-        image = np.asarray(col.to_numpy_ndarray()[0], dtype=np.float32)
-    else:
-        image = np.asarray(col.to_pylist()[0], dtype=np.float32)
-    if image.ndim == 1:  # flattened tensor
-        n = int(round((image.size / len(channels)) ** 0.5))
-        image = image.reshape(len(channels), n, n)
-    present = np.asarray(row["present"], dtype=bool)
-    meta = json.loads(row.get("meta") or "{}")
-    t_obs = row["t_obs"]
-    if isinstance(t_obs, datetime) and t_obs.tzinfo is not None:
-        t_obs = t_obs.astimezone(UTC).replace(tzinfo=None)
-    frame = float((meta.get("preprocess") or {}).get("frame", FRAME_RSUN))
+    return path
+
+
+def sample_from_row(row: ShardRow, config: InputConfig, dataset: str | os.PathLike) -> Sample:
+    """An ingested shard row → a validated :class:`Sample` (the channels ``config`` accepts, the
+    channels it requires present, the frame header from the row's ``meta``)."""
+    image, present, channels = row.image, row.present, row.channels
     if config.accepted:
         keep = [c for c in channels if c in config.accepted]
         if not keep:
-            raise InputError(f"dataset sample has channels {list(channels)}, none used by this "
-                             f"forecaster ({', '.join(config.accepted)})", 422)
+            raise InputError(f"dataset sample {row.sample_id!r} has channels {list(channels)}, "
+                             f"none used by this forecaster ({', '.join(config.accepted)})", 422)
         idx = [channels.index(c) for c in keep]
         image, present, channels = image[idx], present[idx], tuple(keep)
     absent = [c for c in config.required if c not in channels or not present[channels.index(c)]]
     if absent:
-        raise InputError(f"wrong channel set: dataset sample lacks {', '.join(absent)}", 422)
-    header = sample_frame_header(image.shape[-1], t_obs, meta_header(meta), frame)
-    return Sample(image, channels, t_obs, header, present=present, sample_id=str(sample_id),
-                  source={"kind": "dataset", "dataset": os.fspath(path)})
+        raise InputError(f"wrong channel set: dataset sample {row.sample_id!r} lacks "
+                         f"{', '.join(absent)}", 422)
+    header = sample_frame_header(image.shape[-1], row.t_obs, meta_header(row.meta),
+                                 meta_frame(row.meta))
+    return Sample(image, channels, row.t_obs, header, present=present, sample_id=row.sample_id,
+                  source={"kind": "dataset", "dataset": os.fspath(dataset)})
 
 
-__all__ = ["InputConfig", "InputError", "read_upload", "sample_from_dataset", "sample_from_fits"]
+def sample_from_dataset(dataset: str, sample_id: str, config: InputConfig) -> Sample:
+    """Read ``sample_id`` from the ingested shard directory ``dataset`` (must lie under one of
+    ``config.dataset_roots``)."""
+    path = dataset_path(dataset, config)
+    row = read_row(path, sample_id)
+    if row is None:
+        raise InputError(f"dataset {dataset!r}: no sample {sample_id!r}", 404,
+                         example_ids=sample_ids(path)[:5])
+    return sample_from_row(row, config, path)
+
+
+__all__ = ["InputConfig", "InputError", "dataset_path", "read_upload", "sample_from_dataset",
+           "sample_from_fits", "sample_from_row"]

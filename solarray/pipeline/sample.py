@@ -24,7 +24,7 @@ class Sample:
     """One observation time on solarray's ML frame (north up, disk centred, ±``frame`` R☉).
 
     ``image``: float32 ``[C, H, W]`` (H = W) scaled to [-1, 1] per channel, NaN where unknown;
-    ``header``: FITS keywords of the grid (:func:`solarray.core.frame.sample_frame_header`: WCS,
+    ``header``: FITS keywords of the grid (:func:`solarray.core.frame_header.sample_frame_header`: WCS,
     DATE-OBS, observer, FRAME); ``present``: bool ``[C]``; ``b_los``: the LOS magnetogram in G
     ``[H, W]`` when known unclipped (otherwise it is unscaled from the ``hmi_m`` plane, clipped at
     ±1500 G).

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from ray import serve
 
-from solarray.core.frame import sample_frame_header
+from solarray.core.frame_header import sample_frame_header
 from solarray.pipeline.analysis_stage import analyse
 from solarray.pipeline.config import CycleConfig
 from solarray.pipeline.flare_history import FlareHistory, FlareSourceError

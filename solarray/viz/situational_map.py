@@ -7,7 +7,7 @@ forecaster service (``map.png``) and SPNet evaluation all draw it here.
 
 Preprocessed frames are north-up, disk-centred and span ±``frame`` R☉, so a helioprojective WCS
 is fully determined by the image size, the observer (DSUN_OBS, HGLN_OBS, HGLT_OBS), the time and
-the frame (:func:`solarray.core.frame.sample_frame_header`). Callers pass that header, or the
+the frame (:func:`solarray.core.frame_header.sample_frame_header`). Callers pass that header, or the
 sample's ingest ``meta`` (its first channel's header subset; Earth at DATE-OBS when the observer
 keywords are missing). matplotlib is used through ``Figure`` + ``FigureCanvasAgg`` (no pyplot
 state), so service replicas can render from several threads.
@@ -16,7 +16,6 @@ state), so service replicas can render from several threads.
 from __future__ import annotations
 
 import io
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,7 +26,9 @@ import numpy as np
 from solarray.core import channels as channel_catalogue
 from solarray.core.atomic import atomic_path
 from solarray.core.features import FEATURE_COLOURS, FEATURE_KINDS
-from solarray.core.frame import FRAME_RSUN, disk_mask, header_frame, sample_frame_header
+from solarray.core.frame import FRAME_RSUN, disk_mask, header_frame
+from solarray.core.frame_header import sample_frame_header
+from solarray.data.shard_reader import meta_header
 
 #: Panels of the map: (channel, title).
 DEFAULT_PANELS: tuple[tuple[str, str], ...] = (
@@ -36,24 +37,9 @@ DEFAULT_PANELS: tuple[tuple[str, str], ...] = (
 UNDATED = "2024-01-01T00:00:00"
 
 
-def meta_header(meta: Mapping[str, Any] | str | bytes | None) -> dict[str, Any]:
-    """The first channel header subset found in an ingest ``meta`` (JSON string or dict); a flat
-    ``meta`` gives its scalar entries; None gives ``{}``."""
-    if meta is None:
-        return {}
-    if isinstance(meta, str | bytes):
-        meta = json.loads(meta)
-    if "channels" in meta and isinstance(meta["channels"], Mapping):
-        for entry in meta["channels"].values():
-            hdr = entry.get("header") if isinstance(entry, Mapping) else None
-            if hdr:
-                return dict(hdr)
-    return {k: v for k, v in meta.items() if isinstance(v, int | float | str)}
-
-
 def frame_map(plane: np.ndarray, channel: str, header: Mapping[str, Any]):
     """A ``sunpy.map.Map`` of one preprocessed (scaled) plane ``[H, W]`` with the frame's WCS
-    (``header``: :func:`~solarray.core.frame.sample_frame_header` of the plane's size) and the
+    (``header``: :func:`~solarray.core.frame_header.sample_frame_header` of the plane's size) and the
     channel's sunpy colormap."""
     import sunpy.map
 
@@ -201,5 +187,5 @@ def situational_map(image: np.ndarray, channels: Sequence[str], masks: np.ndarra
     return Path(out_png)
 
 
-__all__ = ["DEFAULT_PANELS", "UNDATED", "frame_map", "meta_header", "situational_map",
+__all__ = ["DEFAULT_PANELS", "UNDATED", "frame_map", "situational_map",
            "situational_map_figure", "situational_map_png"]

@@ -21,7 +21,8 @@ from solarray import __version__
 from solarray.core import channels as chans
 from solarray.core.atomic import atomic_path, write_text
 from solarray.core.features import FEATURE_KINDS
-from solarray.core.frame import FRAME_RSUN, centred_grid, frame_header
+from solarray.core.frame import FRAME_RSUN
+from solarray.core.frame_header import centred_grid, frame_header
 from solarray.core.geometry import ImageGrid, Observer, earth_observer, grid_geometry
 from solarray.data.synthetic import model
 from solarray.data.synthetic.level1 import (
