@@ -1,76 +1,74 @@
-"""IATools classifier benchmark: Hale and McIntosh-Z dual CNNs (``ar_classifier``, trained by the
-generic Ray Train loop in local mode) on synthetic AR classes.
+"""Hale and McIntosh-Z dual CNNs on the benchmark Sun, ≥ 3 seeds, against the majority class.
 
-Training/test split by synthetic seed (different suns). Prints macro and per-class F1 on the test
-suns, with the majority-class baseline measured in the same run.
+    python benchmarks/iatools_classifier.py [--root .cache/benchmark_sun] [--seeds 0,1,2]
+        [--epochs 12] [--every 3] [--out docs/results/classifier.json]
 
-    PYTHONPATH=. python benchmarks/iatools_classifier.py [--seeds 10] [--epochs 15]
+Trains on the AR crops of the training-month Suns, scores on the test-month Suns (unseen), with
+the majority class of the training crops measured in the same run; prints mean ± std and the
+paired comparison (a model beats the baseline when mean − std of the per-seed difference > 0).
 """
 
 from __future__ import annotations
 
 import argparse
-import tempfile
+import shlex
+import sys
 import time
+from dataclasses import asdict
 
-import numpy as np
-import torch
-
-from solarray.analysis.crops import samples_from_directory
+from solarray.benchmarks.classifier import ClassifierBenchmarkConfig, run
+from solarray.benchmarks.sun import make_benchmark_sun
 from solarray.core.ray_connect import connect
-from solarray.data.synthetic import SynthConfig, generate
-from solarray.metrics.classification import f1_report
-from solarray.train.fit_classifier import ClassifierTrainConfig, fit_classifier
+from solarray.metrics.protocol import (
+    compare,
+    format_pm,
+    markdown_table,
+    result_record,
+    summarise,
+    write_result,
+)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--test-seeds", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=15)
-    ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--hours", type=float, default=48)
-    ap.add_argument("--threads", type=int, default=1)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    t0 = time.perf_counter()
-    parts = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for seed in range(a.seeds):
-            out = f"{tmp}/s{seed}"
-            generate(SynthConfig(start="2024-01-01", hours=a.hours, cadence_minutes=720,
-                                 size=a.size, seed=100 + seed, channels=("hmi_m",),
-                                 preview=False), out)
-            s = samples_from_directory(out)
-            s["seed"] = np.full(len(s["x"]), seed)
-            parts.append(s)
-    t_data = time.perf_counter() - t0
-    cat = {k: np.concatenate([p[k] for p in parts]) for k in ("x", "hale", "mcintosh", "lon", "seed")}
-    test = cat["seed"] >= a.seeds - a.test_seeds
-    print(f"{len(cat['x'])} AR samples ({(~test).sum()} train / {test.sum()} test suns split), "
-          f"{(np.abs(cat['lon']) <= 30).mean():.0%} within ±30°; data {t_data:.0f} s")
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--root", default=".cache/benchmark_sun")
+    p.add_argument("--runs-dir", default=".cache/benchmark_runs/classifier")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--every", type=int, default=3)
+    p.add_argument("--out", default="docs/results/classifier.json")
+    args = p.parse_args(argv)
+    command = "python benchmarks/iatools_classifier.py " + " ".join(
+        map(shlex.quote, sys.argv[1:] if argv is None else argv))
+
+    import torch
+
+    torch.set_num_threads(2)
     connect(num_cpus=2)
-    runs = tempfile.TemporaryDirectory()
-    for task in ("hale", "mcintosh"):
-        y = cat[task]
-        t1 = time.perf_counter()
-        dual = fit_classifier(cat["x"][~test], y[~test], cat["lon"][~test], ClassifierTrainConfig(
-            task=task, epochs=a.epochs, storage_path=runs.name, run_name=task,
-            torch_threads=a.threads), log=lambda *_: None).model
-        cfg = dual.config
-        pred = dual.predict_proba(cat["x"][test], cat["lon"][test]).argmax(1)
-        rep = f1_report(y[test], pred, cfg.classes)
-        major = np.bincount(y[~test], minlength=len(cfg.classes)).argmax()
-        base = f1_report(y[test], np.full(test.sum(), major), cfg.classes)
-        counts = np.bincount(y, minlength=len(cfg.classes))
-        print(f"\n{task}: train {time.perf_counter() - t1:.0f} s, class counts "
-              f"{dict(zip(cfg.classes, counts.tolist(), strict=True))}")
-        print(f"  dual CNN  macro F1 {rep['macro_f1']:.3f}  weighted F1 {rep['weighted_f1']:.3f}")
-        print(f"  majority  macro F1 {base['macro_f1']:.3f}  weighted F1 {base['weighted_f1']:.3f}"
-              f"  (ratio dual/majority macro {rep['macro_f1'] / max(base['macro_f1'], 1e-9):.2f})")
-        print("  per class " + " ".join(f"{c}:{v:.2f}" for c, v in rep["per_class"].items()))
-    runs.cleanup()
+    t0 = time.perf_counter()
+    make_benchmark_sun(args.root)
+    cfg = ClassifierBenchmarkConfig(root=args.root, runs_dir=args.runs_dir, epochs=args.epochs,
+                                    every=args.every,
+                                    seeds=tuple(int(s) for s in args.seeds.split(",")))
+    res = run(cfg)
+    res["comparisons"] = {}
+    rows = []
+    for task, arms in res["per_seed"].items():
+        res["comparisons"][task] = {}
+        for metric in ("macro_f1", "weighted_f1"):
+            c = compare([r[metric] for r in arms["cnn"]], [r[metric] for r in arms["majority"]])
+            res["comparisons"][task][metric] = c
+            rows.append({"task": task, "metric": metric,
+                         "cnn": format_pm(summarise([r[metric] for r in arms["cnn"]])),
+                         "majority": format_pm(summarise([r[metric] for r in arms["majority"]])),
+                         "difference": format_pm(c["difference"]), "beats": c["beats"]})
+    res["seconds"] = round(time.perf_counter() - t0, 1)
+    print(f"\n{res['info']}\n")
+    print(markdown_table(rows, ["task", "metric", "cnn", "majority", "difference", "beats"]))
+    write_result(result_record("classifier", command, asdict(cfg), res, list(cfg.seeds)), args.out)
+    print(f"\n{res['seconds']:.0f} s; results in {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,6 +3,7 @@ test, February = training, March = validation) and matching feature tables."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -50,6 +51,33 @@ def ar_table(frames: Frames, per_frame: int = 2, seed: int = 0) -> pd.DataFrame:
                 "f107": 120.0, "label": int(fi + rng.normal(0, 2) > 8.0),
             })
     return pd.DataFrame(rows)
+
+
+def ablate_images(frames: Frames, seed: int = 0) -> Frames:
+    """A copy of ``frames`` whose every image is Gaussian noise of the same shape with each
+    channel's mean and std over the whole set (not per image: a per-image mean would still carry
+    the total flux); times, labels and F10.7 unchanged. What a model learns from it, it learns
+    without the images."""
+    rng = np.random.default_rng(seed)
+    img = frames.image
+    mean = img.mean(axis=(0, 2, 3), keepdims=True)
+    std = img.std(axis=(0, 2, 3), keepdims=True)
+    noise = (mean + std * rng.standard_normal(img.shape)).astype(img.dtype)
+    return dataclasses.replace(frames, image=noise)
+
+
+SCALARS = ("flare_index", "area_msh", "f107")
+
+
+def shuffle_scalars(table: pd.DataFrame, seed: int = 0,
+                    columns: tuple[str, ...] = SCALARS) -> pd.DataFrame:
+    """A copy of ``table`` with ``columns`` (the physics scalars) permuted together across rows,
+    so each row keeps its time, position, categories and label but gets another row's scalars."""
+    out = table.copy()
+    order = np.random.default_rng(seed).permutation(len(table))
+    for c in columns:
+        out[c] = table[c].to_numpy()[order]
+    return out
 
 
 def write_shards(frames: Frames, out_dir: str) -> None:

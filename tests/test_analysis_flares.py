@@ -190,23 +190,91 @@ def test_unreadable_file_is_a_clear_error(tmp_path):
 
 
 # --------------------------------------------------------------------------- flare index
-def test_flare_index_24h():
-    ev = pd.DataFrame({
+def _fi_events():
+    return pd.DataFrame({
         "peak": pd.to_datetime(["2024-01-02 10:00", "2024-01-02 11:00", "2024-01-02 12:00",
-                                "2024-01-01 11:00", "2024-01-02 13:00", "2024-01-02 13:30"]),
-        "goes_class": ["M2.5", "C3.0", "X1.2", "C9.0", "B5.0", "C1.0"],
-        "ar_number": [1, 1, 2, 1, 2, None],
+                                "2024-01-02 12:10", "2024-01-02 12:20", "2024-01-01 12:30",
+                                "2024-01-02 12:30", "2024-01-02 13:30"]),
+        "goes_class": ["M2.5", "C3.0", "X1.0", "C6.0", "B5.0", "C9.0", "C5.0", "M1.0"],
+        "ar_number": [1, 1, 2, 1, 2, 1, None, 2],
     })
+
+
+def test_flare_weights_count_magnitude_and_minimum_class():
+    classes = ["M2.5", "C3.0", "X1.0", "C6.0", "B5.0", "C5", "X12.0"]
+    assert F.flare_weights(classes).tolist() == [10, 0, 100, 1, 0, 1, 100]
+    assert F.flare_weights(classes, weighting="magnitude").tolist() == [25, 0, 100, 6, 0, 5, 1200]
+    assert F.flare_weights(classes, min_class="C1.0").tolist() == [10, 1, 100, 1, 0, 1, 100]
+    assert F.flare_weights(classes, min_class="M1").tolist() == [10, 0, 100, 0, 0, 0, 100]
+    with pytest.raises(ValueError, match="weighting"):
+        F.flare_weights(classes, weighting="sum")
+    with pytest.raises(ValueError, match="min_class"):
+        F.flare_weights(classes, min_class="Q5")
+
+
+def test_flare_index_24h_counts_flares_at_least_c5():
+    ev = _fi_events()
     disk, per_ar = F.flare_index(ev, "2024-01-02 12:30")
-    # 10·2.5 + 3.0 + 100·1.2; the C9.0 is older than 24 h; B5 weighs nothing; 13:xx is later.
-    assert disk == {"fi": pytest.approx(148.0), "n_c": 1, "n_m": 1, "n_x": 1, "n": 3}
+    # Window (01-01 12:30, 01-02 12:30]: the C9.0 at exactly −24 h is out, the C5.0 at t_ref in.
+    # Counts ≥ C5.0: M2.5, X1.0, C6.0 and the unlocated C5.0 (C3.0 and B5.0 are below C5).
+    assert disk == {"fi": 100 * 1 + 10 * 1 + 1 * 2, "n_c": 2, "n_m": 1, "n_x": 1, "n": 4}
     ar = per_ar.set_index("ar_number")
-    assert ar.loc[1, "fi"] == pytest.approx(28.0) and ar.loc[2, "fi"] == pytest.approx(120.0)
+    assert ar.loc[1, "fi"] == 10 + 1 and ar.loc[2, "fi"] == 100  # the C5.0 counts for the disk only
+    assert ar["fi"].sum() == 111  # the brief's M2.5, C3.0, X1.0, C6.0, B5.0 → 100 + 10 + 1
     later, per = F.flare_index(ev, "2024-01-02 14:00")
-    assert later["fi"] == pytest.approx(149.0) and later["n"] == 4  # the unlocated C1.0
-    assert per["n"].sum() == 3
+    assert later["fi"] == 112 + 10 and per.set_index("ar_number").loc[2, "fi"] == 110
     empty, table = F.flare_index(ev.iloc[:0], "2024-01-02")
     assert empty["fi"] == 0 and len(table) == 0
+
+
+def test_flare_index_options_magnitude_and_min_class():
+    ev = _fi_events()
+    t = "2024-01-02 12:30"
+    mag, per = F.flare_index(ev, t, weighting="magnitude")
+    assert mag["fi"] == pytest.approx(25 + 100 + 6 + 5)
+    assert per.set_index("ar_number").loc[1, "fi"] == pytest.approx(31.0)
+    low, per = F.flare_index(ev, t, min_class="C1.0")
+    assert low["fi"] == 113 and low["n_c"] == 3 and per.set_index("ar_number").loc[1, "fi"] == 12
+    old, _ = F.flare_index(ev, t, min_class="C1.0", weighting="magnitude")
+    assert old["fi"] == pytest.approx(139.0)  # the former magnitude sum over all C flares
+    m_only, _ = F.flare_index(ev, t, min_class="M1.0")
+    assert m_only == {"fi": 110, "n_c": 0, "n_m": 1, "n_x": 1, "n": 2}
+    with pytest.raises(ValueError, match="weighting"):
+        F.flare_index(ev, t, weighting="flux")
+
+
+def test_flare_index_series_equals_flare_index_and_knows_unknown():
+    rng = np.random.default_rng(3)
+    n = 60
+    ev = pd.DataFrame({
+        "peak": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.uniform(0, 96, n), unit="h"),
+        "goes_class": [f"{rng.choice(list('BCMX'))}{rng.uniform(1, 9.9):.1f}" for _ in range(n)],
+        "ar_number": rng.choice([1, 2, 3], n).astype(float),
+    })
+    ev.loc[:4, "ar_number"] = np.nan  # unlocated: disk only
+    times = pd.date_range("2024-01-01", periods=17, freq="6h")
+    regions = rng.choice([1, 2, 3, 4], len(times))
+    for opts in ({}, {"weighting": "magnitude", "min_class": "C1.0"}):
+        disk = F.flare_index_series(ev, times, **opts)
+        per = F.flare_index_series(ev, times, regions=regions, **opts)
+        for i, t in enumerate(times):
+            d, table = F.flare_index(ev, t, **opts)
+            assert disk[i] == pytest.approx(d["fi"])
+            hit = table[table["ar_number"] == regions[i]]
+            assert per[i] == pytest.approx(hit["fi"].iloc[0] if len(hit) else 0.0)
+    assert (disk > 0).sum() >= 8 and (per > 0).sum() >= 4  # the data exercise the sums
+    # Unknown, not 0: flares without regions, a null region id, no history at all.
+    no_loc = ev.drop(columns="ar_number")
+    assert np.isnan(F.flare_index_series(no_loc, times, regions=regions)).all()
+    assert np.isnan(F.flare_index_series(ev.assign(ar_number=np.nan), times,
+                                         regions=regions)).all()
+    assert np.isfinite(F.flare_index_series(no_loc, times)).all()  # the disk stays known
+    got = F.flare_index_series(ev, times[:2], regions=[1, None])
+    assert np.isfinite(got[0]) and np.isnan(got[1])
+    assert np.isnan(F.flare_index_series(None, times)).all()
+    assert F.flare_index_series(ev.iloc[:0], times[:3], regions=[1, 2, 3]).tolist() == [0, 0, 0]
+    with pytest.raises(ValueError, match="regions"):
+        F.flare_index_series(ev, times, regions=[1])
 
 
 # --------------------------------------------------------------------------- localisation
@@ -247,4 +315,4 @@ def test_flare_index_with_no_event_in_the_window():
     disk, per = F.flare_index(events, "2024-01-05T00:00", by="number")
     assert disk["fi"] == 0.0 and disk["n"] == 0 and len(per) == 0
     disk, per = F.flare_index(events, "2024-01-01T06:00", by="number")
-    assert disk["fi"] == 25.0 and per.loc[0, "fi"] == 25.0
+    assert disk["fi"] == 10.0 and per.loc[0, "fi"] == 10.0  # one M flare counts 10

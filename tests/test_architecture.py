@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("forecast",),
     ("viz",),
     ("pipeline",),
+    ("benchmarks",),
     ("tune",),
     ("serve",),
     ("ops",),

@@ -38,6 +38,11 @@ def test_iou_and_accuracy_hand_computed():
     assert s["iou"][0, 1] == pytest.approx(100.0) and s["acc"][0, 1] == pytest.approx(100.0)
     assert np.isnan(s["iou"][0, 2])  # both empty: undefined, left out
     assert s["acc"][0, 2] == pytest.approx(100.0)
+    # Class accuracy: fraction of the true pixels found (8 of 16), NaN without true pixels.
+    assert s["class_acc"][0, 0] == pytest.approx(50.0)
+    assert s["class_acc"][0, 1] == pytest.approx(100.0) and np.isnan(s["class_acc"][0, 2])
+    summ = seg.summarize(s)
+    assert summ["AR"].class_acc_mean == pytest.approx(50.0)
 
 
 def test_off_disk_and_unknown_pixels_do_not_count():

@@ -267,9 +267,60 @@ def test_region_flare_index_follows_rotation():
     regions = pd.DataFrame({"number": [1, 2], "hgs_lon": [lon_now, -40.0],
                             "hgs_lat": [15.0, 15.0], "area_msh": [100.0, 100.0]})
     per = h.region_index(t_obs, regions, assign_deg=2.0)
-    assert per.set_index("number").loc[1, "fi"] == pytest.approx(20.0)  # the X1 is > 24 h old
-    assert per.set_index("number").loc[2, "fi"] == 0
-    assert h.disk_index(t_obs)["fi"] == pytest.approx(20.0)
+    assert per.set_index("number").loc[1, "fi"] == 10  # one M flare; the X1 is > 24 h old
+    assert per.set_index("number").loc[2, "fi"] == 0  # located history, no flare: known 0
+    assert h.disk_index(t_obs)["fi"] == 10
+    mag = h.region_index(t_obs, regions, assign_deg=2.0, weighting="magnitude")
+    assert mag.set_index("number").loc[1, "fi"] == pytest.approx(20.0)
+    assert h.disk_index(t_obs, window_hours=48)["fi"] == 110
+    assert h.disk_index(t_obs, min_class="M5.0")["fi"] == 0
+
+
+def test_region_flare_index_without_locations_is_unknown():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from solarray.pipeline.analysis_stage import _flare_history
+    from solarray.pipeline.config import CycleConfig
+    from solarray.pipeline.flare_history import FlareHistory
+
+    t_obs = datetime(2024, 1, 2)
+    ev = pd.DataFrame({"peak": [pd.Timestamp(t_obs) - pd.Timedelta(hours=h) for h in (2, 3, 5)],
+                       "goes_class": ["M2.0", "C6.0", "C2.0"], "hgs_lon": [-10.0, np.nan, 30.0],
+                       "hgs_lat": [15.0, np.nan, -5.0]})
+    regions = pd.DataFrame({"number": [1, 2], "hgs_lon": [-10.0, 60.0], "hgs_lat": [15.0, 0.0],
+                            "area_msh": [100.0, 100.0]})
+    sample = SimpleNamespace(t_obs=t_obs)
+
+    def run(history, config=None):
+        rows, notes = [{"number": 1}, {"number": 2}], []
+        disk = _flare_history(rows, regions, sample, history, config or CycleConfig(), notes)
+        return rows, disk, notes
+
+    # XRS alone (no positions): regions unknown (None / NaN), the disk known (M2 + C6 ≥ C5).
+    xrs_only = FlareHistory(ev.assign(hgs_lon=np.nan, hgs_lat=np.nan), source="xrs:test")
+    assert not xrs_only.located
+    assert xrs_only.region_index(t_obs, regions)[["fi", "n"]].isna().all().all()
+    rows, disk, notes = run(xrs_only)
+    assert [r["flare_index"] for r in rows] == [None, None] and disk["flare_index"] == 11
+    assert "flare history has no locations: per-region flare index unknown" in notes
+    no_columns = FlareHistory(ev[["peak", "goes_class"]], source="events:test")
+    assert not no_columns.located and run(no_columns)[0][0]["flare_index"] is None
+    # Located flares: region 1 has the M2 (the C6 is unlocated, the C2 below C5), region 2 none.
+    rows, disk, notes = run(FlareHistory(ev, source="events:test"))
+    assert [r["flare_index"] for r in rows] == [10.0, 0.0] and [r["n_m"] for r in rows] == [1, 0]
+    assert disk["flare_index"] == 11 and not any("no locations" in n for n in notes)
+    rows, disk, _ = run(FlareHistory(ev, source="events:test"),
+                        CycleConfig(fi_weighting="magnitude", fi_min_class="C1.0"))
+    assert rows[0]["flare_index"] == pytest.approx(20.0) and disk["flare_index"] == 28
+    # Nothing configured: everything unknown.
+    rows, disk, notes = run(None)
+    assert disk["flare_index"] is None and rows[0]["flare_index"] is None
+    with pytest.raises(ValueError, match="fi_weighting"):
+        CycleConfig(fi_weighting="sum")
+    with pytest.raises(ValueError, match="fi_min_class"):
+        CycleConfig(fi_min_class="Z1")
 
 
 # ---------------------------------------------------------------------------------------------

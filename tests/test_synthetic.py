@@ -188,6 +188,37 @@ def test_flare_rate_rises_with_complexity():
     assert rate["beta-x"] > 2 * rate["beta"]
 
 
+def test_pil_flux_by_hand():
+    a = model.Pole(0.0, 0.0, 2e22, 1.0)
+    b = model.Pole(2.0, 0.0, -1e22, 1.0)
+    c = model.Pole(0.0, 4.0, 3e22, 1.0)  # same sign as a: no inversion line with it
+    plage = model.Pole(0.0, 1.0, -5e22, 4.0, spot=False)  # diffuse plage is not counted
+    reg = model.ActiveRegion(1, 0.0, 10.0, 0.0, 1.0, 10.0, "beta", [a, b, c, plage], 2e22, 2.0,
+                             (0.0, 0.0))
+    d_cb = np.hypot(2.0, 4.0)
+    want = (1e22 * np.exp(-2.0 / model.PIL_SCALE_DEG) + 1e22 * np.exp(-d_cb / model.PIL_SCALE_DEG)) / 1e22
+    assert reg.pil_flux == pytest.approx(want)
+
+
+def test_flares_follow_the_flux_at_polarity_inversion_lines():
+    """Productivity is set by the magnetogram (PIL flux), so regions with more PIL flux flare
+    more and bigger; the ≥M base rate per region stays near maximum-of-cycle values."""
+    sun = model.build_sun(seed=7, days=30, year=2024.0, activity=3.0)
+    flares = model.simulate_flares(sun, 0.0, 30.0, seed=7)
+    t = np.linspace(0, 30, 601)
+    regions = sun.active_regions
+    x = np.array([r.pil_flux for r in regions])
+    exposure = np.array([float(np.trapezoid(r.strength(t), t)) for r in regions])
+    big = np.zeros(len(regions))
+    index = {r.number: i for i, r in enumerate(regions)}
+    for f in flares:
+        if f.excess_flux >= 1e-5:
+            big[index[f.ar_number]] += 1
+    hi, lo = x >= np.median(x), x < np.median(x)
+    rate_hi, rate_lo = big[hi].sum() / exposure[hi].sum(), big[lo].sum() / exposure[lo].sum()
+    assert rate_hi > 5 * max(rate_lo, 1e-3), (rate_hi, rate_lo)
+
+
 def test_goes_class_of_each_flare_matches_its_light_curve(synth):
     _, out = synth
     events = pd.read_parquet(out / "tables" / "events.parquet")

@@ -96,14 +96,14 @@ def augment(x: torch.Tensor, generator: torch.Generator, *, max_shift: float = 0
 
 
 def samples_from_directory(data_dir: str | Path, *, size: int = 160, expand: float = 0.05,
-                           max_match_deg: float = 8.0, region_config=None) -> dict:
+                           max_match_deg: float = 8.0, region_config=None, every: int = 1) -> dict:
     """AR crops with truth labels from a synthetic output directory (tables/ar.parquet).
 
     Each IATools AR entity (from the truth masks) is matched one-to-one to the nearest true AR
     (≤ ``max_match_deg``) of its time step; its magnetogram crop gets that AR's Hale and
     McIntosh classes. Returns ``x`` [N, 1, S, S] (scaled), ``hale``/``mcintosh`` class-index
     arrays (positions in :data:`~solarray.core.classes.HALE_CLASSES` / ``MCINTOSH_Z``), ``lon``
-    (deg), ``time`` and ``ar_number``.
+    (deg), ``time`` and ``ar_number``. ``every``: use every ``every``-th time step only.
     """
     data_dir = Path(data_dir)
     truth_path = data_dir / "tables" / "ar.parquet"
@@ -113,7 +113,9 @@ def samples_from_directory(data_dir: str | Path, *, size: int = 160, expand: flo
     t = pd.to_datetime(truth["t_obs"])
     truth["t"] = t.dt.tz_convert(None) if t.dt.tz is not None else t
     xs, hale, mcint, lons, times, nums = [], [], [], [], [], []
-    for st in O.list_steps(data_dir).itertuples():
+    if int(every) < 1:
+        raise ValueError(f"every: expected a positive step, got {every}")
+    for st in O.list_steps(data_dir).iloc[::int(every)].itertuples():
         if st.hmi_m is None:
             continue
         obs = O.analyse_step(st.masks, st.hmi_m, config=region_config)

@@ -1,5 +1,6 @@
 """Flares from GOES XRS 1–8 Å flux: reading, cleaning, the NOAA/SEPC detection rule, GOES classes,
-localisation with AIA 193 Å, and the 24 h flare index.
+localisation with AIA 193 Å; the 24 h flare index (seed 004: ``100·N_X + 10·N_M + 1·N_C`` over
+flares ≥ C5.0 by default) lives in :mod:`solarray.analysis.flare_index` and is re-exported here.
 
 Detection (NOAA/SWPC event definition, as SEPC applies it to 1-minute data):
 
@@ -26,9 +27,16 @@ import numpy as np
 import pandas as pd
 
 from solarray.analysis import coords as C
-from solarray.core.goes import class_to_flux, goes_class, parse_class
+from solarray.analysis.flare_index import (  # noqa: F401  (re-exported: one FI rule)
+    FI_MIN_CLASS,
+    FI_WEIGHT,
+    FI_WEIGHTINGS,
+    flare_index,
+    flare_index_series,
+    flare_weights,
+)
+from solarray.core.goes import goes_class
 
-FI_WEIGHT = {"X": 100.0, "M": 10.0, "C": 1.0}
 EVENT_COLUMNS = ["start", "peak", "end", "peak_flux", "goes_class", "start_flux", "end_reason",
                  "complete", "gap_minutes"]
 
@@ -249,51 +257,6 @@ def events_to_records(events: pd.DataFrame) -> list[dict]:
                 rec[k] = v
         out.append(rec)
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Flare index
-# ---------------------------------------------------------------------------------------------
-def flare_index(events: pd.DataFrame, t_ref, *, window_hours: float = 24.0,
-                min_class: str = "C1.0", by: str | None = "ar_number"
-                ) -> tuple[dict, pd.DataFrame]:
-    """FI = 100·ΣX + 10·ΣM + 1·ΣC over events peaking in (t_ref − window, t_ref].
-
-    Each Σ adds class magnitudes (M2.5 adds 2.5, so 25 to FI). ``events`` needs ``goes_class``
-    and ``peak`` (or ``start``); flares below ``min_class`` are ignored. Returns the full-disk
-    dict (``fi``, ``n_c``, ``n_m``, ``n_x``, ``n``) and, if ``by`` is a column of ``events``, a
-    per-region table with the same columns (events without a region count only for the disk).
-    """
-    t_ref = pd.Timestamp(t_ref)
-    if t_ref.tz is not None:
-        t_ref = t_ref.tz_convert("UTC").tz_localize(None)
-    cols = ["fi", "n_c", "n_m", "n_x", "n"]
-    if events is None or len(events) == 0:
-        empty = pd.DataFrame(columns=[by or "region", *cols])
-        return dict.fromkeys(cols, 0) | {"fi": 0.0}, empty
-    tcol = "peak" if "peak" in events.columns else "start"
-    times = pd.to_datetime(events[tcol])
-    if getattr(times.dt, "tz", None) is not None:
-        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
-    lo = t_ref - pd.Timedelta(hours=window_hours)
-    sel = events[(times > lo) & (times <= t_ref)].copy()
-    floor = class_to_flux(min_class)
-    parsed = [parse_class(c) for c in sel["goes_class"]]
-    sel["_letter"] = [p[0] for p in parsed]
-    sel["_w"] = [FI_WEIGHT.get(p[0], 0.0) * p[1] for p in parsed]
-    # A boolean array (not a list): an empty list would select no columns of an empty frame.
-    sel = sel.loc[np.array([class_to_flux(c) >= floor for c in sel["goes_class"]], dtype=bool)]
-
-    def summary(d: pd.DataFrame) -> dict:
-        return {"fi": float(d["_w"].sum()), "n_c": int((d["_letter"] == "C").sum()),
-                "n_m": int((d["_letter"] == "M").sum()), "n_x": int((d["_letter"] == "X").sum()),
-                "n": int(len(d))}
-
-    disk = summary(sel)
-    if by is None or by not in sel.columns:
-        return disk, pd.DataFrame(columns=[by or "region", *cols])
-    rows = [{by: key, **summary(g)} for key, g in sel.dropna(subset=[by]).groupby(by)]
-    return disk, pd.DataFrame(rows, columns=[by, *cols])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="demo_out", help="output directory (default demo_out)")
     p.add_argument("--days", type=float, default=50.0, help="days of synthetic data (≥ 45)")
     p.add_argument("--cadence-hours", type=float, default=6.0)
-    p.add_argument("--size", type=int, default=64, help="image size (multiple of 16)")
+    p.add_argument("--size", type=int, default=128, help="image size (multiple of 16)")
     p.add_argument("--steps", type=int, default=60, help="optimiser steps per training stage")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--num-cpus", type=int, default=2, help="CPUs of the local Ray instance")

@@ -5,12 +5,14 @@ the synthetic Sun's truth all work. Columns (per-AR table, one row per region pe
 
 * ``t_obs`` (UTC), ``ar_number``, ``hgs_lon``, ``hgs_lat`` (deg, Stonyhurst);
 * physical features: ``area_msh`` (MSH), ``hale`` ('alpha' | 'beta' | 'beta-x'), ``mcintosh``
-  (Z letter A–H), ``flare_index`` (FI over the previous 24 h, REFERENCE.md), ``log_r``
+  (Z letter A–H), ``flare_index`` (FI = 100·N_X + 10·N_M + 1·N_C over flares ≥ C5.0 in the
+  previous 24 h, :mod:`solarray.analysis.flare_index`; NaN when unknown), ``log_r``
   (log10 Schrijver R; NaN when unknown), ``f107`` (sfu, daily);
 * ``label``: 1 if that region produces a ≥M1.0 flare starting in (t, t + 24 h], else 0.
 
 The full-disk table (:func:`full_disk_table`) has one row per time with disk-level aggregates
-(FI summed, total area, region count, most complex Hale/McIntosh class) and the disk label.
+(disk FI: ``disk_flare_index`` when present, else the regions' FI summed; total area, region
+count, most complex Hale/McIntosh class) and the disk label.
 
 The feature vector FPNet sees is built once, by :func:`feature_arrays`, over a table (training)
 or over IATools' per-region / disk dicts (:func:`region_features`, :func:`disk_features`;
@@ -27,9 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from solarray.analysis.flare_index import FI_MIN_CLASS, flare_index_series
 from solarray.core.atomic import atomic_path
 from solarray.core.classes import encode_categories, most_complex, vocabulary
-from solarray.core.goes import class_to_flux, parse_class
+from solarray.core.goes import class_to_flux
 from solarray.data.synthetic import forecast_set
 
 M1_FLUX = 1e-5  # W m⁻²
@@ -46,27 +49,15 @@ def utc_naive(values) -> pd.Series:
 
 
 def flare_index_at(events: pd.DataFrame, times: Sequence, window_hours: float = 24.0,
-                   by_ar: Sequence[int] | None = None) -> np.ndarray:
-    """FI = 100·ΣX + 10·ΣM + 1·ΣC of flares peaking in (t − window, t] (class magnitudes summed),
-    for each ``times[i]`` (and only region ``by_ar[i]`` when given). ``events`` needs ``peak``
-    (or ``start``), ``goes_class`` and, with ``by_ar``, ``ar_number``."""
-    t = utc_naive(times).to_numpy()
-    out = np.zeros(len(t))
-    if events is None or len(events) == 0:
-        return out
-    tcol = "peak" if "peak" in events.columns else "start"
-    et = utc_naive(events[tcol]).to_numpy()
-    weight = {"C": 1.0, "M": 10.0, "X": 100.0}
-    w = np.array([weight.get(letter, 0.0) * mag
-                  for letter, mag in map(parse_class, events["goes_class"].astype(str))])
-    win = np.timedelta64(int(window_hours * 3600), "s")
-    ar = events["ar_number"].to_numpy() if by_ar is not None else None
-    for i, ti in enumerate(t):
-        sel = (et > ti - win) & (et <= ti)
-        if by_ar is not None:
-            sel &= ar == by_ar[i]
-        out[i] = w[sel].sum()
-    return out
+                   by_ar: Sequence[int] | None = None, *, weighting: str = "count",
+                   min_class: str = FI_MIN_CLASS) -> np.ndarray:
+    """FI of flares peaking in (t − window, t] at each ``times[i]``, float ``[len(times)]``:
+    the full disk's, or region ``by_ar[i]``'s (flares whose ``ar_number`` equals it). The one rule
+    of :func:`solarray.analysis.flare_index.flare_index_series` that serving also uses: by default
+    ``100·N_X + 10·N_M + 1·N_C`` over flares ≥ C5.0; NaN (unknown) per region when ``events``
+    has no ``ar_number``. ``events`` needs ``peak`` (or ``start``) and ``goes_class``."""
+    return flare_index_series(events, times, regions=by_ar, by="ar_number",
+                              window_hours=window_hours, weighting=weighting, min_class=min_class)
 
 
 def flare_labels(events: pd.DataFrame, times: Sequence, horizon_hours: float = 24.0,

@@ -2,7 +2,9 @@
 
 Entities (DBSCAN ARs, connected CHs/FLs), Stonyhurst and Carrington coordinates, areas (MSH),
 magnetic parameters (flux, Schrijver R) from the magnetogram, Hale and McIntosh classes, flare
-index (24 h) per region and disk, F10.7. Rows are JSON-ready dicts (unknown → None).
+index (seed 004: 100·N_X + 10·N_M + 1·N_C over the last 24 h, flares ≥ ``CycleConfig.fi_min_class``)
+per region and disk, F10.7. Rows are JSON-ready dicts (unknown → None: a region's flare index is
+unknown, not 0, when the flare history has no locations).
 """
 
 from __future__ import annotations
@@ -106,24 +108,31 @@ def _classify(ar_rows: list[dict[str, Any]], ars, labels: np.ndarray, b: np.ndar
 def _flare_history(ar_rows: list[dict[str, Any]], ars, sample: Sample,
                    history: FlareHistory | None, config: CycleConfig,
                    notes: list[str]) -> dict[str, Any]:
-    """Disk flare index, counts and F10.7 (returned) and each AR's flare index (set in place)."""
+    """Disk flare index, counts and F10.7 (returned) and each AR's flare index (set in place).
+
+    Unknown stays None: everything without a configured history; each AR's index when the
+    history has no located flares (XRS alone cannot credit flares to regions)."""
     disk = {"flare_index": None, "n_c": None, "n_m": None, "n_x": None, "f107": None}
     for row in ar_rows:
         row.update(flare_index=None, n_c=None, n_m=None, n_x=None)
+    if history is None or not history.configured:
+        notes.append("no flare history configured: flare index unknown")
+        return disk
     t_ref = np.datetime64(sample.t_obs.replace(tzinfo=None), "s")
-    if history is not None and history.configured:
-        d = history.disk_index(t_ref, window_hours=config.fi_window_hours)
-        disk.update(flare_index=d["fi"], n_c=d["n_c"], n_m=d["n_m"], n_x=d["n_x"])
-        disk["f107"] = _finite(history.f107_at(t_ref))
-        if ar_rows:
-            per = history.region_index(t_ref, ars, assign_deg=config.assign_deg,
-                                       window_hours=config.fi_window_hours)
-            for row, rec in zip(ar_rows, per.to_dict("records"), strict=True):
+    rule = {"window_hours": config.fi_window_hours, "min_class": config.fi_min_class,
+            "weighting": config.fi_weighting}
+    d = history.disk_index(t_ref, **rule)
+    disk.update(flare_index=d["fi"], n_c=d["n_c"], n_m=d["n_m"], n_x=d["n_x"])
+    disk["f107"] = _finite(history.f107_at(t_ref))
+    if ar_rows and not history.located:
+        notes.append("flare history has no locations: per-region flare index unknown")
+    elif ar_rows:
+        per = history.region_index(t_ref, ars, assign_deg=config.assign_deg, **rule)
+        for row, rec in zip(ar_rows, per.to_dict("records"), strict=True):
+            if _finite(rec["fi"]) is not None:
                 row.update(flare_index=float(rec["fi"]), n_c=int(rec["n_c"]),
                            n_m=int(rec["n_m"]), n_x=int(rec["n_x"]))
-        notes += history.notes
-    else:
-        notes.append("no flare history configured: flare index unknown")
+    notes += history.notes
     return disk
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from solarray.analysis.flare_index import FI_MIN_CLASS, FI_WEIGHTINGS
 from solarray.analysis.regions import RegionConfig
+from solarray.core.goes import parse_class
 
 
 @dataclass
@@ -16,8 +18,22 @@ class CycleConfig:
     region: dict[str, Any] = field(default_factory=dict)  # RegionConfig overrides
     classify: bool = True  # run the Hale/McIntosh classifiers
     fi_window_hours: float = 24.0
+    fi_min_class: str = FI_MIN_CLASS  # flares ≥ this GOES class enter the flare index
+    fi_weighting: str = "count"  # 'count' (seed 004: 100·N_X + 10·N_M + N_C) | 'magnitude'
     assign_deg: float = 5.0  # flare → region tolerance beyond the region's radius, deg
     max_regions: int = 64  # per-AR forecasts for at most this many regions (largest first)
+
+    def __post_init__(self) -> None:
+        if self.fi_weighting not in FI_WEIGHTINGS:
+            raise ValueError(f"CycleConfig.fi_weighting must be one of {FI_WEIGHTINGS}, "
+                             f"got {self.fi_weighting!r}")
+        try:
+            parse_class(self.fi_min_class)
+        except ValueError as err:
+            raise ValueError(f"CycleConfig.fi_min_class must be a GOES class such as 'C5.0', "
+                             f"got {self.fi_min_class!r}") from err
+        if not self.fi_window_hours > 0:
+            raise ValueError(f"CycleConfig.fi_window_hours must be > 0, got {self.fi_window_hours}")
 
     def region_config(self) -> RegionConfig:
         return RegionConfig(**self.region)

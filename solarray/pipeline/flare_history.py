@@ -13,9 +13,13 @@ A :class:`FlareHistory` is loaded once (per IATools replica) from a configured s
 
 A directory is read as a synthetic-Sun ``tables/`` directory (or its parent).
 
-Per-region flare index: each located flare of the last 24 h is rotated (Snodgrass & Ulrich 1990
-synodic rate) from its peak time to the observation time and assigned to the nearest region whose
-equivalent radius + ``assign_deg`` contains it.
+Flare index (:mod:`solarray.analysis.flare_index`): by default ``100·N_X + 10·N_M + 1·N_C`` over
+the flares ≥ C5.0 peaking in the last 24 h (``min_class``/``weighting`` options). Per region: each
+located flare is rotated (Snodgrass & Ulrich 1990 synodic rate) from its peak time to the
+observation time and assigned to the nearest region whose equivalent radius + ``assign_deg``
+contains it. A history without located flares (XRS alone) gives an *unknown* per-region index
+(NaN), never 0; with locations, a region without flares in the window has 0. The disk index is
+known whenever a source is configured.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from solarray.analysis import flares as F
+from solarray.analysis.flare_index import FI_COLUMNS, FI_MIN_CLASS, flare_index
 from solarray.core.geometry import synodic_rate
 
 
@@ -71,7 +76,7 @@ class FlareHistory:
             src.append(f"events:{Path(events).name}")
         else:
             ev = cls().events
-            notes.append("no GOES source configured: flare index is 0 and unknown")
+            notes.append("no GOES source configured: flare index unknown")
         f107 = _read_f107(indices) if indices else None
         if indices:
             src.append(f"indices:{Path(indices).name}")
@@ -89,26 +94,41 @@ class FlareHistory:
         past = self.f107[self.f107.index <= day]
         return float(past.iloc[-1]) if len(past) else float("nan")
 
-    def disk_index(self, t_obs, window_hours: float = 24.0) -> dict[str, float]:
-        """Full-disk flare index and counts over (t_obs − window, t_obs]."""
-        disk, _ = F.flare_index(self.events, t_obs, window_hours=window_hours, by=None)
+    @property
+    def located(self) -> bool:
+        """Whether any flare has a position (finite ``hgs_lon`` and ``hgs_lat``), i.e. whether
+        flares can be credited to regions at all."""
+        ev = self.events
+        if not {"hgs_lon", "hgs_lat"} <= set(ev.columns):
+            return False
+        lon = pd.to_numeric(ev["hgs_lon"], errors="coerce").to_numpy(float)
+        lat = pd.to_numeric(ev["hgs_lat"], errors="coerce").to_numpy(float)
+        return bool(np.any(np.isfinite(lon) & np.isfinite(lat)))
+
+    def disk_index(self, t_obs, window_hours: float = 24.0, *, min_class: str = FI_MIN_CLASS,
+                   weighting: str = "count") -> dict[str, float]:
+        """Full-disk flare index and counts (``fi, n_c, n_m, n_x, n``) over
+        (t_obs − window, t_obs]."""
+        disk, _ = flare_index(self.events, t_obs, window_hours=window_hours, by=None,
+                                min_class=min_class, weighting=weighting)
         return disk
 
     def region_index(self, t_obs, regions: pd.DataFrame, *, assign_deg: float = 5.0,
-                     window_hours: float = 24.0) -> pd.DataFrame:
-        """Per-region flare index: columns ``number, fi, n_c, n_m, n_x, n`` (0 for quiet regions).
+                     window_hours: float = 24.0, min_class: str = FI_MIN_CLASS,
+                     weighting: str = "count") -> pd.DataFrame:
+        """Per-region flare index: columns ``number, fi, n_c, n_m, n_x, n`` (float), 0 for a
+        region without flares in the window, NaN (unknown) for every region when the history
+        has no located flare (:attr:`located`).
 
         ``regions`` needs ``number``, ``hgs_lon``, ``hgs_lat``, ``area_msh``.
         """
-        cols = ["fi", "n_c", "n_m", "n_x", "n"]
+        cols = list(FI_COLUMNS)
         out = pd.DataFrame({"number": regions["number"].to_numpy()})
-        for c in cols:
-            out[c] = 0.0 if c == "fi" else 0
-        ev = self.events
-        if not len(ev) or not len(regions) or ev["hgs_lon"].isna().all():
+        out[cols] = 0.0 if self.located else np.nan
+        if not self.located or not len(regions):
             return out
         t_ref = pd.Timestamp(t_obs)
-        ev = ev.dropna(subset=["hgs_lon", "hgs_lat"]).copy()
+        ev = self.events.dropna(subset=["hgs_lon", "hgs_lat"]).copy()
         dt_days = (t_ref - pd.to_datetime(ev["peak"])).dt.total_seconds().to_numpy() / 86400.0
         lon = ev["hgs_lon"].to_numpy(float) + synodic_rate(ev["hgs_lat"].to_numpy()) * dt_days
         lat = ev["hgs_lat"].to_numpy(float)
@@ -119,11 +139,11 @@ class FlareHistory:
         best = np.argmin(d, axis=1)
         hit = np.isfinite(d[np.arange(len(ev)), best])
         ev["number"] = np.where(hit, regions["number"].to_numpy()[best], -1)
-        _, per = F.flare_index(ev[ev["number"] >= 0], t_ref, window_hours=window_hours,
-                               by="number")
+        _, per = flare_index(ev[ev["number"] >= 0], t_ref, window_hours=window_hours,
+                               by="number", min_class=min_class, weighting=weighting)
         if len(per):
             out = out.drop(columns=cols).merge(per, on="number", how="left")
-            out[cols] = out[cols].fillna(0)
+            out[cols] = out[cols].astype(float).fillna(0.0)
         return out
 
 

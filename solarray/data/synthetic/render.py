@@ -43,15 +43,16 @@ class Response:
 RESPONSE: dict[str, Response] = {
     "aia94": Response("corona", 60.0, 0.5, 0.9, 900.0, 0.15),
     "aia131": Response("corona", 30.0, 0.6, 0.9, 1200.0, 0.2),
-    "aia171": Response("corona", 3.0, 0.55, 0.7, 15.0, 0.25),
-    "aia193": Response("corona", 4.0, 0.2, 0.7, 20.0, 0.2),
+    "aia171": Response("corona", 10.0, 0.55, 0.7, 15.0, 0.25),
+    "aia193": Response("corona", 12.0, 0.2, 0.7, 20.0, 0.2),
     "aia211": Response("corona", 15.0, 0.2, 0.75, 60.0, 0.2),
-    "aia304": Response("chromosphere", 3.0, 0.8, 0.25, 80.0, 0.35),
+    "aia304": Response("chromosphere", 3.0, 0.8, 0.15, 80.0, 0.35),
     "aia335": Response("corona", 40.0, 0.35, 0.85, 150.0, 0.15),
     "aia1600": Response("photosphere", 2.0, 1.0, 0.95, 150.0, 0.3),
     "aia1700": Response("photosphere", 0.8, 1.0, 1.0, 20.0, 0.2),
 }
 CORONA_SCALE_HEIGHT = 0.08  # R☉, off-limb decay of EUV coronal emission
+CORONA_LIMB = (0.15, 0.9)  # (c, p) of :func:`corona_limb`
 HMI_NETWORK_GAUSS = 25.0
 
 
@@ -241,11 +242,21 @@ def render_fields(sun: SunModel, t: float, grid: ImageGrid, obs: Observer, geom:
     return SurfaceFields(br, ar_label, ch, fl, loops, flare, network, bx, by)
 
 
+def corona_limb(mu: np.ndarray) -> np.ndarray:
+    """Optically thin coronal brightening vs μ = cos(angle from disk centre), 1 at μ = 1.
+
+    The line of sight through an emitting shell lengthens towards the limb; ``(μ + c)^-p``
+    (``CORONA_LIMB``) is tuned so the rendered 171 Å frame matches the real AIA file's
+    limb/centre ratio (:data:`solarray.data.quality.REAL_AIA171_CONTRAST`)."""
+    c, p = CORONA_LIMB
+    return ((np.asarray(mu, dtype=np.float64) + c) / (1.0 + c)) ** -p
+
+
 def _limb(response: Response, geom: DiskGeometry) -> np.ndarray:
     mu, r, on = geom.mu, geom.r, geom.on_disk
     if response.limb == "corona":
-        disk = 0.8 + 0.35 / np.sqrt(mu + 0.15)
-        edge = 0.8 + 0.35 / np.sqrt(0.15)
+        disk = corona_limb(mu)
+        edge = corona_limb(np.zeros(1))[0]
         off = edge * np.exp(-(np.maximum(r, 1.0) - 1.0) / CORONA_SCALE_HEIGHT)
     elif response.limb == "chromosphere":
         disk = 0.9 + 0.1 / np.sqrt(mu + 0.15)

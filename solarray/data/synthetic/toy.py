@@ -6,7 +6,13 @@ already-scaled ``[C, H, W]`` samples in the training-column layout of
 needs: each sample has 1–4 active regions at random places; HMI channels show each as a tilted
 bipole (±, scaled field), AIA channels as a bright blob whose brightness and width depend on the
 channel. The ≥M-flare label is 1 when the strongest region's flux exceeds a threshold (so the
-label is visible in both modalities), F10.7/F30 grow with the total flux.
+label is visible in both modalities, and only in the images).
+
+F10.7/F30 carry no information about the label: F10.7 is a slow hourly random walk (σ 1 sfu per
+hour from a random level in 90–130 sfu, floored at 60) plus 2 sfu of noise, F30 = 0.8·F10.7 plus
+noise, both drawn independently of the regions. (An earlier version grew F10.7 with the total
+flux, which includes the flux that defines the label: F10.7 alone then scored ROC AUC ≈ 0.86, so
+a forecaster could "learn" without looking at the images.)
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ def toy_samples(n: int, channels: tuple[str, ...] | list[str] = ("aia171", "aia1
     """``n`` samples as numpy columns.
 
     Returns ``image`` float32 ``[n, C, size, size]`` (scaled units, roughly [-1, 1]), ``present``
-    float32 ``[n, C]`` (ones), ``flare_m24`` int64 ``[n]``, ``f107``/``f30`` float32 ``[n]`` (sfu),
+    float32 ``[n, C]`` (ones), ``flare_m24`` int64 ``[n]``, ``f107``/``f30`` float32 ``[n]`` (sfu,
+    independent of the label),
     ``t_obs`` datetime64[s] ``[n]`` (hourly from ``start``), ``sample_id`` str ``[n]``.
     """
     channels = channel_catalogue.resolve(list(channels))
@@ -33,7 +40,6 @@ def toy_samples(n: int, channels: tuple[str, ...] | list[str] = ("aia171", "aia1
     c_count = len(channels)
     images = np.empty((n, c_count, size, size), np.float32)
     flare = np.zeros(n, np.int64)
-    total_flux = np.zeros(n, np.float32)
     # Channel-specific AIA response: gain and blob widening (hot channels are broader).
     aia_gain = {name: 0.6 + 0.4 * rng.random() for name in channels}
     aia_width = {name: 1.0 + 0.8 * rng.random() for name in channels}
@@ -59,7 +65,6 @@ def toy_samples(n: int, channels: tuple[str, ...] | list[str] = ("aia171", "aia1
                 w = sigma * aia_width[name] * 1.5
                 glow[name] += flux * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * w**2))
             strongest = max(strongest, flux)
-            total_flux[i] += flux
         flare[i] = int(strongest > flare_threshold)
         for c, name in enumerate(channels):
             inst = channel_catalogue.get(name).instrument
@@ -71,7 +76,9 @@ def toy_samples(n: int, channels: tuple[str, ...] | list[str] = ("aia171", "aia1
             images[i, c] = np.clip(img * disk - (1 - disk), -1.0, 1.0)
     t0 = np.datetime64(start, "s")
     t_obs = t0 + np.arange(n) * np.timedelta64(3600, "s")
-    f107 = (70.0 + 25.0 * total_flux + rng.normal(0, 3, n)).astype(np.float32)
+    # Drawn after the images, so the images are those of earlier versions for the same seed.
+    walk = rng.uniform(90.0, 130.0) + np.cumsum(rng.normal(0.0, 1.0, n))
+    f107 = np.maximum(60.0, walk + rng.normal(0, 2, n)).astype(np.float32)
     return {
         "image": images,
         "present": np.ones((n, c_count), np.float32),

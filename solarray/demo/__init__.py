@@ -13,8 +13,6 @@ training the rest) all hold samples.
 
 from __future__ import annotations
 
-import html
-import json
 import shutil
 import time
 import warnings
@@ -26,13 +24,13 @@ import pandas as pd
 from solarray.analysis.crops import samples_from_directory
 from solarray.cli import build_parser, main
 from solarray.commands import pretrain as pretrain_cmd
-from solarray.core.atomic import atomic_path, write_bytes, write_json, write_text
+from solarray.core.atomic import atomic_path, write_bytes, write_json
 from solarray.core.checkpoints import MODEL_FILE, ROLE_FILES, default_checkpoint_dir
 from solarray.core.ray_connect import connect
 from solarray.data.preprocess import PreprocessConfig, preprocess_file
 from solarray.data.quality import measure_limb
 from solarray.data.synthetic import SynthConfig, generate
-from solarray.forecast.prediction import verify_table
+from solarray.demo.report import held_out_skill, regions_vs_truth, write_report
 from solarray.models import save_model
 from solarray.pipeline.batch import forecast_shards
 from solarray.pipeline.flare_history import FlareHistory
@@ -50,7 +48,7 @@ class DemoConfig:
     start: str = "2024-01-20T00:00"
     days: float = 50.0
     cadence_hours: float = 6.0
-    size: int = 64
+    size: int = 128
     seed: int = 0
     steps: int = 60  # per training stage
     num_cpus: int = 2
@@ -84,7 +82,7 @@ class StageLog:
         return result
 
 
-N_STAGES = 9
+N_STAGES = 10
 
 
 def _cli(argv: list[str]) -> None:
@@ -173,28 +171,30 @@ def run_demo(cfg: DemoConfig) -> dict:
             lambda: _classifiers(synth_dir, ckpt_dir, cfg.seed, storage),
             lambda r: f"{r['n_crops']} AR crops")
 
-    reports = {}
+    fpnet_dirs = {mode: out / f"fpnet_{mode}" for mode in ("full-disk", "ar")}
     def fpnet():
         for mode, role in (("full-disk", "fpnet_full_disk"), ("ar", "fpnet_ar")):
-            dest = out / f"fpnet_{mode}"
             _cli(["train-fpnet", "--data", str(shards), "--synthetic", str(synth_dir),
-                  "--out", str(dest), "--mode", mode, "--encoder", str(mae_model),
+                  "--out", str(fpnet_dirs[mode]), "--mode", mode, "--encoder", str(mae_model),
                   "--steps", str(cfg.steps), "--storage", str(storage),
                   "--run-name", f"demo-fpnet-{mode}"])
-            shutil.copy(dest / MODEL_FILE, ckpt_dir / ROLE_FILES[role])
-            test = dest / "forecasts_test.csv"
-            if test.exists():
-                reports[mode] = json.loads(verify_table(pd.read_csv(test)).to_json())
-        return reports
-    log.run("FPNet flare forecaster (full disk + per AR)", fpnet,
-            lambda r: ", ".join(f"{m}: test TSS {v.get('tss')}" for m, v in r.items()))
+            shutil.copy(fpnet_dirs[mode] / MODEL_FILE, ckpt_dir / ROLE_FILES[role])
+        return held_out_skill(fpnet_dirs)
+    skill = log.run("FPNet flare forecaster (full disk + per AR)", fpnet,
+                    lambda r: "; ".join(f"{m}: ROCA {_fmt(v.get('roca'))}, BSS {_fmt(v.get('bss'))}"
+                                        for m, v in r.items()))
 
     response = log.run("forecast cycle on the newest sample",
                        lambda: _cycle(shards, synth_dir, ckpt_dir, cfg, out),
                        lambda r: f"{len(r['regions'])} regions, P(≥M, 24 h, disk) = "
                                  f"{_fmt(r['full_disk']['p_m24'])}")
-    log.run("report", lambda: _report(out, response, log, real, reports, cfg, ckpt_dir),
-            lambda p: str(p))
+    truth = log.run("regions against the synthetic truth",
+                    lambda: regions_vs_truth(response, synth_dir),
+                    lambda m: f"{m['n_matched']} matched, {m['n_missed']} missed, "
+                              f"{m['n_false']} false, median area ratio "
+                              f"{_fmt(m.get('median_area_ratio'))}")
+    log.run("report", lambda: write_report(out, response, log.rows, real, skill, truth,
+                                           asdict(cfg), ckpt_dir), lambda p: str(p))
     print(f"\nsolarray demo finished in {time.perf_counter() - t_total:.0f} s")
     _print_table(response)
     print(f"\nsituational map: {out / 'situational_map.png'}\nreport: {out / 'report.html'}\n"
@@ -234,38 +234,3 @@ def _print_table(response: dict) -> None:
 
 def _num(v, digits: int = 1) -> str:
     return "-" if v is None else f"{float(v):.{digits}f}"
-
-
-def _report(out: Path, response: dict, log: StageLog, real: list[dict], reports: dict,
-            cfg: DemoConfig, ckpt_dir: Path) -> Path:
-    esc = html.escape
-    stages = "".join(f"<tr><td>{esc(n)}</td><td>{dt:.1f}</td><td>{esc(note)}</td></tr>"
-                     for n, dt, note in log.rows)
-    regions = response.get("regions", [])
-    cols = [c for c in ("number", "hgs_lon", "hgs_lat", "carr_lon", "area_msh", "hale", "mcintosh",
-                        "log_r", "flare_index", "p_m24") if any(c in r for r in regions)]
-    head = "".join(f"<th>{esc(c)}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td>{esc(str(r.get(c, '')))}</td>" for c in cols) + "</tr>"
-                   for r in regions)
-    verif = "".join(f"<tr><td>{esc(m)}</td>" + "".join(
-        f"<td>{esc(str(v.get(k)))}</td>" for k in ("tss", "hss", "bss", "roca", "f1")) + "</tr>"
-        for m, v in reports.items())
-    realrows = "".join(f"<tr><td>{esc(r['file'])}</td><td>{esc(r['channel'])}</td>"
-                       f"<td>{r['limb_radius_rsun']}</td></tr>" for r in real)
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>solarray demo</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:3px 8px}}</style></head><body>
-<h1>solarray demo — forecast for {esc(str(response.get('observation_time')))}</h1>
-<p>Full-disk probability of an M-class or stronger flare in the next 24 h:
-<b>{_fmt(response.get('full_disk', {}).get('p_m24'))}</b>.
-Models: {esc(json.dumps(response.get('model_versions', {})))}</p>
-<img src="situational_map.png" alt="situational awareness map" style="max-width:100%">
-<h2>Active regions</h2><table><tr>{head}</tr>{body}</table>
-<h2>FPNet on held-out January (synthetic)</h2>
-<table><tr><th>mode</th><th>TSS</th><th>HSS</th><th>BSS</th><th>ROCA</th><th>F1</th></tr>{verif}</table>
-<h2>Real sunpy sample files through the same preprocessing</h2>
-<table><tr><th>file</th><th>channel</th><th>measured limb, R☉</th></tr>{realrows}</table>
-<h2>Stages</h2><table><tr><th>stage</th><th>s</th><th>result</th></tr>{stages}</table>
-<p>Configuration: {esc(json.dumps(asdict(cfg)))}; checkpoints in {esc(str(ckpt_dir))}.</p>
-</body></html>"""
-    return write_text(out / "report.html", page)

@@ -1,0 +1,207 @@
+"""FPNet on the benchmark Sun under the seed protocol: per active region and full disk, against
+climatology and a logistic regression on the physics features, with ablations.
+
+Arms (every one trained or fitted in the same run, on the same splits, for each seed):
+
+* per AR — ``fpnet`` (crops + physics features), ``fpnet_physics_only`` (the crops replaced by
+  noise of the same per-channel mean and std: what the physics features alone give FPNet),
+  ``fpnet_image_only`` (the physics columns shuffled jointly across rows: what the image alone
+  gives), ``logistic`` (scikit-learn on the physics features), ``climatology``;
+* full disk — ``fpnet_full_disk`` (the full-disk ViT), ``fpnet_aggregated`` (the per-AR FPNet's
+  calibrated probabilities combined as 1 − Π(1 − p_i), as the service does),
+  ``fpnet_full_disk_physics_only`` (noise frames), ``logistic``, ``climatology``.
+
+Every model is Platt-calibrated on the validation month. Scores on the test month: ROCA and
+BSS of the calibrated probabilities, TSS and HSS at the validation-chosen TSS threshold.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from solarray.forecast.baselines import climatology, logistic_baseline
+from solarray.forecast.features import full_disk_table, load_feature_table
+from solarray.forecast.frames import Frames, load_frames, select_channels
+from solarray.forecast.prediction import disk_from_regions, verify_table
+from solarray.forecast.training import FPNetTrainConfig, train_fpnet
+from solarray.metrics.calibration import fit_calibration
+from solarray.metrics.protocol import compare
+
+AR_SCALARS = ("f107", "flare_index", "log_r", "area_msh")
+DISK_SCALARS = ("f107", "flare_index", "area_msh", "n_ar")
+LOG_SCALARS = ("flare_index", "area_msh")
+CATEGORIES = ("mcintosh", "hale")
+#: Per-AR table columns that carry the physics (shuffled together by the image-only ablation).
+PHYSICS_COLUMNS = ("f107", "flare_index", "log_r", "area_msh", "mcintosh", "hale")
+METRICS = ("roca", "bss", "tss", "hss")
+
+
+@dataclass
+class FPNetBenchmarkConfig:
+    root: str = ".cache/benchmark_sun"
+    runs_dir: str = ".cache/benchmark_runs/fpnet"
+    channels: tuple[str, ...] = ("hmi_m", "aia304")  # seed 004: HMI magnetogram + AIA 304 Å
+    seeds: tuple[int, ...] = (0, 1, 2)
+    modes: tuple[str, ...] = ("ar", "full_disk")
+    ar_steps: int = 400
+    disk_steps: int = 300
+    batch_size: int = 32
+    lr: float = 1e-3
+    ar_image_size: int = 32
+    model_config: dict = field(default_factory=lambda: {"preset": "tiny"})
+    encoder_checkpoint: str = ""
+    ablations: bool = True
+
+    def __post_init__(self) -> None:
+        if len(self.seeds) < 1:
+            raise ValueError("seeds: expected at least one seed (the protocol wants ≥ 3)")
+        bad = set(self.modes) - {"ar", "full_disk"}
+        if bad:
+            raise ValueError(f"modes: expected 'ar' and/or 'full_disk', got {sorted(bad)}")
+        self.seeds, self.modes = tuple(self.seeds), tuple(self.modes)
+        self.channels = tuple(self.channels)
+
+
+def noise_frames(frames: Frames, seed: int) -> Frames:
+    """``frames`` with every image replaced by Gaussian noise of each channel's mean and std."""
+    rng = np.random.default_rng(seed)
+    img = frames.image
+    mean = img.mean(axis=(0, 2, 3), keepdims=True)
+    std = img.std(axis=(0, 2, 3), keepdims=True)
+    noise = (rng.standard_normal(img.shape, dtype=np.float32) * std + mean).astype(np.float32)
+    return Frames(noise, frames.t, frames.flare_m24, frames.f107, frames.channels,
+                  frames.frame_rsun)
+
+
+def shuffle_physics(table: pd.DataFrame, seed: int,
+                    columns: Sequence[str] = PHYSICS_COLUMNS) -> pd.DataFrame:
+    """``table`` with its physics ``columns`` permuted jointly across rows (positions, times and
+    labels kept): a model then sees each region's image with another region's physics."""
+    rng = np.random.default_rng(seed)
+    out = table.copy()
+    cols = [c for c in columns if c in out.columns]
+    perm = rng.permutation(len(out))
+    out[cols] = out[cols].to_numpy()[perm]
+    return out
+
+
+def scores(val: pd.DataFrame, test: pd.DataFrame) -> dict[str, float | None]:
+    """ROCA and BSS of the Platt-calibrated test forecasts; TSS and HSS at the validation
+    TSS-optimal threshold. ``val``/``test``: forecast tables with ``observed`` and
+    ``probability_raw``."""
+    vk, tk = val[val["observed"] >= 0], test[test["observed"] >= 0]
+    out = {}
+    for op in ("reliable", "tss"):
+        cal = fit_calibration(vk["observed"].to_numpy(), vk["probability_raw"].to_numpy(),
+                              "platt", op)
+        rep = verify_table(tk.assign(probability=cal(tk["probability_raw"].to_numpy())))
+        s = rep.scores()
+        if op == "reliable":
+            out.update(roca=s["roca"], bss=s["bss"], bs=s["bs"])
+        else:
+            out.update(tss=s["tss"], hss=s["hss"])
+    return out
+
+
+def _with_raw(df: pd.DataFrame) -> pd.DataFrame:
+    return df if "probability_raw" in df.columns else df.assign(probability_raw=df["probability"])
+
+
+def _train(cfg: FPNetBenchmarkConfig, mode: str, frames: Frames, table: pd.DataFrame, seed: int,
+           arm: str, log: Callable[[str], None]):
+    size = cfg.ar_image_size if mode == "ar" else frames.image.shape[-1]
+    tcfg = FPNetTrainConfig(
+        mode=mode, model_config={**cfg.model_config, "image_size": size},
+        encoder_checkpoint=cfg.encoder_checkpoint,
+        steps=cfg.ar_steps if mode == "ar" else cfg.disk_steps, batch_size=cfg.batch_size,
+        lr=cfg.lr, seed=seed, storage_path=str(Path(cfg.runs_dir).resolve()),
+        run_name=f"{mode}_{arm}_s{seed}")
+    t = time.perf_counter()
+    res = train_fpnet(tcfg, frames, table, Path(cfg.runs_dir) / tcfg.run_name,
+                      log=lambda s: None)
+    s = scores(res.forecasts["val"], res.forecasts["test"])
+    log(f"[fpnet-bench] {mode} {arm} seed {seed}: {time.perf_counter() - t:.0f} s, "
+        + ", ".join(f"{k} {v:.3f}" for k, v in s.items() if v is not None))
+    return res, s
+
+
+def _baselines(splits, scalars: Sequence[str]) -> dict[str, dict]:
+    lr = logistic_baseline(splits, list(scalars), list(LOG_SCALARS), list(CATEGORIES))
+    clim_val = climatology(splits["train"], splits["val"])
+    clim_test = climatology(splits["train"], splits["test"])
+    return {"logistic": scores(lr["val"], lr["test"]),
+            "climatology": scores(_with_raw(clim_val), _with_raw(clim_test))}
+
+
+def run(cfg: FPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
+    """Every arm for every seed; returns ``{"per_seed": {mode: {arm: [scores per seed]}},
+    "comparisons": {mode: {model_arm: {baseline: {metric: compare(...)}}}}, "info": ...}``."""
+    root = Path(cfg.root)
+    frames = select_channels(load_frames(root / "shards"), cfg.channels)
+    table = load_feature_table(synthetic=root)
+    disk_table = full_disk_table(table)
+    per_seed: dict[str, dict[str, list]] = {m: {} for m in cfg.modes}
+    info: dict[str, dict] = {}
+
+    def add(mode: str, arm: str, s: dict) -> None:
+        per_seed[mode].setdefault(arm, []).append(s)
+
+    for seed in cfg.seeds:
+        ar_res = None
+        if "ar" in cfg.modes or "full_disk" in cfg.modes:
+            ar_res, s = _train(cfg, "ar", frames, table, seed, "fpnet", log)
+            info["ar"] = {"n": ar_res.n_examples, "train_base_rate": ar_res.train_base_rate}
+            if "ar" in cfg.modes:
+                add("ar", "fpnet", s)
+                for name, b in _baselines(ar_res.examples, AR_SCALARS).items():
+                    add("ar", name, b)
+                if cfg.ablations:
+                    _, s = _train(cfg, "ar", noise_frames(frames, seed), table, seed,
+                                  "fpnet_physics_only", log)
+                    add("ar", "fpnet_physics_only", s)
+                    _, s = _train(cfg, "ar", frames, shuffle_physics(table, seed), seed,
+                                  "fpnet_image_only", log)
+                    add("ar", "fpnet_image_only", s)
+        if "full_disk" in cfg.modes:
+            fd_res, s = _train(cfg, "full_disk", frames, disk_table, seed, "fpnet_full_disk", log)
+            info["full_disk"] = {"n": fd_res.n_examples, "train_base_rate": fd_res.train_base_rate}
+            add("full_disk", "fpnet_full_disk", s)
+            if cfg.ablations:
+                _, s = _train(cfg, "full_disk", noise_frames(frames, seed), disk_table, seed,
+                              "fpnet_full_disk_physics_only", log)
+                add("full_disk", "fpnet_full_disk_physics_only", s)
+            agg = {k: disk_from_regions(ar_res.forecasts[k], disk_table) for k in ("val", "test")}
+            add("full_disk", "fpnet_aggregated", scores(_with_raw(agg["val"]),
+                                                        _with_raw(agg["test"])))
+            for name, b in _baselines(fd_res.examples, DISK_SCALARS).items():
+                add("full_disk", name, b)
+    return {"per_seed": per_seed, "comparisons": comparisons(per_seed), "info": info}
+
+
+def comparisons(per_seed: dict[str, dict[str, list]]) -> dict:
+    """Each model arm against each baseline arm (and the physics/image ablations against the
+    full model), per metric, paired by seed (:func:`solarray.metrics.protocol.compare`)."""
+    out: dict = {}
+    for mode, arms in per_seed.items():
+        models = [a for a in arms if a.startswith("fpnet")]
+        bases = [a for a in arms if not a.startswith("fpnet")]
+        out[mode] = {}
+        for m in models:
+            against = list(bases)
+            if m in ("fpnet", "fpnet_full_disk"):
+                against += [a for a in models if a != m]
+            out[mode][m] = {b: {k: compare([s[k] for s in arms[m]], [s[k] for s in arms[b]])
+                                for k in METRICS if all(s.get(k) is not None
+                                                        for s in arms[m] + arms[b])}
+                            for b in against}
+    return out
+
+
+__all__ = ["FPNetBenchmarkConfig", "comparisons", "noise_frames", "run", "scores",
+           "shuffle_physics"]
