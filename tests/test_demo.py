@@ -10,7 +10,7 @@ from solarray.demo import StageLog, _print_table
 from solarray.demo.report import held_out_skill, regions_vs_truth, write_report
 
 
-@pytest.mark.parametrize("args,needle", [(["--days", "10"], "days"), (["--size", "50"], "size"),
+@pytest.mark.parametrize("args,needle", [(["--days", "1"], "days"), (["--size", "50"], "size"),
                                          (["--steps", "2"], "steps")])
 def test_bad_arguments(capsys, args, needle):
     assert main(["demo", *args]) == 2

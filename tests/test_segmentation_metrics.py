@@ -121,3 +121,28 @@ def test_threshold_baseline_fits_a_clean_rule():
     # Channel missing → that feature predicts nothing.
     absent = base.predict(images, ["hmi_m", "aia193", "aia304"], present=np.array([[1, 0, 1]] * 6))
     assert absent[:, 1].sum() == 0
+
+
+def test_fit_thresholds_picks_the_iou_optimal_cut():
+    size = 32
+    truth = np.zeros((2, 3, size, size), np.uint8)
+    truth[:, 0, 10:16, 10:16] = 1
+    prob = np.zeros((2, 3, size, size), np.float32)
+    prob[:, 0, 8:18, 8:18] = 0.3  # a halo around the feature
+    prob[:, 0, 10:16, 10:16] = 0.8  # the feature itself
+    t = seg.fit_thresholds(prob, truth)
+    assert 0.3 < t[0] <= 0.8  # cuts the halo, keeps the feature (IoU 100)
+    assert t[1] == 0.5 and t[2] == 0.5  # no true pixels: default
+    s = seg.segmentation_scores((prob >= np.array(t)[None, :, None, None]), truth)
+    assert s["iou"][0, 0] == pytest.approx(100.0)
+
+
+def test_spnet_thresholds_config_and_use():
+    from solarray.models import build
+
+    m = build("spnet", preset="tiny", channels=("hmi_m",), image_size=32, thresholds=(0.3, 0.5, 0.7))
+    assert m.decision_thresholds().tolist() == pytest.approx([0.3, 0.5, 0.7])
+    assert build("spnet", preset="tiny", channels=("hmi_m",), image_size=32).decision_thresholds(
+    ).tolist() == [0.5, 0.5, 0.5]
+    with pytest.raises(ValueError, match="thresholds"):
+        build("spnet", preset="tiny", channels=("hmi_m",), image_size=32, thresholds=(0.3, 1.2, 0.5))

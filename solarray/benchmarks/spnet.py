@@ -3,7 +3,9 @@
 The multi-modal SPNet (HMI + AIA 193/211/304 Å) trained on the truth masks of the training months
 for each seed; the threshold baseline (per feature: smoothing and threshold of its primary channel
 fitted on the same training images, :class:`solarray.metrics.segmentation.ThresholdBaseline`)
-in the same run. Scores on the test month, per feature: IoU, whole-disk pixel accuracy and class
+in the same run; SPNet's per-feature decision thresholds tuned for IoU on the validation Suns
+(:func:`solarray.train.relabel.tune_decision_thresholds`, as the baseline's are tuned on the
+training Suns). Scores on the test month, per feature: IoU, whole-disk pixel accuracy and class
 accuracy (the fraction of true feature pixels found; see :mod:`solarray.metrics.segmentation`
 for why seed 004's Table 2 Acc is most plausibly this one), mean over test images.
 """
@@ -66,6 +68,8 @@ def run(cfg: SPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
         f"{f} IoU {v['iou']:.1f}" for f, v in threshold.items()))
     store = lab.LabelStore(work / "labels_truth")
     version = store.latest() or lab.init_from_data(store, shards, "train")
+    val_store = lab.LabelStore(work / "labels_val")  # truth of the validation Suns: thresholds
+    version_val = val_store.latest() or lab.init_from_data(val_store, shards, "val")
     ds = lab.training_dataset(store, version, shards, "train").materialize()
     size = int(test["image"].shape[-1])
     per_seed: dict[str, list] = {"spnet": [], "threshold": []}
@@ -81,12 +85,15 @@ def run(cfg: SPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
                            storage_path=str(work.resolve() / "runs"), shuffle_buffer=64)
         t = time.perf_counter()
         res = fit(tcfg, ds, log=lambda s: None)
+        tuned = relabel.tune_decision_thresholds(res.checkpoint, val_store, version_val, shards)
         model = load_model(res.checkpoint)
         scores = _summary(relabel.predict_masks(model, test["image"], test["present"], channels),
                           test["masks"])
         per_seed["spnet"].append(scores)
         per_seed["threshold"].append(threshold)
+        per_seed.setdefault("thresholds", []).append(tuned)
         log(f"[spnet-bench] seed {seed}: {cfg.steps} steps in {time.perf_counter() - t:.0f} s, "
+            f"thresholds {tuned}, "
             + ", ".join(f"{f} IoU {v['iou']:.1f}" for f, v in scores.items()))
     info = {"train_images": len(train["sample_id"]), "test_images": len(test["sample_id"]),
             "channels": list(cfg.channels), "image_size": size}

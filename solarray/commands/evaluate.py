@@ -45,7 +45,8 @@ def _seg_arguments(p: argparse.ArgumentParser) -> None:
                         "(no names: every model channel in turn)")
     p.add_argument("--baseline", action="store_true",
                    help="add the threshold baseline (fit on the training split)")
-    p.add_argument("--threshold", type=float, default=0.5, help="probability threshold (0–1)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="probability threshold (0–1); default: the checkpoint's tuned thresholds")
     p.add_argument("--frame", type=float, default=FRAME_RSUN,
                    help=f"frame half-width in R☉ (default {FRAME_RSUN:g})")
     p.add_argument("--json", default=None, help="also write the table rows to this JSON file")
@@ -72,7 +73,7 @@ def _seg_run(args: argparse.Namespace) -> int:
             raise UsageError(f"--checkpoint: no such file or directory: {c}")
     if args.name is not None and len(args.name) != len(args.checkpoint):
         raise UsageError(f"--name: {len(args.name)} name(s) for {len(args.checkpoint)} checkpoint(s)")
-    if not 0 < args.threshold < 1:
+    if args.threshold is not None and not 0 < args.threshold < 1:
         raise UsageError(f"--threshold must be in (0, 1), got {args.threshold}")
     if args.frame <= 0:
         raise UsageError(f"--frame must be > 0, got {args.frame}")

@@ -44,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("predict", help="model masks for a dataset as a new label version")
     _common(p)
     p.add_argument("--checkpoint", required=True, help="spnet checkpoint (model.pt or directory)")
-    p.add_argument("--threshold", type=float, default=0.5, help="probability threshold (0–1)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="probability threshold (0–1); default: the checkpoint's tuned thresholds")
     p.add_argument("--parent", default=None,
                    help="label version the model was trained on (recorded as the parent)")
     p.add_argument("--batch-size", type=int, default=32)
@@ -68,6 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--channels", default=None,
                    help="model input channels, comma-separated (default: all data channels)")
     p.add_argument("--preset", default="tiny", help="model size preset: tiny | paper")
+    p.add_argument("--image-size", type=int, default=None,
+                   help="SPNet input size in pixels (the shards' size; the tiny preset assumes 64)")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-3)
@@ -139,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
               f"{prov['feature_counts']}, dropped {prov['dropped_features']}")
         return 0
     if action == "predict":
-        if not 0 < args.threshold < 1:
+        if args.threshold is not None and not 0 < args.threshold < 1:
             raise UsageError(f"--threshold must be in (0, 1), got {args.threshold}")
         _positive("--batch-size", args.batch_size)
         if not os.path.exists(args.checkpoint):
@@ -168,6 +171,9 @@ def run(args: argparse.Namespace) -> int:
         except (KeyError, FileNotFoundError) as err:
             raise UsageError(f"--version: {err.args[0]}") from None
         mc: dict = {"preset": args.preset}
+        if args.image_size is not None:
+            _positive("--image-size", args.image_size)
+            mc["image_size"] = args.image_size
         if args.channels:
             try:
                 mc["channels"] = list(chans.resolve(args.channels))

@@ -47,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MAE masking strategy (models with a masking config, e.g. mae_vit)")
     parser.add_argument("--mask-ratio", type=float, default=None,
                         help="MAE fraction of patches masked, in [0, 1)")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="model input size in pixels (the shards' size; presets assume 64)")
+    parser.add_argument("--channels", default=None,
+                        help="comma-separated subset of the shards' channels to train on")
     parser.add_argument("--no-split", action="store_true",
                         help="train on every sample instead of the time-split training part")
 
@@ -75,6 +79,14 @@ def build_config(args: argparse.Namespace):
         mc = dict(values.get("model_config") or {})
         mc["preset"] = args.preset
         values["model_config"] = mc
+    size = getattr(args, "image_size", None)
+    if size is not None:
+        if size < 8:
+            raise UsageError(f"--image-size must be a positive number of pixels ≥ 8, got {size}")
+        values["model_config"] = {**dict(values.get("model_config") or {}), "image_size": size}
+    channels = getattr(args, "channels", None)
+    if channels:
+        values["channels"] = [c.strip() for c in channels.split(",") if c.strip()]
     masking = {k: v for k, v in (("strategy", getattr(args, "masking", None)),
                                  ("ratio", getattr(args, "mask_ratio", None))) if v is not None}
     if masking:

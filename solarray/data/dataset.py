@@ -145,13 +145,34 @@ def _training_batch(batch: dict) -> dict:
     return out
 
 
-def to_training(ds):
+def to_training(ds, channel_index: Sequence[int] | None = None):
     """Numeric columns only, so ``iter_torch_batches`` works: ``image`` float32 ``[C, H, W]``
     (NaN → 0), ``present`` float32 ``[C]``, ``masks`` uint8 ``[3, H, W]`` (when ingested with
     masks; 255 = unknown), ``flare_m24`` int64 (1 if ``flare_class_24h`` ≥ M1.0, 0 if not, -1
-    unknown), ``f107``/``f30`` float32 (sfu, NaN unknown), ``t_unix`` int64 (s since 1970)."""
-    return ds.map_batches(_training_batch, batch_format="numpy")
+    unknown), ``f107``/``f30`` float32 (sfu, NaN unknown), ``t_unix`` int64 (s since 1970).
+    ``channel_index``: keep only these channels of ``image``/``present``, in that order."""
+    out = ds.map_batches(_training_batch, batch_format="numpy")
+    if channel_index is None:
+        return out
+    idx = [int(i) for i in channel_index]
+    return out.map_batches(_keep_channels, batch_format="numpy", fn_kwargs={"index": idx})
 
 
-__all__ = ["LABEL_UNKNOWN", "SPLITS", "assign_splits", "channels_of", "flare_m24", "read_shards",
+def _keep_channels(batch: dict, index: list[int]) -> dict:
+    batch["image"] = np.ascontiguousarray(batch["image"][:, index])
+    batch["present"] = np.ascontiguousarray(batch["present"][:, index])
+    return batch
+
+
+def channel_index(available: Sequence[str], wanted: Sequence[str], where: str = "the data"
+                  ) -> list[int]:
+    """Positions of ``wanted`` channels in ``available``; ValueError naming the missing ones."""
+    missing = [c for c in wanted if c not in available]
+    if missing:
+        raise ValueError(f"channels {missing} are not in {where} (it holds {list(available)})")
+    return [list(available).index(c) for c in wanted]
+
+
+__all__ = ["LABEL_UNKNOWN", "SPLITS", "assign_splits", "channel_index", "channels_of", "flare_m24",
+           "read_shards",
            "split_by_time", "to_training"]

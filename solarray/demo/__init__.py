@@ -1,14 +1,15 @@
 """``solarray demo``: the whole path on the embedded default, a local Ray and bundled data.
 
-synthetic Sun (+ the real sunpy sample FITS) → Ray Data ingest → MAE pretraining with physics-prior
+synthetic Suns (+ the real sunpy sample FITS) → Ray Data ingest → MAE pretraining with physics-prior
 masking (Ray Train) → SPNet (segmentation) → Hale/McIntosh classifiers → FPNet (full disk and per
 AR) → one perception → analysis → forecast cycle on the newest sample: the region table and flare
 probabilities printed, the situational map PNG and an HTML report written. The checkpoints land
 where ``solarray serve`` looks for them (:func:`solarray.core.checkpoints.default_checkpoint_dir`).
 
 Every stage calls the same library/CLI entry points a user would; nothing here is demo-only
-science. The data window spans three months so the time splits (test January, validation March,
-training the rest) all hold samples.
+science. Independent Suns in January (test), March (validation), February and April (training) so
+that the held-out scores are measured on Suns the models never saw (as on the benchmark Sun,
+:mod:`solarray.benchmarks.sun`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from solarray.analysis.crops import samples_from_directory
@@ -29,7 +31,7 @@ from solarray.core.checkpoints import MODEL_FILE, ROLE_FILES, default_checkpoint
 from solarray.core.ray_connect import connect
 from solarray.data.preprocess import PreprocessConfig, preprocess_file
 from solarray.data.quality import measure_limb
-from solarray.data.synthetic import SynthConfig, generate
+from solarray.data.synthetic import forecast_set
 from solarray.demo.report import held_out_skill, regions_vs_truth, write_report
 from solarray.models import save_model
 from solarray.pipeline.batch import forecast_shards
@@ -42,12 +44,17 @@ from solarray.train.fit_classifier import ClassifierTrainConfig, fit_classifier
 DEMO_CHANNELS = ("hmi_m", "aia193", "aia304")  # SPNet: HMI/193/304; FPNet: HMI + 304
 
 
+#: Independent synthetic Suns per calendar month: January = test, March = validation, February
+#: and April = training (the time split of :func:`solarray.data.dataset.assign_splits`).
+DEMO_MONTHS = (1, 2, 3, 4)
+
+
 @dataclass
 class DemoConfig:
     out: str = "demo_out"
-    start: str = "2024-01-20T00:00"
-    days: float = 50.0
-    cadence_hours: float = 6.0
+    suns_per_month: int = 2
+    days: float = 5.0  # per synthetic Sun
+    cadence_hours: float = 4.0
     size: int = 128
     seed: int = 0
     steps: int = 60  # per training stage
@@ -57,11 +64,19 @@ class DemoConfig:
     def __post_init__(self) -> None:
         if self.size < 32 or self.size % 16:
             raise ValueError(f"size: expected a multiple of 16 ≥ 32, got {self.size}")
-        if self.days < 45:
-            raise ValueError("days: the demo needs ≥ 45 days so January (test), February (train) "
-                             f"and March (validation) all hold samples, got {self.days}")
+        if not 2 <= self.days <= 10:
+            raise ValueError(f"days: expected 2–10 days per synthetic Sun (each stays in its "
+                             f"month), got {self.days}")
+        if self.suns_per_month < 1 or self.suns_per_month > 2:
+            raise ValueError(f"suns_per_month: expected 1 or 2, got {self.suns_per_month}")
         if self.steps < 10:
             raise ValueError(f"steps: expected ≥ 10, got {self.steps}")
+
+    def runs(self) -> list[forecast_set.SynthRun]:
+        """One run per Sun, on the 3rd and 14th of each month (the 24-h gaps cut nothing)."""
+        return [forecast_set.SynthRun(f"2024-{m:02d}-{(3, 14)[k]:02d}T00:00", self.days,
+                                      self.seed * 100 + 2 * i + k)
+                for i, m in enumerate(DEMO_MONTHS) for k in range(self.suns_per_month)]
 
 
 @dataclass
@@ -82,7 +97,7 @@ class StageLog:
         return result
 
 
-N_STAGES = 10
+N_STAGES = 9
 
 
 def _cli(argv: list[str]) -> None:
@@ -111,8 +126,9 @@ def _latest_model(fit_result) -> Path:
     return model if model.exists() else ckpt
 
 
-def _classifiers(synth_dir: Path, ckpt_dir: Path, seed: int, storage: Path) -> dict:
-    data = samples_from_directory(synth_dir)
+def _classifiers(run_dirs: list[Path], ckpt_dir: Path, seed: int, storage: Path) -> dict:
+    parts = [samples_from_directory(d) for d in run_dirs]
+    data = {k: np.concatenate([p[k] for p in parts]) for k in ("x", "hale", "mcintosh", "lon")}
     out = {"n_crops": int(len(data["x"]))}
     for task in ("hale", "mcintosh"):
         run = fit_classifier(data["x"], data[task], data["lon"], ClassifierTrainConfig(
@@ -126,7 +142,6 @@ def run_demo(cfg: DemoConfig) -> dict:
     """Run every stage; returns the forecast response (also written to ``out/forecast.json``)."""
     out = Path(cfg.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    synth_dir, shards = out / "synth", out / "shards"
     ckpt_dir = Path(cfg.checkpoint_dir).expanduser() if cfg.checkpoint_dir else default_checkpoint_dir()
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     storage = out / "ray_results"
@@ -134,20 +149,24 @@ def run_demo(cfg: DemoConfig) -> dict:
     t_total = time.perf_counter()
     connect(num_cpus=cfg.num_cpus, quiet=False)  # local instance unless $RAY_ADDRESS is set
 
-    synth = SynthConfig(start=cfg.start, hours=cfg.days * 24, cadence_minutes=cfg.cadence_hours * 60,
-                        size=cfg.size, seed=cfg.seed, channels=DEMO_CHANNELS)
-    log.run("synthetic Sun", lambda: generate(synth, synth_dir),
-            lambda r: f"{r.n_files} FITS, {r.n_flares} flares → {synth_dir}")
+    root = out / "suns"
+    shards = root / "shards"
+    runs = cfg.runs()
+    log.run("synthetic Suns + ingest (Ray Data)", lambda: forecast_set.make_synthetic_set(
+        root, runs, size=cfg.size, cadence_minutes=cfg.cadence_hours * 60,
+        channels=DEMO_CHANNELS, ingest_workers=cfg.num_cpus),
+        lambda r: f"{len(runs)} Suns × {cfg.days:g} days ({cfg.suns_per_month} per month, "
+                  f"Jan test, Mar validation, Feb/Apr training) → {shards}")
+    run_dirs = forecast_set.run_dirs(root)
+    synth_dir = run_dirs[-1]  # the newest Sun: the forecast cycle's observation and truth
     real = log.run("real sunpy sample files", _real_files,
                    lambda r: ", ".join(f"{x['channel']} limb at {x['limb_radius_rsun']} R☉" for x in r))
-    log.run("ingest (Ray Data)", lambda: _cli([
-        "ingest", "--input", str(synth_dir), "--out", str(shards), "--size", str(cfg.size),
-        "--channels", ",".join(DEMO_CHANNELS)]), lambda r: f"shards in {shards}")
 
     mae_args = build_parser().parse_args([
         "pretrain", "--model", "mae_vit", "--masking", "ppam", "--data", str(shards),
         "--workers", "1", "--steps", str(cfg.steps), "--run-name", "demo-mae",
-        "--storage", str(storage), "--preset", "tiny", "--checkpoint-every", str(cfg.steps)])
+        "--storage", str(storage), "--preset", "tiny", "--image-size", str(cfg.size),
+        "--checkpoint-every", str(cfg.steps)])
     mae = log.run("MAE pretraining, PPAM masking (Ray Train)", lambda: pretrain_cmd.execute(mae_args),
                   lambda r: f"step {r.final_step}, loss {r.metrics.get('loss', float('nan')):.4f}")
     mae_model = _latest_model(mae)
@@ -159,6 +178,7 @@ def run_demo(cfg: DemoConfig) -> dict:
         # stages and the Dice term to predict any foreground at all.
         _cli(["label", "retrain", "--labels", str(labels), "--data", str(shards),
               "--steps", str(4 * cfg.steps), "--dice", "1.0", "--workers", "1",
+              "--image-size", str(cfg.size),
               "--storage", str(storage), "--run-name", "demo-spnet",
               "--pretrained-encoder", str(mae_model)])
         step, path = latest_checkpoint(storage / "demo-spnet")
@@ -168,13 +188,13 @@ def run_demo(cfg: DemoConfig) -> dict:
     log.run("SPNet segmentation (Ray Train)", spnet, lambda s: f"step {s}")
 
     log.run("Hale / McIntosh classifiers",
-            lambda: _classifiers(synth_dir, ckpt_dir, cfg.seed, storage),
+            lambda: _classifiers(run_dirs, ckpt_dir, cfg.seed, storage),
             lambda r: f"{r['n_crops']} AR crops")
 
     fpnet_dirs = {mode: out / f"fpnet_{mode}" for mode in ("full-disk", "ar")}
     def fpnet():
         for mode, role in (("full-disk", "fpnet_full_disk"), ("ar", "fpnet_ar")):
-            _cli(["train-fpnet", "--data", str(shards), "--synthetic", str(synth_dir),
+            _cli(["train-fpnet", "--data", str(shards), "--synthetic", str(root),
                   "--out", str(fpnet_dirs[mode]), "--mode", mode, "--encoder", str(mae_model),
                   "--steps", str(cfg.steps), "--storage", str(storage),
                   "--run-name", f"demo-fpnet-{mode}"])

@@ -73,11 +73,7 @@ def load_frames(data_dir: str | os.PathLike, frame_rsun: float | None = None) ->
 
 def select_channels(frames: Frames, channels: Sequence[str]) -> Frames:
     """``frames`` restricted to ``channels`` (in that order); ValueError naming the missing ones."""
-    missing = [c for c in channels if c not in frames.channels]
-    if missing:
-        raise ValueError(f"channels {missing} are not in the frames (they hold "
-                         f"{list(frames.channels)})")
-    idx = [frames.channels.index(c) for c in channels]
+    idx = data_api.channel_index(frames.channels, channels, "the frames")
     return Frames(frames.image[:, idx], frames.t, frames.flare_m24, frames.f107, tuple(channels),
                   frames.frame_rsun)
 

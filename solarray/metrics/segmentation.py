@@ -147,6 +147,28 @@ def format_table(rows: Sequence[TableRow], markdown: bool = True) -> str:
     return "\n".join(fmt.format(*row) for row in [head, *lines])
 
 
+def fit_thresholds(prob: np.ndarray, truth: np.ndarray, frame: float = FRAME_RSUN,
+                   grid: Sequence[float] = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))
+                   ) -> tuple[float, ...]:
+    """Per-feature probability threshold maximising the mean IoU of ``prob [N, K, H, W]``
+    against ``truth`` (seed 004 tuned its loss weights on validation images for IoU; this tunes
+    the decision threshold the same way). A feature without any true pixel keeps 0.5."""
+    prob, truth = _as_nkhw(prob, "prob"), _as_nkhw(truth, "truth")
+    out = []
+    for k in range(prob.shape[1]):
+        if not (truth[:, k] == 1).any():
+            out.append(0.5)
+            continue
+        best = (-1.0, 0.5)
+        for t in grid:
+            iou = segmentation_scores(prob[:, k:k + 1] >= t, truth[:, k:k + 1], frame)["iou"]
+            score = float(np.nanmean(iou)) if np.isfinite(iou).any() else 0.0
+            if score > best[0]:
+                best = (score, float(t))
+        out.append(best[1])
+    return tuple(out)
+
+
 # --------------------------------------------------------------------------------------------------
 # Threshold baseline
 # --------------------------------------------------------------------------------------------------

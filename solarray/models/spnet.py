@@ -54,6 +54,7 @@ class SPNetConfig:
     decoder_dim: int = 16  # channels of the upsampling decoder
     skip_dim: int = 8  # channels of the conv skip pyramid from the image; 0 = pure ViT decoder
     modality_dropout: float = 0.25  # training only: P(drop a present channel) per sample
+    thresholds: tuple[float, ...] = ()  # per feature (AR, CH, FL) probability → mask; () = 0.5
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "tiny": dict(image_size=64, patch_size=8, embed_dim=64, depth=2, num_heads=4,
@@ -77,6 +78,11 @@ class SPNetConfig:
         if not 0.0 <= self.modality_dropout < 1.0:
             raise ValueError(f"SPNetConfig.modality_dropout must be in [0, 1), "
                              f"got {self.modality_dropout}")
+        self.thresholds = tuple(float(t) for t in self.thresholds)
+        if self.thresholds and (len(self.thresholds) != len(FEATURE_KINDS)
+                                or not all(0.0 < t < 1.0 for t in self.thresholds)):
+            raise ValueError(f"SPNetConfig.thresholds: expected {len(FEATURE_KINDS)} values in "
+                             f"(0, 1) (one per {', '.join(FEATURE_KINDS)}), got {self.thresholds}")
         if self.decoder_dim <= 0 or self.skip_dim < 0:
             raise ValueError("SPNetConfig.decoder_dim must be > 0 and skip_dim ≥ 0")
 
@@ -124,6 +130,10 @@ class SPNet(nn.Module):
     @property
     def channels(self) -> tuple[str, ...]:
         return self.config.channels
+
+    def decision_thresholds(self) -> np.ndarray:
+        """Per-feature probability thresholds ``[3]`` (tuned on validation, else 0.5)."""
+        return np.asarray(self.config.thresholds or (0.5,) * len(FEATURE_KINDS), np.float32)
 
     def pretrained_encoders(self) -> list[nn.Module]:
         """The ViT encoder a pretrained checkpoint initialises."""

@@ -14,7 +14,7 @@ from solarray.core.goes import parse_class
 class CycleConfig:
     """Settings of one cycle; the Serve app reads them from the ingress ``user_config["cycle"]``."""
 
-    threshold: float = 0.5  # SPNet probability → mask
+    threshold: float | None = None  # SPNet probability → mask; None: the model's tuned thresholds
     region: dict[str, Any] = field(default_factory=dict)  # RegionConfig overrides
     classify: bool = True  # run the Hale/McIntosh classifiers
     fi_window_hours: float = 24.0

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from solarray.core.features import FEATURE_KINDS
 from solarray.core.frame import disk_mask
 from solarray.pipeline.sample import Sample, prepare_stack
 
@@ -18,12 +19,14 @@ class Perception:
 
     probability: np.ndarray
     masks: np.ndarray
-    threshold: float
+    threshold: tuple[float, ...]  # per feature
 
 
-def perceive(spnet, samples: Sequence[Sample], threshold: float = 0.5) -> list[Perception]:
+def perceive(spnet, samples: Sequence[Sample], threshold: float | None = None
+             ) -> list[Perception]:
     """SPNet on a batch of samples (any sizes, any channel sets) → one :class:`Perception` each;
-    SPNet's probabilities are resampled back to each sample's grid."""
+    SPNet's probabilities are resampled back to each sample's grid. ``threshold`` None: the
+    model's per-feature decision thresholds (tuned on validation when it was trained)."""
     import torch
     import torch.nn.functional as Fn
 
@@ -35,6 +38,8 @@ def perceive(spnet, samples: Sequence[Sample], threshold: float = 0.5) -> list[P
     with torch.inference_mode():
         prob = spnet.predict_proba(torch.from_numpy(np.stack(xs)),
                                    torch.from_numpy(np.stack(ps)))
+    t = spnet.decision_thresholds() if threshold is None else \
+        np.full(len(FEATURE_KINDS), float(threshold), np.float32)
     out = []
     for s, p in zip(samples, prob, strict=True):
         if p.shape[-1] != s.size:
@@ -43,7 +48,8 @@ def perceive(spnet, samples: Sequence[Sample], threshold: float = 0.5) -> list[P
         p = p.float().numpy()
         disk = disk_mask(s.size, s.frame)
         p = np.where(disk[None], p, 0.0).astype(np.float32)
-        out.append(Perception(p, (p >= threshold).astype(np.uint8), threshold))
+        out.append(Perception(p, (p >= t[:, None, None]).astype(np.uint8),
+                              tuple(float(v) for v in t)))
     return out
 
 

@@ -105,7 +105,8 @@ class SPNetDeployment(_ModelStage):
         """``Sample`` → (:class:`~solarray.pipeline.perception.Perception`, seconds, batch size)."""
         spnet = self.models.get("spnet")
         t0 = time.perf_counter()
-        out = await asyncio.to_thread(perceive, spnet, samples, float(threshold[0]))
+        thr = None if threshold[0] is None else float(threshold[0])
+        out = await asyncio.to_thread(perceive, spnet, samples, thr)
         dt = time.perf_counter() - t0
         return [(p, dt, len(samples)) for p in out]
 

@@ -164,7 +164,8 @@ class Forecaster:
         t0 = time.perf_counter()
         sample = await self._sample(request)
         t1 = time.perf_counter()
-        thr = float(self.cycle.get("threshold", 0.5))
+        thr = self.cycle.get("threshold")  # None: the SPNet checkpoint's tuned thresholds
+        thr = None if thr is None else float(thr)
         perception, t_seg, b_seg = await self.spnet.segment.remote(sample, thr)
         t2 = time.perf_counter()
         analysis, t_an = await self.iatools.analyse.remote(sample, perception, self.cycle)

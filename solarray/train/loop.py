@@ -337,13 +337,14 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
 
 def pretrain(cfg: TrainConfig, data_dir: str | os.PathLike, split: bool = True,
              log=print) -> FitResult:
-    """Train from ingest's Parquet shards in ``data_dir`` (channels and splits from the data API)."""
-    channels = tuple(data_api.channels_of(data_dir))
-    if cfg.channels and tuple(cfg.channels) != channels:
-        raise ValueError(f"config channels {', '.join(cfg.channels)} differ from the data's "
-                         f"channels {', '.join(channels)} in {data_dir}")
+    """Train from ingest's Parquet shards in ``data_dir`` (channels and splits from the data API).
+    ``cfg.channels`` empty: every channel of the shards; else that subset, in that order."""
+    available = tuple(data_api.channels_of(data_dir))
+    channels = tuple(cfg.channels) or available
+    index = None if channels == available else \
+        data_api.channel_index(available, channels, f"the shards in {data_dir}")
     ds = data_api.read_shards(data_dir)
     if split:
         ds = data_api.split_by_time(ds)["train"]
-    ds = data_api.to_training(ds)
+    ds = data_api.to_training(ds) if index is None else data_api.to_training(ds, index)
     return fit(cfg.replace(channels=channels), ds, log=log)
