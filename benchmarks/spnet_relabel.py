@@ -5,7 +5,7 @@ scored against a threshold baseline measured in the same run.
     python -m solarray.cli synth --out S --hours 2880 --cadence 8h --size 64 --seed 1 \
         --channels hmi_m,aia193,aia211,aia304 --no-preview
     python -m solarray.cli ingest --input S --out D --size 64 --channels hmi_m,aia193,aia211,aia304
-    python benchmarks/spnet.py --data D --work W [--steps 150] [--map docs/spnet_situational_map.png]
+    python benchmarks/spnet_relabel.py --data D --work W [--steps 150] [--map docs/spnet_situational_map.png]
 
 Splits: solarray.data.dataset.split_by_time defaults (test = January, val = March, 24 h gaps).
 Relabelling cycle: V1 = truth with small features (< --min-area px) dropped with probability

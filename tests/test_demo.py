@@ -60,7 +60,10 @@ def test_held_out_skill_from_forecast_csvs(tmp_path):
                 df["ar"] = 5
             df.to_csv(d / f"forecasts_{split}.csv", index=False)
     skill = held_out_skill({"ar": tmp_path / "ar", "full-disk": tmp_path / "full-disk"})
-    assert set(skill) == {"ar", "full-disk", "aggregated"}
+    assert set(skill) == {"ar", "full-disk", "aggregated", "full disk (chosen on validation)"}
+    chosen = skill["full disk (chosen on validation)"]
+    assert chosen["chosen"] in ("full-disk", "aggregated")
+    assert chosen["roca"] == skill[chosen["chosen"]]["roca"]
     assert skill["ar"]["roca"] > 0.8 and skill["ar"]["n"] == 40
     # Shuffled probabilities lose the skill (the score reads the forecasts, not the labels).
     for split in ("val", "test"):

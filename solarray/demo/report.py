@@ -1,8 +1,9 @@
 """What ``solarray demo`` reports: held-out skill, regions against the synthetic truth, the page.
 
 * :func:`held_out_skill` — FPNet's scores on the held-out month from the forecast CSVs that
-  ``train-fpnet`` wrote (per AR, full disk, and the per-AR probabilities combined over the disk
-  as the service does), each beside climatology;
+  ``train-fpnet`` wrote (per AR, full disk, the per-AR probabilities combined over the disk as
+  the service does, and whichever of the two full-disk forecasts ranks the validation month
+  better);
 * :func:`regions_vs_truth` — the cycle's regions matched to the synthetic Sun's true active
   regions at the observation time (:func:`solarray.metrics.region_match.match_regions`);
 * :func:`write_report` — the HTML page (numbers rounded for people).
@@ -58,6 +59,13 @@ def held_out_skill(fpnet_dirs: Mapping[str, Path]) -> dict[str, dict[str, Any]]:
         s = scores(val, test)
         out[mode] = {**{k: s.get(k) for k in SKILL_KEYS}, "n": int(len(known)),
                      "events": int(known["observed"].sum())}
+    if "aggregated" in tables:
+        # The full-disk forecast to trust: whichever ranks the validation month better.
+        val_roca = {m: scores(tables[m][0], tables[m][0]).get("roca") or 0.0
+                    for m in ("full-disk", "aggregated")}
+        best = max(val_roca, key=val_roca.get)
+        out["full disk (chosen on validation)"] = {**out[best], "chosen": best,
+                                                   "validation_roca": round(val_roca[best], 3)}
     return out
 
 
@@ -162,7 +170,8 @@ td,th{{border:1px solid #ccc;padding:3px 8px}}</style></head><body>
 <h2>FPNet on the held-out month (January, synthetic)</h2>
 <p>ROCA and BSS of the calibrated probabilities (BSS against the test month's own base rate:
 climatology scores 0); TSS and HSS at the threshold chosen on the validation month.
-"aggregated": the per-AR probabilities combined over the disk, 1 − Π(1 − p).</p>{skill_html}
+"aggregated": the per-AR probabilities combined over the disk, 1 − Π(1 − p); the last row is
+whichever full-disk forecast ranks the validation month better (never chosen on the test).</p>{skill_html}
 <h2>Real sunpy sample files through the same preprocessing</h2>{real_html}
 <h2>Stages</h2>{_table(stage_rows, [("stage", "stage", 0), ("s", "s", 1), ("result", "result", 0)])}
 <p>Configuration: {esc(json.dumps(dict(config)))}; checkpoints in {esc(str(ckpt_dir))}.</p>

@@ -15,7 +15,11 @@ class CycleConfig:
     """Settings of one cycle; the Serve app reads them from the ingress ``user_config["cycle"]``."""
 
     threshold: float | None = None  # SPNet probability → mask; None: the model's tuned thresholds
-    region: dict[str, Any] = field(default_factory=dict)  # RegionConfig overrides
+    #: RegionConfig overrides. SPNet's AR masks are plage-filled blobs (each bipole already one
+    #: component), so the cycle clusters with a smaller DBSCAN radius than the 80 Mm chosen on
+    #: the truth's separate spot masks: 25 Mm, chosen on five independent 512² Suns (seeds
+    #: 6000–6004; BENCHMARKS.md "What the service returns").
+    region: dict[str, Any] = field(default_factory=lambda: {"ar_eps": "25 Mm"})
     classify: bool = True  # run the Hale/McIntosh classifiers
     fi_window_hours: float = 24.0
     fi_min_class: str = FI_MIN_CLASS  # flares ≥ this GOES class enter the flare index
