@@ -12,20 +12,15 @@ results (command line, config, per-seed scores, comparisons) go to ``--out`` as 
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
-import time
 from dataclasses import asdict
 
 from solarray.benchmarks.fpnet import METRICS, FPNetBenchmarkConfig, run
-from solarray.benchmarks.sun import make_benchmark_sun
-from solarray.core.ray_connect import connect
+from solarray.benchmarks.script import command_line, finish, start
 from solarray.metrics.protocol import (
     format_pm,
     markdown_table,
-    result_record,
     summarise,
-    write_result,
 )
 
 
@@ -43,21 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-ablations", action="store_true")
     p.add_argument("--out", default="docs/results/fpnet.json")
     args = p.parse_args(argv)
-    command = "python benchmarks/fpnet.py " + " ".join(map(shlex.quote, sys.argv[1:] if argv is None else argv))
+    command = command_line("benchmarks/fpnet.py", argv)
 
-    import torch
-
-    torch.set_num_threads(2)
-    connect(num_cpus=2)
-    t0 = time.perf_counter()
-    make_benchmark_sun(args.root)
+    t0 = start(args.root)
     cfg = FPNetBenchmarkConfig(
         root=args.root, runs_dir=args.runs_dir, seeds=tuple(int(s) for s in args.seeds.split(",")),
         modes=tuple(args.modes.split(",")), ar_steps=args.ar_steps, disk_steps=args.disk_steps,
         batch_size=args.batch_size, lr=args.lr, encoder_checkpoint=args.encoder,
         ablations=not args.no_ablations)
     res = run(cfg)
-    res["seconds"] = round(time.perf_counter() - t0, 1)
     for mode, arms in res["per_seed"].items():
         rows = [{"arm": arm, **{k: format_pm(summarise([s[k] for s in vals]))
                                 for k in METRICS}} for arm, vals in arms.items()]
@@ -68,8 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                 wins = ", ".join(f"{k} {'beats' if c['beats'] else 'does not beat'} "
                                  f"(Δ {format_pm(c['difference'])})" for k, c in by_metric.items())
                 print(f"- {model} vs {base}: {wins}")
-    write_result(result_record("fpnet", command, asdict(cfg), res, list(cfg.seeds)), args.out)
-    print(f"\n{res['seconds']:.0f} s; results in {args.out}")
+    finish("fpnet", command, asdict(cfg), res, cfg.seeds, args.out, t0)
     return 0
 
 

@@ -11,21 +11,16 @@ paired comparison (a model beats the baseline when mean − std of the per-seed 
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
-import time
 from dataclasses import asdict
 
 from solarray.benchmarks.classifier import ClassifierBenchmarkConfig, run
-from solarray.benchmarks.sun import make_benchmark_sun
-from solarray.core.ray_connect import connect
+from solarray.benchmarks.script import command_line, finish, start
 from solarray.metrics.protocol import (
     compare,
     format_pm,
     markdown_table,
-    result_record,
     summarise,
-    write_result,
 )
 
 
@@ -38,15 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--every", type=int, default=3)
     p.add_argument("--out", default="docs/results/classifier.json")
     args = p.parse_args(argv)
-    command = "python benchmarks/iatools_classifier.py " + " ".join(
-        map(shlex.quote, sys.argv[1:] if argv is None else argv))
+    command = command_line("benchmarks/iatools_classifier.py", argv)
 
-    import torch
-
-    torch.set_num_threads(2)
-    connect(num_cpus=2)
-    t0 = time.perf_counter()
-    make_benchmark_sun(args.root)
+    t0 = start(args.root)
     cfg = ClassifierBenchmarkConfig(root=args.root, runs_dir=args.runs_dir, epochs=args.epochs,
                                     every=args.every,
                                     seeds=tuple(int(s) for s in args.seeds.split(",")))
@@ -62,11 +51,9 @@ def main(argv: list[str] | None = None) -> int:
                          "cnn": format_pm(summarise([r[metric] for r in arms["cnn"]])),
                          "majority": format_pm(summarise([r[metric] for r in arms["majority"]])),
                          "difference": format_pm(c["difference"]), "beats": c["beats"]})
-    res["seconds"] = round(time.perf_counter() - t0, 1)
     print(f"\n{res['info']}\n")
     print(markdown_table(rows, ["task", "metric", "cnn", "majority", "difference", "beats"]))
-    write_result(result_record("classifier", command, asdict(cfg), res, list(cfg.seeds)), args.out)
-    print(f"\n{res['seconds']:.0f} s; results in {args.out}")
+    finish("classifier", command, asdict(cfg), res, cfg.seeds, args.out, t0)
     return 0
 
 

@@ -11,22 +11,17 @@ std and the paired comparisons, writes the JSON record.
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
-import time
 from dataclasses import asdict
 
 from solarray.benchmarks.fpnet import METRICS
 from solarray.benchmarks.pretraining import PretrainingBenchmarkConfig, run
-from solarray.benchmarks.sun import make_benchmark_sun
-from solarray.core.ray_connect import connect
+from solarray.benchmarks.script import command_line, finish, start
 from solarray.metrics.protocol import (
     compare,
     format_pm,
     markdown_table,
-    result_record,
     summarise,
-    write_result,
 )
 
 
@@ -39,15 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fpnet-steps", type=int, default=400)
     p.add_argument("--out", default="docs/results/mae_ppam.json")
     args = p.parse_args(argv)
-    command = "python benchmarks/mae_ppam.py " + " ".join(
-        map(shlex.quote, sys.argv[1:] if argv is None else argv))
+    command = command_line("benchmarks/mae_ppam.py", argv)
 
-    import torch
-
-    torch.set_num_threads(2)
-    connect(num_cpus=2)
-    t0 = time.perf_counter()
-    make_benchmark_sun(args.root)
+    t0 = start(args.root)
     cfg = PretrainingBenchmarkConfig(root=args.root, runs_dir=args.runs_dir,
                                      seeds=tuple(int(s) for s in args.seeds.split(",")),
                                      mae_steps=args.mae_steps, fpnet_steps=args.fpnet_steps)
@@ -58,7 +47,6 @@ def main(argv: list[str] | None = None) -> int:
     res["comparisons"] = {
         a: {b: {k: compare([s[k] for s in arms[a]], [s[k] for s in arms[b]]) for k in METRICS}
             for b in arms if b != a} for a in ("ppam", "random")}
-    res["seconds"] = round(time.perf_counter() - t0, 1)
     print(f"\n{res['info']}; MAE final loss: " + ", ".join(
         f"{k} {format_pm(summarise(v), 4)}" for k, v in res["mae_loss"].items()) + "\n")
     print(markdown_table(rows, ["encoder", *METRICS]))
@@ -67,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"- {a} vs {b}: " + ", ".join(
                 f"{k} {'beats' if c['beats'] else 'does not beat'} (Δ {format_pm(c['difference'])})"
                 for k, c in by.items()))
-    write_result(result_record("mae_ppam", command, asdict(cfg), res, list(cfg.seeds)), args.out)
-    print(f"\n{res['seconds']:.0f} s; results in {args.out}")
+    finish("mae_ppam", command, asdict(cfg), res, cfg.seeds, args.out, t0)
     return 0
 
 

@@ -13,22 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
-import time
 from dataclasses import asdict
 
+from solarray.benchmarks.script import command_line, finish, start
 from solarray.benchmarks.spnet import SCORES, SPNetBenchmarkConfig, run
-from solarray.benchmarks.sun import make_benchmark_sun
 from solarray.core.features import FEATURE_KINDS
-from solarray.core.ray_connect import connect
 from solarray.metrics.protocol import (
     compare,
     format_pm,
     markdown_table,
-    result_record,
     summarise,
-    write_result,
 )
 
 
@@ -43,15 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model-config", default="{}", help="JSON SPNet config overrides")
     p.add_argument("--out", default="docs/results/spnet.json")
     args = p.parse_args(argv)
-    command = "python benchmarks/spnet.py " + " ".join(
-        map(shlex.quote, sys.argv[1:] if argv is None else argv))
+    command = command_line("benchmarks/spnet.py", argv)
 
-    import torch
-
-    torch.set_num_threads(2)
-    connect(num_cpus=2)
-    t0 = time.perf_counter()
-    make_benchmark_sun(args.root)
+    t0 = start(args.root)
     cfg = SPNetBenchmarkConfig(root=args.root, runs_dir=args.runs_dir, steps=args.steps,
                                batch_size=args.batch_size, lr=args.lr,
                                seeds=tuple(int(s) for s in args.seeds.split(",")),
@@ -66,11 +55,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"feature": f, "model": arm, **{
                 k: format_pm(summarise([x[k] for x in v]), 1) for k in SCORES},
                 "beats threshold (IoU)": c["beats"] if arm == "spnet" else ""})
-    res["seconds"] = round(time.perf_counter() - t0, 1)
     print(f"\n{res['info']}\n")
     print(markdown_table(rows, ["feature", "model", *SCORES, "beats threshold (IoU)"]))
-    write_result(result_record("spnet", command, asdict(cfg), res, list(cfg.seeds)), args.out)
-    print(f"\n{res['seconds']:.0f} s; results in {args.out}")
+    finish("spnet", command, asdict(cfg), res, cfg.seeds, args.out, t0)
     return 0
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solarray.metrics.region_match import great_circle_deg, match_regions
+from solarray.core.geometry import great_circle_deg
+from solarray.metrics.region_match import match_regions
 
 
 def _r(lon, lat, area):

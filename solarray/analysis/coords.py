@@ -26,6 +26,8 @@ from sunpy.coordinates import (
     Helioprojective,
 )
 
+from solarray.core.geometry import great_circle_deg  # noqa: F401  (re-exported: IATools uses C.great_circle_deg)
+
 # Observer keyword sets sunpy accepts (any one complete set locates the observer).
 _OBSERVER_KEYSETS = (
     ("hgln_obs", "hglt_obs", "dsun_obs"),
@@ -187,14 +189,6 @@ def spherical_centroid(lon_deg: np.ndarray, lat_deg: np.ndarray,
         return float("nan"), float("nan")
     m /= n
     return float(np.rad2deg(np.arctan2(m[1], m[0]))), float(np.rad2deg(np.arcsin(m[2])))
-
-
-def great_circle_deg(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Angular distance (deg) between points given in deg (haversine, broadcasting)."""
-    lon1, lat1, lon2, lat2 = (np.deg2rad(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2))
-    s = (np.sin((lat2 - lat1) / 2) ** 2
-         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
-    return np.rad2deg(2 * np.arcsin(np.sqrt(np.clip(s, 0, 1))))
 
 
 def resample_to(source, target, *, order: int = 1, assume_earth: bool = False) -> np.ndarray:

@@ -109,7 +109,8 @@ def scores(val: pd.DataFrame, test: pd.DataFrame) -> dict[str, float | None]:
     return out
 
 
-def _with_raw(df: pd.DataFrame) -> pd.DataFrame:
+def with_raw(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``probability_raw`` (a copy of ``probability`` when it has none)."""
     return df if "probability_raw" in df.columns else df.assign(probability_raw=df["probability"])
 
 
@@ -136,7 +137,7 @@ def _baselines(splits, scalars: Sequence[str]) -> dict[str, dict]:
     clim_val = climatology(splits["train"], splits["val"])
     clim_test = climatology(splits["train"], splits["test"])
     return {"logistic": scores(lr["val"], lr["test"]),
-            "climatology": scores(_with_raw(clim_val), _with_raw(clim_test))}
+            "climatology": scores(with_raw(clim_val), with_raw(clim_test))}
 
 
 def run(cfg: FPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
@@ -177,8 +178,8 @@ def run(cfg: FPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
                               "fpnet_full_disk_physics_only", log)
                 add("full_disk", "fpnet_full_disk_physics_only", s)
             agg = {k: disk_from_regions(ar_res.forecasts[k], disk_table) for k in ("val", "test")}
-            add("full_disk", "fpnet_aggregated", scores(_with_raw(agg["val"]),
-                                                        _with_raw(agg["test"])))
+            add("full_disk", "fpnet_aggregated", scores(with_raw(agg["val"]),
+                                                        with_raw(agg["test"])))
             for name, b in _baselines(fd_res.examples, DISK_SCALARS).items():
                 add("full_disk", name, b)
     return {"per_seed": per_seed, "comparisons": comparisons(per_seed), "info": info}
@@ -204,4 +205,4 @@ def comparisons(per_seed: dict[str, dict[str, list]]) -> dict:
 
 
 __all__ = ["FPNetBenchmarkConfig", "comparisons", "noise_frames", "run", "scores",
-           "shuffle_physics"]
+           "shuffle_physics", "with_raw"]

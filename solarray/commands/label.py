@@ -69,8 +69,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--channels", default=None,
                    help="model input channels, comma-separated (default: all data channels)")
     p.add_argument("--preset", default="tiny", help="model size preset: tiny | paper")
-    p.add_argument("--image-size", type=int, default=None,
-                   help="SPNet input size in pixels (the shards' size; the tiny preset assumes 64)")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-3)
@@ -171,9 +169,6 @@ def run(args: argparse.Namespace) -> int:
         except (KeyError, FileNotFoundError) as err:
             raise UsageError(f"--version: {err.args[0]}") from None
         mc: dict = {"preset": args.preset}
-        if args.image_size is not None:
-            _positive("--image-size", args.image_size)
-            mc["image_size"] = args.image_size
         if args.channels:
             try:
                 mc["channels"] = list(chans.resolve(args.channels))

@@ -201,3 +201,11 @@ def synodic_rate(lat_deg: np.ndarray | float) -> np.ndarray:
 def carrington_longitude(lon_hgs: np.ndarray, obs: Observer) -> np.ndarray:
     """Stonyhurst → Carrington longitude (deg, 0–360) for the observer's time."""
     return (np.asarray(lon_hgs) - obs.hgln + obs.crln) % 360.0
+
+
+def great_circle_deg(lon1, lat1, lon2, lat2) -> np.ndarray:
+    """Angular distance (deg) between surface points given in deg (haversine, broadcasting)."""
+    lon1, lat1, lon2, lat2 = (np.deg2rad(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2))
+    s = (np.sin((lat2 - lat1) / 2) ** 2
+         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    return np.rad2deg(2 * np.arcsin(np.sqrt(np.clip(s, 0, 1))))

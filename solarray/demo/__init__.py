@@ -178,7 +178,6 @@ def run_demo(cfg: DemoConfig) -> dict:
         # stages and the Dice term to predict any foreground at all.
         _cli(["label", "retrain", "--labels", str(labels), "--data", str(shards),
               "--steps", str(4 * cfg.steps), "--dice", "1.0", "--workers", "1",
-              "--image-size", str(cfg.size),
               "--storage", str(storage), "--run-name", "demo-spnet",
               "--pretrained-encoder", str(mae_model)])
         step, path = latest_checkpoint(storage / "demo-spnet")

@@ -19,20 +19,15 @@ from typing import Any
 
 import pandas as pd
 
-from solarray.benchmarks.fpnet import scores
+from solarray.benchmarks.fpnet import scores, with_raw
 from solarray.core.atomic import write_text
-from solarray.forecast.prediction import disk_from_regions
+from solarray.forecast.prediction import disk_from_regions, verify_table
 from solarray.metrics.region_match import match_regions
 
 SKILL_KEYS = ("roca", "bss", "tss", "hss")
 #: Truth regions at least this large count for recall (one 128-px pixel is ≈ 50 MSH at centre).
 MIN_TRUTH_MSH = 100.0
 MATCH_DEG = 5.0
-
-
-def _forecasts(path: Path) -> pd.DataFrame:
-    df = pd.read_csv(path)
-    return df if "probability_raw" in df.columns else df.assign(probability_raw=df["probability"])
 
 
 def held_out_skill(fpnet_dirs: Mapping[str, Path]) -> dict[str, dict[str, Any]]:
@@ -45,14 +40,13 @@ def held_out_skill(fpnet_dirs: Mapping[str, Path]) -> dict[str, dict[str, Any]]:
         val, test = Path(d) / "forecasts_val.csv", Path(d) / "forecasts_test.csv"
         if not (val.exists() and test.exists()):
             continue
-        tables[mode] = (_forecasts(val), _forecasts(test))
+        tables[mode] = (with_raw(pd.read_csv(val)), with_raw(pd.read_csv(test)))
     if "ar" in tables and "full-disk" in tables:
         labels = {}
         for k, part in zip(("val", "test"), tables["full-disk"], strict=True):
             labels[k] = pd.DataFrame({"t_obs": part["time"], "label": part["observed"]})
         tables["aggregated"] = tuple(
-            disk_from_regions(part, labels[k]).pipe(
-                lambda d: d.assign(probability_raw=d["probability"]))
+            with_raw(disk_from_regions(part, labels[k]))
             for k, part in zip(("val", "test"), tables["ar"], strict=True))
     for mode, (val, test) in tables.items():
         known = test[test["observed"] >= 0]
@@ -61,8 +55,7 @@ def held_out_skill(fpnet_dirs: Mapping[str, Path]) -> dict[str, dict[str, Any]]:
                      "events": int(known["observed"].sum())}
     if "aggregated" in tables:
         # The full-disk forecast to trust: whichever ranks the validation month better.
-        val_roca = {m: scores(tables[m][0], tables[m][0]).get("roca") or 0.0
-                    for m in ("full-disk", "aggregated")}
+        val_roca = {m: verify_table(tables[m][0]).roca or 0.0 for m in ("full-disk", "aggregated")}
         best = max(val_roca, key=val_roca.get)
         out["full disk (chosen on validation)"] = {**out[best], "chosen": best,
                                                    "validation_roca": round(val_roca[best], 3)}

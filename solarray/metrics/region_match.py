@@ -24,15 +24,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from solarray.core.geometry import great_circle_deg
+
 FIELDS = ("hgs_lon", "hgs_lat", "area_msh")
-
-
-def great_circle_deg(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Angular distance (deg) between points given in deg (haversine, broadcasting)."""
-    lon1, lat1, lon2, lat2 = (np.deg2rad(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2))
-    s = (np.sin((lat2 - lat1) / 2) ** 2
-         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
-    return np.rad2deg(2 * np.arcsin(np.sqrt(np.clip(s, 0, 1))))
 
 
 @dataclass(frozen=True)
@@ -178,4 +172,4 @@ def match_regions(
     )
 
 
-__all__ = ["FIELDS", "MatchedPair", "RegionMatch", "great_circle_deg", "match_regions"]
+__all__ = ["FIELDS", "MatchedPair", "RegionMatch", "match_regions"]

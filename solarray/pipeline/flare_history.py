@@ -32,7 +32,7 @@ import pandas as pd
 
 from solarray.analysis import flares as F
 from solarray.analysis.flare_index import FI_COLUMNS, FI_MIN_CLASS, flare_index
-from solarray.core.geometry import synodic_rate
+from solarray.core.geometry import great_circle_deg, synodic_rate
 
 
 class FlareSourceError(ValueError):
@@ -134,7 +134,7 @@ class FlareHistory:
         lat = ev["hgs_lat"].to_numpy(float)
         rlon, rlat = regions["hgs_lon"].to_numpy(float), regions["hgs_lat"].to_numpy(float)
         radius = np.degrees(np.sqrt(2e-6 * np.clip(regions["area_msh"].to_numpy(float), 0, None)))
-        d = _great_circle(lon[:, None], lat[:, None], rlon[None, :], rlat[None, :])
+        d = great_circle_deg(lon[:, None], lat[:, None], rlon[None, :], rlat[None, :])
         d = np.where(d <= radius[None, :] + assign_deg, d, np.inf)
         best = np.argmin(d, axis=1)
         hit = np.isfinite(d[np.arange(len(ev)), best])
@@ -145,13 +145,6 @@ class FlareHistory:
             out = out.drop(columns=cols).merge(per, on="number", how="left")
             out[cols] = out[cols].astype(float).fillna(0.0)
         return out
-
-
-def _great_circle(lon1, lat1, lon2, lat2) -> np.ndarray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dl = np.radians(lon2 - lon1)
-    c = np.sin(p1) * np.sin(p2) + np.cos(p1) * np.cos(p2) * np.cos(dl)
-    return np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))
 
 
 def _naive_utc(s: pd.Series) -> pd.Series:
