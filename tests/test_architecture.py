@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("forecast",),
     ("viz",),
     ("pipeline",),
+    ("compress", "translate", "search"),
     ("benchmarks",),
     ("tune",),
     ("serve",),

@@ -4,7 +4,8 @@
 :mod:`solarray.train.objectives`) builds the model and computes one step's loss. The loop streams
 batches from ``ray.train.get_dataset_shard("train").iter_torch_batches``, runs AdamW with a linear
 warm-up + cosine schedule, clips gradients, uses mixed precision on GPU, reports metrics every
-``report_every`` steps and writes a checkpoint (model + optimiser + scheduler + step + config)
+``report_every`` steps (objectives with several optimisers, e.g. a GAN's discriminator and
+generator, run one phase per optimiser: :mod:`solarray.train.optim`) and writes a checkpoint (model + optimiser + scheduler + step + config)
 every ``checkpoint_every`` steps (rank 0 writes; every rank reports). On start it resumes from
 ``ray.train.get_checkpoint()``, which Ray Train fills after a worker failure
 (``FailureConfig(max_failures)``) and when a run with the same name and storage is started again.
@@ -41,6 +42,7 @@ from solarray.train.checkpoints import (
 )
 from solarray.train.config import TrainConfig
 from solarray.train.objectives import get_objective
+from solarray.train.optim import build_optimizers, prepare_kwargs, train_step
 from solarray.train.validation import mean_across_workers, read_val_batches, validate
 
 
@@ -80,10 +82,9 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
         "cuda" if cfg.use_gpu and torch.cuda.is_available() else "cpu")
     model.to(device)
     use_amp = bool(cfg.amp and device.type == "cuda")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=cfg.betas,
-                                  weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: warmup_cosine(s, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio))
+    optimizer, scheduler = build_optimizers(
+        objective, model, cfg,
+        lambda s: warmup_cosine(s, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio))
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
 
     # Resume: Ray Train hands back the latest reported checkpoint (after a failure or when the
@@ -102,7 +103,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                 start_step = load_training_checkpoint(d, model, optimizer, scheduler, scaler)
 
     if not local:
-        model = ray.train.torch.prepare_model(model)  # DDP when world > 1
+        model = ray.train.torch.prepare_model(model, **prepare_kwargs(objective))  # DDP if > 1
 
     dtypes = {c: dt for c, dt in {**objective.required, **objective.optional}.items()
               if c in columns}
@@ -135,24 +136,15 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
             wait += time.perf_counter() - t_fetch
             n_batches += 1
             model.train()
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                loss, parts = objective.step(model, batch)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"rank {rank}: non-finite loss {loss.item()} at step {step}")
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            grad_norm = torch.tensor(0.0)
-            if cfg.grad_clip > 0:
-                scaler.unscale_(optimizer)
-                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
+            loss, parts, grad_norm = train_step(objective, model, batch, optimizer, scaler,
+                                                cfg.grad_clip, use_amp, device.type,
+                                                f"rank {rank} at step {step}")
             scheduler.step()
             step += 1
 
             # Accumulate on the device; converting to floats only at report time avoids a
             # host sync per step on GPU.
-            for k, v in {"loss": loss.detach(), "grad_norm": grad_norm, **parts}.items():
+            for k, v in {"loss": loss, "grad_norm": grad_norm, **parts}.items():
                 sums[k] = sums.get(k, 0.0) + v.detach().float()
             n_since += 1
 

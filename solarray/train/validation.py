@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from solarray.train.config import TrainConfig
+from solarray.train.optim import phases_of
 
 
 def mean_across_workers(values: dict[str, float], device: torch.device) -> dict[str, float]:
@@ -49,7 +50,7 @@ def validate(objective, model: torch.nn.Module, batches: list[dict[str, torch.Te
 
     Uses ``objective.evaluate(model, batch) -> {name: scalar}`` when the objective defines it
     (metrics comparable across its hyperparameters, e.g. retrieval accuracy), else the training
-    step's ``loss`` and parts. The model is put back in training mode afterwards.
+    step's ``loss`` and parts (each phase's, for an objective with phases). The model is put back in training mode afterwards.
     """
     evaluate = getattr(objective, "evaluate", None)
     dev_type = (device or torch.device("cpu")).type
@@ -61,6 +62,12 @@ def validate(objective, model: torch.nn.Module, batches: list[dict[str, torch.Te
             with torch.autocast(dev_type, dtype=torch.float16, enabled=use_amp):
                 if evaluate is not None:
                     values = evaluate(model, batch)
+                elif phases_of(objective):
+                    values, shared = {}, {}
+                    for phase in phases_of(objective):
+                        loss, parts = objective.step(model, batch, phase=phase, shared=shared)
+                        values.update(parts)
+                        values[f"loss_{phase}"] = loss
                 else:
                     loss, parts = objective.step(model, batch)
                     values = {"loss": loss, **parts}

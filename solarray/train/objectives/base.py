@@ -7,7 +7,11 @@ An objective is a small object (a dataclass of its hyperparameters) with
 * ``build_model(model_name, model_config, channels)`` → ``nn.Module``;
 * ``step(model, batch)`` → ``(loss, metrics)`` where ``batch`` maps column names to tensors on
   the model's device and ``metrics`` are detached scalars for reporting;
-* optionally ``evaluate(model, batch)`` → ``{name: scalar}`` for validation.
+* optionally ``evaluate(model, batch)`` → ``{name: scalar}`` for validation;
+* optionally ``phases`` (e.g. ``("discriminator", "generator")``) with
+  ``phase_parameters(model, phase)`` and ``phase_optimizer(phase)`` → ``{"lr", "betas",
+  "weight_decay"}``: one optimiser per phase, and ``step(model, batch, phase=..., shared=...)``
+  computes that phase's loss (:mod:`solarray.train.optim`).
 
 Register one with ``@register_objective("name")`` in its own module of this package.
 """
