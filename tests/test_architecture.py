@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pipeline",),
     ("compress", "translate", "search"),
     ("benchmarks",),
+    ("live",),
     ("tune",),
     ("serve",),
     ("ops",),

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from solarray.commands._verify_store import run_store
 from solarray.core.errors import UsageError
 from solarray.forecast.verification_io import read_forecast_csv
 from solarray.metrics.verification import verify
@@ -13,15 +14,29 @@ from solarray.viz.verification import save_reliability_png, save_roc_png
 
 NAME = "verify"
 HELP = (
-    "Score probabilistic flare forecasts (CSV with observed, probability): table, ROC, reliability."
+    "Score probabilistic flare forecasts (CSV with observed, probability, or a `solarray watch` "
+    "store): table, ROC, reliability."
 )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--forecasts", required=True, metavar="F.csv",
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument(
+        "--forecasts", metavar="F.csv",
         help="CSV with columns 'observed' (0/1) and 'probability' ([0, 1]); other columns ignored",
     )  # fmt: skip
+    src.add_argument(
+        "--store", metavar="STORE",
+        help="a `solarray watch` forecast store: verify its outcomes, update its running scores "
+             "(full disk and per region, per model version, since start and over --last-days)",
+    )  # fmt: skip
+    parser.add_argument("--last-days", type=float, nargs="*", default=[7.0, 30.0],
+                        help="--store: rolling windows in days (default 7 30)")
+    parser.add_argument("--goes", default=None,
+                        help="--store: GOES XRS file or tables/ dir to verify pending forecasts")
+    parser.add_argument("--ccmc", default=None, metavar="CSV",
+                        help="--store: also export the forecasts in the CCMC Flare Scoreboard's "
+                             "fields to this CSV")
     parser.add_argument(
         "--threshold", default="0.5",
         help="forecast 'yes' when probability >= threshold (default 0.5, the calibrated threshold)",
@@ -57,6 +72,8 @@ def _unit_interval(flag: str, text: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.store:
+        return run_store(args, _unit_interval("--threshold", args.threshold))
     threshold = _unit_interval("--threshold", args.threshold)
     base_rate = None if args.base_rate is None else _unit_interval("--base-rate", args.base_rate)
     try:

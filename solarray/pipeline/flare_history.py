@@ -48,6 +48,9 @@ class FlareHistory:
     f107: pd.Series | None = None  # index: date (Timestamp, midnight UTC), values sfu
     source: str = "none"
     notes: list[str] = field(default_factory=list)
+    #: last minute with a valid 1–8 Å flux (naive UTC); ``None`` without an XRS source, when
+    #: flares after it cannot be known yet (continuous verification waits for it)
+    xrs_end: pd.Timestamp | None = None
 
     @classmethod
     def load(cls, xrs: str | None = None, events: str | None = None, indices: str | None = None,
@@ -55,12 +58,14 @@ class FlareHistory:
         """Read the configured sources (see the module docstring); all are optional."""
         xrs, events, indices, notes = _resolve(xrs, events, indices)
         located = _read_events(events) if events else None
-        src = []
+        src, xrs_end = [], None
         if xrs:
             try:
                 detected, data = F.detect_from_file(xrs)
             except F.XRSReadError as err:
                 raise FlareSourceError(str(err)) from err
+            valid = data.flux["xrsb"].dropna().index
+            xrs_end = _naive_utc(pd.Series(valid[-1:])).iloc[0] if len(valid) else None
             detected = detected[["start", "peak", "end", "goes_class", "peak_flux"]].copy()
             detected["peak"] = _naive_utc(detected["peak"])
             src.append(f"xrs:{Path(xrs).name}")
@@ -80,7 +85,7 @@ class FlareHistory:
         f107 = _read_f107(indices) if indices else None
         if indices:
             src.append(f"indices:{Path(indices).name}")
-        return cls(ev.reset_index(drop=True), f107, "+".join(src) or "none", notes)
+        return cls(ev.reset_index(drop=True), f107, "+".join(src) or "none", notes, xrs_end)
 
     @property
     def configured(self) -> bool:
@@ -132,19 +137,31 @@ class FlareHistory:
         dt_days = (t_ref - pd.to_datetime(ev["peak"])).dt.total_seconds().to_numpy() / 86400.0
         lon = ev["hgs_lon"].to_numpy(float) + synodic_rate(ev["hgs_lat"].to_numpy()) * dt_days
         lat = ev["hgs_lat"].to_numpy(float)
-        rlon, rlat = regions["hgs_lon"].to_numpy(float), regions["hgs_lat"].to_numpy(float)
-        radius = np.degrees(np.sqrt(2e-6 * np.clip(regions["area_msh"].to_numpy(float), 0, None)))
-        d = great_circle_deg(lon[:, None], lat[:, None], rlon[None, :], rlat[None, :])
-        d = np.where(d <= radius[None, :] + assign_deg, d, np.inf)
-        best = np.argmin(d, axis=1)
-        hit = np.isfinite(d[np.arange(len(ev)), best])
-        ev["number"] = np.where(hit, regions["number"].to_numpy()[best], -1)
+        ev["number"] = assign_flares(lon, lat, regions, assign_deg)
         _, per = flare_index(ev[ev["number"] >= 0], t_ref, window_hours=window_hours,
                                by="number", min_class=min_class, weighting=weighting)
         if len(per):
             out = out.drop(columns=cols).merge(per, on="number", how="left")
             out[cols] = out[cols].astype(float).fillna(0.0)
         return out
+
+
+def assign_flares(lon: np.ndarray, lat: np.ndarray, regions: pd.DataFrame,
+                  assign_deg: float = 5.0) -> np.ndarray:
+    """The region ``number`` each flare position (Stonyhurst ``lon``, ``lat``, deg, already
+    rotated to the regions' time) belongs to: the nearest region whose disk-equivalent radius
+    (from ``area_msh``) plus ``assign_deg`` reaches it; -1 for none. ``regions`` needs
+    ``number``, ``hgs_lon``, ``hgs_lat``, ``area_msh``."""
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    if not len(lon) or not len(regions):
+        return np.full(len(lon), -1, dtype=np.int64)
+    rlon, rlat = regions["hgs_lon"].to_numpy(float), regions["hgs_lat"].to_numpy(float)
+    radius = np.degrees(np.sqrt(2e-6 * np.clip(regions["area_msh"].to_numpy(float), 0, None)))
+    d = great_circle_deg(lon[:, None], lat[:, None], rlon[None, :], rlat[None, :])
+    d = np.where(d <= radius[None, :] + assign_deg, d, np.inf)
+    best = np.argmin(d, axis=1)
+    hit = np.isfinite(d[np.arange(len(lon)), best])
+    return np.where(hit, regions["number"].to_numpy()[best], -1).astype(np.int64)
 
 
 def _naive_utc(s: pd.Series) -> pd.Series:
@@ -217,4 +234,4 @@ def _read_f107(path: str) -> pd.Series:
 
 
 
-__all__ = ["FlareHistory", "FlareSourceError"]
+__all__ = ["FlareHistory", "FlareSourceError", "assign_flares"]

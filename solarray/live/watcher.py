@@ -1,0 +1,163 @@
+"""The live loop: each new complete observation → the service's cycle → the forecast store, and
+every forecast whose 24-h window the GOES data now cover → its outcome and the running scores.
+
+:class:`Watcher` is plain Python (no Ray): :meth:`Watcher.poll_once` does one round and
+:meth:`Watcher.run` repeats it every ``every_s`` seconds. ``solarray watch`` runs it inside a Ray
+actor (:mod:`solarray.live.actor`). It is restart-safe by construction: everything it knows is in
+the store (a time is forecast only when the store lacks it; each forecast is one atomic file), so a
+watcher killed at any point and started again resumes where it stopped and never forecasts a time
+twice.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from solarray.core.checkpoints import default_checkpoint_dir
+from solarray.live.discover import Discovery, InputSet
+from solarray.live.outcomes import verify_pending
+from solarray.live.scores import update_scores
+from solarray.live.store import ForecastStore, StoreError
+from solarray.pipeline.config import CycleConfig
+from solarray.pipeline.cycle import run_cycle
+from solarray.pipeline.flare_history import FlareHistory, FlareSourceError
+from solarray.pipeline.inputs import InputConfig, InputError, sample_from_fits
+from solarray.pipeline.model_set import ModelSet, load_models
+
+
+@dataclass
+class WatchConfig:
+    """What the watcher reads and writes. ``goes``: a GOES XRS file or a synthetic-Sun ``tables/``
+    directory (``xrs.parquet`` + located ``events.parquet``), re-read every poll; ``None``: no
+    verification and an unknown flare index."""
+
+    input: str
+    store: str
+    goes: str | None = None
+    every_s: float = 720.0  # poll period (the 12-min AIA/HMI cadence)
+    cadence_minutes: float = 12.0  # the observation grid a set is grouped onto
+    tolerance_minutes: float = 6.0
+    settle_s: float = 2.0  # a file must be this old and unchanged over one poll
+    late_s: float = 3600.0  # an incomplete set is given up this long after its newest file
+    size: int = 512
+    checkpoint_dir: str | None = None
+    cycle: dict = field(default_factory=dict)  # CycleConfig fields
+
+    def __post_init__(self) -> None:
+        if self.every_s <= 0 or self.cadence_minutes <= 0:
+            raise ValueError("every_s and cadence_minutes must be > 0")
+
+
+def model_channels(models: ModelSet) -> tuple[str, ...]:
+    """The input channels the loaded models read (SPNet's, then FPNet's)."""
+    out: list[str] = []
+    for role in ("spnet", "fpnet_full_disk", "fpnet_ar"):
+        model = models.optional(role)
+        for c in getattr(getattr(model, "config", None), "channels", ()) or ():
+            if c not in out:
+                out.append(c)
+    return tuple(out)
+
+
+class Watcher:
+    """One live forecaster over ``config.input`` writing ``config.store``."""
+
+    def __init__(self, config: WatchConfig, models: ModelSet | None = None,
+                 log: Callable[[str], None] = print) -> None:
+        self.config = config
+        self.log = log
+        self.store = ForecastStore(config.store)
+        ckpt = Path(config.checkpoint_dir).expanduser() if config.checkpoint_dir \
+            else default_checkpoint_dir()
+        self.models = models or load_models(checkpoint_dir=ckpt)
+        for role in self.models.untrained:
+            log(f"WARNING model {role} is UNTRAINED (no checkpoint in {ckpt})")
+        self.channels = model_channels(self.models)
+        self.inputs = InputConfig(size=config.size, accepted=self.channels,
+                                  required=tuple(c for c in ("hmi_m",) if c in self.channels))
+        self.cycle = CycleConfig(**config.cycle)
+        self.discovery = Discovery(config.input, self.channels, config.cadence_minutes,
+                                   config.tolerance_minutes, config.settle_s)
+        self.given_up: set[str] = set()
+
+    def history(self) -> FlareHistory:
+        if not self.config.goes:
+            return FlareHistory()
+        try:
+            return FlareHistory.load(xrs=self.config.goes)
+        except (FlareSourceError, OSError, ValueError) as err:  # mid-update: try next poll
+            self.log(f"GOES source not readable yet ({err}); flare history unknown this poll")
+            return FlareHistory()
+
+    def _forecast(self, s: InputSet, history: FlareHistory) -> bool:
+        files = []
+        for ch in self.channels:
+            with open(s.files[ch], "rb") as fh:
+                files.append((os.path.basename(s.files[ch]), fh.read()))
+        try:
+            sample = sample_from_fits(files, self.inputs)
+        except InputError as err:
+            for path in s.files.values():
+                self.store.record_skipped(path, f"set {s.t_ref:%Y-%m-%dT%H:%M:%S}: {err}")
+            self.given_up.add(s.t_ref.isoformat())
+            self.log(f"skipped {s.t_ref:%Y-%m-%dT%H:%M:%S}: {err}")
+            return False
+        result = run_cycle(sample, self.models, self.cycle, history=history)
+        response = result.to_json()
+        try:
+            self.store.add_forecast(response, list(s.files.values()),
+                                    latency_s=max(0.0, time.time() - s.landed))
+        except StoreError:  # another watcher stored it first: nothing to do
+            return False
+        p = response["full_disk"].get("p_m24")
+        self.log(f"forecast {response['observation_time']}: {len(response['regions'])} regions, "
+                 f"P(≥M, 24 h, disk) = {'n/a' if p is None else f'{p:.2f}'}")
+        return True
+
+    def poll_once(self, now: float | None = None) -> dict[str, Any]:
+        """One round: forecast new complete sets (oldest first), record rejects and sets given
+        up, verify what the GOES data now cover, refresh the scores."""
+        now = time.time() if now is None else now
+        sets, rejects = self.discovery.poll(now)
+        for r in rejects:
+            if r.reason and not r.reason.startswith("duplicate"):
+                self.store.record_skipped(r.path, r.reason)
+        history = self.history()
+        new = 0
+        for s in sets:
+            if self.store.has_forecast(s.t_ref) or s.t_ref.isoformat() in self.given_up:
+                continue
+            if not s.complete:
+                if now - s.landed > self.config.late_s:
+                    for path in s.files.values():
+                        self.store.record_skipped(path, f"incomplete set {s.t_ref:%Y-%m-%dT%H:%M:%S}"
+                                                        f": no {', '.join(s.missing)}")
+                    self.given_up.add(s.t_ref.isoformat())
+                continue
+            new += self._forecast(s, history)
+        verified = verify_pending(self.store, history, log=self.log)
+        if verified or new:
+            update_scores(self.store)
+        return {"forecasts": new, "verified": verified, "sets": len(sets),
+                "rejected": len(rejects)}
+
+    def run(self, should_stop: Callable[[], bool] = lambda: False,
+            max_polls: int | None = None) -> int:
+        """Poll every ``every_s`` seconds until ``should_stop()`` (or ``max_polls``); returns the
+        number of forecasts issued."""
+        issued, polls = 0, 0
+        while not should_stop() and (max_polls is None or polls < max_polls):
+            t0 = time.monotonic()
+            issued += self.poll_once()["forecasts"]
+            polls += 1
+            while not should_stop() and time.monotonic() - t0 < self.config.every_s:
+                time.sleep(min(0.2, self.config.every_s))
+        return issued
+
+
+__all__ = ["WatchConfig", "Watcher", "model_channels"]
