@@ -495,6 +495,50 @@ def test_service_concurrent_burst(service, synth):
 
 
 @pytest.mark.slow
+def test_service_forecast_history_from_the_watch_store(service, synth):
+    """GET /v1/forecasts (JSON, CSV, since), /v1/scores, the track-record plot and the page's
+    history section read the `solarray watch` store named by forecast_store."""
+    import pandas as pd
+    from ray import serve
+
+    from solarray.live.scores import update_scores
+    from solarray.live.store import ForecastStore
+    from solarray.serve.app import build_app
+
+    base, tmp = service
+    assert _http(base, "/v1/forecasts")[0] == 404  # no store configured
+    store = ForecastStore(tmp / "store")
+    t0 = pd.Timestamp("2024-01-01T00:00:00")
+    for k, (p, seen) in enumerate([(0.8, 1), (0.1, 0), (0.6, 1), (0.3, None)]):
+        t = t0 + pd.Timedelta(hours=6 * k)
+        store.add_forecast({"observation_time": f"{t:%Y-%m-%dT%H:%M:%S}Z",
+                            "full_disk": {"p_m24": p}, "regions": [],
+                            "model_versions": {"fpnet_full_disk": "fpnet@1"}}, ["x.fits"], 1.0)
+        if seen is not None:
+            store.add_outcome(t, bool(seen), "M1.0" if seen else "C1.0", {}, "test")
+    update_scores(store)
+    serve.run(build_app(_options(tmp, synth[0], forecast_store=str(tmp / "store"))),
+              name="forecaster", route_prefix="/")
+    st, ct, body = _http(base, "/v1/forecasts")
+    rows = json.loads(body)
+    assert st == 200 and [r["p_full_disk"] for r in rows] == [0.8, 0.1, 0.6, 0.3]
+    assert [r["observed"] for r in rows] == [1, 0, 1, None]
+    st, _, body = _http(base, "/v1/forecasts?since=2024-01-01T10:00:00Z")
+    assert [r["observation_time"] for r in json.loads(body)] == ["2024-01-01T12:00:00Z",
+                                                                 "2024-01-01T18:00:00Z"]
+    st, ct, body = _http(base, "/v1/forecasts?format=csv")
+    assert st == 200 and ct.startswith("text/csv") and body.decode().count("\n") == 5
+    assert _http(base, "/v1/forecasts?since=yesterday-ish")[0] == 422
+    st, _, body = _http(base, "/v1/scores")
+    assert json.loads(body)["full_disk"]["all"]["since_start"]["roca"] == 1.0
+    st, ct, png = _http(base, "/v1/forecasts/history.png")
+    assert st == 200 and png[:4] == b"\x89PNG"
+    st, _, page = _http(base, "/")
+    assert b"Track record" in page and b"history.png" in page
+    serve.run(build_app(_options(tmp, synth[0])), name="forecaster", route_prefix="/")
+
+
+@pytest.mark.slow
 def test_service_reconfigure_timeout_and_failed_model(service, synth):
     """user_config changes reconfigure replicas in place: a 1 ms request timeout gives 504; a
     corrupt SPNet checkpoint fails /v1/health and forecasts with 503 instead of serving a

@@ -48,6 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset-root", action="append", default=[],
                    help="directory JSON requests may name as 'dataset' (repeatable)")
     p.add_argument("--size", type=int, default=None, help="sample grid size in pixels (512)")
+    p.add_argument("--store", default=None,
+                   help="forecast store of `solarray watch` (its --out): history on the page and "
+                        "GET /v1/forecasts, /v1/scores")
     p.add_argument("--num-cpus", type=int, default=None,
                    help="CPUs of the local Ray instance (default: all; ignored with RAY_ADDRESS)")
 
@@ -137,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
             [str(Path(r).expanduser().resolve()) for r in args.dataset_root]
     if args.size:
         _user_config(opts, INGRESS)["size"] = args.size
+    if args.store:
+        _user_config(opts, INGRESS)["forecast_store"] = str(Path(args.store).expanduser().resolve())
 
     # Joins $RAY_ADDRESS (or the job's cluster) if set, else starts a local instance.
     ray = connect(num_cpus=args.num_cpus, log_to_driver=True, quiet=False)

@@ -27,11 +27,20 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from solarray import __version__
+from solarray.live.store import ForecastStore
 from solarray.pipeline.inputs import InputConfig, InputError, sample_from_dataset, sample_from_fits
 from solarray.pipeline.map_view import map_inputs, map_png
 from solarray.pipeline.model_set import ModelLoadError
 from solarray.pipeline.response import build_response, new_id
 from solarray.serve.deployments import FPNET, IATOOLS, INGRESS, SPNET
+from solarray.serve.history import (
+    forecast_csv,
+    forecast_records,
+    history_section,
+    parse_since,
+    scores,
+    track_record_png,
+)
 from solarray.serve.http import parse_multipart, read_body
 from solarray.serve.page import render_index_html
 
@@ -119,6 +128,8 @@ class Forecaster:
         self.input_kw = {k: tuple(v) if isinstance(v, list) else v
                          for k, v in self.input_kw.items()}
         self.configured_accepted = tuple(cfg.get("accepted", ()))
+        # the `solarray watch` store whose history /v1/forecasts and the page show (optional)
+        self.store = ForecastStore(cfg["forecast_store"]) if cfg.get("forecast_store") else None
         InputConfig(**self.input_kw)  # validate now: a bad config fails the deployment
 
     async def _input_config(self):
@@ -262,10 +273,52 @@ class Forecaster:
     async def models(self):
         return JSONResponse(await self._statuses())
 
+    # -- track record (the forecast store of `solarray watch`) ---------------------------------
+
+    def _store(self) -> ForecastStore:
+        if self.store is None:
+            raise InputError("no forecast store configured (serve option forecast_store: the "
+                             "--out of `solarray watch`)", 404)
+        return self.store
+
+    @api.get("/v1/forecasts", summary="Stored forecasts with outcomes (JSON, or format=csv)")
+    async def forecasts(self, since: str | None = None, format: str = "json"):
+        try:
+            store, t = self._store(), parse_since(since)
+            if format not in ("json", "csv"):
+                raise InputError(f"format: expected json or csv, got {format!r}", 422)
+            if format == "csv":
+                text = await asyncio.to_thread(forecast_csv, store, t)
+                return Response(text, media_type="text/csv")
+            return JSONResponse(await asyncio.to_thread(forecast_records, store, t))
+        except InputError as err:
+            return JSONResponse(err.to_json(), status_code=err.status)
+        except ValueError as err:
+            return _error(422, str(err))
+
+    @api.get("/v1/forecasts/history.png", summary="Track record plot (PNG)",
+             responses={200: {"content": {"image/png": {}}}})
+    async def history_plot(self):
+        try:
+            png = await asyncio.to_thread(track_record_png, self._store())
+        except InputError as err:
+            return JSONResponse(err.to_json(), status_code=err.status)
+        if png is None:
+            return _error(404, "the forecast store holds no forecasts yet")
+        return Response(png, media_type="image/png")
+
+    @api.get("/v1/scores", summary="Running verification scores of the stored forecasts")
+    async def running_scores(self):
+        try:
+            return JSONResponse(scores(self._store()))
+        except InputError as err:
+            return JSONResponse(err.to_json(), status_code=err.status)
+
     @api.get("/", response_class=HTMLResponse, summary="Latest map and tables")
     async def index(self):
         latest = self.results.get(self.latest)["json"] if self.latest in self.results else None
-        return HTMLResponse(render_index_html(latest))
+        extra = await asyncio.to_thread(history_section, self.store) if self.store else ""
+        return HTMLResponse(render_index_html(latest, extra))
 
 
 def _root_cause(err: BaseException) -> BaseException:

@@ -24,8 +24,9 @@ def _table(rows: Sequence[Mapping[str, Any]], cols: Sequence[tuple[str, str]]) -
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render_index_html(latest: Mapping[str, Any] | None) -> str:
-    """The service's home page: the latest forecast's map and tables (or how to make one)."""
+def render_index_html(latest: Mapping[str, Any] | None, history: str = "") -> str:
+    """The service's home page: the latest forecast's map and tables (or how to make one), then
+    ``history`` (HTML: the forecast store's track record, when one is configured)."""
     style = ("body{font-family:sans-serif;margin:1.5em;max-width:70em}table{border-collapse:"
              "collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 6px;"
              "font-size:90%}.warn{color:#b00;font-weight:bold}")
@@ -34,7 +35,8 @@ def render_index_html(latest: Mapping[str, Any] | None) -> str:
     if not latest:
         return head + ("<p>No forecast yet. POST FITS files (one per channel) to "
                        "<code>/v1/forecast</code> as multipart field <code>files</code>; "
-                       "API documentation at <a href='/docs'>/docs</a>.</p></body></html>")
+                       f"API documentation at <a href='/docs'>/docs</a>.</p>{history}"
+                       "</body></html>")
     fd = latest.get("full_disk", {})
     warn = "".join(f"<p class='warn'>{html.escape(w)}</p>" for w in latest.get("warnings", []))
     parts = [
@@ -61,6 +63,7 @@ def render_index_html(latest: Mapping[str, Any] | None) -> str:
             ("end2_lon", "end 2 lon"), ("length_mm", "length (Mm)")]),
         "<p>Models: " + ", ".join(f"{html.escape(k)} <code>{html.escape(v)}</code>"
                                   for k, v in latest.get("model_versions", {}).items()) + "</p>",
+        history,
         "<p><a href='/docs'>API documentation</a></p></body></html>",
     ]
     return "".join(parts)
