@@ -115,3 +115,24 @@ def test_watcher_actor_and_skipped_inputs(ray_session, ten_days, tmp_path):
     assert any("incomplete set" in s["reason"] and "hmi_m" in s["reason"]
                for s in store.skipped())
     assert len(store.forecasts()) == 3
+
+
+def test_discovery_polls_a_url_through_fsspec(ten_days):
+    """A remote input (here fsspec's in-memory filesystem standing in for HTTP/S3): files are
+    listed, waited for until unchanged over one poll, grouped and read through fsspec."""
+    import fsspec
+
+    from solarray.live.discover import Discovery, read_bytes
+
+    fs = fsspec.filesystem("memory")
+    step = Replay(ten_days, ten_days.parent / "probe").steps[0]
+    for f in step.files:
+        fs.pipe(f"/incoming/{Path(f).parent.name}/{Path(f).name}", Path(f).read_bytes())
+    disc = Discovery("memory://incoming", CHANNELS, 720, settle_s=0.5)
+    now = time.time()
+    assert disc.poll(now)[0] == []  # first sighting: not yet known to be complete
+    sets, rejects = disc.poll(now + 1)
+    assert len(sets) == 1 and sets[0].complete and not rejects
+    hmi = sets[0].files["hmi_m"]
+    assert hmi.startswith("memory://") and read_bytes(hmi)[:6] == b"SIMPLE"
+    fs.rm("/incoming", recursive=True)

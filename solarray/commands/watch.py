@@ -18,6 +18,7 @@ import ray
 
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
+from solarray.data.sources import is_url
 from solarray.data.synthetic import parse_cadence
 from solarray.live.actor import start_actor, stop_actor
 from solarray.live.replay import Replay, run_replay
@@ -129,9 +130,10 @@ def run(args: argparse.Namespace) -> int:
     _check(args)
     if args.replay:
         return _replay(args)
-    if not os.path.isdir(args.input):
+    remote = is_url(args.input)
+    if not remote and not os.path.isdir(args.input):
         raise UsageError(f"--input: no such directory: {args.input}")
-    cfg = _config(args, input=str(Path(args.input).resolve()),
+    cfg = _config(args, input=args.input if remote else str(Path(args.input).resolve()),
                   store=str(Path(args.out).resolve()))
     if args.local:
         stop = {"now": False}

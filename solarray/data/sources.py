@@ -36,7 +36,8 @@ class RejectError(ValueError):
     """An input that cannot be preprocessed; the message is the manifest's reject reason."""
 
 
-def _is_url(path: str) -> bool:
+def is_url(path: str) -> bool:
+    """Whether ``path`` is a remote fsspec URL (``file://`` counts as local)."""
     return "://" in path and not path.startswith("file://")
 
 
@@ -54,7 +55,7 @@ def list_fits(spec: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str
     spec = os.fspath(spec)
     if spec.startswith("file://"):
         spec = spec[len("file://"):]
-    if _is_url(spec):
+    if is_url(spec):
         import fsspec
 
         fs, root = fsspec.core.url_to_fs(spec)
@@ -77,7 +78,7 @@ def list_fits(spec: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str
 
 
 def _open_bytes(path: str):
-    if _is_url(path):
+    if is_url(path):
         import fsspec
 
         with fsspec.open(path, "rb", compression="infer") as f:
@@ -339,6 +340,6 @@ def time_range(start: str, end: str) -> tuple[datetime, datetime]:
 
 __all__ = [
     "FITS_SUFFIXES", "META_KEYWORDS", "FileRecord", "DownloadConfig", "build_queries", "download",
-    "header_meta", "is_rate", "list_fits", "missing_keywords", "parse_time", "read_fits",
+    "header_meta", "is_rate", "is_url", "list_fits", "missing_keywords", "parse_time", "read_fits",
     "read_header", "scan_file", "time_range",
 ]

@@ -1,6 +1,6 @@
 """Noticing new observations: which co-temporal sets of level-1 files in a directory are complete.
 
-Each poll lists the FITS files under the input directory. A file is *landed* once it is older than
+Each poll lists the FITS files under the input directory (or an fsspec URL: http(s), s3, ...). A file is *landed* once it is older than
 ``settle_s`` and its size has not changed since the previous poll (a file still being copied is
 waited for); landed files are header-scanned once (:func:`solarray.data.sources.scan_file`) and
 grouped onto the cadence grid (:func:`solarray.data.grouping.group_samples`, ``tolerance``
@@ -16,8 +16,35 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+import fsspec
+
 from solarray.data.grouping import group_samples, scan_with_warnings_off
-from solarray.data.sources import FileRecord, list_fits
+from solarray.data.sources import FileRecord, is_url, list_fits
+
+
+def _info_time(info: dict) -> float | None:
+    """Modification time (epoch s) from an fsspec ``info`` dict, whatever the backend calls it."""
+    for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
+        value = info.get(key)
+        if value is None:
+            continue
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp() \
+                if not hasattr(value, "timestamp") else value.timestamp()
+        except ValueError:
+            continue
+    return None
+
+
+def read_bytes(path: str) -> bytes:
+    """A landed file's bytes (a local path or an fsspec URL)."""
+    if is_url(path):
+        with fsspec.open(path, "rb") as fh:
+            return fh.read()
+    with open(path, "rb") as fh:
+        return fh.read()
 
 
 @dataclass(frozen=True)
@@ -51,21 +78,41 @@ class Discovery:
         self.settle_s = float(settle_s)
         self.reference = reference if reference in channels else sorted(channels)[0]
         self._sizes: dict[str, tuple[int, float]] = {}
+        self._first_seen: dict[str, float] = {}
         self._records: dict[tuple[str, int, float], FileRecord] = {}
 
-    def _landed(self, now: float) -> tuple[list[str], dict[str, float]]:
-        paths, mtimes = [], {}
-        seen: dict[str, tuple[int, float]] = {}
+    def _listing(self, now: float) -> dict[str, tuple[int, float]]:
+        """path → (size, modification time) of every FITS file under the root; a URL root
+        (fsspec: http(s), s3, ...) is listed remotely, and a file whose server gives no time
+        counts from when it was first seen."""
+        out: dict[str, tuple[int, float]] = {}
+        if is_url(self.root):
+            fs, _ = fsspec.core.url_to_fs(self.root)
+            for p in list_fits(self.root):
+                try:
+                    info = fs.info(p)
+                except FileNotFoundError:
+                    continue
+                mtime = _info_time(info)
+                out[p] = (int(info.get("size") or 0),
+                          mtime if mtime is not None else self._first_seen.setdefault(p, now))
+            return out
         for p in list_fits(self.root) if os.path.isdir(self.root) else []:
             try:
                 st = os.stat(p)
             except FileNotFoundError:  # moved away between listing and stat
                 continue
-            seen[p] = (st.st_size, st.st_mtime)
-            stable = self.settle_s <= 0 or self._sizes.get(p) == seen[p]
-            if stable and now - st.st_mtime >= self.settle_s:
+            out[p] = (st.st_size, st.st_mtime)
+        return out
+
+    def _landed(self, now: float) -> tuple[list[str], dict[str, float]]:
+        paths, mtimes = [], {}
+        seen = self._listing(now)
+        for p, (size, mtime) in seen.items():
+            stable = self.settle_s <= 0 or self._sizes.get(p) == (size, mtime)
+            if stable and now - mtime >= self.settle_s:
                 paths.append(p)
-                mtimes[p] = st.st_mtime
+                mtimes[p] = mtime
         self._sizes = seen
         return paths, mtimes
 
@@ -92,4 +139,4 @@ class Discovery:
         return out, rejects
 
 
-__all__ = ["Discovery", "InputSet"]
+__all__ = ["Discovery", "InputSet", "read_bytes"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from solarray.core.checkpoints import default_checkpoint_dir
-from solarray.live.discover import Discovery, InputSet
+from solarray.live.discover import Discovery, InputSet, read_bytes
 from solarray.live.outcomes import verify_pending
 from solarray.live.scores import update_scores
 from solarray.live.store import ForecastStore, StoreError
@@ -95,10 +95,7 @@ class Watcher:
             return FlareHistory()
 
     def _forecast(self, s: InputSet, history: FlareHistory) -> bool:
-        files = []
-        for ch in self.channels:
-            with open(s.files[ch], "rb") as fh:
-                files.append((os.path.basename(s.files[ch]), fh.read()))
+        files = [(os.path.basename(s.files[ch]), read_bytes(s.files[ch])) for ch in self.channels]
         try:
             sample = sample_from_fits(files, self.inputs)
         except InputError as err:
