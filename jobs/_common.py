@@ -4,7 +4,9 @@
 - ``output_dir(text)``: an output directory that survives the job (relative paths are refused
   inside a Ray job: its working directory is a temporary copy of the checkout that Ray deletes).
 - ``report(job, **fields)``: one machine-readable ``solarray-job-result: {json}`` line.
-- ``main(parser, run, argv)``: parse, run, and turn ``UsageError`` into one line + exit 2.
+- ``refuse_relative_outputs(args)``: the one output-path check of every job (``main`` runs it).
+- ``main(parser, run, argv)``: parse, check outputs, run, and turn ``UsageError`` into one
+  line + exit 2.
 
 The commands join Ray themselves (:func:`solarray.core.ray_connect.connect`: inside a job, the
 cluster that runs it; outside, a local Ray).
@@ -44,6 +46,20 @@ def output_dir(text: str, flag: str = "--out") -> Path:
     return path
 
 
+#: Arguments that name something a job writes (a string value is a path or a URI).
+OUTPUT_ARGS = ("out", "storage", "json", "map", "ccmc")
+
+
+def refuse_relative_outputs(args: argparse.Namespace) -> None:
+    """The one check every job runs: each output argument (:data:`OUTPUT_ARGS`) that is a local
+    path goes through :func:`output_dir` — made absolute, refused when relative inside a Ray
+    job. URIs (``s3://``, ``gs://``) pass untouched."""
+    for dest in OUTPUT_ARGS:
+        value = getattr(args, dest, None)
+        if isinstance(value, str) and value and "://" not in value:
+            setattr(args, dest, str(output_dir(value, f"--{dest}")))
+
+
 def report(job: str, **fields: Any) -> dict:
     """Print the job's result as one ``solarray-job-result: {json}`` line and return it."""
     record = {"job": job, "submission_id": submission_id(), **fields}
@@ -65,6 +81,7 @@ def main(parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace], in
     """Parse ``argv`` and run; a ``UsageError`` prints ``<prog>: error: <message>`` and exits 2."""
     args = parser.parse_args(argv)
     try:
+        refuse_relative_outputs(args)
         return int(run(args) or 0)
     except UsageError as err:
         print(f"{parser.prog}: error: {err}", file=sys.stderr)

@@ -11,8 +11,10 @@ Adding a job = adding one entry to ``RUNS`` (its ``--help`` is submitted automat
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import runpy
 import secrets
 import shutil
 import signal
@@ -356,3 +358,37 @@ def test_ray_job_submit(local_cluster, submissions, case):
         assert result, f"no {_common.RESULT_PREFIX!r} line in the job's logs{detail}"
         assert result["submission_id"] == sid
         case.check(result, sub.tmp)
+
+
+#: Every job entry point with a relative output argument: each must refuse it inside a Ray job
+#: before doing any work (one check, jobs._common.refuse_relative_outputs).
+RELATIVE_OUTPUT_CASES = {
+    "synth": ["--out", "rel/synth", "--size", "32", "--hours", "0"],
+    "ingest": ["--input", "{abs}", "--out", "rel/shards"],
+    "pretrain": ["--data", "{abs}", "--storage", "rel/runs"],
+    "forecast": ["--checkpoint", "{abs}", "--data", "{abs}", "--out", "rel/fc"],
+    "tune": ["--sweep", "masking", "--data", "{abs}", "--storage", "rel/tune"],
+    "evaluate": ["segmentation", "--data", "{abs}", "--baseline", "--json", "rel/seg.json"],
+}
+
+
+def test_every_job_refuses_relative_outputs_inside_a_ray_job(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAY_JOB_CONFIG_JSON_ENV_VAR", json.dumps({"metadata": {}}))
+    jobs_dir = REPO / "jobs"
+    names = {p.stem for p in jobs_dir.glob("*.py") if not p.stem.startswith("_")}
+    assert names - {"__init__"} <= set(RELATIVE_OUTPUT_CASES) | {"translate_select"}, \
+        "a new job needs a case here"
+    for name, argv in RELATIVE_OUTPUT_CASES.items():
+        argv = [a.replace("{abs}", str(tmp_path)) for a in argv]
+        if name == "evaluate":
+            code = importlib.import_module("jobs.evaluate").run(argv)
+        else:
+            monkeypatch.setattr(sys, "argv", [f"jobs/{name}.py", *argv])
+            with pytest.raises(SystemExit) as exc:
+                runpy.run_module(f"jobs.{name}", run_name="__main__")
+            code = exc.value.code
+        err = capsys.readouterr().err
+        assert code == 2, (name, err)
+        assert "is relative" in err, (name, err)
+    assert not list(tmp_path.glob("rel*"))  # nothing written
