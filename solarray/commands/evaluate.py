@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 
+from solarray.commands._eval_reconstruction import RECONSTRUCTION
 from solarray.core.atomic import write_json
 from solarray.core.errors import UsageError
 from solarray.core.features import FEATURE_KINDS
@@ -21,7 +22,8 @@ from solarray.train.relabel import predict_masks
 from solarray.viz.situational_map import situational_map
 
 NAME = "evaluate"
-HELP = "evaluation tables (segmentation: SPNet IoU/accuracy per class, seed 004 Table 2)"
+HELP = ("evaluation tables (segmentation: SPNet IoU/accuracy per class, seed 004 Table 2; "
+        "reconstruction: sigma_vae per-channel metrics and compression, seed 003 Tables 1, 3)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -170,6 +172,7 @@ def _seg_run(args: argparse.Namespace) -> int:
 EVALUATIONS = {
     "segmentation": ("SPNet masks: IoU (0–100) and pixel accuracy per class, mean ± std over "
                      "images, on-disk pixels", _seg_arguments, _seg_run),
+    "reconstruction": RECONSTRUCTION,
 }
 
 

@@ -14,6 +14,7 @@ from solarray.models import (  # noqa: F401  (registration on import)
     cnn_ae,
     fpnet,
     mae,
+    sigma_vae,
     solarchip,
     spnet,
     vit,

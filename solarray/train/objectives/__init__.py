@@ -7,7 +7,8 @@ Ray Train).
 * :mod:`~solarray.train.objectives.mae`: ``mae`` (``mae_vit``);
 * :mod:`~solarray.train.objectives.spnet`: ``spnet`` (segmentation);
 * :mod:`~solarray.train.objectives.fpnet`: ``fpnet`` (flare forecaster);
-* :mod:`~solarray.train.objectives.classifier`: ``ar_classifier`` (Hale/McIntosh classes).
+* :mod:`~solarray.train.objectives.classifier`: ``ar_classifier`` (Hale/McIntosh classes);
+* :mod:`~solarray.train.objectives.sigma_vae`: ``sigma_vae`` (sigma-VAE / β-VAE).
 
 Importing this package registers them all, so a fresh process (a Ray Train worker) finds each
 by name.
@@ -18,6 +19,7 @@ from solarray.train.objectives import (  # noqa: F401  (registration on import)
     contrastive,
     fpnet,
     mae,
+    sigma_vae,
     spnet,
 )
 from solarray.train.objectives.base import (

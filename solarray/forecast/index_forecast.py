@@ -1,0 +1,139 @@
+"""Forecasting a daily index (F30, F10.7) h days ahead from image features (seed 003 §2.2).
+
+Per horizon: persistence ``ŷ(t+h) = y(t)``; Extra Trees on the features (plus ``y(t)`` unless
+``use_target=False``) with ``n_estimators`` chosen on the validation split (every March) among
+:data:`N_ESTIMATORS`, scored on the test split (every January); optionally the same on a second
+extractor's features (the baseline). Samples and splits: :mod:`solarray.forecast.index_series`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import ExtraTreesRegressor
+
+from solarray.forecast.index_series import (
+    count_gaps,
+    load_features,
+    load_series,
+    make_samples,
+)
+
+N_ESTIMATORS = (250, 500, 750, 1000, 1500, 2000)
+
+
+def rmse(y: np.ndarray, yhat: np.ndarray) -> float:
+    y, yhat = np.asarray(y, np.float64), np.asarray(yhat, np.float64)
+    return float(np.sqrt(np.mean((y - yhat) ** 2))) if y.size else float("nan")
+
+
+def _design(x: np.ndarray, y0: np.ndarray, use_target: bool) -> np.ndarray:
+    cols = [x] + ([y0[:, None]] if use_target else [])
+    out = np.concatenate(cols, axis=1)
+    if out.shape[1] == 0:
+        raise ValueError("no inputs for the model: give features or keep y(t) (use_target)")
+    return out
+
+
+def fit_extra_trees(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
+                    y_val: np.ndarray, grid: Sequence[int] = N_ESTIMATORS, seed: int = 0,
+                    n_jobs: int = 1) -> tuple[ExtraTreesRegressor, int, float]:
+    """Extra Trees (scikit-learn defaults otherwise) fitted on training with each
+    ``n_estimators`` of ``grid``; returns (best model on validation RMSE, its size, that RMSE)."""
+    best = None
+    for n in grid:
+        model = ExtraTreesRegressor(n_estimators=int(n), random_state=seed, n_jobs=n_jobs)
+        model.fit(x_train, y_train)
+        score = rmse(y_val, model.predict(x_val))
+        if best is None or score < best[2]:
+            best = (model, int(n), score)
+    assert best is not None
+    return best
+
+
+def _arm(samples, use_target: bool, grid, seed: int, n_jobs: int) -> dict[str, Any]:
+    xs = {s: samples.part(s) for s in ("train", "val", "test")}
+    design = {s: _design(x, y0, use_target) for s, (x, y0, _) in xs.items()}
+    model, n, val = fit_extra_trees(design["train"], xs["train"][2], design["val"],
+                                    xs["val"][2], grid, seed, n_jobs)
+    return {"rmse": rmse(xs["test"][2], model.predict(design["test"])), "n_estimators": n,
+            "rmse_val": val}
+
+
+def forecast_index(series_path: str | os.PathLike, target: str,
+                   features_path: str | os.PathLike | None, horizons: Sequence[int],
+                   baseline_path: str | os.PathLike | None = None,
+                   grid: Sequence[int] = N_ESTIMATORS, seed: int = 0,
+                   use_target: bool = True, feature_prefix: str | None = None,
+                   min_samples: int = 2, n_jobs: int = 1) -> dict[str, Any]:
+    """``{"target", "horizons": [row per horizon], "dropped": gap days}``.
+
+    Row: ``horizon, n_train, n_val, n_test, rmse_persistence, rmse_model, improvement``
+    (``1 − rmse_model / rmse_persistence``), ``n_estimators``, ``dropped_gaps``,
+    ``dropped_boundary``; with a baseline also ``rmse_baseline``, ``improvement_baseline``,
+    ``n_estimators_baseline``.
+    """
+    if not horizons:
+        raise ValueError("give at least one horizon")
+    if any(int(h) < 1 for h in horizons):
+        raise ValueError(f"horizons must be ≥ 1 day, got {list(horizons)}")
+    if not grid or any(int(n) < 1 for n in grid):
+        raise ValueError(f"n_estimators grid must list positive integers, got {list(grid)}")
+    series = load_series(series_path, target)
+    feats = load_features(features_path, feature_prefix) if features_path else None
+    base = load_features(baseline_path, feature_prefix) if baseline_path else None
+    if feats is None and not use_target:
+        raise ValueError("without --features the model needs y(t) as input")
+    both = feats
+    if feats is not None and base is not None:
+        common = feats.index.intersection(base.index)  # same issue dates for both extractors
+        both, base = feats.loc[common], base.loc[common]
+    rows = []
+    for h in horizons:
+        h = int(h)
+        s = make_samples(series, both, h)
+        counts = {name: s.count(name) for name in ("train", "val", "test")}
+        for name, n in counts.items():
+            if n < min_samples:
+                raise ValueError(f"horizon {h} d: only {n} {name} samples (need ≥ {min_samples});"
+                                 " the series/features do not cover enough January (test), "
+                                 "March (validation) and other-month days")
+        _, y0_test, y_test = s.part("test")
+        persistence = rmse(y_test, y0_test)
+        arm = _arm(s, use_target, grid, seed, n_jobs)
+        row = {"horizon": h, "n_train": counts["train"], "n_val": counts["val"],
+               "n_test": counts["test"], "rmse_persistence": persistence,
+               "rmse_model": arm["rmse"], "improvement": 1.0 - arm["rmse"] / persistence
+               if persistence > 0 else float("nan"), "n_estimators": arm["n_estimators"],
+               "dropped_gaps": s.dropped_gaps, "dropped_boundary": s.dropped_boundary}
+        if base is not None:
+            sb = make_samples(series, base, h)
+            if not np.array_equal(sb.t, s.t):
+                raise ValueError("baseline features do not cover the same issue dates")
+            barm = _arm(sb, use_target, grid, seed, n_jobs)
+            row.update(rmse_baseline=barm["rmse"], n_estimators_baseline=barm["n_estimators"],
+                       improvement_baseline=1.0 - barm["rmse"] / persistence
+                       if persistence > 0 else float("nan"))
+        rows.append(row)
+    return {"target": target, "horizons": rows, "dropped": count_gaps(series, both)}
+
+
+def format_rows(result: dict[str, Any]) -> str:
+    """The per-horizon rows as a Markdown table."""
+    rows = result["horizons"]
+    cols = ["horizon", "n_train", "n_val", "n_test", "rmse_persistence", "rmse_model",
+            "improvement", "n_estimators"]
+    if rows and "rmse_baseline" in rows[0]:
+        cols += ["rmse_baseline", "improvement_baseline"]
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        out.append("| " + " | ".join(f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c])
+                                     for c in cols) + " |")
+    tail = f"{result['dropped']} gap day(s) dropped (target {result['target']})"
+    return "\n".join(out) + "\n\n" + tail
+
+
+__all__ = ["N_ESTIMATORS", "fit_extra_trees", "forecast_index", "format_rows", "rmse"]
