@@ -121,3 +121,30 @@ def test_pretrain_two_workers_survives_failure_resumes_and_embeds(ray_session, t
     assert {"sample_id", "t_obs", "embedding", "cls_aia", "cls_hmi", "z_aia"} <= set(table.column_names)
     assert len(table.column("embedding")[0].as_py()) == 64  # two 32-d class tokens
     assert sorted(table.column("sample_id").to_pylist()) == sorted(set(table.column("sample_id").to_pylist()))
+
+
+def test_pretrain_refuses_data_without_a_training_split(tmp_path, capsys):
+    """A week of January (the test month) leaves no training rows: one line naming --no-split,
+    not an AttributeError from inside Ray Data."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids = [f"2024-01-{d:02d}T00:00:00" for d in range(3, 10)]
+    pq.write_table(pa.table({"sample_id": ids}), tmp_path / "shard_20240103_20240109.parquet")
+    assert main(["pretrain", "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "none of the 7 samples" in err and "test 7" in err and "--no-split" in err
+
+
+def test_workers_are_fitted_to_leave_ray_data_a_cpu(capsys):
+    from solarray.commands.pretrain import fit_workers_to_cluster
+    from solarray.core.errors import UsageError
+    from solarray.train.config import TrainConfig
+
+    cfg = TrainConfig(num_workers=2, cpus_per_worker=1.0)
+    fitted = fit_workers_to_cluster(cfg, 2.0)
+    assert fitted.cpus_per_worker == 0.75 and "leave Ray Data none" in capsys.readouterr().out
+    assert fit_workers_to_cluster(cfg, 8.0) is cfg  # room to spare: unchanged
+    assert fit_workers_to_cluster(cfg.replace(num_workers=0), 2.0).cpus_per_worker == 1.0
+    with pytest.raises(UsageError, match="too few"):
+        fit_workers_to_cluster(cfg.replace(num_workers=64), 2.0)

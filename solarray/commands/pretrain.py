@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 
+import numpy as np
+
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
+from solarray.data.dataset import assign_splits
+from solarray.data.shard_reader import sample_ids
+from solarray.data.shards import shard_paths
 from solarray.data.synthetic.toy import toy_dataset
 from solarray.models import get_model_class, list_models
 from solarray.train.config import TrainConfig, load_config_file
@@ -124,7 +129,10 @@ def execute(args: argparse.Namespace):
     if args.data is not None and "://" not in args.data and not os.path.isdir(args.data):
         raise UsageError(f"--data: no such directory: {args.data}")
     cfg = build_config(args)
-    connect(quiet=False, log_to_driver=True)
+    if args.toy is None and not args.no_split and "://" not in args.data:
+        check_training_split(args.data)
+    ray = connect(quiet=False, log_to_driver=True)
+    cfg = fit_workers_to_cluster(cfg, float(ray.cluster_resources().get("CPU", 0.0)))
     source = args.data if args.toy is None else f"{args.toy} toy samples"
     print(f"Pretraining {cfg.model} on {source} with {cfg.num_workers} worker(s), "
           f"{cfg.steps} steps")
@@ -137,6 +145,39 @@ def execute(args: argparse.Namespace):
                  if k.startswith("loss") and isinstance(v, float)}
         print(f"Final metrics: {shown}")
     return result
+
+
+def check_training_split(data: str) -> None:
+    """UsageError when the time split leaves no training sample (e.g. a week of January data:
+    January is the test month, March validation), naming the fix."""
+    if not shard_paths(data):
+        return  # not ingest's layout: the data API reports what it lacks
+    ids = sample_ids(data)
+    splits = assign_splits(np.array(ids, dtype="datetime64[s]"))
+    if not (splits == "train").any():
+        counts = {k: int((splits == k).sum()) for k in ("test", "val", "gap") if (splits == k).any()}
+        raise UsageError(
+            f"--data: none of the {len(ids)} samples in {data} is in the training split (they "
+            f"fall in {', '.join(f'{k} {v}' for k, v in counts.items())}; test = January, "
+            "validation = March, 24-h gaps); add data from other months or pass --no-split to "
+            "train on every sample")
+
+
+def fit_workers_to_cluster(cfg, cluster_cpus: float):
+    """Training workers that would take every CPU leave Ray Data none and the data stream never
+    starts (a silent hang): shrink ``cpus_per_worker`` so half a CPU stays free, and say so."""
+    want = cfg.num_workers * cfg.cpus_per_worker
+    if cfg.num_workers < 1 or cluster_cpus <= 0 or want <= cluster_cpus - 0.5:
+        return cfg
+    fitted = (cluster_cpus - 0.5) / cfg.num_workers
+    if fitted < 0.1:
+        raise UsageError(f"--workers {cfg.num_workers}: the cluster has {cluster_cpus:g} CPUs, "
+                         "too few for that many training workers plus Ray Data; use fewer workers")
+    fitted = float(int(fitted * 20) / 20)  # multiples of 0.05 CPU
+    print(f"solarray pretrain: {cfg.num_workers} worker(s) × {cfg.cpus_per_worker:g} CPU would "
+          f"take all {cluster_cpus:g} CPUs of this cluster and leave Ray Data none; using "
+          f"--cpus-per-worker {fitted:g}", flush=True)
+    return cfg.replace(cpus_per_worker=fitted)
 
 
 def _toy_input(cfg, n: int):
