@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 from solarray.commands._eval_reconstruction import RECONSTRUCTION
+from solarray.commands._eval_translation import TRANSLATION
 from solarray.core.atomic import write_json
 from solarray.core.errors import UsageError
 from solarray.core.features import FEATURE_KINDS
@@ -23,7 +24,8 @@ from solarray.viz.situational_map import situational_map
 
 NAME = "evaluate"
 HELP = ("evaluation tables (segmentation: SPNet IoU/accuracy per class, seed 004 Table 2; "
-        "reconstruction: sigma_vae per-channel metrics and compression, seed 003 Tables 1, 3)")
+        "reconstruction: sigma_vae per-channel metrics and compression, seed 003 Tables 1, 3; "
+        "translation: CC/RE/PPE10 per passband, seed 002)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -173,6 +175,7 @@ EVALUATIONS = {
     "segmentation": ("SPNet masks: IoU (0–100) and pixel accuracy per class, mean ± std over "
                      "images, on-disk pixels", _seg_arguments, _seg_run),
     "reconstruction": RECONSTRUCTION,
+    "translation": TRANSLATION,
 }
 
 

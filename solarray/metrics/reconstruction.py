@@ -20,46 +20,29 @@ from typing import Any
 
 import numpy as np
 
+from solarray.metrics.pixels import pearson, pixel_pairs, within_tolerance
+
 
 def _pair(real: np.ndarray, recon: np.ndarray, mask: np.ndarray | None
           ) -> tuple[np.ndarray, np.ndarray]:
-    """Finite pixel pairs of ``real``/``recon`` (any equal shape ``[..., H, W]``) inside ``mask``
-    ``[H, W]`` (broadcast over leading axes), flattened to 1-D float64."""
-    real = np.asarray(real, dtype=np.float64)
-    recon = np.asarray(recon, dtype=np.float64)
-    if real.shape != recon.shape:
-        raise ValueError(f"real and reconstructed arrays differ in shape: {real.shape} vs "
-                         f"{recon.shape}")
-    keep = np.isfinite(real) & np.isfinite(recon)
-    if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != real.shape[-2:]:
-            raise ValueError(f"mask shape {mask.shape} does not match the images' "
-                             f"{real.shape[-2:]}")
-        keep &= np.broadcast_to(mask, real.shape)
-    return real[keep], recon[keep]
+    """Finite pixel pairs ``(real, recon)`` inside ``mask`` (:func:`~solarray.metrics.pixels.
+    pixel_pairs`), flattened to 1-D float64."""
+    b, a = pixel_pairs(recon, real, mask)
+    return a, b
 
 
 def pixel_correlation(real: np.ndarray, recon: np.ndarray, mask: np.ndarray | None = None
                       ) -> float:
     """Pearson correlation of the pixels (NaN when fewer than 2 pixels or a constant input)."""
     a, b = _pair(real, recon, mask)
-    if a.size < 2:
-        return float("nan")
-    a, b = a - a.mean(), b - b.mean()
-    den = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / den) if den > 0 else float("nan")
+    return pearson(b, a)
 
 
 def ppe(real: np.ndarray, recon: np.ndarray, tol: float, mask: np.ndarray | None = None
         ) -> float:
     """Fraction of pixels with ``|recon − real| ≤ tol·|real|`` (``tol`` 0.1 → ppe10)."""
-    if tol < 0:
-        raise ValueError(f"ppe tolerance must be ≥ 0, got {tol}")
     a, b = _pair(real, recon, mask)
-    if a.size == 0:
-        return float("nan")
-    return float(np.mean(np.abs(b - a) <= tol * np.abs(a)))
+    return within_tolerance(b, a, tol)
 
 
 def rmse(real: np.ndarray, recon: np.ndarray, mask: np.ndarray | None = None) -> float:

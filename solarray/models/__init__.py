@@ -12,8 +12,10 @@ here makes every model known as soon as ``solarray.models`` (or any module in it
 from solarray.models import (  # noqa: F401  (registration on import)
     classifier,
     cnn_ae,
+    controlnet,
     fpnet,
     mae,
+    pix2pix,
     sigma_vae,
     solarchip,
     spnet,

@@ -8,7 +8,9 @@ Ray Train).
 * :mod:`~solarray.train.objectives.spnet`: ``spnet`` (segmentation);
 * :mod:`~solarray.train.objectives.fpnet`: ``fpnet`` (flare forecaster);
 * :mod:`~solarray.train.objectives.classifier`: ``ar_classifier`` (Hale/McIntosh classes);
-* :mod:`~solarray.train.objectives.sigma_vae`: ``sigma_vae`` (sigma-VAE / β-VAE).
+* :mod:`~solarray.train.objectives.sigma_vae`: ``sigma_vae`` (sigma-VAE / β-VAE);
+* :mod:`~solarray.train.objectives.pix2pix`: ``pix2pix`` (Pix2Pix and the ControlNet-style
+  translator: L1, optionally + cGAN in discriminator/generator phases).
 
 Importing this package registers them all, so a fresh process (a Ray Train worker) finds each
 by name.
@@ -19,6 +21,7 @@ from solarray.train.objectives import (  # noqa: F401  (registration on import)
     contrastive,
     fpnet,
     mae,
+    pix2pix,
     sigma_vae,
     spnet,
 )
