@@ -10,6 +10,7 @@ here makes every model known as soon as ``solarray.models`` (or any module in it
 """
 
 from solarray.models import (  # noqa: F401  (registration on import)
+    ar_gan,
     classifier,
     cnn_ae,
     controlnet,
@@ -17,6 +18,7 @@ from solarray.models import (  # noqa: F401  (registration on import)
     mae,
     pix2pix,
     sigma_vae,
+    simsiam,
     solarchip,
     spnet,
     vit,

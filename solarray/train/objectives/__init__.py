@@ -9,6 +9,7 @@ Ray Train).
 * :mod:`~solarray.train.objectives.fpnet`: ``fpnet`` (flare forecaster);
 * :mod:`~solarray.train.objectives.classifier`: ``ar_classifier`` (Hale/McIntosh classes);
 * :mod:`~solarray.train.objectives.sigma_vae`: ``sigma_vae`` (sigma-VAE / β-VAE);
+* :mod:`~solarray.train.objectives.simsiam`: ``simsiam`` (SimSiam on AR patches);
 * :mod:`~solarray.train.objectives.pix2pix`: ``pix2pix`` (Pix2Pix and the ControlNet-style
   translator: L1, optionally + cGAN in discriminator/generator phases).
 
@@ -17,12 +18,14 @@ by name.
 """
 
 from solarray.train.objectives import (  # noqa: F401  (registration on import)
+    ar_gan,
     classifier,
     contrastive,
     fpnet,
     mae,
     pix2pix,
     sigma_vae,
+    simsiam,
     spnet,
 )
 from solarray.train.objectives.base import (

@@ -1,0 +1,192 @@
+"""``solarray search``: reverse image search over AR patches (seed 001).
+
+``patches`` cuts AR patches from shards (or a synthetic Sun); ``index`` embeds them with a
+SimSiam checkpoint (Ray Data) into a look-up table; ``query`` returns a patch's nearest real
+patches; ``generate`` walks the GAN's latent space along a parameter's direction, saves the
+patches and, with ``--query``, retrieves their real matches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from solarray.core.errors import UsageError
+from solarray.core.ray_connect import connect
+from solarray.models import load_model
+from solarray.search import directions as D
+from solarray.search.lut import Searcher, build_lut
+from solarray.search.parameters import PARAMETERS, parameter_table
+from solarray.search.patches import patches_from_shards, synthetic_patches, write_patches
+
+NAME = "search"
+HELP = "reverse image search over AR magnetogram patches: patches, index, query, generate"
+SHOWN = ["id", "similarity", "t_obs", "region", "hgs_lon", "hgs_lat", *PARAMETERS]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="search_command", metavar="ACTION")
+    p = sub.add_parser("patches", help="cut AR patches (Parquet) from shards with truth masks")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="directory of ingest's shards (with the masks column)")
+    src.add_argument("--synthetic", type=int, metavar="N", help="N synthetic Suns in memory")
+    p.add_argument("--days", type=float, default=2.0, help="days per synthetic Sun")
+    p.add_argument("--size", type=int, default=32, help="patch side in pixels (default 32)")
+    p.add_argument("--out", required=True, help="output directory of patch files")
+    p = sub.add_parser("index", help="embed every patch (Ray Data) into a look-up table")
+    p.add_argument("--checkpoint", required=True, help="simsiam checkpoint (model.pt or dir)")
+    p.add_argument("--patches", required=True, help="patch file or directory")
+    p.add_argument("--out", required=True, help="look-up table Parquet file")
+    p.add_argument("--batch-size", type=int, default=64)
+    p = sub.add_parser("query", help="the real patches nearest a query patch")
+    p.add_argument("--index", required=True, help="look-up table from `search index`")
+    p.add_argument("--image", required=True, help="query patch: .npy or FITS, physical units (G)")
+    p.add_argument("--checkpoint", default=None, help="checkpoint (default: the index's own)")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("generate", help="walk the GAN latent along a parameter direction")
+    p.add_argument("--gan", required=True, help="ar_gan checkpoint (model.pt or dir)")
+    p.add_argument("--param", required=True, help=f"one of {', '.join(PARAMETERS)}")
+    p.add_argument("--delta", type=float, default=2.0, help="walk from -delta to +delta")
+    p.add_argument("--n", type=int, default=8, help="steps along the walk")
+    p.add_argument("--directions", default=None,
+                   help="directions JSON (default <gan>.directions.json; fitted when missing)")
+    p.add_argument("--pixel-size-mm", type=float, default=11.9625,
+                   help="pixel size of the GAN's training patches (Mm)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--query", action="store_true", help="retrieve each patch's real matches")
+    p.add_argument("--index", default=None, help="look-up table (with --query)")
+    p.add_argument("--k", type=int, default=3)
+    p.add_argument("--out", required=True, help="output directory (.npy patches, walk.json)")
+
+
+def read_image(path: str) -> np.ndarray:
+    """A query patch from .npy or FITS (primary or first image HDU)."""
+    if not os.path.isfile(path):
+        raise UsageError(f"--image: no such file: {path}")
+    if path.endswith(".npy"):
+        return np.load(path, allow_pickle=False)
+    from astropy.io import fits
+
+    try:
+        with fits.open(path) as hdus:
+            data = next((h.data for h in hdus if h.data is not None), None)
+    except OSError as err:
+        raise UsageError(f"--image: {path} is neither .npy nor readable FITS ({err})") from None
+    if data is None:
+        raise UsageError(f"--image: {path} holds no image data")
+    return np.asarray(data, dtype=np.float32)
+
+
+def _matches_records(df) -> list[dict]:
+    df = df[[c for c in SHOWN if c in df.columns]].copy()
+    df["t_obs"] = df["t_obs"].astype(str)
+    return json.loads(df.to_json(orient="records"))
+
+
+def _patches(args) -> int:
+    if args.size < 8:
+        raise UsageError(f"--size must be ≥ 8 pixels, got {args.size}")
+    if args.data:
+        if not os.path.isdir(args.data):
+            raise UsageError(f"--data: no such directory: {args.data}")
+        rows = patches_from_shards(args.data, size=args.size)
+    else:
+        rows = sum((synthetic_patches(1000 + s, days=args.days, size=args.size)
+                    for s in range(args.synthetic)), [])
+    path = write_patches(rows, args.out)
+    print(f"Wrote {len(rows)} patches of {len({r['region'] for r in rows})} regions to {path}")
+    return 0
+
+
+def _index(args) -> int:
+    connect(quiet=True)
+    out = build_lut(args.checkpoint, args.patches, args.out, batch_size=args.batch_size)
+    print(f"Wrote look-up table {out}")
+    return 0
+
+
+def _query(args) -> int:
+    if args.k < 1:
+        raise UsageError(f"--k must be ≥ 1, got {args.k}")
+    matches = Searcher(args.index, args.checkpoint).search(read_image(args.image), args.k)
+    records = _matches_records(matches)
+    if args.json:
+        print(json.dumps({"query": args.image, "matches": records}, indent=1))
+    else:
+        for r in records:
+            print(f"{r['similarity']:.3f}  {r['t_obs']}  AR {r['region']}  "
+                  f"({r['hgs_lon']:.1f}°, {r['hgs_lat']:.1f}°)  TUF {r['tuf']:.3g} Mx  "
+                  f"PSEP {r['psep']:.1f} Mm")
+    return 0
+
+
+def generate_walk(gan_path: str, param: str, delta: float, n: int, directions: str | None,
+                  pixel_size_mm: float, seed: int = 0) -> dict:
+    """``{"deltas", "z", "patches" (G), "parameters", "direction"}`` of one walk."""
+    if param not in PARAMETERS:
+        raise UsageError(f"--param: unknown parameter {param!r}; expected one of "
+                         f"{', '.join(PARAMETERS)}")
+    if n < 1:
+        raise UsageError(f"--n must be ≥ 1, got {n}")
+    gan = load_model(gan_path)
+    if gan.model_name != "ar_gan":
+        raise UsageError(f"--gan: {gan_path} is a {gan.model_name} checkpoint, not ar_gan")
+    dpath = Path(directions or f"{Path(gan_path).with_suffix('')}.directions.json")
+    if dpath.exists():
+        record = D.load_directions(dpath, gan.config.latent_dim)
+    else:
+        record = D.learn_directions(gan, pixel_size_mm)
+        D.save_directions(record, dpath)
+    try:
+        direction = D.direction_of(record, param)
+    except ValueError as err:
+        raise UsageError(f"--param: {err}") from None
+    deltas = np.linspace(-delta, delta, n) if n > 1 else np.array([delta])
+    z0 = np.random.default_rng(seed).standard_normal((1, gan.config.latent_dim))
+    z = D.walk(z0, direction["normal"], deltas)[:, 0]
+    gauss = D.to_gauss(D.generate(gan, z), gan.config.channels)
+    params = parameter_table(gauss[:, 0], record["pixel_size_mm"])
+    return {"deltas": deltas, "z": z, "patches": gauss, "parameters": params,
+            "direction": direction, "directions_file": str(dpath)}
+
+
+def _generate(args) -> int:
+    if args.query and not args.index:
+        raise UsageError("--query needs --index (a look-up table)")
+    w = generate_walk(args.gan, args.param, args.delta, args.n, args.directions,
+                      args.pixel_size_mm, args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    searcher = Searcher(args.index) if args.query else None
+    steps = []
+    for i, d in enumerate(w["deltas"]):
+        f = out / f"patch_{i:02d}.npy"
+        np.save(f, w["patches"][i].astype(np.float32))
+        step = {"delta": float(d), "file": str(f),
+                **{k: float(v[i]) for k, v in w["parameters"].items()}}
+        if searcher is not None:
+            step["matches"] = _matches_records(searcher.search(w["patches"][i], args.k))
+        steps.append(step)
+        print(f"δ={d:+.2f}  " + "  ".join(f"{k}={step[k]:.3g}" for k in PARAMETERS)
+              + (f"  → best match AR {step['matches'][0]['region']} "
+                 f"{step['matches'][0]['t_obs']}" if searcher is not None else ""))
+    (out / "walk.json").write_text(json.dumps({"param": args.param, "steps": steps,
+                                               "directions": w["directions_file"]}, indent=1))
+    print(f"Wrote {len(steps)} patches and walk.json to {out}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    actions = {"patches": _patches, "index": _index, "query": _query, "generate": _generate}
+    action = actions.get(getattr(args, "search_command", None))
+    if action is None:
+        raise UsageError("choose an action: patches, index, query, generate")
+    try:
+        return action(args)
+    except (FileNotFoundError, ValueError) as err:
+        raise UsageError(str(err)) from None
