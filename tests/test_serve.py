@@ -535,7 +535,7 @@ def test_service_forecast_history_from_the_watch_store(service, synth):
     assert st == 200 and png[:4] == b"\x89PNG"
     st, _, page = _http(base, "/")
     assert b"Track record" in page and b"history.png" in page
-    serve.run(build_app(_options(tmp, synth[0])), name="forecaster", route_prefix="/")
+    # (the next test redeploys with its own options)
 
 
 @pytest.mark.slow
