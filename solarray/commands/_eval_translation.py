@@ -8,6 +8,7 @@ import argparse
 import os
 
 from solarray.core.atomic import write_json
+from solarray.core.checkpoints import run_name
 from solarray.core.errors import UsageError
 from solarray.core.frame import FRAME_RSUN
 from solarray.core.ray_connect import connect
@@ -55,16 +56,6 @@ def _models(args: argparse.Namespace) -> list:
     return models
 
 
-def _display_name(path: str) -> str:
-    """The run's name: ``runs/a2b/checkpoint_00000300/model.pt`` → ``a2b``."""
-    p = os.path.abspath(path.rstrip("/"))
-    if os.path.basename(p) == "model.pt":
-        p = os.path.dirname(p)
-    if os.path.basename(p).startswith("checkpoint_"):
-        p = os.path.dirname(p)
-    return os.path.basename(p)
-
-
 def run(args: argparse.Namespace) -> int:
     if not os.path.isdir(args.data):
         raise UsageError(f"--data: no such directory: {args.data}")
@@ -100,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{path}: data mean-pooled ×{factor} to the model's {m.config.image_size} px")
         pred_all = generate(m, x)
         pred = pred_all[:, [list(m.config.outputs).index(c) for c in outs]]
-        name = _display_name(path)
+        name = run_name(path)
         rows += table_rows(name, score_channels(pred, y, outs, args.frame))
         if args.baselines and not baseline_done:
             train = load_pairs(args.data, ("hmi_m",) if "hmi_m" in available else

@@ -12,6 +12,7 @@ import numpy as np
 from solarray.commands._eval_reconstruction import RECONSTRUCTION
 from solarray.commands._eval_translation import TRANSLATION
 from solarray.core.atomic import write_json
+from solarray.core.checkpoints import run_name
 from solarray.core.errors import UsageError
 from solarray.core.features import FEATURE_KINDS
 from solarray.core.frame import FRAME_RSUN
@@ -58,15 +59,6 @@ def _seg_arguments(p: argparse.ArgumentParser) -> None:
                    help="write a situational map of the first evaluated sample (first model)")
 
 
-def _model_name(path: str) -> str:
-    p = os.path.abspath(path.rstrip("/"))
-    if os.path.basename(p) == "model.pt":
-        p = os.path.dirname(p)
-    if os.path.basename(p).startswith("checkpoint_"):
-        p = os.path.dirname(p)
-    return os.path.basename(p)
-
-
 def _seg_run(args: argparse.Namespace) -> int:
     if not os.path.isdir(args.data):
         raise UsageError(f"--data: no such directory: {args.data}")
@@ -89,7 +81,7 @@ def _seg_run(args: argparse.Namespace) -> int:
             raise UsageError(f"--checkpoint {c}: {err}") from None
         if getattr(m, "model_name", None) != "spnet":
             raise UsageError(f"--checkpoint {c}: holds model {m.model_name!r}, not spnet")
-        models.append(((args.name or [None] * len(args.checkpoint))[i] or _model_name(c), m))
+        models.append(((args.name or [None] * len(args.checkpoint))[i] or run_name(c), m))
     if args.missing:
         for ch in args.missing:
             if not any(ch in m.config.channels for _, m in models):

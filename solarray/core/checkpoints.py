@@ -36,10 +36,21 @@ def model_file(path: str | os.PathLike) -> Path:
     return path / MODEL_FILE if path.is_dir() else path
 
 
+def run_name(path: str | os.PathLike) -> str:
+    """The training run a checkpoint belongs to: ``runs/a2b/checkpoint_00000300/model.pt`` →
+    ``a2b`` (a display name for tables)."""
+    p = os.path.abspath(os.fspath(path).rstrip("/"))
+    if os.path.basename(p) == MODEL_FILE:
+        p = os.path.dirname(p)
+    if os.path.basename(p).startswith("checkpoint_"):
+        p = os.path.dirname(p)
+    return os.path.basename(p)
+
+
 def default_checkpoint_dir() -> Path:
     """:data:`DEFAULT_CHECKPOINT_DIR` (or ``$SOLARRAY_CHECKPOINT_DIR``), user-expanded."""
     return Path(os.environ.get(CHECKPOINT_DIR_ENV) or DEFAULT_CHECKPOINT_DIR).expanduser()
 
 
-__all__ = ["CHECKPOINT_DIR_ENV", "DEFAULT_CHECKPOINT_DIR", "MODEL_FILE", "ROLE_FILES",
+__all__ = ["CHECKPOINT_DIR_ENV", "DEFAULT_CHECKPOINT_DIR", "MODEL_FILE", "ROLE_FILES", "run_name",
            "STATE_FILE", "default_checkpoint_dir", "model_file"]
