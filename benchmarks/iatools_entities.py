@@ -3,9 +3,12 @@
 For several DBSCAN radii (and a baseline of plain 8-connected components, eps = 1 px) it reports
 entity detection precision/recall/F1 (one-to-one matching of entity centres to true AR centres
 within 8°), the mean centre error, the area ratio and the pixel-level adjusted Rand index against
-a reference labelling (each AR mask pixel given to the nearest true AR centre).
+a reference labelling (each AR mask pixel given to the nearest true AR centre). Each radius runs
+with both clustering methods (``RegionConfig.ar_method``: DBSCAN from connected components, the
+default, and sklearn's DBSCAN over every pixel) and reports their scores, the seconds each
+spent clustering and whether they gave the same labels.
 
-    python benchmarks/iatools_entities.py [--seeds 3] [--size 256]
+    python benchmarks/iatools_entities.py [--seeds 3] [--size 256] [--methods components,pixels]
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--hours", type=float, default=24)
+    ap.add_argument("--methods", default=",".join(R.AR_METHODS))
     a = ap.parse_args()
+    methods = a.methods.split(",")
     eps_list = ["1px", "12 Mm", "24 Mm", "36 Mm", "48 Mm", "60 Mm", "80 Mm"]
     rows = []
     t0 = time.perf_counter()
@@ -67,30 +72,44 @@ def main() -> None:
                                         truth["hgs_lat"].to_numpy()[None])
                 ref = np.argmin(dd, axis=1) if len(truth) else np.zeros(arm.sum(), int)
                 for eps in eps_list:
-                    if eps == "1px":
-                        cfg = R.RegionConfig(ar_eps=f"{g.km_per_pixel * 1.01} km",
-                                             ar_min_density="0 Mm2", ar_min_area_msh=20)
-                    else:
-                        cfg = R.RegionConfig(ar_eps=eps)
-                    res = R.find_entities({"AR": masks[0]}, grid, config=cfg, geometry=g)
-                    s = score(res.table, truth)
-                    pred = res.labels["AR"][arm]
-                    rows.append(dict(seed=seed, eps=eps, tp=s["tp"], n_pred=s["n_pred"],
-                                     n_true=s["n_true"], err=s["err"], area=s["area"],
-                                     ari=adjusted_rand_score(ref, pred) if arm.any() else np.nan))
+                    labels = {}
+                    for method in methods:
+                        if eps == "1px":
+                            cfg = R.RegionConfig(ar_eps=f"{g.km_per_pixel * 1.01} km",
+                                                 ar_min_density="0 Mm2", ar_min_area_msh=20,
+                                                 ar_method=method)
+                        else:
+                            cfg = R.RegionConfig(ar_eps=eps, ar_method=method)
+                        t = time.perf_counter()
+                        res = R.find_entities({"AR": masks[0]}, grid, config=cfg, geometry=g)
+                        dt = time.perf_counter() - t
+                        labels[method] = res.labels["AR"]
+                        s = score(res.table, truth)
+                        pred = res.labels["AR"][arm]
+                        rows.append(dict(method=method, seed=seed, eps=eps, tp=s["tp"],
+                                         n_pred=s["n_pred"], n_true=s["n_true"], err=s["err"],
+                                         area=s["area"], seconds=dt,
+                                         same=np.array_equal(labels[method],
+                                                             labels[methods[0]]),
+                                         ari=adjusted_rand_score(ref, pred) if arm.any()
+                                         else np.nan))
     df = pd.DataFrame(rows)
-    agg = df.groupby("eps", sort=False).agg(tp=("tp", "sum"), n_pred=("n_pred", "sum"),
-                                            n_true=("n_true", "sum"), err=("err", "mean"),
-                                            area=("area", "median"), ari=("ari", "mean"))
+    agg = df.groupby(["method", "eps"], sort=False).agg(
+        tp=("tp", "sum"), n_pred=("n_pred", "sum"), n_true=("n_true", "sum"),
+        err=("err", "mean"), area=("area", "median"), ari=("ari", "mean"),
+        seconds=("seconds", "sum"), same=("same", "all"))
     agg["precision"] = agg["tp"] / agg["n_pred"]
     agg["recall"] = agg["tp"] / agg["n_true"]
     agg["f1"] = 2 * agg["precision"] * agg["recall"] / (agg["precision"] + agg["recall"])
-    base = agg.loc["1px"]
-    agg["f1_vs_cc"] = agg["f1"] / base["f1"]
-    agg["ari_vs_cc"] = agg["ari"] / base["ari"]
+    for method in methods:
+        base = agg.loc[(method, "1px")]
+        agg.loc[method, "f1_vs_cc"] = (agg.loc[method, "f1"] / base["f1"]).to_numpy()
+        agg.loc[method, "ari_vs_cc"] = (agg.loc[method, "ari"] / base["ari"]).to_numpy()
     pd.set_option("display.width", 200)
-    print(f"{a.seeds} seeds × {len(df) // len(eps_list) // a.seeds} steps, size {a.size}; "
-          f"baseline 1px = 8-connected components; {time.perf_counter() - t0:.1f} s")
+    n_steps = len(df) // len(eps_list) // a.seeds // len(methods)
+    print(f"{a.seeds} seeds × {n_steps} steps, size {a.size}; baseline 1px = connected "
+          f"components; same = labels identical to method {methods[0]!r}; "
+          f"{time.perf_counter() - t0:.1f} s")
     print(agg.round(3).to_string())
 
 

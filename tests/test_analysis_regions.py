@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
+from sklearn.metrics import adjusted_rand_score
 
 from solarray.analysis import coords as C
+from solarray.analysis import fast_coords as FC
 from solarray.analysis import regions as R
+from solarray.analysis.grid_dbscan import grid_dbscan, neighbour_counts
 from tests.analysis_maps import make_map
 
 
@@ -129,3 +133,58 @@ def test_bad_inputs_are_reported(grid):
     nobs = make_map(np.zeros((32, 32)), observer=False)
     with pytest.raises(C.MissingObserverError):
         R.find_entities({"AR": np.ones((32, 32))}, nobs)
+
+
+@pytest.mark.parametrize("eps,min_samples", [(1.0, 1), (1.5, 3), (3.2, 7), (5.7, 12)])
+def test_component_dbscan_is_sklearns_partition(eps, min_samples):
+    rng = np.random.default_rng(int(eps * 10) + min_samples)
+    mask = ndimage.gaussian_filter(rng.random((96, 96)), 2.5) > 0.52
+    mask |= rng.random((96, 96)) < 0.01  # isolated pixels: noise for min_samples > 1
+    ref = R.cluster_dbscan(mask, eps, min_samples)  # sklearn over every pixel
+    got = grid_dbscan(mask, eps, min_samples)
+    assert ref.max() > 1 and got.max() == ref.max()
+    assert np.array_equal(got > 0, ref > 0)  # the same noise
+    assert adjusted_rand_score(ref[mask], got[mask]) == pytest.approx(1.0)
+
+
+def test_neighbour_counts_match_a_disk_convolution():
+    mask = np.random.default_rng(0).random((40, 50)) < 0.3
+    eps = 2.5
+    yy, xx = np.mgrid[-2:3, -2:3]
+    ref = ndimage.convolve(mask.astype(int), (yy**2 + xx**2 <= eps**2).astype(int),
+                           mode="constant")
+    assert np.array_equal(neighbour_counts(mask, eps), ref)
+
+
+def test_ar_method_pixels_and_components_give_the_same_entities(grid):
+    m, g = grid
+    ar = _cap(g, 30.0, 20.0, 4.0) | _cap(g, 38.0, 22.0, 2.0) | _cap(g, -40.0, -10.0, 3.0)
+    res = {meth: R.find_entities({"AR": ar}, m, config=R.RegionConfig(ar_eps="25 Mm",
+                                                                       ar_method=meth))
+           for meth in R.AR_METHODS}
+    a, b = res["components"], res["pixels"]
+    assert len(a.table) == len(b.table) >= 2
+    assert np.array_equal(a.labels["AR"], b.labels["AR"])  # both numbered by area
+    with pytest.raises(ValueError, match="ar_method"):
+        R.RegionConfig(ar_method="fast")
+
+
+def test_closed_form_geometry_and_coordinates_match_sunpy(grid):
+    m, g = grid
+    h, frame = FC.map_geometry(m)
+    assert np.array_equal(h.on_disk, g.on_disk)
+    for k in ("lon", "lat", "mu"):
+        np.testing.assert_allclose(getattr(h, k), getattr(g, k), atol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(h.area_msh, g.area_msh, rtol=1e-6, atol=1e-9)
+    dc = (h.carr_lon - g.carr_lon + 180.0) % 360.0 - 180.0
+    assert np.nanmax(np.abs(dc)) < 1e-6 and h.km_per_pixel == pytest.approx(g.km_per_pixel)
+    lon, lat = np.array([10.0, -40.0, 70.0]), np.array([5.0, -20.0, 30.0])
+    ref, got = C.hgs_to_all(lon, lat, m), FC.hgs_to_all(lon, lat, frame)
+    for k in ref:
+        np.testing.assert_allclose(got[k], ref[k], atol=1e-6)
+    ar = _cap(g, 30.0, 20.0, 6.0)
+    tables = [R.find_entities({"AR": ar}, m, config=R.RegionConfig(ar_min_area_msh=1, coords=c))
+              .table for c in R.COORDS]
+    cols = ["area_msh", "hgs_lon", "hgs_lat", "hpc_x", "hpc_y", "carr_lon", "carr_lat"]
+    np.testing.assert_allclose(tables[0][cols].to_numpy(float), tables[1][cols].to_numpy(float),
+                               rtol=1e-7, atol=1e-6)

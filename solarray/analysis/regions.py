@@ -4,7 +4,13 @@ Masks are boolean/uint8 images [H, W] (or a stack [3, H, W] in the order AR, CH,
 a sunpy map that carries the WCS and observer (the mask FITS header, or any co-aligned map).
 
 * AR pixels are clustered with DBSCAN on pixel positions; ``eps`` and the core density are given
-  in physical units (Mm or arcsec, and Mm² or arcsec²) and converted with the plate scale.
+  in physical units (Mm or arcsec, and Mm² or arcsec²) and converted with the plate scale. The
+  clustering is computed from connected components (:func:`solarray.analysis.grid_dbscan.
+  grid_dbscan`, milliseconds at 512²); ``RegionConfig.ar_method="pixels"`` runs sklearn's DBSCAN
+  over every mask pixel instead (same partition, seconds when the mask is large).
+* Coordinates (per-pixel geometry, entity centres in helioprojective and Carrington) come from
+  closed-form formulas (:mod:`solarray.analysis.fast_coords`); ``RegionConfig.coords="sunpy"``
+  uses sunpy's frames (same values to < 1e-6°).
 * CH and FL entities are 8-connected components, merged when their boundaries are closer than a
   distance (Mm/arcsec): both are dilated by half the distance and components that then touch
   become one entity.
@@ -26,7 +32,9 @@ import pandas as pd
 from scipy import ndimage
 
 from solarray.analysis import coords as C
+from solarray.analysis import fast_coords as FC
 from solarray.analysis import magnetic as M
+from solarray.analysis.grid_dbscan import grid_dbscan
 from solarray.core.features import FEATURE_KINDS
 
 ENTITY_COLUMNS = [
@@ -37,6 +45,8 @@ ENTITY_COLUMNS = [
 AR_COLUMNS = ["flux_pos", "flux_neg", "flux_unsigned", "flux_net", "mean_b", "max_abs_b", "r",
               "log_r", "pil_pixels", "psep_mm"]
 CH_COLUMNS = ["mean_b", "polarity"]
+AR_METHODS = ("components", "pixels")
+COORDS = ("closed_form", "sunpy")
 FL_COLUMNS = ["end1_lon", "end1_lat", "end2_lon", "end2_lat", "length_mm"]
 
 
@@ -47,6 +57,7 @@ class RegionConfig:
     ar_eps: str = "80 Mm"  # DBSCAN radius (best entity F1/ARI on synthetic truth, BENCHMARKS.md)
     ar_min_density: str = "60 Mm2"  # DBSCAN min_samples as an area inside eps (→ pixel count)
     ar_min_area_msh: float = 20.0
+    ar_method: str = "components"  # DBSCAN from connected components | "pixels" (sklearn)
     ch_merge: str = "30 Mm"  # merge CH components whose boundaries are closer than this
     ch_min_area_msh: float = 300.0
     fl_merge: str = "20 Mm"
@@ -54,6 +65,16 @@ class RegionConfig:
     mu_min: float = 0.1  # foreshortening correction bound (1/μ ≤ 1/mu_min)
     assume_earth: bool = False  # accept maps without observer keywords (Earth observer)
     radial_flux: bool = False  # fluxes from B_los (False) or B_los/μ (True)
+    #: Geometry and entity coordinates: numpy formulas (:mod:`solarray.analysis.fast_coords`)
+    #: or sunpy's frames (same values to < 1e-6°; ~10× slower at 512²).
+    coords: str = "closed_form"
+
+    def __post_init__(self) -> None:
+        if self.coords not in COORDS:
+            raise ValueError(f"RegionConfig.coords must be one of {COORDS}, got {self.coords!r}")
+        if self.ar_method not in AR_METHODS:
+            raise ValueError(f"RegionConfig.ar_method must be one of {AR_METHODS}, "
+                             f"got {self.ar_method!r}")
 
 
 @dataclass
@@ -145,27 +166,34 @@ def _endpoints(lon: np.ndarray, lat: np.ndarray) -> tuple[int, int]:
 
 
 def describe(labels: np.ndarray, kind: str, smap, geometry: C.MapGeometry, *,
-             b_los: np.ndarray | None = None, config: RegionConfig | None = None) -> pd.DataFrame:
-    """One row per label: coordinates of the centre, area, span and kind-specific parameters."""
+             b_los: np.ndarray | None = None, config: RegionConfig | None = None,
+             frame: FC.ObserverFrame | None = None) -> pd.DataFrame:
+    """One row per label: coordinates of the centre, area, span and kind-specific parameters.
+    ``frame``: the map's observer for the closed-form coordinates (None: sunpy's frames)."""
     config = config or RegionConfig()
     g = geometry
     rows = []
+    labels = np.asarray(labels)
+    boxes = ndimage.find_objects(labels)  # bounding slices: each entity is read in its box only
     for lab in np.unique(labels[labels > 0]):
-        sel = labels == lab
+        box = boxes[lab - 1]
+        sel = labels[box] == lab
         ys, xs = np.nonzero(sel)
-        w = g.area_msh[sel]
-        lon, lat = g.lon[sel], g.lat[sel]
+        w = g.area_msh[box][sel]
+        lon, lat = g.lon[box][sel], g.lat[box][sel]
         clon, clat = C.spherical_centroid(lon, lat, w)
+        y0, x0 = box[0].start, box[1].start
         row = {"kind": kind, "label": int(lab), "number": int(lab), "n_pixels": int(sel.sum()),
                "area_msh": float(w.sum()), "lon_min": float(np.nanmin(lon)),
-               "lon_max": float(np.nanmax(lon)), "bbox_y0": int(ys.min()),
-               "bbox_y1": int(ys.max()) + 1, "bbox_x0": int(xs.min()), "bbox_x1": int(xs.max()) + 1}
+               "lon_max": float(np.nanmax(lon)), "bbox_y0": y0 + int(ys.min()),
+               "bbox_y1": y0 + int(ys.max()) + 1, "bbox_x0": x0 + int(xs.min()),
+               "bbox_x1": x0 + int(xs.max()) + 1}
         row["lon_span"] = row["lon_max"] - row["lon_min"]
         row.update(hgs_lon=clon, hgs_lat=clat)
         if kind == "AR" and b_los is not None:
-            row.update(M.region_magnetics(b_los, sel, g, radial=config.radial_flux))
+            row.update(M.region_magnetics(b_los, labels == lab, g, radial=config.radial_flux))
         if kind == "CH":
-            vals = b_los[sel] if b_los is not None else np.array([])
+            vals = b_los[box][sel] if b_los is not None else np.array([])
             vals = vals[np.isfinite(vals)]
             mean_b = float(vals.mean()) if vals.size else float("nan")
             row.update(mean_b=mean_b, polarity=int(np.sign(mean_b)) if vals.size else 0)
@@ -179,8 +207,9 @@ def describe(labels: np.ndarray, kind: str, smap, geometry: C.MapGeometry, *,
     cols = ENTITY_COLUMNS + {"AR": AR_COLUMNS, "CH": CH_COLUMNS, "FL": FL_COLUMNS}[kind]
     df = pd.DataFrame(rows, columns=cols)
     if len(df):
-        cc = C.hgs_to_all(df["hgs_lon"].to_numpy(), df["hgs_lat"].to_numpy(), smap,
-                          assume_earth=config.assume_earth)
+        lon, lat = df["hgs_lon"].to_numpy(), df["hgs_lat"].to_numpy()
+        cc = FC.hgs_to_all(lon, lat, frame) if frame is not None else C.hgs_to_all(
+            lon, lat, smap, assume_earth=config.assume_earth)
         for k in ("hpc_x", "hpc_y", "carr_lon", "carr_lat"):
             df[k] = cc[k]
     return df
@@ -213,6 +242,13 @@ def find_entities(masks, smap, *, b_los: np.ndarray | None = None,
             raise ValueError(f"{k} mask shape {m.shape} does not match the map grid {shape}")
     if b_los is not None and np.asarray(b_los).shape != shape:
         raise ValueError(f"magnetogram shape {np.asarray(b_los).shape} does not match {shape}")
+    frame = None
+    if config.coords == "closed_form":
+        if geometry is None:
+            geometry, frame = FC.map_geometry(smap, mu_min=config.mu_min,
+                                              assume_earth=config.assume_earth)
+        else:
+            frame = FC.observer_frame(smap, assume_earth=config.assume_earth)
     g = geometry or C.map_geometry(smap, mu_min=config.mu_min, assume_earth=config.assume_earth)
     notes = list(g.notes)
     labels: dict[str, np.ndarray] = {}
@@ -222,7 +258,8 @@ def find_entities(masks, smap, *, b_los: np.ndarray | None = None,
         if kind == "AR":
             eps = length_to_pixels(config.ar_eps, smap, g)
             ms = max(1, int(math.ceil(area_to_pixels(config.ar_min_density, smap, g))))
-            lab = cluster_dbscan(m, eps, ms)
+            cluster = grid_dbscan if config.ar_method == "components" else cluster_dbscan
+            lab = cluster(m, eps, ms)
             lab = filter_small(lab, g.area_msh, config.ar_min_area_msh)
         else:
             merge = config.ch_merge if kind == "CH" else config.fl_merge
@@ -234,7 +271,7 @@ def find_entities(masks, smap, *, b_los: np.ndarray | None = None,
             notes.append(f"{kind}: mask has no on-disk pixels")
         elif lab.max() == 0:
             notes.append(f"{kind}: all {int(m.sum())} mask pixels filtered (noise or small area)")
-        tables.append(describe(lab, kind, smap, g, b_los=b_los, config=config))
+        tables.append(describe(lab, kind, smap, g, b_los=b_los, config=config, frame=frame))
     nonempty = [t for t in tables if len(t)]
     table = pd.concat(nonempty, ignore_index=True) if nonempty else pd.DataFrame(
         columns=ENTITY_COLUMNS)

@@ -69,11 +69,10 @@ def analyse(sample: Sample, perception: Perception, *, hale=None, mcintosh=None,
     labels = res.labels.get("AR", np.zeros((sample.size, sample.size), np.int32))
     ar_rows = [_row(r, AR_FIELDS) for r in ars.to_dict("records")] if len(ars) else []
     for row, rec in zip(ar_rows, ars.to_dict("records") if len(ars) else [], strict=True):
-        sel = labels == rec["label"]
-        ys, xs = np.nonzero(sel)
-        row["pixel_x"], row["pixel_y"] = float(xs.mean()), float(ys.mean())
-        row["bbox"] = [int(rec["bbox_x0"]), int(rec["bbox_y0"]), int(rec["bbox_x1"]),
-                       int(rec["bbox_y1"])]
+        x0, y0, x1, y1 = (int(rec[k]) for k in ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1"))
+        ys, xs = np.nonzero(labels[y0:y1, x0:x1] == rec["label"])
+        row["pixel_x"], row["pixel_y"] = float(xs.mean()) + x0, float(ys.mean()) + y0
+        row["bbox"] = [x0, y0, x1, y1]
     _classify(ar_rows, ars, labels, b, hale, mcintosh, config)
     disk = _flare_history(ar_rows, ars, sample, history, config, notes)
     logs = [r["log_r"] for r in ar_rows if r.get("log_r") is not None]
@@ -91,15 +90,22 @@ def analyse(sample: Sample, perception: Perception, *, hale=None, mcintosh=None,
 
 def _classify(ar_rows: list[dict[str, Any]], ars, labels: np.ndarray, b: np.ndarray | None,
               hale, mcintosh, config: CycleConfig) -> None:
-    """Hale and McIntosh classes (+ probability) of each AR from its magnetogram crop."""
+    """Hale and McIntosh classes (+ probability) of each AR from its magnetogram crop (all
+    crops of a classifier in one forward, without autograd)."""
+    import torch
+
+    crops: dict[tuple[int, float], np.ndarray] = {}  # both classifiers read the same crops
     for task, clf in (("hale", hale), ("mcintosh", mcintosh)):
         for row in ar_rows:
             row[task], row[f"{task}_probability"] = None, None
         if clf is None or not config.classify or b is None or not ar_rows:
             continue
-        x = region_crops(b, labels, ars["label"], size=clf.config.in_size,
-                         expand=clf.config.expand)
-        proba = clf.predict_proba(x, ars["hgs_lon"].to_numpy(float))
+        key = (int(clf.config.in_size), float(clf.config.expand))
+        if key not in crops:
+            crops[key] = region_crops(b, labels, ars["label"], size=key[0], expand=key[1])
+        x = crops[key]
+        with torch.inference_mode():
+            proba = clf.predict_proba(x, ars["hgs_lon"].to_numpy(float))
         for row, p in zip(ar_rows, proba, strict=True):
             k = int(np.argmax(p))
             row[task], row[f"{task}_probability"] = clf.config.classes[k], float(p[k])

@@ -51,10 +51,11 @@ class CycleResult:
 
 
 def run_cycle(sample: Sample, models: ModelSet, config: CycleConfig | None = None, *,
-              history: FlareHistory | None = None, result_id: str | None = None) -> CycleResult:
+              history: FlareHistory | None = None, result_id: str | None = None,
+              crop_batch: int | None = None) -> CycleResult:
     """Perception → analysis → forecast on one sample with ``models``; wall-clock timings per
     stage in seconds (and the process CPU seconds in ``result.cpu``: on a shared machine the wall
-    clock mostly waits)."""
+    clock mostly waits). ``crop_batch``: per-AR FPNet crops per forward (None: all in one)."""
     config = config or CycleConfig()
     timings: dict[str, float] = {}
     cpu: dict[str, float] = {}
@@ -67,7 +68,7 @@ def run_cycle(sample: Sample, models: ModelSet, config: CycleConfig | None = Non
     t2, c2 = time.perf_counter(), time.process_time()
     timings["analysis"], cpu["analysis"] = t2 - t1, c2 - c1
     fc = forecast(models.optional("fpnet_full_disk"), models.optional("fpnet_ar"), [sample],
-                  [analysis], config.max_regions)[0]
+                  [analysis], config.max_regions, crop_batch)[0]
     t3, c3 = time.perf_counter(), time.process_time()
     timings["forecast"], cpu["forecast"] = t3 - t2, c3 - c2
     timings["total"], cpu["total"] = t3 - t0, c3 - c0

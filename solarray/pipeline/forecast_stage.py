@@ -30,22 +30,29 @@ class Forecast:
     from_regions: float | None
 
 
-def _probabilities(model, images: np.ndarray, feats: Sequence[Mapping[str, Any]]) -> np.ndarray:
+def _probabilities(model, images: np.ndarray, feats: Sequence[Mapping[str, Any]],
+                   batch: int | None = None) -> np.ndarray:
+    """Calibrated P for ``images [N, C, S, S]``: one forward for all of them (``batch`` None)
+    or forwards of ``batch`` images (the per-AR loop of ``batch=1`` is the speed baseline)."""
     import torch
 
     if not len(images):
         return np.zeros(0)
     sc, cats = feature_tensors(model, feats)
+    x = torch.from_numpy(images)
+    step = len(images) if batch is None else max(int(batch), 1)
     with torch.inference_mode():
-        p = model.predict_proba(torch.from_numpy(images), sc, cats).float().numpy()
+        p = torch.cat([model.predict_proba(x[i:i + step], sc[i:i + step], cats[i:i + step])
+                       for i in range(0, len(images), step)]).float().numpy()
     cal = getattr(model, "calibrated", None)
     return np.clip(np.asarray(cal(p) if cal else p, dtype=np.float64), 0.0, 1.0)
 
 
 def forecast(fp_disk, fp_ar, samples: Sequence[Sample], analyses: Sequence[Analysis],
-             max_regions: int = 64) -> list[Forecast]:
+             max_regions: int = 64, crop_batch: int | None = None) -> list[Forecast]:
     """FPNet on a batch: one full-disk image per sample, one crop per AR (largest
-    ``max_regions`` per sample). Either model may be None (its probabilities are None)."""
+    ``max_regions`` per sample), all crops in one forward (``crop_batch``: at most that many
+    per forward). Either model may be None (its probabilities are None)."""
     disk_p = [None] * len(samples)
     if fp_disk is not None and samples:
         c = fp_disk.config
@@ -67,7 +74,7 @@ def forecast(fp_disk, fp_ar, samples: Sequence[Sample], analyses: Sequence[Analy
                 feats.append(region_features(row, a.disk))
                 owners.append((i, row["number"]))
         if crops:
-            probs = _probabilities(fp_ar, np.stack(crops), feats)
+            probs = _probabilities(fp_ar, np.stack(crops), feats, crop_batch)
             for (i, n), p in zip(owners, probs, strict=True):
                 region_p[i][int(n)] = float(p)
     out = []
