@@ -1,27 +1,30 @@
-"""Benchmark of the forecaster service: one cycle's latency and the Serve app's throughput.
+"""Benchmark of the forecaster service: ``@serve.batch`` on vs off, and one cycle's latency.
 
 1. **Cycle latency** (library, no Ray): upload (3 FITS → 512² sample) + perception → analysis →
    forecast with tiny and with paper-sized SPNet/FPNet (ViT-B/16 encoders at 512²; the per-AR
    FPNet at its native 128² crop), p50/p95 and the stage breakdown. Target: < 5 s p50 on 2 CPUs
    with paper-sized models (seed 004: ~6 min per cycle on a V100S).
-2. **Service throughput** (Ray Serve on 127.0.0.1, tiny models): a bounded concurrent load of
-   POST /v1/forecast with SPNet/FPNet batching (max_batch_size 4) and without (1): requests/s,
-   p50/p95 latency, errors. Baseline: the same requests sent one at a time.
+2. **Batching ratios** (issue 18; Ray Serve on 127.0.0.1, untrained ``--preset`` models): two
+   forecaster apps side by side, SPNet/FPNet ``max_batch_size`` 1 (``/b1``) and 4 (``/b4``);
+   bursts of ``--requests`` calls with ``--concurrency`` in flight on SPNet alone (deployment
+   handle) and end to end (POST /v1/forecast), the four arms in ``--rounds`` rotated rounds
+   (:mod:`solarray.benchmarks.arms`): requests/s, p50/p95, mean SPNet batch, and the ratios
+   batching on / off with their per-round range. JSON to ``--out``.
 
-    python benchmarks/serve.py                      # everything (~5–10 min on 2 CPUs)
-    python benchmarks/serve.py --skip-paper --requests 12
+    python benchmarks/serve.py --skip-cycle            # the batching ratios (~3 min on 2 CPUs)
+    python benchmarks/serve.py --skip-service --skip-paper
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import json
 import logging
 import os
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
@@ -121,71 +124,149 @@ def truth_analysis(uploads, synth_dir: Path, size: int, repeats: int) -> dict:
 def _post(url, body, ctype):
     req = urllib.request.Request(url, data=body)
     req.add_header("Content-Type", ctype)
-    t0 = time.perf_counter()
     try:
         with urllib.request.urlopen(req, timeout=300) as resp:
-            data = json.loads(resp.read())
-            return resp.status, time.perf_counter() - t0, data["timings_s"]
+            timings = json.loads(resp.read())["timings_s"]
+            return resp.status == 200, {**timings, "batch": timings["perception_batch"]}
     except urllib.error.HTTPError as err:
-        return err.code, time.perf_counter() - t0, {}
+        return False, {"status": err.code, "error": f"HTTP {err.code}: {err.read()[:300]!r}"}
 
 
-def service_load(uploads, synth_dir: Path, size: int, requests: int, concurrency: int) -> dict:
+STAGES = ("input", "perception", "analysis", "forecast", "perception_compute")
+
+
+def service_ratios(uploads, synth_dir: Path, size: int, requests: int, concurrency: int,
+                   repeats: int, preset: str, log=print) -> dict:
+    """``@serve.batch`` on vs off, on SPNet alone and end to end, interleaved rounds.
+
+    Two forecaster apps run side by side (one deployment, never redeployed, per variant): ``b1``
+    (SPNet and FPNet ``max_batch_size`` 1) at ``/b1`` and ``b4`` (4) at ``/b4``; the other app's
+    replicas idle while one is loaded. Arms: a burst of ``requests`` POST /v1/forecast with
+    ``concurrency`` in flight on each app, and the same burst of the same sample straight to
+    each app's SPNet deployment (``segment`` through a deployment handle).
+    """
     import socket
 
-    import ray
     from ray import serve
 
+    from solarray.benchmarks import arms as arms_mod
+    from solarray.benchmarks import serve_load as sl
+    from solarray.core.ray_connect import connect
+    from solarray.pipeline.inputs import InputConfig, sample_from_fits
     from solarray.serve.app import FPNET, IATOOLS, INGRESS, SPNET, build_app
     from solarray.serve.http import encode_multipart
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=512 * 2**20,
-             log_to_driver=False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    connect(num_cpus=2, object_store_memory=512 * 2**20)
     serve.start(http_options={"host": "127.0.0.1", "port": port, "request_timeout_s": 600})
-    url = f"http://127.0.0.1:{port}/v1/forecast"
     body, ctype = encode_multipart([("files", n, b) for n, b in uploads])
+    sample = sample_from_fits(uploads, InputConfig(size=size, accepted=CHANNELS))
     empty = tempfile.mkdtemp()
-    results = {}
+    batches = {"b1": 1, "b4": 4}
+    bursts: dict[str, list[dict]] = {}
+    failed: dict[str, str] = {}
     try:
-        for label, batch in (("no batching", 1), ("batching (max 4)", 4)):
-            common = {"ray_actor_options": {"num_cpus": 0.5}, "graceful_shutdown_wait_loop_s": 0.1,
-                      "graceful_shutdown_timeout_s": 1}
-            opts = {SPNET: {**common, "user_config": {"checkpoint_dir": empty,
-                                                      "max_batch_size": batch,
-                                                      "batch_wait_timeout_s": 0.05}},
+        for app, batch in batches.items():
+            # Logical CPUs only (0.1 each): both apps' 8 replicas fit on the 2 cores' budget;
+            # the OS shares the real cores among whichever replicas are busy.
+            common = {"ray_actor_options": {"num_cpus": 0.1},
+                      "graceful_shutdown_wait_loop_s": 0.1, "graceful_shutdown_timeout_s": 1}
+            model = {"checkpoint_dir": empty, "untrained_preset": preset,
+                     "max_batch_size": batch, "batch_wait_timeout_s": 0.05}
+            opts = {SPNET: {**common, "user_config": model},
                     IATOOLS: {**common, "user_config": {"checkpoint_dir": empty,
                                                         "goes": {"xrs": str(synth_dir)}}},
-                    FPNET: {**common, "user_config": {"checkpoint_dir": empty,
-                                                      "max_batch_size": batch,
-                                                      "batch_wait_timeout_s": 0.05}},
+                    FPNET: {**common, "user_config": model},
                     INGRESS: {**common, "user_config": {"size": size, "request_timeout_s": 600}}}
-            serve.run(build_app(opts), name="forecaster", route_prefix="/")
-            _post(url, body, ctype)  # warm-up
-            if not results:
-                seq = [_post(url, body, ctype) for _ in range(max(requests // 2, 3))]
-                results["sequential"] = summarise(seq, sum(r[1] for r in seq))
-            t0 = time.perf_counter()
-            with cf.ThreadPoolExecutor(concurrency) as pool:
-                res = list(pool.map(lambda _: _post(url, body, ctype), range(requests)))
-            results[label] = summarise(res, time.perf_counter() - t0)
+            serve.run(build_app(opts), name=app, route_prefix=f"/{app}")
+        arms = {}
+        for app in batches:
+            url = f"http://127.0.0.1:{port}/{app}/v1/forecast"
+            handle = serve.get_deployment_handle(SPNET, app_name=app)
+
+            def e2e(url=url):
+                return _post(url, body, ctype)
+
+            def spnet(handle=handle):
+                _, seconds, batch = handle.segment.remote(sample, None).result()
+                return True, {"batch": batch, "perception_compute": seconds}
+
+            kinds = {"spnet": spnet, "e2e": e2e}
+            for kind, fn in list(kinds.items()):  # warm-up: connections, lazy initialisation
+                for _ in range(2):
+                    ok, info = fn()
+                    if not ok:
+                        log(f"{app} {kind}: warm-up request failed, arm dropped: {info}")
+                        failed[f"{kind}_{app}"] = str(info)
+                        kinds.pop(kind)
+                        break
+            for kind, fn in kinds.items():
+                name = f"{kind}_{app}"
+                bursts[name] = []
+                arms[name] = (lambda name=name, fn=fn: _burst(bursts[name], fn, requests,
+                                                              concurrency, log))
+        walls = arms_mod.interleave(arms, repeats=repeats, progress=log)
     finally:
         serve.shutdown()
-        ray.shutdown()
-    return results
+    out: dict = {"apps": list(batches), "bursts": bursts, "arms": {}, "ratios": {},
+                 "failed_arms": failed,
+                 "arm_wall_s": {k: arms_mod.summary(v) for k, v in walls.items()}}
+    for name, bs in bursts.items():
+        out["arms"][name] = {k: arms_mod.summary(sl.arm_series(bs, k))
+                             for k in ("rps", "p50", "p95", "mean_batch", "max_batch")}
+        out["arms"][name]["errors"] = sum(b["errors"] for b in bs)
+        out["arms"][name]["stage_p50"] = {
+            k: arms_mod.summary([b["stage_p50"][k] for b in bs])
+            for k in STAGES if all(b["stage_p50"].get(k) == b["stage_p50"].get(k) for b in bs)}
+    for kind in ("spnet", "e2e"):
+        if f"{kind}_b4" not in bursts or f"{kind}_b1" not in bursts:
+            continue
+        on, off = bursts[f"{kind}_b4"], bursts[f"{kind}_b1"]
+        out["ratios"][kind] = {k: arms_mod.ratio(sl.arm_series(on, k), sl.arm_series(off, k))
+                               for k in ("rps", "p50", "p95")}
+    return out
 
 
-def summarise(res, wall: float) -> dict:
-    ok = [r for r in res if r[0] == 200]
-    lat = [r[1] for r in ok]
-    batches = [r[2].get("perception_batch", 1) for r in ok]
-    stages = {k: pct([r[2][k] for r in ok], 50) for k in
-              ("input", "perception", "analysis", "forecast")} if ok else {}
-    return {"n": len(res), "errors": len(res) - len(ok), "rps": len(ok) / wall,
-            "p50": pct(lat, 50), "p95": pct(lat, 95), "mean_spnet_batch": float(np.mean(batches))
-            if batches else float("nan"), "stage_p50": stages}
+def _burst(into: list, fn, requests: int, concurrency: int, log) -> None:
+    from solarray.benchmarks import serve_load as sl
+
+    s = sl.load_summary(*sl.closed_loop(fn, requests, concurrency), stage_keys=STAGES)
+    into.append(s)
+    log(f"  {s['rps']:.2f} req/s, p50 {s['p50']:.3f} s, mean batch {s['mean_batch']:.2f}, "
+        f"errors {s['errors']} {s['first_error']}")
+    if s["errors"] == s["n"]:
+        raise SystemExit(f"every request failed: {s['first_error']}")
+
+
+def print_service(svc: dict, size: int, requests: int, concurrency: int, repeats: int) -> None:
+    from solarray.benchmarks.arms import format_spread as fs
+
+    print(f"\n## service, {size}² grid, bursts of {requests} requests, {concurrency} in flight, "
+          f"{repeats} interleaved rounds (median [min–max] over rounds)")
+    print("| target | batching | req/s | p50 (s) | p95 (s) | mean batch | errors |")
+    print("|---|---|---|---|---|---|---|")
+    for kind, label in (("spnet", "SPNet alone"), ("e2e", "end to end")):
+        for app, b in (("b1", "off (max 1)"), ("b4", "on (max 4)")):
+            if f"{kind}_{app}" not in svc["arms"]:
+                print(f"| {label} | {b} | failed: {svc['failed_arms'].get(f'{kind}_{app}')} |")
+                continue
+            a = svc["arms"][f"{kind}_{app}"]
+            print(f"| {label} | {b} | {fs(a['rps'], '', 2)} | {fs(a['p50'], '', 3)} | "
+                  f"{fs(a['p95'], '', 3)} | {fs(a['mean_batch'], '', 2)} | {a['errors']} |")
+    for kind, label in (("spnet", "SPNet alone"), ("e2e", "end to end")):
+        if kind not in svc["ratios"]:
+            continue
+        r = svc["ratios"][kind]
+        print(f"{label}, batching on / off: throughput {fs(r['rps'], '×', 2)}, p50 "
+              f"{fs(r['p50'], '×', 2)}, p95 {fs(r['p95'], '×', 2)}")
+    for app in ("b1", "b4"):
+        if f"e2e_{app}" not in svc["arms"]:
+            continue
+        st = svc["arms"][f"e2e_{app}"]["stage_p50"]
+        print(f"end to end {app} stage p50: " + ", ".join(
+            f"{k} {fs(v, 's', 3)}" for k, v in st.items()))
 
 
 def main() -> int:
@@ -193,26 +274,51 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--repeats", type=int, default=5, help="cycles per model size")
     ap.add_argument("--paper-repeats", type=int, default=3)
-    ap.add_argument("--requests", type=int, default=16, help="requests per load level")
-    ap.add_argument("--service-size", type=int, default=256,
+    ap.add_argument("--requests", type=int, default=16, help="requests per burst")
+    ap.add_argument("--service-size", type=int, default=128,
                     help="sample grid of the service load test (pixels)")
     ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the service arms")
+    ap.add_argument("--preset", default="tiny", help="preset of the (untrained) SPNet/FPNet")
+    ap.add_argument("--skip-cycle", action="store_true", help="only the service ratios")
     ap.add_argument("--skip-paper", action="store_true")
     ap.add_argument("--skip-service", action="store_true")
+    ap.add_argument("--out", default="docs/results/serve_batching.json")
     args = ap.parse_args()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     warnings.simplefilter("ignore")
     logging.getLogger("solarray.serve").setLevel(logging.ERROR)
     import torch
 
+    from solarray.benchmarks.script import command_line, finish
+
+    command = command_line("benchmarks/serve.py", None)
+    t_all = time.perf_counter()
+    load0 = os.getloadavg()[0]
     print(f"# benchmarks/serve.py — {os.cpu_count()} CPUs visible, torch threads "
-          f"{torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
+          f"{torch.get_num_threads()}, load average {load0:.1f}")
     tmp = Path(tempfile.mkdtemp(prefix="solarray-bench-serve-"))
+    results: dict = {}
+    if not args.skip_cycle:
+        results["cycle"] = cycle_part(args, tmp)
+    if not args.skip_service:
+        uploads, synth_dir = make_inputs(tmp / "svc", args.service_size)
+        svc = service_ratios(uploads, synth_dir, args.service_size, args.requests,
+                             args.concurrency, args.rounds, args.preset)
+        print_service(svc, args.service_size, args.requests, args.concurrency, args.rounds)
+        results["service"] = svc
+    results["load_average"] = [load0, os.getloadavg()[0]]
+    cfg = {k: v for k, v in vars(args).items() if k != "out"}
+    finish("serve_batching", command, cfg, results, [0], args.out, t_all)
+    return 0
+
+
+def cycle_part(args, tmp: Path) -> dict:
+    """The library cycle's latency (tiny, and paper-sized models) and analysis on truth masks."""
     t = time.perf_counter()
     uploads, synth_dir = make_inputs(tmp / "synth", args.size)
     print(f"inputs: 3 synthetic {args.size}² FITS ({sum(len(b) for _, b in uploads) / 2**20:.1f}"
           f" MiB) in {time.perf_counter() - t:.1f} s")
-
     res = {}
     (tmp / "none").mkdir()
     res["tiny"] = cycle_latency(uploads, synth_dir, tmp / "none", args.size, args.repeats)
@@ -230,38 +336,10 @@ def main() -> int:
                  for k in ("input", "perception", "analysis", "forecast", "total", "end_to_end")]
         print(f"| {name} | " + " | ".join(cells) +
               f" | {r['end_to_end']['p95']:.2f} | {r['regions']} |")
-    for name, r in res.items():
-        print(f"{name} parameters (M): {r['params_M']}")
     ta = truth_analysis(uploads, synth_dir, args.size, args.repeats)
-    print(f"analysis on the truth masks (a trained SPNet's output): {ta['p50']:.2f} s wall, "
-          f"{ta['cpu_p50']:.2f} s CPU, {ta['regions']} ARs")
-    if "paper" in res:
-        p50 = res["paper"]["end_to_end"]["p50"]
-        cpu = res["paper"]["cpu_end_to_end"]["p50"]
-        print(f"paper / tiny end-to-end: {p50 / res['tiny']['end_to_end']['p50']:.1f}×; "
-              f"paper vs 5 s target: {p50 / 5.0:.2f}× (wall), {cpu / 2 / 5.0:.2f}× "
-              f"(CPU s / 2 cores); vs seed 004's ~360 s/cycle: {360.0 / p50:.0f}× faster")
-
-    if not args.skip_service:
-        svc = service_load(uploads, synth_dir, args.service_size, args.requests,
-                           args.concurrency)
-        print(f"\n## service, tiny models, {args.service_size}² grid, {args.requests} requests, "
-              f"concurrency {args.concurrency} (s)")
-        print("| load | requests | errors | req/s | p50 | p95 | mean SPNet batch | "
-              "input / perception / analysis / forecast p50 |")
-        print("|---|---|---|---|---|---|---|---|")
-        for name, r in svc.items():
-            st = r["stage_p50"]
-            print(f"| {name} | {r['n']} | {r['errors']} | {r['rps']:.2f} | {r['p50']:.2f} | "
-                  f"{r['p95']:.2f} | {r['mean_spnet_batch']:.2f} | "
-                  + " / ".join(f"{st.get(k, float('nan')):.2f}" for k in
-                               ("input", "perception", "analysis", "forecast")) + " |")
-        base = svc["sequential"]["rps"]
-        for name in ("no batching", "batching (max 4)"):
-            print(f"{name} / sequential throughput: {svc[name]['rps'] / base:.2f}×")
-        print(f"batching / no batching throughput: "
-              f"{svc['batching (max 4)']['rps'] / svc['no batching']['rps']:.2f}×")
-    return 0
+    print(f"analysis on the truth masks: {ta['p50']:.2f} s wall, {ta['cpu_p50']:.2f} s CPU, "
+          f"{ta['regions']} ARs")
+    return {**res, "truth_analysis": ta}
 
 
 if __name__ == "__main__":

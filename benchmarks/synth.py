@@ -1,14 +1,23 @@
-"""Seconds per full-channel time step of the synthetic Sun at 4096² (and smaller sizes).
+"""Seconds per full-channel time step of the synthetic Sun, against the I/O floor, interleaved.
 
-Baseline in the same run: the cost of only writing the same number of 4096² float32 FITS files
-(the I/O floor), so the ratio says how much of a step is rendering.
+    python benchmarks/synth.py [--sizes 4096] [--steps 2] [--repeats 3] [--out docs/results/synth.json]
 
-    python benchmarks/synth.py [--sizes 512,1024,4096] [--steps 2]
+Arms, rounds in rotated order (:mod:`solarray.benchmarks.arms`), each round one call per arm:
+
+- ``banded``: the shipped renderer (row bands of :data:`~solarray.data.synthetic.blocks.
+  BLOCK_PIXELS`, :data:`~solarray.data.synthetic.blocks.THREADS` band threads, noise drawn ahead
+  on a thread);
+- ``one_band``: the same code with one band per frame and one band thread: the whole-frame
+  arithmetic the renderer did before, so ``one_band / banded`` is what banding and band threads buy;
+- ``io_floor``: writing the same number of float32 FITS files (channels + masks) of random data.
+
+Outputs of the two render arms are identical (tests/test_synthetic.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 import warnings
@@ -17,37 +26,69 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
+from solarray.benchmarks.arms import format_spread, interleave, ratio, summary
+from solarray.benchmarks.script import command_line, finish
 from solarray.core import channels as chans
-from solarray.data.synthetic import SynthConfig, generate
+from solarray.data.synthetic import SynthConfig, blocks, generate
 
 
-def io_floor(size: int, n_files: int, where: Path) -> float:
+def io_floor(size: int, n_files: int, where: Path) -> None:
     data = np.random.default_rng(0).random((size, size), dtype=np.float32)
-    t = time.perf_counter()
     for i in range(n_files):
         fits.PrimaryHDU(data).writeto(where / f"floor{i}.fits", overwrite=True)
-    return time.perf_counter() - t
 
 
-def main() -> None:
+def render(cfg: SynthConfig, where: Path, block_pixels: int, threads: int) -> None:
+    old = blocks.BLOCK_PIXELS, blocks.THREADS
+    blocks.BLOCK_PIXELS, blocks.THREADS = block_pixels, threads
+    try:
+        generate(cfg, where)
+    finally:
+        blocks.BLOCK_PIXELS, blocks.THREADS = old
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="512,1024,4096")
+    ap.add_argument("--sizes", default="4096")
     ap.add_argument("--steps", type=int, default=2)
-    args = ap.parse_args()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default="docs/results/synth.json")
+    args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
+    command = command_line("benchmarks/synth.py", argv)
+    t0 = time.perf_counter()
     n_ch = len(chans.DEFAULT_CHANNELS)
-    print(f"{'size':>6} {'s/step':>8} {'io floor s/step':>16} {'render/io':>10}")
-    for size in [int(s) for s in args.sizes.split(",")]:
-        with tempfile.TemporaryDirectory() as tmp:
+    results: dict = {"load_average_start": os.getloadavg(), "threads": blocks.THREADS,
+                     "block_pixels": blocks.BLOCK_PIXELS}
+    with tempfile.TemporaryDirectory() as tmp:
+        where = Path(tmp)
+        generate(SynthConfig(hours=0, size=32, preview=False), where / "warm")
+        for size in [int(s) for s in args.sizes.split(",")]:
             cfg = SynthConfig(hours=(args.steps - 1) * 0.2, cadence_minutes=12, size=size,
                               preview=False)
-            generate(SynthConfig(hours=0, size=32, preview=False), Path(tmp) / "warm")
-            t = time.perf_counter()
-            generate(cfg, Path(tmp) / "run")
-            per_step = (time.perf_counter() - t) / cfg.n_steps
-            floor = io_floor(size, n_ch + 1, Path(tmp)) # channels + masks
-        print(f"{size:>6} {per_step:>8.2f} {floor:>16.2f} {per_step / floor:>10.1f}")
+            n_files = cfg.n_steps * (n_ch + 1)
+            arms = {
+                "banded": lambda c=cfg: render(c, where / "a", blocks.BLOCK_PIXELS, blocks.THREADS),
+                "one_band": lambda c=cfg: render(c, where / "b", 1 << 40, 1),
+                "io_floor": lambda s=size, n=n_files: io_floor(s, n, where),
+            }
+            times = interleave(arms, repeats=args.repeats, progress=print)
+            per_step = {k: [t / cfg.n_steps for t in v] for k, v in times.items()}
+            results[str(size)] = {
+                "seconds_per_step": {k: summary(v) for k, v in per_step.items()},
+                "rounds": per_step,
+                "banded/io_floor": ratio(per_step["banded"], per_step["io_floor"]),
+                "one_band/banded": ratio(per_step["one_band"], per_step["banded"]),
+            }
+            r = results[str(size)]
+            print(f"{size}²: " + "; ".join(f"{k} {format_spread(s, 's/step', 2)}"
+                                             for k, s in r["seconds_per_step"].items()))
+            print(f"  banded/io_floor {format_spread(r['banded/io_floor'], '×', 1)}; "
+                  f"one_band/banded {format_spread(r['one_band/banded'], '×', 2)}")
+    results["load_average_end"] = os.getloadavg()
+    finish("synth", command, vars(args), results, [], args.out, t0)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -4,18 +4,20 @@
     python benchmarks/train.py --part evidence     # tiny SolarCHIP: init vs trained
     python benchmarks/train.py                     # both
 
-Throughput: the same model (SolarCHIP ``tiny`` preset, 64², 4 channels), optimiser and Parquet
-data go through (a) a plain single-process PyTorch loop over the data in memory, (b) the Ray Train
-loop with 1 worker, (c) with 2 workers. Samples/s are the loop's own steady-state measurements
-(metric reports after the first), so worker start-up is reported separately as wall time. Every
-process uses one torch thread (a Ray worker reserves one CPU). The loader part times
-``read_parquet → iter_torch_batches`` alone and compares its batches/s with the model's.
+Throughput (issue 18): the same model (SolarCHIP ``tiny`` preset, 64², 4 channels), optimiser
+and data go through (a) the floor, a plain single-process PyTorch loop over the same batches in
+memory, (b) the Ray Train loop from Parquet with 1 worker, (c) with 2 workers — in ``--repeats``
+interleaved rounds (:mod:`solarray.benchmarks.arms`). Per arm: wall time per sample after
+start-up (first to last metric report, as the Train controller receives them) and the CPU
+seconds of every process (driver, GCS, raylet, Train controller and workers, Ray Data tasks;
+``/proc`` before and after, start-up included) — :mod:`solarray.benchmarks.train_overhead`.
+Every process uses one torch thread. JSON to ``--out``. The loader part times
+``read_parquet → iter_torch_batches`` alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -31,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from solarray.benchmarks.script import command_line  # noqa: E402
 from solarray.train.config import TrainConfig  # noqa: E402
 
 CH = ("aia171", "aia193", "aia304", "hmi_m")
@@ -41,52 +44,6 @@ def _write_parquet(n: int, out: Path) -> None:
     from solarray.data.synthetic.toy import toy_dataset
 
     toy_dataset(n, CH, size=64, seed=0, rows_per_block=64).write_parquet(str(out))
-
-
-def plain_loop(images: np.ndarray, steps: int, batch: int, window: int = 10
-               ) -> tuple[list[float], list[float]]:
-    """Samples/s per ``window`` steps of a single-process PyTorch loop (same objective, AdamW,
-    schedule, clipping), after the first window (warm-up): (wall rates, per-CPU-second rates)."""
-    from solarray.train.loop import warmup_cosine
-    from solarray.train.objectives import get_objective
-
-    torch.manual_seed(0)
-    obj = get_objective(None, "solarchip_vit")
-    model = obj.build_model("solarchip_vit", MODEL, CH)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, 20, steps, 0.1))
-    n = len(images)
-    rates, cpu_rates, t0, c0 = [], [], time.perf_counter(), time.process_time()
-    for s in range(steps):
-        if s and s % window == 0:
-            if s > window:
-                rates.append(window * batch / (time.perf_counter() - t0))
-                cpu_rates.append(window * batch / (time.process_time() - c0))
-            t0, c0 = time.perf_counter(), time.process_time()
-        i = (s * batch) % (n - batch + 1)
-        x = torch.from_numpy(images[i:i + batch])
-        loss, _ = obj.step(model, {"image": x})
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-    return rates, cpu_rates
-
-
-def ray_loop(ds, workers: int, steps: int, batch: int, storage: str) -> tuple[list[dict], float]:
-    """(the loop's metric reports after the first, wall time of fit incl. start-up)."""
-    from solarray.train.loop import fit
-
-    cfg = TrainConfig(model="solarchip_vit", model_config=MODEL, channels=CH, steps=steps,
-                      batch_size=batch, report_every=10, checkpoint_every=steps,
-                      num_workers=workers, torch_threads=1, storage_path=storage,
-                      run_name=f"bench_{workers}w", cpus_per_worker=0.5 if workers > 1 else 1.0)
-    t = time.perf_counter()
-    res = fit(cfg, ds, log=lambda *_: None)
-    wall = time.perf_counter() - t
-    reports = [json.loads(s) for s in res.metrics_file.read_text().splitlines()]
-    return reports[1:], wall
 
 
 def loader_rate(path: str, batch: int, epochs: int = 4) -> tuple[list[float], list[float]]:
@@ -107,10 +64,17 @@ def loader_rate(path: str, batch: int, epochs: int = 4) -> tuple[list[float], li
     return starts, rates
 
 
-def throughput(steps: int, batch: int) -> None:
+def throughput(steps: int, batch: int, repeats: int, workers: tuple[int, ...], out: str,
+               command: str) -> None:
+    """Plain loop (the floor) vs Ray Train with each worker count, interleaved rounds."""
     import pyarrow.parquet as pq
     import ray
 
+    from solarray.benchmarks import arms as arms_mod
+    from solarray.benchmarks import train_overhead as tov
+    from solarray.benchmarks.script import finish
+
+    t_all = time.perf_counter()
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp(prefix="bench_train_"))
     _write_parquet(512, tmp / "shards")
@@ -118,41 +82,51 @@ def throughput(steps: int, batch: int) -> None:
     images = np.stack([np.asarray(v, dtype=np.float32).reshape(len(CH), 64, 64)
                        for v in table.column("image").to_pylist()])
     ds = ray.data.read_parquet(str(tmp / "shards"))
-
-    # Plain and Ray runs alternate so slow phases of a shared machine hit both. Wall rates are
-    # best windows (least disturbed); per-CPU-second rates (samples per second of CPU time of
-    # the training process) are medians and barely depend on other load on the machine.
-    runs = {"plain": [], "plain_cpu": []}
-    for label, workers in (("ray1", 1), ("ray2", 2)):
-        w, c = plain_loop(images, steps, batch)
-        runs["plain"] += w
-        runs["plain_cpu"] += c
-        runs[label], runs[label + "_wall"] = ray_loop(ds, workers, steps, batch, str(tmp / "runs"))
-    w, c = plain_loop(images, steps, batch)
-    runs["plain"] += w
-    runs["plain_cpu"] += c
-    plain, plain_cpu = max(runs["plain"]), float(np.median(runs["plain_cpu"]))
-    starts, loads = loader_rate(str(tmp / "shards"), batch)
-    model_bps = plain / batch
-    print(f"\n## throughput: SolarCHIP tiny, 64², {len(CH)} channels, batch {batch}/worker, "
-          f"{steps} steps, 1 torch thread per process, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print("                       wall samples/s (best)  per-worker samples/CPU-s (median)  "
-          "data wait")
-    print(f"plain PyTorch loop     {plain:8.1f}  1.00            {plain_cpu:8.1f}  1.00")
-    for label, name in (("ray1", "Ray Train 1 worker"), ("ray2", "Ray Train 2 workers")):
-        reps = runs[label]
-        wall = max(r["samples_per_s"] for r in reps)
-        cpu = float(np.median([r["samples_per_cpu_s"] for r in reps]))
-        wait = float(np.median([r["data_wait_frac"] for r in reps]))
-        print(f"{name:<22} {wall:8.1f}  {wall / plain:.2f}            {cpu:8.1f}  "
-              f"{cpu / plain_cpu:.2f}    {100 * wait:4.1f} %   (fit wall {runs[label + '_wall']:.0f} s)")
-    print(f"Ray Train 1-worker overhead per CPU-second: "
-          f"{100 * (1 - float(np.median([r['samples_per_cpu_s'] for r in runs['ray1']])) / plain_cpu):+.1f} %")
-    print(f"Parquet loader alone   {max(loads):8.1f} batches/s after the first batch (best "
-          f"epoch; median {np.median(loads):.1f}); first batch after {np.median(starts):.1f} s")
-    print(f"model consumption      {model_bps:8.1f} batches/s   loader/model = "
-          f"{max(loads) / model_bps:.1f}x")
+    every = max(2, steps // 8)
+    records: dict[str, list] = {}
+    count = iter(range(10**6))
+    rays = {w: (lambda w=w: tov.ray_arm(ds, MODEL, CH, w, steps, batch, every, tmp / "runs",
+                                        f"bench_{w}w_{next(count)}")) for w in workers}
+    arms = tov.arm_callables(lambda: tov.plain_arm(images, MODEL, CH, steps, batch, every),
+                             rays, records)
+    load0 = os.getloadavg()[0]
+    walls = arms_mod.interleave(arms, repeats=repeats, warmup=0, progress=print)
+    res: dict = {"arms": {}, "ratios": {}, "load_average": [load0, os.getloadavg()[0]]}
+    for name, recs in records.items():
+        res["arms"][name] = {
+            "wall_s": arms_mod.summary(walls[name]),
+            "cpu_s": arms_mod.summary([r.cpu_s for r in recs]),
+            "ms_per_sample": arms_mod.summary([1e3 * r.s_per_sample for r in recs]),
+            "cpu_ms_per_sample": arms_mod.summary([1e3 * r.cpu_s / r.samples for r in recs]),
+            "samples": recs[0].samples}
+    base = records["plain"]
+    for w in workers:
+        recs = records[f"ray{w}"]
+        res["ratios"][f"ray{w}"] = {
+            "step_wall": arms_mod.ratio([r.s_per_sample for r in recs],
+                                        [b.s_per_sample for b in base]),
+            "cpu_per_sample": arms_mod.ratio([r.cpu_s / r.samples for r in recs],
+                                             [b.cpu_s / b.samples for b in base]),
+            "arm_wall_per_sample": arms_mod.ratio(
+                [w_ / r.samples for w_, r in zip(walls[f"ray{w}"], recs, strict=True)],
+                [w_ / b.samples for w_, b in zip(walls["plain"], base, strict=True)])}
+    print(f"\n## Ray Train vs the plain loop: SolarCHIP tiny 64², {len(CH)} channels, batch "
+          f"{batch}/worker, {steps} steps, reports every {every}, 1 torch thread per process, "
+          f"{repeats} interleaved rounds, load average {load0:.1f} → {os.getloadavg()[0]:.1f}")
+    print("| arm | wall ms/sample after start-up | ratio | CPU ms/sample, all processes | ratio |"
+          " arm wall s (incl. start-up) |")
+    print("|---|---|---|---|---|---|")
+    for name, a in res["arms"].items():
+        r = res["ratios"].get(name)
+        print(f"| {name} | {arms_mod.format_spread(a['ms_per_sample'], 'ms', 2)} | "
+              f"{arms_mod.format_spread(r['step_wall'], '×', 2) if r else '1 (floor)'} | "
+              f"{arms_mod.format_spread(a['cpu_ms_per_sample'], 'ms', 2)} | "
+              f"{arms_mod.format_spread(r['cpu_per_sample'], '×', 2) if r else '1 (floor)'} | "
+              f"{arms_mod.format_spread(a['wall_s'], 's', 1)} |")
+    cfg = {"model": "solarchip_vit", "model_config": MODEL, "channels": CH, "steps": steps,
+           "batch_per_worker": batch, "report_every": every, "workers": list(workers),
+           "repeats": repeats, "torch_threads": 1, "samples_in_shards": 512}
+    finish("train_overhead", command, cfg, res, [0], out, t_all)
 
 
 def evidence(steps: int) -> None:
@@ -189,8 +163,11 @@ def evidence(steps: int) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--part", choices=("throughput", "evidence", "loader", "all"), default="all")
-    p.add_argument("--steps", type=int, default=80, help="throughput steps per run")
+    p.add_argument("--steps", type=int, default=40, help="throughput steps per run")
     p.add_argument("--batch", type=int, default=16, help="per-worker batch size")
+    p.add_argument("--repeats", type=int, default=3, help="interleaved rounds of the arms")
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--out", default="docs/results/train_overhead.json")
     p.add_argument("--evidence-steps", type=int, default=400)
     a = p.parse_args()
     import ray
@@ -198,7 +175,8 @@ def main() -> int:
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
              object_store_memory=512 * 1024**2)
     if a.part in ("throughput", "all"):
-        throughput(a.steps, a.batch)
+        throughput(a.steps, a.batch, a.repeats, tuple(a.workers), a.out,
+                   command_line("benchmarks/train.py", None))
     if a.part == "loader":
         tmp = Path(tempfile.mkdtemp(prefix="bench_loader_"))
         _write_parquet(512, tmp / "shards")

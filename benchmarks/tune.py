@@ -1,30 +1,28 @@
-"""Benchmark: a small real sweep through `solarray tune` on CPU, with ASHA stopping trials early.
+"""Benchmark: ASHA vs the same trials run to completion without a scheduler, in one command.
 
 Writes toy-Sun samples (32 px, AIA 171/193 + HMI magnetogram, ≥M-flare labels) as ingest Parquet
-shards spanning February–April (March is the validation month), derives a sweep file from the
-shipped ``contrastive_weights`` sweep with a tiny 32 px SolarCHIP, and runs
+shards spanning February–April (March is the validation month), takes the shipped
+``contrastive_weights`` sweep with a tiny 32 px SolarCHIP, draws ``--samples`` fixed points of its
+space (seeded), and runs them through Ray Tune twice per round — the trial function of
+``solarray tune`` (:func:`solarray.tune.runner.run_trial`), one trial at a time, with the runner's
+ASHA settings, and with no scheduler (FIFO: every trial to the last step). The two arms alternate
+in ``--repeats`` rotated rounds (:mod:`solarray.benchmarks.arms`): wall time of each sweep and
+trial-steps run, medians and spread, the ratio of medians with the per-round range, and whether
+ASHA's best trial is the full run's best.
 
-    solarray tune --sweep bench.yaml --data SHARDS --samples 8 --trial-workers 1 \
-        --max-concurrent 1 --name bench --storage OUT [--score downstream]
-
-Baseline from the same run: running every trial to completion. Prints the ranked table, trial
-steps run vs the baseline's, and trial wall time vs the baseline's (each trial costing what the
-trials that ran to the end cost on average).
-
-    PYTHONPATH=. /work/venv/bin/python benchmarks/tune.py --samples 8 --steps 48 --out /tmp/tune_bench
+    python benchmarks/tune.py --samples 4 --steps 24 --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
-import yaml
 
 CH = ("aia171", "aia193", "hmi_m")
 SMALL = {"preset": "tiny", "backbone_config": {"image_size": 32, "patch_size": 8,
@@ -55,64 +53,155 @@ def write_toy_shards(out_dir: str, hours: int = 6, seed: int = 0) -> int:
     return len(rows)
 
 
-def main() -> None:
+def trial(config, train_ds=None, val_ds=None, setup=None):
+    """One fixed point of the space (``config["point"]``) as a ``solarray tune`` trial."""
+    from solarray.tune.runner import run_trial
+
+    run_trial(config["point"], train_ds=train_ds, val_ds=val_ds, setup=setup)
+
+
+def fixed_points(sweep, k: int, seed: int) -> list[dict]:
+    """``k`` points of the sweep's space drawn with ``seed`` (the same trials for both arms)."""
+    from solarray.tune.space import param_space
+
+    rng = np.random.default_rng(seed)
+    return [{path: dom.sample(random_state=rng) for path, dom in param_space(sweep).items()}
+            for _ in range(k)]
+
+
+def run_arm(sweep, resolved, points, train_ds, val_ds, channels, storage: str, name: str,
+            asha: bool) -> dict:
+    """One sweep over ``points``, ASHA or FIFO; per trial: the steps run and the last metric."""
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    from solarray.tune.callbacks import release_placement_groups
+    from solarray.tune.runner import DRIVER_RESOURCES
+
+    root = os.path.join(storage, name)
+    setup = {"sweep": sweep.to_dict(), "source": sweep.source,
+             "overrides": resolved.runner_overrides(channels),
+             "train_root": os.path.join(root, "train")}
+    scheduler = ASHAScheduler(
+        time_attr="step", metric=sweep.metric, mode=sweep.mode, max_t=resolved.steps,
+        grace_period=sweep.asha.grace(resolved.steps),
+        reduction_factor=sweep.asha.reduction_factor) if asha else FIFOScheduler()
+    tuner = tune.Tuner(
+        tune.with_resources(tune.with_parameters(trial, train_ds=train_ds, val_ds=val_ds,
+                                                 setup=setup), DRIVER_RESOURCES),
+        param_space={"point": tune.grid_search(points)},
+        tune_config=tune.TuneConfig(num_samples=1, scheduler=scheduler,
+                                    max_concurrent_trials=1, reuse_actors=False,
+                                    **({} if asha else {"metric": sweep.metric,
+                                                        "mode": sweep.mode})),
+        run_config=tune.RunConfig(name=name, storage_path=storage, verbose=0,
+                                  failure_config=tune.FailureConfig(max_failures=0)))
+    try:
+        grid = tuner.fit()
+    finally:
+        # As the runner does: Ray Train's worker-group placement groups of trials that Tune
+        # stopped outlive them; release them or the next arm's trials wait for CPUs forever.
+        for d in Path(setup["train_root"]).glob("*"):
+            release_placement_groups(d)
+    trials = []
+    for r in grid:
+        if r.error is not None:
+            raise SystemExit(f"{name}: a trial failed: {str(r.error).splitlines()[0]}")
+        i = points.index(r.config["point"])
+        trials.append({"point": i, "steps": int(r.metrics["step"]),
+                       "metric": float(r.metrics[sweep.metric]),
+                       "time_s": float(r.metrics.get("time_total_s", float("nan")))})
+    shutil.rmtree(root, ignore_errors=True)
+    return {"trials": sorted(trials, key=lambda t: t["point"])}
+
+
+def best_point(trials: list[dict], mode: str) -> int:
+    """The point that reached the most steps with the best metric (the runner's ranking)."""
+    sign = 1 if mode == "max" else -1
+    return max(trials, key=lambda t: (t["steps"], sign * t["metric"]))["point"]
+
+
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--samples", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=60)
-    ap.add_argument("--out", default="/tmp/tune_bench")
-    ap.add_argument("--score", choices=("metric", "downstream"), default="metric")
+    ap.add_argument("--samples", type=int, default=4, help="fixed trials per arm")
+    ap.add_argument("--steps", type=int, default=24, help="steps of a full trial (ASHA max_t)")
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved rounds of both arms")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the fixed trial points")
+    ap.add_argument("--trial-workers", type=int, default=1,
+                    help="Ray Train workers per trial (0: the loop in the trial's process)")
+    ap.add_argument("--work", default="/tmp/tune_bench")
+    ap.add_argument("--out", default="docs/results/tune_asha.json")
     args = ap.parse_args()
 
-    from solarray.cli import main as cli
-    from solarray.tune.space import load_sweep
+    from solarray.benchmarks import arms as arms_mod
+    from solarray.benchmarks.script import command_line, finish
+    from solarray.core.ray_connect import connect
+    from solarray.tune.experiment import TuneRun, resolve
+    from solarray.tune.runner import datasets_from_dir
+    from solarray.tune.space import load_sweep, parse_sweep
 
-    shutil.rmtree(args.out, ignore_errors=True)
-    shards = os.path.join(args.out, "shards")
+    command = command_line("benchmarks/tune.py", None)
+    os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
+    t_all = time.perf_counter()
+    shutil.rmtree(args.work, ignore_errors=True)
+    shards = os.path.join(args.work, "shards")
     n = write_toy_shards(shards)
     every = max(1, args.steps // 6)
-    sweep = load_sweep("contrastive_weights").to_dict()
-    sweep["name"] = "bench"
-    sweep["base"].update(model_config=SMALL, batch_size=32, lr=2e-3, warmup_steps=every,
-                         report_every=every, checkpoint_every=every, val_batches=2)
-    sweep["asha"] = {"grace_period": every, "reduction_factor": 2}
-    sweep_file = os.path.join(args.out, "bench.yaml")
-    with open(sweep_file, "w") as fh:
-        yaml.safe_dump(sweep, fh, sort_keys=False)
-    print(f"{n} toy samples in {shards}; sweep {sweep_file}; rungs every {every} steps")
+    raw = load_sweep("contrastive_weights").to_dict()
+    raw["name"] = "bench"
+    raw["base"].update(model_config=SMALL, batch_size=32, lr=2e-3, warmup_steps=every,
+                       report_every=every, checkpoint_every=every, val_batches=2)
+    raw["asha"] = {"grace_period": every, "reduction_factor": 2}
+    sweep = parse_sweep(raw, source="bench sweep")
+    resolved = resolve(sweep, TuneRun(name="bench", storage_path=args.work,
+                                      samples=args.samples, steps=args.steps,
+                                      trial_workers=args.trial_workers))
+    connect(num_cpus=2, object_store_memory=512 * 1024**2)
+    train_ds, val_ds, channels, _ = datasets_from_dir(shards, probe_rows=64)
+    points = fixed_points(sweep, args.samples, args.seed)
+    print(f"{n} toy samples; {args.samples} fixed trials × {args.steps} steps; rungs every "
+          f"{every} steps; load average {os.getloadavg()[0]:.1f}")
 
-    os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
-    import ray
+    runs: dict[str, list[dict]] = {"asha": [], "full": []}
+    counter = iter(range(10**6))
 
-    from solarray.core.ray_connect import set_env_defaults
+    def arm(label: str):
+        return lambda: runs[label].append(run_arm(
+            sweep, resolved, points, train_ds, val_ds, channels, args.work,
+            f"{label}_{next(counter)}", asha=label == "asha"))
 
-    set_env_defaults()
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=512 * 1024**2,
-             log_to_driver=False)
-    t0 = time.perf_counter()
-    rc = cli(["tune", "--sweep", sweep_file, "--data", shards, "--samples", str(args.samples),
-              "--steps", str(args.steps), "--trial-workers", "1", "--max-concurrent", "1",
-              "--name", "bench", "--storage", args.out, "--score", args.score])
-    wall = time.perf_counter() - t0
-    if rc:
-        raise SystemExit(rc)
+    load0 = os.getloadavg()[0]
+    def progress(msg: str) -> None:
+        label = msg.split()[2].rstrip(":")
+        trials = runs[label][-1]["trials"]
+        print(msg, "— trial steps", [t["steps"] for t in trials], "s",
+              [round(t["time_s"], 1) for t in trials], flush=True)
 
-    import pandas as pd
-
-    results = os.path.join(args.out, "bench", "results")
-    table = pd.read_csv(os.path.join(results, "trials.csv"))
-    summary = json.load(open(os.path.join(results, "summary.json")))
-    full = table.loc[~table["stopped_early"], "time_s"]
-    est_all = len(table) * float(full.mean()) if len(full) else float("nan")
-    actual = float(table["time_s"].sum())
-    ratio_steps = summary["trial_steps_run"] / summary["trial_steps_full"]
-    print(f"\ntrials {len(table)}, stopped early by ASHA {summary['stopped_early']}; "
-          f"trial-steps {summary['trial_steps_run']} of {summary['trial_steps_full']} "
-          f"(ratio {ratio_steps:.2f}, {summary['trial_steps_saved']} saved)")
-    print(f"trial wall time {actual:.0f} s vs ~{est_all:.0f} s with every trial run to the end "
-          f"(ratio {actual / est_all:.2f}); whole command {wall:.0f} s")
-    print(json.dumps({"wall_s": round(wall, 1), "trial_wall_s": round(actual, 1),
-                      "trial_wall_all_est_s": round(est_all, 1), **summary}))
+    walls = arms_mod.interleave({"asha": arm("asha"), "full": arm("full")},
+                                repeats=args.repeats, progress=progress)
+    steps = {k: [float(sum(t["steps"] for t in r["trials"])) for r in v] for k, v in runs.items()}
+    best = {k: [best_point(r["trials"], sweep.mode) for r in v] for k, v in runs.items()}
+    res = {"wall_s": {k: arms_mod.summary(v) for k, v in walls.items()},
+           "trial_steps": {k: arms_mod.summary(v) for k, v in steps.items()},
+           "ratio_wall": arms_mod.ratio(walls["asha"], walls["full"]),
+           "ratio_trial_steps": arms_mod.ratio(steps["asha"], steps["full"]),
+           "best_point": best, "runs": runs, "points": points,
+           "trial_steps_full": args.samples * args.steps,
+           "load_average": [load0, os.getloadavg()[0]]}
+    print(f"\n## ASHA vs the same {args.samples} trials without a scheduler ({args.repeats} "
+          f"interleaved rounds, load average {load0:.1f} → {os.getloadavg()[0]:.1f})")
+    print("| arm | sweep wall | trial-steps run | best trial (per round) |")
+    print("|---|---|---|---|")
+    for k, label in (("full", "no scheduler (every trial to the end)"), ("asha", "ASHA")):
+        print(f"| {label} | {arms_mod.format_spread(res['wall_s'][k], 's', 1)} | "
+              f"{arms_mod.format_spread(res['trial_steps'][k], '', 0)} | {best[k]} |")
+    print(f"ASHA / full: wall {arms_mod.format_spread(res['ratio_wall'], '×', 2)}; trial-steps "
+          f"{arms_mod.format_spread(res['ratio_trial_steps'], '×', 2)}")
+    cfg = {"sweep": raw, "samples": args.samples, "steps": args.steps, "repeats": args.repeats,
+           "seed": args.seed, "max_concurrent": 1, "trial_workers": args.trial_workers}
+    finish("tune_asha", command, cfg, res, [args.seed], args.out, t_all)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -3,6 +3,11 @@
 Each command module imports the library it runs (torch, Ray, sunpy) at module level, so the CLI
 reads every command's ``NAME`` and ``HELP`` from its source and imports only the command that
 runs: ``solarray --help`` stays fast.
+
+Error policy (:func:`main`, :func:`solarray.core.errors.user_message`): a user's mistake or the
+machine's state — a :class:`UsageError`, a full disk, a denied permission, a missing file — is one
+line on stderr naming the path or flag and the fix, exit status 2. Anything else is a bug and keeps
+its traceback; ``SOLARRAY_DEBUG=1`` shows the traceback behind the one-line errors too.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Iterable, Sequence
@@ -17,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from solarray import __version__, commands
-from solarray.core.errors import UsageError
+from solarray.core.errors import DEBUG_ENV, user_message
 
 
 @dataclass(frozen=True)
@@ -80,8 +86,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args._run(args) or 0)
-    except UsageError as err:
-        print(f"solarray {args.command}: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"solarray {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        message = user_message(err)
+        if message is None or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            raise  # a bug (or SOLARRAY_DEBUG=1): the traceback is what a developer needs
+        print(f"solarray {args.command}: error: {message}", file=sys.stderr, flush=True)
         return 2
 
 

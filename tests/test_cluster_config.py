@@ -94,6 +94,26 @@ def test_serve_import_paths_work_from_an_installed_package(k8s_docs):
         assert getattr(importlib.import_module(module), attr) is serve.app.app, source
 
 
+def test_shipped_serve_configs_name_every_checkpoint(k8s_docs):
+    """Both shipped Serve configs name a checkpoint (placeholder path/URI, never null) for every
+    model role, fail the deployment when one cannot be read, and do not allow untrained models,
+    so a deploy without real checkpoints fails visibly instead of serving untrained models."""
+    from solarray.core.checkpoints import ROLE_FILES
+    from solarray.serve.deployments import FPNetDeployment, IAToolsDeployment, SPNetDeployment
+
+    service = yaml.safe_load(k8s_docs["RayService"]["spec"]["serveConfigV2"])
+    config = yaml.safe_load((REPO / "serve" / "config.yaml").read_text())
+    for source, cfg in (("serve/config.yaml", config), ("k8s/rayservice-forecaster.yaml", service)):
+        deployments = {d["name"]: d for d in cfg["applications"][0]["deployments"]}
+        for cls in (SPNetDeployment, IAToolsDeployment, FPNetDeployment):
+            uc = deployments[cls.name]["user_config"]
+            for role in cls.func_or_class.roles:
+                path = uc["checkpoints"][role]
+                assert isinstance(path, str) and path.endswith(ROLE_FILES[role]), (source, role)
+            assert uc["fail_replica_on_load_error"] is True, (source, cls.name)
+            assert uc["allow_untrained"] is False, (source, cls.name)
+
+
 def test_rayjob_entrypoint_parses_with_the_job_module(k8s_docs):
     """Once jobs/<name>.py exists, the manifest's arguments must be ones it accepts."""
     argv = shlex.split(k8s_docs["RayJob"]["spec"]["entrypoint"])

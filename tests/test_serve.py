@@ -20,7 +20,7 @@ import torch
 from astropy.io import fits
 
 from solarray.pipeline.inputs import InputConfig, InputError, sample_from_dataset, sample_from_fits
-from solarray.serve.http import encode_multipart, parse_multipart
+from solarray.serve.http import encode_multipart, read_form
 
 CHANNELS = ("aia193", "aia304", "hmi_m")
 SIZE = 96
@@ -63,18 +63,50 @@ def _edit_fits(path: Path, data=None, **header) -> bytes:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_multipart_roundtrip_keeps_binary_exact():
+def _request(body: bytes, ctype: str, chunk: int = 4096, declare_length: bool = True):
+    """A Starlette request streaming ``body`` in chunks, as the Serve proxy delivers it."""
+    from starlette.requests import Request
+
+    pieces = [body[i:i + chunk] for i in range(0, len(body), chunk)] or [b""]
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(pieces) - 1}
+                for i, c in enumerate(pieces)]
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    headers = [(b"content-type", ctype.encode())]
+    if declare_length:
+        headers.append((b"content-length", str(len(body)).encode()))
+    return Request({"type": "http", "method": "POST", "headers": headers}, receive)
+
+
+def test_upload_form_keeps_binary_exact_and_enforces_limits():
+    """Uploads go through FastAPI's parser (python-multipart) fed by a counting stream: bytes
+    arrive exactly, and the body, part-count and per-file limits give 413; a truncated or
+    boundary-less body gives 400."""
+    import asyncio
+
     rng = np.random.default_rng(0)
-    blobs = [rng.bytes(5000) + b"\r\n--not-the-boundary\r\n\r\n" + rng.bytes(100), b"", b"\r\n"]
+    blobs = [rng.bytes(50_000) + b"\r\n--not-the-boundary\r\n\r\n" + rng.bytes(100), b"", b"\r\n"]
     body, ctype = encode_multipart([("files", f"f{i}.fits", b) for i, b in enumerate(blobs)])
-    parts = parse_multipart(ctype, body)
+
+    def form(*args, **kw):
+        return asyncio.run(read_form(*args, **kw))
+
+    parts = form(_request(body, ctype, chunk=777), 2**20)
     assert [p.data for p in parts] == blobs
     assert [p.filename for p in parts] == ["f0.fits", "f1.fits", "f2.fits"]
-    with pytest.raises(InputError) as err:
-        parse_multipart(ctype, body[:-30])  # truncated: no closing boundary
-    assert err.value.status == 400
-    with pytest.raises(InputError):
-        parse_multipart("multipart/form-data", body)  # no boundary parameter
+    for request, kw, status, words in [
+        (_request(body[:-30], ctype), {}, 400, "missing closing boundary"),
+        (_request(body, "multipart/form-data"), {}, 400, "without a boundary"),
+        (_request(body, ctype), {"limit": 1000}, 413, "exceeds the limit"),
+        (_request(body, ctype, declare_length=False), {"limit": 1000}, 413, "exceeds the limit"),
+        (_request(body, ctype), {"max_parts": 2}, 413, "more than 2 parts"),
+        (_request(body, ctype), {"max_file_bytes": 10_000}, 413, "more than 10000 bytes"),
+    ]:
+        with pytest.raises(InputError) as err:
+            form(request, **{"limit": 2**20, **kw})
+        assert err.value.status == status and words in str(err.value), (kw, err.value)
 
 
 def test_upload_becomes_a_centred_sample(synth):
@@ -98,7 +130,6 @@ def test_upload_becomes_a_centred_sample(synth):
 @pytest.mark.parametrize("case, status, words", [
     ("not_fits", 415, "not a FITS file"),
     ("missing_hmi", 422, "wrong channel set"),
-    ("unused_channel", 422, "does not use"),
     ("duplicate", 422, "one file per channel"),
     ("tiny_image", 422, "unsupported image size"),
     ("not_cotemporal", 422, "not co-temporal"),
@@ -114,8 +145,6 @@ def test_upload_validation_errors(synth, case, status, words):
         ups[0] = ("notes.txt", b"hello, I am not an image")
     elif case == "missing_hmi":
         ups = ups[:2]
-    elif case == "unused_channel":
-        cfg = _icfg(accepted=("aia304", "hmi_m"))
     elif case == "duplicate":
         ups.append(("copy.fits", ups[0][1]))
     elif case == "tiny_image":
@@ -141,6 +170,22 @@ def test_upload_validation_errors(synth, case, status, words):
     assert err.value.status == status
     assert words in str(err.value)
     json.dumps(err.value.to_json())
+
+
+def test_unused_channels_are_ignored_with_a_warning(synth):
+    """A full time step (here + a real AIA 171 file the forecaster does not read) is accepted:
+    the unused channels are left out and named in a warning, not refused."""
+    from sunpy.data.test import get_test_filepath
+
+    _, files = synth
+    aia171 = Path(get_test_filepath("aia_171_level1.fits"))
+    s = sample_from_fits(_uploads(files) + [(aia171.name, aia171.read_bytes())],
+                         _icfg(accepted=("aia304", "hmi_m")))
+    assert s.channels == ("aia304", "hmi_m")
+    (warning,) = s.source["warnings"]
+    assert "aia171" in warning and "aia193" in warning and "does not use" in warning
+    with pytest.raises(InputError, match="none used by this forecaster"):
+        sample_from_fits([(aia171.name, aia171.read_bytes())], _icfg(accepted=("aia304", "hmi_m")))
 
 
 def test_dataset_request_reads_a_shard_and_guards_paths(synth, tmp_path):
@@ -187,6 +232,7 @@ def test_model_loading_order_and_unsafe_checkpoints(tmp_path):
     empty.mkdir()
     lm = load_role("fpnet_ar", checkpoint_dir=empty)
     assert lm.ok and "untrained" in lm.version and not lm.trained
+    assert str(empty) in lm.fallback and "UNTRAINED" in lm.fallback
 
     demo = tmp_path / "demo"
     torch.manual_seed(1)
@@ -194,7 +240,21 @@ def test_model_loading_order_and_unsafe_checkpoints(tmp_path):
                demo / ROLE_FILES["fpnet_ar"])
     lm = load_role("fpnet_ar", checkpoint_dir=demo)
     assert lm.ok and lm.trained and lm.version.startswith("fpnet@")
-    assert lm.source.endswith("fpnet_ar.pt")
+    assert lm.source.endswith("fpnet_ar.pt") and lm.fallback is None
+
+    # An unreadable demo checkpoint falls back, and the model set says so (degraded) unless
+    # the operator allowed untrained models.
+    from solarray.pipeline.model_set import load_models
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / ROLE_FILES["fpnet_ar"]).write_bytes(b"truncated")
+    ms = load_models(roles=("fpnet_ar",), checkpoint_dir=broken)
+    assert ms.get("fpnet_ar") is not None and "unreadable" in ms.degraded()["fpnet_ar"]
+    assert str(broken / ROLE_FILES["fpnet_ar"]) in ms.degraded()["fpnet_ar"]
+    assert load_models(roles=("fpnet_ar",), checkpoint_dir=broken,
+                       allow_untrained=True).degraded() == {}
+    assert load_models(roles=("fpnet_ar",), checkpoint_dir=demo).degraded() == {}
 
     # A configured checkpoint of the wrong mode / corrupt / pickled code is an error, never a
     # silent substitute.
@@ -345,6 +405,16 @@ def test_serve_config_matches_code_and_cluster_checks():
     assert set(opts) == set(DEPLOYMENTS)
     assert opts["SPNet"]["ray_actor_options"]["num_gpus"] == 0.5
     build_app(opts)  # every option is a valid deployment option
+    # Every model role names the checkpoint the user must provide (a placeholder, not null), a
+    # failed load stops the deployment, and untrained stand-ins are not allowed silently.
+    from solarray.core.checkpoints import ROLE_FILES
+    from solarray.serve.deployments import FPNetDeployment, IAToolsDeployment, SPNetDeployment
+
+    for cls in (SPNetDeployment, IAToolsDeployment, FPNetDeployment):
+        uc = opts[cls.name]["user_config"]
+        for role in cls.func_or_class.roles:
+            assert str(uc["checkpoints"][role]).endswith(ROLE_FILES[role]), (cls.name, role)
+        assert uc["allow_untrained"] is False and uc["fail_replica_on_load_error"] is True
     # The cluster sizing in solarray.ops.placement knows the same deployments and sizes.
     roles = {r.role.split(" ")[0]: r for r in JOB_REQUESTS["serve"]}
     for req in requests:
@@ -368,6 +438,20 @@ def test_fit_to_resources_and_cli_errors(capsys):
     assert main(["serve", "--port", "0"]) == 2
     assert main(["serve", "--goes", "/no/such/file"]) == 2
     assert "no such file" in capsys.readouterr().err
+    assert main(["serve", "--placement-timeout", "0"]) == 2
+    # The shipped config's placeholder checkpoints stop the command before Ray starts, naming
+    # the path and the ways out.
+    assert main(["serve", "--config", "serve/config.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "/path/to/checkpoints/spnet.pt does not exist" in err and "--checkpoint-dir" in err
+    # Built-in options (no config file) carry the code's resource requests and are fitted too.
+    from solarray.commands.serve import with_defaults
+    from solarray.serve.app import DEPLOYMENTS
+
+    builtin = with_defaults({})
+    assert set(builtin) == set(DEPLOYMENTS)
+    fitted, notes = fit_to_resources(builtin, cpus=2, gpus=0)
+    assert notes and sum(o["ray_actor_options"]["num_cpus"] for o in fitted.values()) <= 1.75
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,9 +511,12 @@ def service(ray_session, synth, tmp_path_factory):
 def test_service_end_to_end(service, synth):
     base, tmp = service
     _, files = synth
+    # No checkpoints and no allow_untrained: the service works but says it is degraded, and why.
     st, _, body = _http(base, "/v1/health")
     health = json.loads(body)
-    assert st == 200 and health["status"] == "ok" and len(health["untrained"]) == 5
+    assert st == 503 and health["status"] == "degraded" and len(health["untrained"]) == 5
+    assert len(health["degraded"]) == 5 and health["problems"] == []
+    assert all("no-checkpoints" in d and "UNTRAINED" in d for d in health["degraded"])
 
     st, _, body = _http(base, "/v1/models")
     models = json.loads(body)
@@ -442,6 +529,7 @@ def test_service_end_to_end(service, synth):
     fc = json.loads(body)
     assert fc["observation_time"].startswith("2024-01-01T00:0")
     assert all("untrained" in v for v in fc["model_versions"].values())
+    assert sum(w.startswith("DEGRADED: ") for w in fc["warnings"]) == 5
     assert {"perception", "analysis", "forecast", "total"} <= set(fc["timings_s"])
     assert fc["full_disk"]["p_m24"] is not None and fc["full_disk"]["flare_index"] is not None
     assert isinstance(fc["coronal_holes"], list) and isinstance(fc["filaments"], list)
@@ -477,9 +565,17 @@ def test_service_rejects_bad_inputs_and_keeps_serving(service, synth):
         st, ct, body = _http(base, "/v1/forecast", payload, ctype)
         assert st == status, (words, body[:300])
         assert ct.startswith("application/json") and words in json.loads(body)["error"]
-    payload, ctype = encode_multipart([("files", n, b) for n, b in good])
-    assert _http(base, "/v1/forecast", payload, ctype)[0] == 200
-    assert _http(base, "/v1/health")[0] == 200
+    # A full time step with a channel the forecaster does not read: answered, with a warning.
+    from sunpy.data.test import get_test_filepath
+
+    aia171 = Path(get_test_filepath("aia_171_level1.fits"))
+    payload, ctype = encode_multipart([("files", n, b) for n, b in good]
+                                      + [("files", aia171.name, aia171.read_bytes())])
+    st, _, body = _http(base, "/v1/forecast", payload, ctype)
+    assert st == 200, body[:300]
+    assert any("aia171" in w and "does not use" in w for w in json.loads(body)["warnings"])
+    health = json.loads(_http(base, "/v1/health")[2])
+    assert health["status"] == "degraded" and not health["problems"]
 
 
 @pytest.mark.slow
@@ -540,24 +636,38 @@ def test_service_forecast_history_from_the_watch_store(service, synth):
 
 @pytest.mark.slow
 def test_service_reconfigure_timeout_and_failed_model(service, synth):
-    """user_config changes reconfigure replicas in place: a 1 ms request timeout gives 504; a
-    corrupt SPNet checkpoint fails /v1/health and forecasts with 503 instead of serving a
-    stand-in."""
+    """user_config changes reconfigure replicas in place: a 1 ms request timeout gives 504;
+    allow_untrained turns "degraded" into "ok"; a corrupt SPNet checkpoint stops the deployment
+    at start-up with its path (fail_replica_on_load_error, the default) and, with that switched
+    off, fails /v1/health and forecasts with 503 — never a silent untrained stand-in."""
     from ray import serve
 
-    from solarray.serve.app import SPNET, build_app
+    from solarray.serve.app import FPNET, IATOOLS, SPNET, build_app
 
     base, tmp = service
     payload, ctype = encode_multipart([("files", n, b) for n, b in _uploads(synth[1])])
-    serve.run(build_app(_options(tmp, synth[0], request_timeout_s=0.001)), name="forecaster",
-              route_prefix="/")
+    opts = _options(tmp, synth[0], request_timeout_s=0.001)
+    for name in (SPNET, IATOOLS, FPNET):
+        opts[name]["user_config"]["allow_untrained"] = True
+    serve.run(build_app(opts), name="forecaster", route_prefix="/")
     st, _, body = _http(base, "/v1/forecast", payload, ctype)
     assert st == 504 and "longer than" in json.loads(body)["error"]
+    st, _, body = _http(base, "/v1/health")
+    health = json.loads(body)
+    assert st == 200 and health["status"] == "ok" and health["degraded"] == []
+    assert len(health["untrained"]) == 5  # still named, but accepted by the operator
 
     bad = tmp / "corrupt_spnet.pt"
     bad.write_bytes(b"definitely not a checkpoint")
     opts = _options(tmp, synth[0])
     opts[SPNET]["user_config"]["checkpoints"] = {"spnet": str(bad)}
+    opts[SPNET]["max_constructor_retry_count"] = 1
+    with pytest.raises(RuntimeError, match=r"deployments \['SPNet'\]"):
+        serve.run(build_app(opts), name="forecaster", route_prefix="/")
+    spnet = serve.status().applications["forecaster"].deployments[SPNET]
+    assert str(spnet.status).endswith("DEPLOY_FAILED") and "corrupt_spnet.pt" in spnet.message
+
+    opts[SPNET]["user_config"]["fail_replica_on_load_error"] = False
     serve.run(build_app(opts), name="forecaster", route_prefix="/")
     st, _, body = _http(base, "/v1/health")
     health = json.loads(body)

@@ -306,3 +306,62 @@ def test_cli_unwritable_output(tmp_path, capsys):
     assert main(["synth", "--out", str(blocker / "out"), "--hours", "0", "--size", "32"]) == 2
     err = capsys.readouterr().err
     assert "--out" in err and "cannot write" in err
+
+
+def _fits_planes(out):
+    return {p.relative_to(out): fits.getdata(p) for p in sorted(out.rglob("*.fits"))}
+
+
+def test_banded_threaded_render_equals_whole_frame_render(tmp_path, monkeypatch):
+    """Row bands, band threads and noise drawn ahead change no value (issue 18 speed-up)."""
+    from solarray.data.synthetic import blocks
+
+    cfg = dict(start="2024-01-01T00:00", hours=0.2, size=48, seed=4, vector=True,
+               bad_frame_rate=0.3, preview=False)
+    monkeypatch.setattr(blocks, "BLOCK_PIXELS", 1 << 40)  # one band = the whole-frame arithmetic
+    monkeypatch.setattr(blocks, "THREADS", 1)
+    generate(SynthConfig(**cfg), tmp_path / "whole")
+    monkeypatch.setattr(blocks, "BLOCK_PIXELS", 48 * 5)  # 10 bands of 5 rows (last one short)
+    monkeypatch.setattr(blocks, "THREADS", 2)
+    generate(SynthConfig(**cfg), tmp_path / "banded")
+    whole, banded = _fits_planes(tmp_path / "whole"), _fits_planes(tmp_path / "banded")
+    assert whole.keys() == banded.keys() and len(whole) > 20
+    for name, plane in whole.items():
+        np.testing.assert_array_equal(plane, banded[name], err_msg=str(name))
+
+
+def test_banded_pieces_equal_the_whole_frame_functions(monkeypatch):
+    from solarray.core.geometry import earth_observer, grid_geometry
+    from solarray.data.synthetic import blocks, render
+    from solarray.data.synthetic.draws import StepDraws
+    from solarray.data.synthetic.level1 import detector_noise, instrument_grid
+
+    monkeypatch.setattr(blocks, "BLOCK_PIXELS", 64 * 7)
+    obs = earth_observer("2024-01-01T00:00")
+    sun = model.build_sun(1, 1.0, 2024.0)
+    for inst in ("AIA", "HMI"):
+        grid = instrument_grid(inst, 64, obs, np.random.default_rng(inst == "AIA"))
+        ref, geom = grid_geometry(grid, obs), blocks.banded_geometry(grid, obs)
+        for f in ("on_disk", "lon", "lat", "mu", "r"):
+            np.testing.assert_array_equal(getattr(ref, f), getattr(geom, f), err_msg=f)
+    fields = render.render_fields(sun, 0.3, grid, obs, ref)
+    masks = render.render_fields(sun, 0.3, grid, obs, ref, masks_only=True)
+    for f in ("ar_label", "ch", "fl"):  # masks_only skips only what masks do not use
+        np.testing.assert_array_equal(getattr(fields, f), getattr(masks, f), err_msg=f)
+    assert (fields.ar_label > 0).any()
+    for name in ("aia171", "aia304", "aia1700"):
+        base = blocks.banded(render.limb_profile, (64, 64), np.float32,
+                             render.RESPONSE[name].limb, ref)
+        np.testing.assert_array_equal(
+            render.aia_rate(name, fields, ref),
+            blocks.banded(render.aia_rate, (64, 64), np.float32, name, fields, ref, base=base))
+    # Noise drawn ahead on a thread = drawn in sequence from the same generator.
+    clean = render.aia_rate("aia171", fields, ref)
+    seq = np.random.default_rng(9)
+    expect = [(seq.random(), detector_noise("aia171", clean, 2.0, 64, seq)) for _ in range(3)]
+    draws = StepDraws(np.random.default_rng(9), ["a", "b", "c"], 0.0, (64, 64))
+    for fate, data in expect:
+        assert draws.fate() == fate
+        np.testing.assert_array_equal(data, blocks.banded(detector_noise, (64, 64), np.float32,
+                                                          "aia171", clean, 2.0, 64, draws.noise()))
+    draws.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from solarray.commands._checks import require_shards
 from solarray.core.atomic import write_json
 from solarray.core.checkpoints import run_name
 from solarray.core.errors import UsageError
@@ -57,8 +58,7 @@ def _models(args: argparse.Namespace) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such directory: {args.data}")
+    require_shards("--data", args.data)
     if args.frame <= 0:
         raise UsageError(f"--frame must be > 0, got {args.frame}")
     models = _models(args)

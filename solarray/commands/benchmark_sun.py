@@ -6,6 +6,7 @@ import argparse
 import json
 
 from solarray.benchmarks.sun import BENCHMARK_CHANNELS, BenchmarkSunConfig, make_benchmark_sun
+from solarray.commands._checks import require_out_dir
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
 
@@ -28,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
                                  channels=tuple(c.strip() for c in args.channels.split(",") if c.strip()))
     except ValueError as err:
         raise UsageError(str(err)) from None
+    require_out_dir("--out", args.out)
     connect(num_cpus=args.num_cpus)
     try:
         root = make_benchmark_sun(args.out, cfg)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from solarray.commands._checks import load_checkpoint, require_out_file, require_shards
 from solarray.compress.codec import compress_shards
 from solarray.compress.latents import write_latents
 from solarray.core.errors import UsageError
@@ -24,10 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such directory: {args.data}")
     if args.batch_size < 1 or (args.limit is not None and args.limit < 1):
         raise UsageError("--batch-size and --limit must be positive integers")
+    require_shards("--data", args.data)
+    require_out_file("--out", args.out)
+    load_checkpoint("--checkpoint", args.checkpoint, "sigma_vae")  # channels: compress_shards
     try:
         latents = compress_shards(args.checkpoint, args.data, args.batch_size, args.limit)
     except (ValueError, FileNotFoundError) as err:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from pathlib import Path
 
-from solarray.core.checkpoints import default_checkpoint_dir
+from solarray.commands._checks import require_dir, require_out_dir, require_shards
+from solarray.core.checkpoints import ROLE_FILES, default_checkpoint_dir
 from solarray.core.errors import UsageError
-from solarray.data.shards import shard_paths
 from solarray.pipeline.batch import forecast_shards, write_results
 from solarray.pipeline.flare_history import FlareHistory, FlareSourceError
 from solarray.pipeline.inputs import InputError
@@ -34,19 +35,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such directory: {args.data}")
     if args.last is not None and args.last <= 0:
         raise UsageError(f"--last must be a positive number of samples, got {args.last}")
-    if not shard_paths(args.data):
-        raise UsageError(f"--data: {args.data}: no shard_*.parquet files (run `solarray ingest`)")
+    require_shards("--data", args.data)
+    require_out_dir("--out", args.out)
+    if args.checkpoint_dir:
+        require_dir("--checkpoint-dir", os.path.expanduser(args.checkpoint_dir))
     try:
         history = FlareHistory.load(xrs=args.history, events=args.events, indices=args.indices)
     except (FlareSourceError, OSError, ValueError) as err:
         raise UsageError(f"--history: {err}") from None
     ckpt = Path(args.checkpoint_dir).expanduser() if args.checkpoint_dir \
         else default_checkpoint_dir()
-    models = load_models(checkpoint_dir=ckpt)
+    # The loader logs each fallback; this command reports them itself (one line or a WARNING).
+    loader_log = logging.getLogger("solarray.serve")
+    level = loader_log.level
+    loader_log.setLevel(logging.CRITICAL)
+    try:
+        models = load_models(checkpoint_dir=ckpt)
+    finally:
+        loader_log.setLevel(level)
+    for role, loaded in models.roles.items():  # a checkpoint that is there must be used
+        path = ckpt / ROLE_FILES.get(role, f"{role}.pt")
+        if path.is_file() and not loaded.trained:
+            why = " ".join(str(loaded.fallback or loaded.error or "not loaded").split())[:200]
+            raise UsageError(f"--checkpoint-dir: {path} is unreadable or not a {role} checkpoint "
+                             f"({why}); replace it (e.g. re-run `solarray demo`) or remove it")
     for role in models.untrained:
         print(f"solarray cycle: WARNING model {role} is UNTRAINED (no checkpoint in {ckpt})")
 

@@ -4,11 +4,12 @@ units; headers name the channel, time, frame and ``reconstructed by sigma_vae@<h
 from __future__ import annotations
 
 import argparse
-import os
 
+from solarray.commands._checks import require_file, require_out_dir
 from solarray.compress.codec import decode, load_vae
 from solarray.compress.fits_out import write_fits_images
 from solarray.compress.latents import read_latents
+from solarray.core.atomic import staged_dir
 from solarray.core.errors import UsageError
 
 NAME = "decompress"
@@ -26,13 +27,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not os.path.isfile(args.latents):
-        raise UsageError(f"--latents: no such file: {args.latents}")
+    require_file("--latents", args.latents)
+    require_out_dir("--out", args.out)
     try:
         model, digest = load_vae(args.checkpoint)
-        latents = read_latents(args.latents)
     except ValueError as err:
-        raise UsageError(str(err)) from None
+        raise UsageError(f"--checkpoint: {err}") from None
+    try:
+        latents = read_latents(args.latents)
+    except ValueError as err:  # not a latents table, or (pyarrow's ArrowInvalid) not Parquet
+        raise UsageError(f"--latents: {' '.join(str(err).split())}") from None
+    except Exception as err:  # pyarrow's other read errors
+        raise UsageError(f"--latents: {args.latents} is not a latents Parquet from `solarray "
+                         f"compress` ({' '.join(str(err).split())[:120]})") from None
     c = model.config
     if latents.mu.shape[1] != c.bottleneck:
         raise UsageError(f"--latents {args.latents}: {latents.mu.shape[1]} latent dimensions, the "
@@ -43,9 +50,10 @@ def run(args: argparse.Namespace) -> int:
                          f"checkpoint (sigma_vae@{digest}); pass --force to decode anyway")
     n = len(latents) if args.limit is None else min(args.limit, len(latents))
     images = decode(model, latents.mu[:n])
-    paths = write_fits_images(args.out, images, c.channels, latents.sample_id[:n],
-                              origin=f"reconstructed by sigma_vae@{digest}",
-                              times=latents.t_obs[:n], frame=latents.info.get("frame"))
+    with staged_dir(args.out) as stage:  # all files or none
+        paths = write_fits_images(stage, images, c.channels, latents.sample_id[:n],
+                                  origin=f"reconstructed by sigma_vae@{digest}",
+                                  times=latents.t_obs[:n], frame=latents.info.get("frame"))
     print(f"Wrote {len(paths)} FITS files ({n} samples × {len(c.channels)} channels) "
           f"to {args.out}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from solarray.commands._checks import require_out_dir
 from solarray.core.errors import UsageError
 from solarray.demo import DemoConfig, run_demo
 
@@ -26,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_out_dir("--out", args.out)
     try:
         cfg = DemoConfig(out=args.out, suns_per_month=args.suns_per_month, days=args.days,
                          cadence_hours=args.cadence_hours,

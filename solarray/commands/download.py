@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from solarray.commands._checks import require_out_dir
 from solarray.core import channels as chans
 from solarray.core.errors import UsageError
 from solarray.data import sources
@@ -48,6 +49,7 @@ def run(args, fido=None) -> int:
         sources.time_range(args.start, args.end)
     except ValueError as err:
         raise UsageError(f"--start/--end: {err}") from None
+    require_out_dir("--out", args.out)
     cfg = sources.DownloadConfig(start=args.start, end=args.end, channels=channels,
                                  cadence_minutes=cadence, out_dir=args.out,
                                  jsoc_email=args.jsoc_email, max_conn=args.max_conn)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 
+from solarray.commands._checks import (
+    load_checkpoint,
+    require_channels,
+    require_out_file,
+    shard_channels,
+)
 from solarray.core.checkpoints import model_file as checkpoint_file
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
@@ -26,19 +31,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model_file = str(checkpoint_file(args.checkpoint))
-    if not os.path.isfile(model_file):
-        raise UsageError(f"--checkpoint: no model checkpoint at {model_file}")
-    if not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such directory: {args.data}")
     if args.batch_size <= 0:
         raise UsageError(f"--batch-size must be a positive integer, got {args.batch_size}")
     if args.actors <= 0:
         raise UsageError(f"--actors must be a positive integer, got {args.actors}")
+    model_file = str(checkpoint_file(args.checkpoint))
+    model = load_checkpoint("--checkpoint", args.checkpoint, ())
+    channels = shard_channels("--data", args.data)
+    model_channels = getattr(getattr(model, "config", None), "channels", None)
+    if model_channels:
+        require_channels("--checkpoint", model_channels, channels, f"the shards in {args.data}")
+    require_out_file("--out", args.out)
+    del model  # the inference actors load their own copies
 
     connect()
     ds = data_api.read_shards(args.data)
-    channels = data_api.channels_of(args.data)
     emb = embed_dataset(ds, model_file, channels, batch_size=args.batch_size,
                         num_actors=args.actors, use_gpu=args.gpu)
     rows = write_parquet_file(emb, args.out)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 import numpy as np
 
+from solarray.commands._checks import load_checkpoint, require_shards, require_split, shard_channels
 from solarray.commands._eval_reconstruction import RECONSTRUCTION
 from solarray.commands._eval_translation import TRANSLATION
 from solarray.core.atomic import write_json
@@ -19,7 +19,6 @@ from solarray.core.frame import FRAME_RSUN
 from solarray.core.ray_connect import connect
 from solarray.data import labels as lab
 from solarray.metrics import segmentation as seg
-from solarray.models import load_model
 from solarray.train.relabel import predict_masks
 from solarray.viz.situational_map import situational_map
 
@@ -60,8 +59,7 @@ def _seg_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _seg_run(args: argparse.Namespace) -> int:
-    if not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such directory: {args.data}")
+    require_shards("--data", args.data)
     if not args.checkpoint and not args.baseline:
         raise UsageError("give --checkpoint and/or --baseline (nothing to evaluate)")
     for c in args.checkpoint:
@@ -74,14 +72,17 @@ def _seg_run(args: argparse.Namespace) -> int:
     if args.frame <= 0:
         raise UsageError(f"--frame must be > 0, got {args.frame}")
     models = []
+    available = shard_channels("--data", args.data)
     for i, c in enumerate(args.checkpoint):
-        try:
-            m = load_model(c)
-        except (OSError, ValueError, KeyError) as err:
-            raise UsageError(f"--checkpoint {c}: {err}") from None
-        if getattr(m, "model_name", None) != "spnet":
-            raise UsageError(f"--checkpoint {c}: holds model {m.model_name!r}, not spnet")
+        m = load_checkpoint("--checkpoint", c, "spnet")
+        if not set(m.config.channels) & set(available):
+            raise UsageError(f"--checkpoint {c}: the model reads {', '.join(m.config.channels)}; "
+                             f"the shards in {args.data} have none of them (they have "
+                             f"{', '.join(available)}); evaluate a model trained on these channels")
         models.append(((args.name or [None] * len(args.checkpoint))[i] or run_name(c), m))
+    if args.baseline:
+        require_split("--data", args.data, "train", "--baseline fits its thresholds on training-"
+                      "split samples: add data from other months or drop --baseline")
     if args.missing:
         for ch in args.missing:
             if not any(ch in m.config.channels for _, m in models):
@@ -91,9 +92,8 @@ def _seg_run(args: argparse.Namespace) -> int:
     split = None if args.split == "all" else args.split
     data = lab.load_samples(args.data, split)
     if not len(data["sample_id"]):
-        print(f"solarray evaluate: error: no samples in {args.data} (split {args.split})",
-              file=sys.stderr)
-        return 1
+        raise UsageError(f"--data: no samples in {args.data} in split {args.split}; choose "
+                         "another --split (all, train, val, test)")
     truth = data["masks"]
     truth_name = "truth"
     if args.labels:
@@ -105,9 +105,8 @@ def _seg_run(args: argparse.Namespace) -> int:
         idx = labels.index()
         keep = [i for i, s in enumerate(data["sample_id"]) if s in idx]
         if not keep:
-            print("solarray evaluate: error: no evaluated sample is in the label set",
-                  file=sys.stderr)
-            return 1
+            raise UsageError(f"--labels: no evaluated sample ({args.split} split of {args.data}) "
+                             f"is in the label set {args.labels}")
         for k in ("image", "present"):
             data[k] = data[k][keep]
         data["sample_id"] = [data["sample_id"][i] for i in keep]

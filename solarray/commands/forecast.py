@@ -7,12 +7,17 @@ import os
 
 import pandas as pd
 
+from solarray.commands._checks import (
+    load_checkpoint,
+    require_channels,
+    require_out_dir,
+    shard_channels,
+)
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
 from solarray.forecast.features import load_feature_table, table_for_mode, write_table
 from solarray.forecast.frames import load_frames
 from solarray.forecast.prediction import forecast, verify_table
-from solarray.models import load_model
 
 NAME = "forecast"
 HELP = ("≥M flare probabilities (next 24 h) per sample and per active region from an FPNet "
@@ -31,27 +36,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not os.path.exists(args.checkpoint):
-        raise UsageError(f"--checkpoint: no such file or directory: {args.checkpoint}")
-    if not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such directory: {args.data}")
     if args.tolerance <= 0:
         raise UsageError(f"--tolerance must be > 0 minutes, got {args.tolerance}")
-
-    try:
-        model = load_model(args.checkpoint)
-    except (OSError, ValueError, KeyError, RuntimeError) as err:
-        raise UsageError(f"--checkpoint: {err}") from None
-    if getattr(model, "model_name", None) != "fpnet":
-        raise UsageError(f"--checkpoint holds a {getattr(model, 'model_name', '?')!r} model, "
-                         "not fpnet")
+    available = shard_channels("--data", args.data)
+    require_out_dir("--out", args.out)
+    model = load_checkpoint("--checkpoint", args.checkpoint, "fpnet")
+    require_channels("--checkpoint", model.config.channels, available,
+                     f"the shards in {args.data}")
+    if tuple(available) != tuple(model.config.channels):
+        raise UsageError(f"--data: the shards' channels {list(available)} differ from the "
+                         f"model's {list(model.config.channels)} (order matters); ingest with "
+                         f"--channels {','.join(model.config.channels)}")
     model.eval()
     mode = model.config.mode
     connect()
     frames = load_frames(args.data)
-    if tuple(frames.channels) != tuple(model.config.channels):
-        raise UsageError(f"--data channels {list(frames.channels)} differ from the model's "
-                         f"{list(model.config.channels)}")
     if args.table or args.synthetic:
         try:
             table = table_for_mode(load_feature_table(args.table, args.synthetic), mode)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import sys
 
+from solarray.commands._checks import require_out_dir
 from solarray.core import channels as chans
 from solarray.core.errors import UsageError
 from solarray.core.frame import FRAME_RSUN
@@ -100,15 +100,19 @@ def run(args) -> int:
         masks_dir=args.masks or masks, tables_dir=args.tables or tables, labels=args.labels,
         allow_mixed_sizes=args.allow_mixed_sizes,
     )
+    require_out_dir("--out", args.out)
+    local = [i for i in args.input if not sources.is_url(i) and not any(c in i for c in "*?[")]
+    absent = [i for i in local if not os.path.exists(i)]
+    if absent:
+        raise UsageError(f"--input: no such file or directory: {', '.join(absent)}")
     if not sources.list_fits(cfg.input):
-        print(f"solarray ingest: error: no FITS files found in {' '.join(args.input)}", file=sys.stderr)
-        return 1
+        raise UsageError(f"--input: no FITS files found in {' '.join(args.input)} (expected "
+                         "*.fits / *.fits.gz files, or a `solarray synth` output directory)")
     connect(args.address, num_cpus=args.num_cpus)
     try:
         summary = ing.run_ingest(cfg, log=lambda s: print(s, flush=True))
     except ing.IngestError as err:
-        print(f"solarray ingest: error: {err}", file=sys.stderr)
-        return 1
+        raise UsageError(str(err)) from None
     print("[ingest] done")
     print(summary.text())
     print(f"shards: {cfg.out_dir}  manifest: {os.path.join(cfg.out_dir, MANIFEST)}")

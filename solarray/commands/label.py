@@ -11,6 +11,13 @@ import argparse
 import json
 import os
 
+from solarray.commands._checks import (
+    load_checkpoint,
+    require_file,
+    require_shards,
+    require_split,
+    shard_channels,
+)
 from solarray.core import channels as chans
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
@@ -92,10 +99,24 @@ def run(args: argparse.Namespace) -> int:
     action = getattr(args, "label_command", None)
     if action is None:
         raise UsageError("choose an action: init | predict | review | diff | retrain | list")
+    if os.path.exists(args.labels) and not os.path.isdir(args.labels):
+        raise UsageError(f"--labels: {args.labels} is a file; give the label store directory")
+    if action == "review":
+        require_file("--corrections", args.corrections)
     store = lab.LabelStore(args.labels)
-    if hasattr(args, "data") and not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such directory: {args.data}")
     split = None if getattr(args, "split", "all") == "all" else args.split
+    if hasattr(args, "data"):
+        require_shards("--data", args.data)
+        if split is not None:
+            require_split("--data", args.data, split, "choose another --split (all, train, val, "
+                          "test) or add data from other months")
+    if action == "predict":
+        model = load_checkpoint("--checkpoint", args.checkpoint, "spnet")
+        available = shard_channels("--data", args.data)
+        if not set(model.config.channels) & set(available):
+            raise UsageError(f"--checkpoint {args.checkpoint}: the model reads "
+                             f"{', '.join(model.config.channels)}; the shards in {args.data} have "
+                             f"none of them ({', '.join(available)}); use a model trained on them")
 
     try:
         if action == "list":

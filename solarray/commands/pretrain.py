@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 
-import numpy as np
-
+from solarray.commands._checks import (
+    require_channels,
+    require_dir,
+    require_shards,
+    require_split,
+    shard_channels,
+)
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
-from solarray.data.dataset import assign_splits
-from solarray.data.shard_reader import sample_ids
-from solarray.data.shards import shard_paths
 from solarray.data.synthetic.toy import toy_dataset
 from solarray.models import get_model_class, list_models
 from solarray.train.config import TrainConfig, load_config_file
@@ -126,11 +127,17 @@ def execute(args: argparse.Namespace):
     inside ``ray job submit`` or ``$RAY_ADDRESS``, else a local Ray), train; → ``FitResult``."""
     if args.toy is not None and args.toy <= 0:
         raise UsageError(f"--toy must be a positive sample count, got {args.toy}")
-    if args.data is not None and "://" not in args.data and not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such directory: {args.data}")
+    local = args.data is not None and "://" not in args.data
+    if local:
+        require_dir("--data", args.data)
     cfg = build_config(args)
-    if args.toy is None and not args.no_split and "://" not in args.data:
-        check_training_split(args.data)
+    if local:
+        require_shards("--data", args.data)
+        if not args.no_split:
+            check_training_split(args.data)
+        if cfg.channels:
+            require_channels("--channels", cfg.channels, shard_channels("--data", args.data),
+                             f"the shards in {args.data}", "choose among the shards' channels")
     ray = connect(quiet=False, log_to_driver=True)
     cfg = fit_workers_to_cluster(cfg, float(ray.cluster_resources().get("CPU", 0.0)))
     source = args.data if args.toy is None else f"{args.toy} toy samples"
@@ -150,17 +157,9 @@ def execute(args: argparse.Namespace):
 def check_training_split(data: str) -> None:
     """UsageError when the time split leaves no training sample (e.g. a week of January data:
     January is the test month, March validation), naming the fix."""
-    if not shard_paths(data):
-        return  # not ingest's layout: the data API reports what it lacks
-    ids = sample_ids(data)
-    splits = assign_splits(np.array(ids, dtype="datetime64[s]"))
-    if not (splits == "train").any():
-        counts = {k: int((splits == k).sum()) for k in ("test", "val", "gap") if (splits == k).any()}
-        raise UsageError(
-            f"--data: none of the {len(ids)} samples in {data} is in the training split (they "
-            f"fall in {', '.join(f'{k} {v}' for k, v in counts.items())}; test = January, "
-            "validation = March, 24-h gaps); add data from other months or pass --no-split to "
-            "train on every sample")
+    require_shards("--data", data)
+    require_split("--data", data, "train", "add data from other months or pass --no-split to "
+                  "train on every sample")
 
 
 def fit_workers_to_cluster(cfg, cluster_cpus: float):

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 
+from solarray.commands._checks import require_out_dir
 from solarray.compress.codec import load_vae
 from solarray.compress.fits_out import write_fits_images, write_png_grids
 from solarray.compress.report import sample_images
+from solarray.core.atomic import staged_dir
 from solarray.core.errors import UsageError
 
 NAME = "sample"
@@ -24,15 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise UsageError(f"--n must be a positive integer, got {args.n}")
+    require_out_dir("--out", args.out)
     try:
         model, digest = load_vae(args.checkpoint)
     except ValueError as err:
-        raise UsageError(str(err)) from None
+        raise UsageError(f"--checkpoint: {err}") from None
     c = model.config
     images = sample_images(model, args.n, args.seed)
     ids = [f"sample_s{args.seed}_{i:04d}" for i in range(args.n)]
-    fits_paths = write_fits_images(args.out, images, c.channels, ids,
-                                   origin=f"sampled from N(0,I) by sigma_vae@{digest}")
-    pngs = write_png_grids(args.out, images, c.channels)
+    with staged_dir(args.out) as stage:  # all files or none
+        fits_paths = write_fits_images(stage, images, c.channels, ids,
+                                       origin=f"sampled from N(0,I) by sigma_vae@{digest}")
+        pngs = write_png_grids(stage, images, c.channels)
     print(f"Wrote {len(fits_paths)} FITS files and {len(pngs)} PNG grids to {args.out}")
     return 0

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from solarray.commands._checks import load_checkpoint, require_out_dir, require_shards
+from solarray.core.atomic import staged_dir, write_text
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
-from solarray.models import load_model
 from solarray.search import directions as D
 from solarray.search.lut import Searcher, build_lut
 from solarray.search.parameters import PARAMETERS, parameter_table
@@ -91,9 +92,9 @@ def _matches_records(df) -> list[dict]:
 def _patches(args) -> int:
     if args.size < 8:
         raise UsageError(f"--size must be ≥ 8 pixels, got {args.size}")
+    require_out_dir("--out", args.out)
     if args.data:
-        if not os.path.isdir(args.data):
-            raise UsageError(f"--data: no such directory: {args.data}")
+        require_shards("--data", args.data)
         rows = patches_from_shards(args.data, size=args.size)
     else:
         rows = sum((synthetic_patches(1000 + s, days=args.days, size=args.size)
@@ -104,6 +105,10 @@ def _patches(args) -> int:
 
 
 def _index(args) -> int:
+    load_checkpoint("--checkpoint", args.checkpoint, "simsiam")
+    if not os.path.exists(args.patches):
+        raise UsageError(f"--patches: no such file or directory: {args.patches} (make patches "
+                         "with `solarray search patches`)")
     connect(quiet=True)
     out = build_lut(args.checkpoint, args.patches, args.out, batch_size=args.batch_size)
     print(f"Wrote look-up table {out}")
@@ -113,6 +118,9 @@ def _index(args) -> int:
 def _query(args) -> int:
     if args.k < 1:
         raise UsageError(f"--k must be ≥ 1, got {args.k}")
+    if not os.path.exists(args.index):
+        raise UsageError(f"--index: no such file: {args.index} (build it with `solarray search "
+                         "index`)")
     matches = Searcher(args.index, args.checkpoint).search(read_image(args.image), args.k)
     records = _matches_records(matches)
     if args.json:
@@ -133,9 +141,7 @@ def generate_walk(gan_path: str, param: str, delta: float, n: int, directions: s
                          f"{', '.join(PARAMETERS)}")
     if n < 1:
         raise UsageError(f"--n must be ≥ 1, got {n}")
-    gan = load_model(gan_path)
-    if gan.model_name != "ar_gan":
-        raise UsageError(f"--gan: {gan_path} is a {gan.model_name} checkpoint, not ar_gan")
+    gan = load_checkpoint("--gan", gan_path, "ar_gan")
     dpath = Path(directions or f"{Path(gan_path).with_suffix('')}.directions.json")
     if dpath.exists():
         record = D.load_directions(dpath, gan.config.latent_dim)
@@ -158,15 +164,22 @@ def generate_walk(gan_path: str, param: str, delta: float, n: int, directions: s
 def _generate(args) -> int:
     if args.query and not args.index:
         raise UsageError("--query needs --index (a look-up table)")
+    require_out_dir("--out", args.out)
     w = generate_walk(args.gan, args.param, args.delta, args.n, args.directions,
                       args.pixel_size_mm, args.seed)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     searcher = Searcher(args.index) if args.query else None
     steps = []
+    with staged_dir(out) as stage:  # every patch and walk.json, or none
+        _write_walk(args, w, out, stage, searcher, steps)
+    print(f"Wrote {len(steps)} patches and walk.json to {out}")
+    return 0
+
+
+def _write_walk(args, w: dict, out: Path, stage: Path, searcher, steps: list) -> None:
     for i, d in enumerate(w["deltas"]):
         f = out / f"patch_{i:02d}.npy"
-        np.save(f, w["patches"][i].astype(np.float32))
+        np.save(stage / f.name, w["patches"][i].astype(np.float32))
         step = {"delta": float(d), "file": str(f),
                 **{k: float(v[i]) for k, v in w["parameters"].items()}}
         if searcher is not None:
@@ -175,10 +188,8 @@ def _generate(args) -> int:
         print(f"δ={d:+.2f}  " + "  ".join(f"{k}={step[k]:.3g}" for k in PARAMETERS)
               + (f"  → best match AR {step['matches'][0]['region']} "
                  f"{step['matches'][0]['t_obs']}" if searcher is not None else ""))
-    (out / "walk.json").write_text(json.dumps({"param": args.param, "steps": steps,
-                                               "directions": w["directions_file"]}, indent=1))
-    print(f"Wrote {len(steps)} patches and walk.json to {out}")
-    return 0
+    write_text(stage / "walk.json", json.dumps({"param": args.param, "steps": steps,
+                                                 "directions": w["directions_file"]}, indent=1))
 
 
 def run(args: argparse.Namespace) -> int:

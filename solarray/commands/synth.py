@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from solarray.commands._checks import require_out_dir
 from solarray.core.errors import UsageError
 from solarray.data.synthetic import SynthConfig, generate, parse_cadence
 
@@ -54,9 +55,10 @@ def run(args: argparse.Namespace) -> int:
                           compress=args.compress, preview=not args.no_preview)
     except (ValueError, KeyError) as err:
         raise UsageError(str(err).strip("'\"")) from None
-    out = Path(args.out)
+    out = Path(require_out_dir("--out", args.out))
     t_start = time.perf_counter()
-    bar = tqdm(total=cfg.n_steps, unit="step", desc="synth")
+    # disable=None: no bar when stderr is not a terminal (logs, jobs), where it is only noise
+    bar = tqdm(total=cfg.n_steps, unit="step", desc="synth", disable=None)
 
     def progress(done: int, total: int) -> None:
         bar.update(done - bar.n)

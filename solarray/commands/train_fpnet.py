@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
+from solarray.commands._checks import require_out_dir, require_shards, require_split
+from solarray.core.atomic import write_json
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
 from solarray.forecast.features import load_feature_table, table_for_mode
 from solarray.forecast.frames import load_frames
 from solarray.forecast.training import FPNetTrainConfig, train_fpnet
+from solarray.models.pretrained import encoder_settings
 
 NAME = "train-fpnet"
 HELP = "train the FPNet flare forecaster on shards + a feature table; calibrate; verify on test"
@@ -72,6 +74,13 @@ def build_config(args: argparse.Namespace) -> FPNetTrainConfig:
         raise UsageError(f"--lr must be > 0, got {args.lr}")
     if args.encoder and not os.path.exists(args.encoder):
         raise UsageError(f"--encoder: no such checkpoint: {args.encoder}")
+    if args.encoder:
+        try:
+            encoder_settings(args.encoder)
+        except Exception as err:  # torch/registry errors of an unreadable or foreign checkpoint
+            raise UsageError(f"--encoder: {args.encoder} is not a pretrained ViT encoder "
+                             f"checkpoint (mae_vit, vit_ae, solarchip_vit): "
+                             f"{' '.join(str(err).split())[:160]}") from None
     mode = args.mode.replace("-", "_")
     mc: dict = {"preset": args.preset}
     if args.image_size is not None:
@@ -94,9 +103,12 @@ def build_config(args: argparse.Namespace) -> FPNetTrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such directory: {args.data}")
+    require_shards("--data", args.data)
+    require_out_dir("--out", args.out)
     cfg = build_config(args)
+    for split, flag in (("train", "--test-months/--val-months"), ("val", "--val-months")):
+        require_split("--data", args.data, split, f"add data from other months or change {flag}",
+                      val_months=cfg.val_months, test_months=cfg.test_months)
     try:
         table = table_for_mode(load_feature_table(args.table, args.synthetic), cfg.mode)
     except (OSError, ValueError) as err:
@@ -112,8 +124,7 @@ def run(args: argparse.Namespace) -> int:
     summary = {"model": str(result.model_path), "examples": result.n_examples,
                "train_base_rate": result.train_base_rate, "pos_weight": result.pos_weight,
                "test": report.scores(), "val": result.reports["val"].scores()}
-    with open(os.path.join(args.out, "report.json"), "w") as fh:
-        json.dump(summary, fh, indent=1)
+    write_json(os.path.join(args.out, "report.json"), summary, indent=1)
     print(f"Model: {result.model_path}")
     print(f"Forecasts: {args.out}/forecasts_val.csv, {args.out}/forecasts_test.csv "
           f"(solarray verify --forecasts ...)")

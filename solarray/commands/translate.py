@@ -7,11 +7,13 @@ import argparse
 import json
 import os
 
+from solarray.commands._checks import require_shards, require_split
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
 from solarray.data.dataset import channels_of
 from solarray.data.shards import SETTINGS, shard_paths
 from solarray.models import list_models
+from solarray.models.pretrained import encoder_settings
 from solarray.translate.data import check_channels, load_stack
 from solarray.translate.selection import combinations_of, format_selection
 from solarray.translate.training import TranslationRun, run_channels, train_translation
@@ -80,8 +82,7 @@ def add_select_arguments(s: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    if not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such directory: {args.data}")
+    require_shards("--data", args.data)
     for flag, v, low in (("--steps", args.steps, 1), ("--batch-size", args.batch_size, 1)):
         if v < low:
             raise UsageError(f"{flag} must be an integer >= {low}, got {v}")
@@ -123,6 +124,13 @@ def _train(args: argparse.Namespace) -> int:
         raise UsageError("--model controlnet_translator needs --pretrained CHECKPOINT")
     if args.pretrained and not os.path.exists(args.pretrained):
         raise UsageError(f"--pretrained: no such file or directory: {args.pretrained}")
+    if args.pretrained:
+        try:
+            encoder_settings(args.pretrained)
+        except Exception as err:  # torch/registry errors of an unreadable or foreign checkpoint
+            raise UsageError(f"--pretrained: {args.pretrained} is not a pretrained ViT encoder "
+                             f"checkpoint (SolarCHIP or MAE): "
+                             f"{' '.join(str(err).split())[:160]}") from None
     available = channels_of(args.data)
     run = TranslationRun(inputs=_names(args.inputs), outputs=_names(args.outputs),
                          model=args.model, preset=args.preset,
@@ -135,6 +143,8 @@ def _train(args: argparse.Namespace) -> int:
         check_channels(available, run_channels(run, available), f"--data {args.data}")
     except ValueError as err:
         raise UsageError(str(err)) from None
+    require_split("--data", args.data, "train", "add data from other months (test = January, "
+                  "validation = March)")
     connect(quiet=False, log_to_driver=True)
     kind = "Model B (L1 + cGAN)" if args.gan else "Model A (L1)"
     print(f"Training {args.model} {kind}: {'+'.join(run.inputs)} → "
@@ -167,6 +177,9 @@ def _select(args: argparse.Namespace) -> int:
         cpus_per_worker=args.cpus_per_worker, name=args.name)
     run = TuneRun(name=args.name, storage_path=args.storage, max_concurrent=args.max_concurrent,
                   resume=args.resume)
+    for split in ("train", args.rank_split):
+        require_split("--data", args.data, split, "add data from other months (test = January, "
+                      "validation = March)")
     connect(quiet=False, log_to_driver=True)
     print(f"Selecting inputs among {', '.join(candidates)}: {len(combos)} combination(s), "
           f"{args.max_concurrent} trial(s) at a time")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from solarray.commands._checks import require_shards, require_split
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
 from solarray.tune.experiment import TuneRun
@@ -52,14 +53,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--cpus-per-worker must be > 0, got {args.cpus_per_worker}")
     if args.name is not None and (not args.name or os.sep in args.name):
         raise UsageError(f"--name must be a plain name, got {args.name!r}")
-    if not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such directory: {args.data}")
+    require_shards("--data", args.data)
     try:
         sweep = load_sweep(args.sweep)
         check_available(sweep)
     except (SweepError, SweepUnavailable) as err:
         raise UsageError(f"--sweep: {err}") from None
 
+    for split in ("train", "val"):  # trials train on one and are scored on the other
+        require_split("--data", args.data, split, "add data from other months (test = January, "
+                      "validation = March)")
     run_cfg = TuneRun(name=args.name, storage_path=args.storage, samples=args.samples,
                       steps=args.steps, trial_workers=args.trial_workers,
                       cpus_per_worker=args.cpus_per_worker, use_gpu=args.gpu,

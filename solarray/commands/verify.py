@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from solarray.commands._verify_store import run_store
+from solarray.core.atomic import staged_dir
 from solarray.core.errors import UsageError
 from solarray.forecast.verification_io import read_forecast_csv
 from solarray.metrics.verification import verify
@@ -91,8 +92,10 @@ def run(args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out: not a directory: {out_dir}")
     label = path.stem
-    roc_png = save_roc_png(report, out_dir / f"{label}_roc.png", label)
-    rel_png = save_reliability_png(report, out_dir / f"{label}_reliability.png", label)
+    roc_png, rel_png = out_dir / f"{label}_roc.png", out_dir / f"{label}_reliability.png"
+    with staged_dir(out_dir) as stage:  # both figures or neither
+        save_roc_png(report, stage / roc_png.name, label)
+        save_reliability_png(report, stage / rel_png.name, label)
 
     if args.json:
         print(report.to_json())

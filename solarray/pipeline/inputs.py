@@ -5,7 +5,8 @@ Two ways in:
 * :func:`sample_from_fits` — uploaded FITS files (bytes), one per channel. Each file is checked to
   be FITS (magic bytes; gzip accepted) and parsed by astropy only (no pickle, no code); its
   channel comes from the header (:func:`solarray.core.channels.channel_from_header`); the set must hold
-  the required channels and only channels the forecaster uses; images must be 2-D, within the
+  the required channels; channels the forecaster does not use are left out with a warning
+  (``sample.source["warnings"]``, copied into the response); images must be 2-D, within the
   size limits, carry the keywords preprocessing needs, and be co-temporal. Then each is
   preprocessed (:func:`solarray.data.preprocess.preprocess`) onto the sample grid.
 * :func:`sample_from_dataset` — a sample of an ingested shard directory, by ``sample_id``, from
@@ -21,6 +22,7 @@ import gzip
 import io
 import os
 import warnings
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +87,7 @@ def _decompress(name: str, raw: bytes, limit: int) -> bytes:
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(raw)) as g:
                 out = g.read(limit + 1)
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, zlib.error) as err:
             raise InputError(f"file {name!r}: corrupt gzip ({err})", 415) from None
         if len(out) > limit:
             raise InputError(f"file {name!r}: more than {limit // 2**20} MiB once decompressed",
@@ -144,6 +146,7 @@ def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) ->
     if len(files) > config.max_files:
         raise InputError(f"{len(files)} files uploaded; at most {config.max_files}", 413)
     by_channel: dict[str, tuple[str, np.ndarray, object]] = {}
+    ignored: list[str] = []
     for name, raw in files:
         if len(raw) > config.max_file_bytes:
             raise InputError(f"file {name!r}: {len(raw) // 2**20} MiB, more than "
@@ -155,9 +158,10 @@ def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) ->
                              f" expected one of {', '.join(config.accepted or chans.CATALOGUE)}",
                              422)
         if config.accepted and ch not in config.accepted:
-            raise InputError(f"file {name!r} is {ch}, which this forecaster does not use "
-                             f"(accepted channels: {', '.join(config.accepted)})", 422,
-                             channel=ch)
+            # A full time step (every AIA channel + HMI) is a normal upload: use what the
+            # models read, say what was left out.
+            ignored.append(f"{name} ({ch})")
+            continue
         if ch in by_channel:
             raise InputError(f"files {by_channel[ch][0]!r} and {name!r} are both {ch}: "
                              "upload one file per channel", 422, channel=ch)
@@ -169,8 +173,12 @@ def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) ->
     absent = [c for c in config.required if c not in by_channel]
     if absent:
         raise InputError(f"wrong channel set: {', '.join(absent)} required, got "
-                         f"{', '.join(sorted(by_channel))}", 422,
-                         channels=sorted(by_channel), required=list(config.required))
+                         f"{', '.join(sorted(by_channel)) or 'none used by this forecaster'}",
+                         422, channels=sorted(by_channel), required=list(config.required),
+                         ignored=ignored)
+    if not by_channel:
+        raise InputError(f"no uploaded file is a channel this forecaster uses "
+                         f"({', '.join(config.accepted)}); got {', '.join(ignored)}", 422)
     times = {}
     for ch, (name, _, header) in by_channel.items():
         try:
@@ -207,7 +215,15 @@ def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) ->
     header = sample_frame_header(config.size, t_obs, by_channel[ref][2], config.frame)
     return Sample(image, channels, t_obs, header, present=np.ones(len(channels), bool),
                   b_los=b_los, sample_id=t_obs.strftime("%Y-%m-%dT%H:%M:%S"),
-                  source={"kind": "upload", "files": info})
+                  source={"kind": "upload", "files": info,
+                          "warnings": _ignored_warning(ignored, config.accepted)})
+
+
+def _ignored_warning(ignored: Sequence[str], accepted: Sequence[str]) -> list[str]:
+    if not ignored:
+        return []
+    return [f"ignored {len(ignored)} channel(s) this forecaster does not use: "
+            f"{', '.join(ignored)} (it reads {', '.join(accepted)})"]
 
 
 def _allowed(path: Path, roots: Sequence[str]) -> bool:
@@ -244,8 +260,11 @@ def sample_from_row(row: ShardRow, config: InputConfig, dataset: str | os.PathLi
         if not keep:
             raise InputError(f"dataset sample {row.sample_id!r} has channels {list(channels)}, "
                              f"none used by this forecaster ({', '.join(config.accepted)})", 422)
+        dropped = [c for c in channels if c not in config.accepted]
         idx = [channels.index(c) for c in keep]
         image, present, channels = image[idx], present[idx], tuple(keep)
+    else:
+        dropped = []
     absent = [c for c in config.required if c not in channels or not present[channels.index(c)]]
     if absent:
         raise InputError(f"wrong channel set: dataset sample {row.sample_id!r} lacks "
@@ -253,7 +272,8 @@ def sample_from_row(row: ShardRow, config: InputConfig, dataset: str | os.PathLi
     header = sample_frame_header(image.shape[-1], row.t_obs, meta_header(row.meta),
                                  meta_frame(row.meta))
     return Sample(image, channels, row.t_obs, header, present=present, sample_id=row.sample_id,
-                  source={"kind": "dataset", "dataset": os.fspath(dataset)})
+                  source={"kind": "dataset", "dataset": os.fspath(dataset),
+                          "warnings": _ignored_warning(dropped, config.accepted)})
 
 
 def sample_from_dataset(dataset: str, sample_id: str, config: InputConfig) -> Sample:

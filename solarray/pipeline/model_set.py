@@ -8,12 +8,18 @@ files load too).
 Resolution per role, in order:
 
 1. a configured path or fsspec URI (``s3://…``) → load it; if that fails the role is **not loaded**
-   (``error`` set): a configured checkpoint is never silently replaced;
+   (``error`` set): a configured checkpoint is never silently replaced (the Serve deployments
+   refuse to start, :mod:`solarray.serve.deployments`);
 2. the file of that role in :func:`solarray.core.checkpoints.default_checkpoint_dir` (where
    ``solarray demo`` leaves its checkpoints);
 3. a tiny untrained model (seeded, so every replica builds the same one), version
    ``"<name>-tiny:untrained"`` (:data:`UNTRAINED`) and a loud warning; every response then says
    ``"untrained"``.
+
+A role served by a fallback (step 3, also when step 2's file is unreadable) carries the reason in
+``LoadedModel.fallback``; :meth:`ModelSet.degraded` lists those reasons unless the operator set
+``allow_untrained`` — the service then reports ``degraded`` (``/v1/health`` 503, a warning in
+every response) instead of looking healthy.
 
 Every checkpoint is read with ``torch.load(weights_only=True)``: no pickle code runs.
 """
@@ -61,6 +67,7 @@ class LoadedModel:
     source: str = ""
     trained: bool = False
     error: str | None = None
+    fallback: str | None = None  # why this role serves a stand-in instead of a trained checkpoint
 
     @property
     def ok(self) -> bool:
@@ -73,6 +80,8 @@ class LoadedModel:
                                   "loaded": self.ok}
         if self.error:
             out["error"] = self.error
+        if self.fallback:
+            out["fallback"] = self.fallback
         cfg = getattr(getattr(self.model, "config", None), "__dict__", None)
         if cfg:
             out["config"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()
@@ -186,7 +195,7 @@ def load_role(role: str, configured: str | None = None, *,
               checkpoint_dir: str | os.PathLike | None = None,
               channels: Sequence[str] = UNTRAINED_CHANNELS,
               untrained_preset: str = "tiny",
-              allow_untrained: bool = True) -> LoadedModel:
+              build_untrained: bool = True) -> LoadedModel:
     """Resolve and load one role (see the module docstring for the order)."""
     if role not in ROLES:
         raise KeyError(f"unknown model role {role!r}; expected one of {', '.join(ROLES)}")
@@ -199,15 +208,16 @@ def load_role(role: str, configured: str | None = None, *,
             return LoadedModel(role, None, "not loaded", str(configured), error=str(err))
     ckdir = Path(checkpoint_dir).expanduser() if checkpoint_dir else default_checkpoint_dir()
     demo = ckdir / ROLE_FILES[role]
+    why = f"no checkpoint configured for {role} and no {ROLE_FILES[role]} in {ckdir}"
     if demo.is_file():
         try:
             model, version = _load_file(role, str(demo))
             return LoadedModel(role, model, version, str(demo), trained=True)
         except ModelLoadError as err:
             log.error("model %s: %s is unreadable (%s); falling back", role, demo, err)
-    if not allow_untrained:
-        return LoadedModel(role, None, "not loaded", "", error=(
-            f"no checkpoint configured for {role} and none in {ckdir}"))
+            why = f"{demo} is unreadable ({err})"
+    if not build_untrained:
+        return LoadedModel(role, None, "not loaded", "", error=why)
     try:
         model = _untrained(role, channels, untrained_preset)
     except Exception as err:  # noqa: BLE001 - e.g. model family not available
@@ -217,7 +227,8 @@ def load_role(role: str, configured: str | None = None, *,
     log.warning("!!! model %s: NO CHECKPOINT configured and none in %s: serving a %s UNTRAINED "
                 "%s — its outputs are meaningless (run `solarray demo` or configure checkpoints)",
                 role, ckdir, untrained_preset.upper(), name)
-    return LoadedModel(role, model, f"{name}-{untrained_preset}:{UNTRAINED}", UNTRAINED)
+    return LoadedModel(role, model, f"{name}-{untrained_preset}:{UNTRAINED}", UNTRAINED,
+                       fallback=f"{why}: serving a {untrained_preset} UNTRAINED {name}")
 
 
 @dataclass
@@ -225,6 +236,8 @@ class ModelSet:
     """The models of one cycle, by role (a stage only needs its own roles)."""
 
     roles: dict[str, LoadedModel] = field(default_factory=dict)
+    #: the operator accepts stand-ins (``allow_untrained: true``): fallbacks do not degrade
+    allow_untrained: bool = False
 
     def get(self, role: str) -> Any:
         lm = self.roles.get(role)
@@ -244,6 +257,13 @@ class ModelSet:
     def errors(self) -> dict[str, str]:
         return {r: lm.error for r, lm in self.roles.items() if lm.error}
 
+    def degraded(self) -> dict[str, str]:
+        """Why each role serves a fallback, ``{role: reason}``; empty when every role has its
+        checkpoint or the operator allowed untrained models."""
+        if self.allow_untrained:
+            return {}
+        return {r: lm.fallback for r, lm in self.roles.items() if lm.fallback}
+
     @property
     def untrained(self) -> list[str]:
         return [r for r, lm in self.roles.items() if UNTRAINED in lm.version]
@@ -253,15 +273,16 @@ def load_models(paths: Mapping[str, str | None] | None = None, *,
                 roles: Sequence[str] = ROLES,
                 checkpoint_dir: str | os.PathLike | None = None,
                 channels: Sequence[str] = UNTRAINED_CHANNELS,
-                untrained_preset: str = "tiny") -> ModelSet:
-    """Load ``roles`` (configured ``paths[role]`` or the fallbacks) into a :class:`ModelSet`."""
+                untrained_preset: str = "tiny", allow_untrained: bool = False) -> ModelSet:
+    """Load ``roles`` (configured ``paths[role]`` or the fallbacks) into a :class:`ModelSet`;
+    ``allow_untrained``: the operator accepts untrained stand-ins (not ``degraded``)."""
     paths = dict(paths or {})
     unknown = sorted(set(paths) - set(ROLES))
     if unknown:
         raise KeyError(f"unknown model role(s) {', '.join(unknown)}; expected {', '.join(ROLES)}")
     return ModelSet({r: load_role(r, paths.get(r), checkpoint_dir=checkpoint_dir,
                                   channels=channels, untrained_preset=untrained_preset)
-                     for r in roles})
+                     for r in roles}, allow_untrained=bool(allow_untrained))
 
 
 __all__ = ["LoadedModel", "ModelLoadError", "ModelSet", "ROLES", "UNTRAINED", "UNTRAINED_CHANNELS",

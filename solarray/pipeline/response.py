@@ -1,4 +1,10 @@
-"""The JSON body of a forecast (what ``POST /v1/forecast`` returns and ``solarray demo`` writes)."""
+"""The JSON body of a forecast (what ``POST /v1/forecast`` returns and ``solarray demo`` writes).
+
+Unknown is not zero: a region's flare index, R value or Hale/McIntosh class that could not be
+computed is ``null`` (FPNet reads it through its "missing" embedding,
+:func:`solarray.forecast.features.feature_arrays`), and ``warnings`` says which values are unknown
+and why (the analysis notes that explain it).
+"""
 
 from __future__ import annotations
 
@@ -35,6 +41,8 @@ def build_response(result_id: str, sample: Sample, analysis: Analysis, fc: Forec
     if untrained:
         warn.insert(0, f"UNTRAINED models ({', '.join(untrained)}): probabilities, masks and "
                        "classes are not meaningful")
+    warn += list((sample.source or {}).get("warnings") or [])
+    warn += unknown_warnings(analysis.ars, analysis.disk, analysis.notes)
     return _json_safe({
         "id": result_id,
         "observation_time": sample.t_obs.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -56,6 +64,36 @@ def build_response(result_id: str, sample: Sample, analysis: Analysis, fc: Forec
     })
 
 
+#: Region fields that may be unknown: (field, label, words of the analysis notes that explain it).
+UNKNOWABLE = (("flare_index", "flare index", ("flare",)),
+              ("r", "R value", ("magnet",)),
+              ("hale", "Hale class", ("class", "magnet", "classifier")),
+              ("mcintosh", "McIntosh class", ("class", "magnet", "classifier")))
+
+
+def _unknown(v) -> bool:
+    return v is None or (isinstance(v, float) and not math.isfinite(v))
+
+
+def unknown_warnings(regions: Sequence[Mapping[str, Any]], disk: Mapping[str, Any],
+                     notes: Sequence[str]) -> list[str]:
+    """One warning per value that is unknown (``null``), naming why from ``notes``."""
+    out = []
+
+    def why(words) -> str:
+        hits = [n for n in notes if any(w in n.lower() for w in words)]
+        return "; ".join(hits) if hits else "not computed for this observation"
+
+    if _unknown(disk.get("flare_index")):
+        out.append(f"full-disk flare index unknown (null): {why(('flare',))}")
+    for field, label, words in UNKNOWABLE:
+        n = sum(_unknown(r.get(field)) for r in regions)
+        if n:
+            out.append(f"{label} unknown (null) for {n} of {len(regions)} regions, read by FPNet "
+                       f"as missing: {why(words)}")
+    return out
+
+
 def _json_safe(obj):
     if isinstance(obj, dict):
         return {str(k): _json_safe(v) for k, v in obj.items()}
@@ -68,4 +106,4 @@ def _json_safe(obj):
     return obj
 
 
-__all__ = ["build_response", "new_id"]
+__all__ = ["UNKNOWABLE", "build_response", "new_id", "unknown_warnings"]

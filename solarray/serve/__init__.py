@@ -9,14 +9,15 @@
   perception → analysis → forecast cycle (:mod:`solarray.pipeline`, which holds the science,
   inputs, model loading and flare history);
 * :mod:`solarray.serve.ingress` — the FastAPI ingress ``Forecaster``;
-* :mod:`solarray.serve.http` — bounded body reading and multipart parsing;
+* :mod:`solarray.serve.http` — bounded body reading and multipart uploads (python-multipart);
 * :mod:`solarray.serve.page` — the HTML home page.
 
-Checkpoints: each deployment loads the paths given in its ``user_config`` (``serve/config.yaml``).
-When none is configured it looks in :func:`solarray.core.checkpoints.default_checkpoint_dir`
-(where ``solarray demo`` leaves its checkpoints, file names in
-:data:`solarray.core.checkpoints.ROLE_FILES`), and when that has none it builds *tiny untrained*
-models, logs a loud warning, and every response says ``"untrained"`` in its model versions. A
-configured checkpoint that fails to load is never replaced: the stage reports the error and
-``/v1/health`` fails.
+Checkpoints: each deployment loads the paths given in its ``user_config`` (``serve/config.yaml``
+names a placeholder for each role the operator must replace). A configured checkpoint that cannot
+be read stops the deployment at start-up with its path (``fail_replica_on_load_error``, default
+true) — never an untrained substitute. When none is configured it looks in
+:func:`solarray.core.checkpoints.default_checkpoint_dir` (where ``solarray demo`` leaves its
+checkpoints, file names in :data:`solarray.core.checkpoints.ROLE_FILES`), and when that has none
+it builds *tiny untrained* models: ``/v1/health`` then answers 503 ``degraded`` with the reasons
+and every response carries them as warnings, unless ``allow_untrained: true``.
 """

@@ -35,7 +35,8 @@ from solarray.serve.ingress import Forecaster
 #: Deployment option keys ``build_app`` accepts per deployment (as in a Serve config file).
 OPTION_KEYS = ("num_replicas", "autoscaling_config", "ray_actor_options", "user_config",
                "max_ongoing_requests", "max_queued_requests", "graceful_shutdown_wait_loop_s",
-               "graceful_shutdown_timeout_s", "health_check_period_s", "health_check_timeout_s")
+               "graceful_shutdown_timeout_s", "health_check_period_s", "health_check_timeout_s",
+               "max_constructor_retry_count")
 
 
 def build_app(options: Mapping[str, Mapping[str, Any]] | None = None):
@@ -61,6 +62,15 @@ def build_app(options: Mapping[str, Mapping[str, Any]] | None = None):
     )
 
 
+def default_options() -> dict[str, dict[str, Any]]:
+    """Each deployment's resource request as the code declares it (``ray_actor_options``), so
+    that built-in options can be fitted to a machine like a config file's."""
+    classes = {SPNET: SPNetDeployment, IATOOLS: IAToolsDeployment, FPNET: FPNetDeployment,
+               INGRESS: Forecaster}
+    return {name: {"ray_actor_options": dict(d.ray_actor_options or {})}
+            for name, d in classes.items()}
+
+
 def options_from_config(config: Mapping[str, Any], app_name: str | None = None
                         ) -> dict[str, dict[str, Any]]:
     """Per-deployment options of one application of a Serve config file (``serve/config.yaml``)."""
@@ -75,4 +85,4 @@ def options_from_config(config: Mapping[str, Any], app_name: str | None = None
 
 
 __all__ = ["DEPLOYMENTS", "FPNET", "IATOOLS", "INGRESS", "OPTION_KEYS", "SPNET", "build_app",
-           "options_from_config"]
+           "default_options", "options_from_config"]

@@ -6,8 +6,15 @@
 * ``FPNet`` — :func:`~solarray.pipeline.forecast_stage.forecast` on batched samples.
 
 Each loads its roles in ``reconfigure`` from its ``user_config`` (``checkpoints``,
-``checkpoint_dir``, ``untrained_channels``, ``untrained_preset``, batching), so
-``serve/config.yaml`` changes models without code changes.
+``checkpoint_dir``, ``untrained_channels``, ``untrained_preset``, ``allow_untrained``,
+``fail_replica_on_load_error``, batching), so ``serve/config.yaml`` changes models without code
+changes.
+
+Truthful status: a configured checkpoint that cannot be read stops the replica from starting
+(``fail_replica_on_load_error``, default true: Serve reports the deployment failed, with the path)
+— it never becomes an untrained model; set it false to keep the replica up and answer 503 instead.
+A role served by an untrained stand-in (no checkpoint configured, or the demo's unreadable) is
+``degraded`` in :meth:`_ModelStage.status` unless ``allow_untrained: true``.
 """
 
 # No `from __future__ import annotations`, as in the ingress: Serve wraps these methods.
@@ -26,7 +33,7 @@ from solarray.pipeline.analysis_stage import analyse
 from solarray.pipeline.config import CycleConfig
 from solarray.pipeline.flare_history import FlareHistory, FlareSourceError
 from solarray.pipeline.forecast_stage import forecast
-from solarray.pipeline.model_set import UNTRAINED_CHANNELS, load_models
+from solarray.pipeline.model_set import UNTRAINED_CHANNELS, ModelLoadError, load_models
 from solarray.pipeline.perception import Perception, perceive
 from solarray.pipeline.sample import Sample
 
@@ -35,6 +42,13 @@ log = logging.getLogger("ray.serve")
 #: Deployment names (solarray.ops.placement.JOB_REQUESTS and k8s/rayservice-forecaster.yaml use them).
 SPNET, IATOOLS, FPNET, INGRESS = "SPNet", "IATools", "FPNet", "Forecaster"
 DEPLOYMENTS = (SPNET, IATOOLS, FPNET, INGRESS)
+
+
+def degraded_reasons(deployment: str, roles: Mapping[str, Any]) -> list[str]:
+    """``"<deployment>/<role>: <reason>"`` for each role a stage's ``status()`` reports as
+    degraded."""
+    return [f"{deployment}/{r}: {m['degraded']}" for r, m in roles.items()
+            if isinstance(m, Mapping) and m.get("degraded")]
 
 
 def _batch_settings(method, config: Mapping[str, Any]) -> None:
@@ -52,21 +66,35 @@ class _ModelStage:
     def __init__(self) -> None:
         self.models = None
         self.config: dict[str, Any] = {}
-        self.fail_replica_on_load_error = False
+        self.fail_replica_on_load_error = True
 
     def _load(self, config: Mapping[str, Any]) -> None:
         cfg = dict(config or {})
-        paths = {r: cfg.get("checkpoints", {}).get(r) for r in self.roles}
+        paths = {r: (cfg.get("checkpoints") or {}).get(r) for r in self.roles}
         self.models = load_models(
             paths, roles=self.roles, checkpoint_dir=cfg.get("checkpoint_dir"),
             channels=tuple(cfg.get("untrained_channels", UNTRAINED_CHANNELS)),
-            untrained_preset=cfg.get("untrained_preset", "tiny"))
-        self.fail_replica_on_load_error = bool(cfg.get("fail_replica_on_load_error", False))
+            untrained_preset=cfg.get("untrained_preset", "tiny"),
+            allow_untrained=bool(cfg.get("allow_untrained", False)))
+        self.fail_replica_on_load_error = bool(cfg.get("fail_replica_on_load_error", True))
         self.config = cfg
+        errors = self.models.errors()
+        if errors and self.fail_replica_on_load_error:
+            # Fail fast: Serve marks the deployment failed with this message (the paths).
+            raise ModelLoadError(f"{type(self).__name__}: configured checkpoint(s) cannot be "
+                                 "loaded — " + "; ".join(f"{r}: {e}" for r, e in errors.items()))
+        for role, why in self.models.degraded().items():
+            log.warning("%s: %s is DEGRADED: %s (set allow_untrained: true to accept it)",
+                        type(self).__name__, role, why)
 
     def status(self) -> dict[str, Any]:
-        """Model descriptions of this replica (``/v1/models``, ``/v1/health``)."""
-        return {r: lm.describe() for r, lm in self.models.roles.items()}
+        """Model descriptions of this replica (``/v1/models``, ``/v1/health``): each role's
+        ``degraded`` says why it serves a stand-in (absent when trained or allowed)."""
+        degraded = self.models.degraded()
+        out = {r: lm.describe() for r, lm in self.models.roles.items()}
+        for r, why in degraded.items():
+            out[r]["degraded"] = why
+        return out
 
     def channels(self) -> list[str]:
         out = []
@@ -82,7 +110,8 @@ class _ModelStage:
             raise RuntimeError(f"models not loaded: {self.models.errors()}")
 
 
-@serve.deployment(name=SPNET, max_ongoing_requests=16, user_config={},
+@serve.deployment(name=SPNET, max_constructor_retry_count=3,
+                  max_ongoing_requests=16, user_config={},
                   ray_actor_options={"num_cpus": 1})
 class SPNetDeployment(_ModelStage):
     """Segmentation (AR, CH, FL) of batched samples."""
@@ -115,7 +144,8 @@ class SPNetDeployment(_ModelStage):
 _WARM_UP_TIME = datetime(2024, 1, 1)
 
 
-@serve.deployment(name=IATOOLS, max_ongoing_requests=4, user_config={},
+@serve.deployment(name=IATOOLS, max_constructor_retry_count=3,
+                  max_ongoing_requests=4, user_config={},
                   ray_actor_options={"num_cpus": 1})
 class IAToolsDeployment(_ModelStage):
     """Entities, coordinates, parameters, classes and flare history for one sample."""
@@ -168,7 +198,8 @@ class IAToolsDeployment(_ModelStage):
         return a, time.perf_counter() - t0
 
 
-@serve.deployment(name=FPNET, max_ongoing_requests=16, user_config={},
+@serve.deployment(name=FPNET, max_constructor_retry_count=3,
+                  max_ongoing_requests=16, user_config={},
                   ray_actor_options={"num_cpus": 1})
 class FPNetDeployment(_ModelStage):
     """Full-disk and per-AR flare probabilities (batched)."""
@@ -194,4 +225,4 @@ class FPNetDeployment(_ModelStage):
 
 
 __all__ = ["DEPLOYMENTS", "FPNET", "FPNetDeployment", "IATOOLS", "INGRESS", "IAToolsDeployment",
-           "SPNET", "SPNetDeployment"]
+           "SPNET", "SPNetDeployment", "degraded_reasons"]

@@ -1,93 +1,106 @@
-"""Small HTTP helpers for the ingress: bounded body reading and a strict multipart/form-data parser.
+"""HTTP helpers of the ingress: bounded bodies and ``multipart/form-data`` through FastAPI's parser.
 
-The service does not depend on ``python-multipart``: :func:`parse_multipart` splits a body that
-is already bounded in size (:func:`read_body`) on its boundary and returns the parts' bytes
-exactly. Nothing in a part is interpreted except its ``Content-Disposition`` name and filename.
+Uploads are parsed by Starlette's ``MultiPartParser`` (``python-multipart``, what FastAPI's
+``UploadFile`` uses), fed from a stream that counts bytes, so the service's limits hold before
+anything is buffered: the whole body (``Content-Length`` and while streaming → 413), the number of
+parts (→ 413), each file's size (→ 413), and a body without its closing boundary (a truncated
+upload → 400). Every refusal is an :class:`~solarray.pipeline.inputs.InputError` with a reason.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from solarray.pipeline.inputs import InputError
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
-_BOUNDARY = re.compile(r'boundary=(?:"([^"]+)"|([^;\s]+))', re.I)
-_DISPOSITION = re.compile(r'(\w+)\*?=(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))')
+from solarray.pipeline.inputs import InputError
 
 
 @dataclass(frozen=True)
 class Part:
+    """One form field: ``data`` is the file's bytes (or the field's UTF-8 text)."""
+
     name: str
     filename: str | None
     content_type: str
     data: bytes
 
 
-async def read_body(request, limit: int) -> bytes:
-    """The request body, refusing (413) more than ``limit`` bytes — by ``Content-Length`` before
-    reading, and by counting while streaming (chunked uploads)."""
+def _declared_length(request, limit: int) -> None:
     declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            n = int(declared)
-        except ValueError:
-            raise InputError(f"bad Content-Length {declared!r}", 400) from None
-        if n > limit:
-            raise InputError(f"request body of {n} bytes exceeds the limit of {limit} bytes", 413,
-                             limit_bytes=limit)
-    chunks, total = [], 0
+    if declared is None:
+        return
+    try:
+        n = int(declared)
+    except ValueError:
+        raise InputError(f"bad Content-Length {declared!r}", 400) from None
+    if n > limit:
+        raise InputError(f"request body of {n} bytes exceeds the limit of {limit} bytes", 413,
+                         limit_bytes=limit)
+
+
+async def _bounded(request, limit: int) -> AsyncIterator[bytes]:
+    total = 0
     async for chunk in request.stream():
         total += len(chunk)
         if total > limit:
             raise InputError(f"request body exceeds the limit of {limit} bytes", 413,
                              limit_bytes=limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+        yield chunk
 
 
-def parse_multipart(content_type: str, body: bytes, max_parts: int = 32) -> list[Part]:
-    """Parts of a ``multipart/form-data`` body (422 on malformed bodies)."""
-    m = _BOUNDARY.search(content_type or "")
-    if not m:
-        raise InputError("multipart/form-data without a boundary", 400)
-    boundary = ("--" + (m.group(1) or m.group(2))).encode("latin-1")
-    if not body.startswith(boundary):
-        # A preamble is allowed before the first boundary line.
-        i = body.find(b"\r\n" + boundary)
-        if i < 0:
-            raise InputError("malformed multipart body: no boundary line", 400)
-        body = body[i + 2:]
-    pieces = body.split(b"\r\n" + boundary)
-    parts: list[Part] = []
-    first = pieces[0][len(boundary):]
-    pieces = [first, *pieces[1:]]
-    closed = False
-    for piece in pieces:
-        if piece.startswith(b"--"):
-            closed = True
-            break
-        if not piece.startswith(b"\r\n"):
-            raise InputError("malformed multipart body: bad boundary line", 400)
-        head, sep, data = piece[2:].partition(b"\r\n\r\n")
-        if not sep:
-            raise InputError("malformed multipart body: part without headers", 400)
-        headers = {}
-        for line in head.split(b"\r\n"):
-            k, _, v = line.decode("utf-8", "replace").partition(":")
-            headers[k.strip().lower()] = v.strip()
-        disp = headers.get("content-disposition", "")
-        params = {k.lower(): (q if q is not None and q != "" else u) for k, q, u in
-                  _DISPOSITION.findall(disp)}
-        if not disp.lower().startswith("form-data") or "name" not in params:
-            raise InputError("malformed multipart body: part without form-data name", 400)
-        parts.append(Part(params["name"], params.get("filename"),
-                          headers.get("content-type", "application/octet-stream"), data))
-        if len(parts) > max_parts:
-            raise InputError(f"more than {max_parts} parts in the form", 413)
-    if not closed:
-        raise InputError("malformed multipart body: missing closing boundary", 400)
-    return parts
+async def read_body(request, limit: int) -> bytes:
+    """The request body, refusing (413) more than ``limit`` bytes — by ``Content-Length`` before
+    reading, and by counting while streaming (chunked uploads)."""
+    _declared_length(request, limit)
+    return b"".join([chunk async for chunk in _bounded(request, limit)])
+
+
+class _Parser(MultiPartParser):
+    """Starlette's parser, remembering whether the closing boundary arrived."""
+
+    ended = False
+
+    def on_end(self) -> None:
+        self.ended = True
+
+
+async def read_form(request, limit: int, max_parts: int = 32,
+                    max_file_bytes: int | None = None) -> list[Part]:
+    """The parts of a ``multipart/form-data`` request, in order (see the module docstring for
+    the limits and statuses)."""
+    _declared_length(request, limit)
+    parser = _Parser(request.headers, _bounded(request, limit), max_files=max_parts,
+                     max_fields=max_parts, max_part_size=max(2**16, min(limit, 2**20)))
+    try:
+        form = await parser.parse()
+    except MultiPartException as err:
+        msg = err.message
+        if msg.startswith("Too many"):
+            raise InputError(f"more than {max_parts} parts in the form ({msg})", 413) from None
+        if "boundary" in msg.lower() and "missing" in msg.lower():
+            raise InputError("multipart/form-data without a boundary", 400) from None
+        raise InputError(f"malformed multipart body: {msg}", 400) from None
+    try:
+        if not parser.ended:
+            raise InputError("malformed multipart body: missing closing boundary (truncated "
+                             "upload?)", 400)
+        parts = []
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if max_file_bytes is not None and (value.size or 0) > max_file_bytes:
+                    raise InputError(f"file {value.filename!r}: {value.size} bytes, more than "
+                                     f"{max_file_bytes} bytes", 413, limit_bytes=max_file_bytes)
+                data = await value.read()
+                parts.append(Part(name, value.filename, value.content_type
+                                  or "application/octet-stream", data))
+            else:
+                parts.append(Part(name, None, "text/plain", str(value).encode()))
+        return parts
+    finally:
+        await form.close()
 
 
 def encode_multipart(files: list[tuple[str, str, bytes]],
@@ -103,4 +116,4 @@ def encode_multipart(files: list[tuple[str, str, bytes]],
     return b"".join(out), f"multipart/form-data; boundary={boundary}"
 
 
-__all__ = ["Part", "encode_multipart", "parse_multipart", "read_body"]
+__all__ = ["Part", "encode_multipart", "read_body", "read_form"]

@@ -32,7 +32,7 @@ from solarray.pipeline.inputs import InputConfig, InputError, sample_from_datase
 from solarray.pipeline.map_view import map_inputs, map_png
 from solarray.pipeline.model_set import ModelLoadError
 from solarray.pipeline.response import build_response, new_id
-from solarray.serve.deployments import FPNET, IATOOLS, INGRESS, SPNET
+from solarray.serve.deployments import FPNET, IATOOLS, INGRESS, SPNET, degraded_reasons
 from solarray.serve.history import (
     forecast_csv,
     forecast_records,
@@ -41,7 +41,7 @@ from solarray.serve.history import (
     scores,
     track_record_png,
 )
-from solarray.serve.http import parse_multipart, read_body
+from solarray.serve.http import read_body, read_form
 from solarray.serve.page import render_index_html
 
 log = logging.getLogger("ray.serve")
@@ -55,7 +55,8 @@ api = FastAPI(
         "an ingested dataset; get active regions with coordinates, classes, flare index and "
         "P(≥M1 flare within 24 h), coronal holes, filaments, the full-disk probability and a "
         "situational-awareness map. Models without trained checkpoints are tiny and untrained: "
-        "their versions say 'untrained'."),
+        "their versions say 'untrained' and, unless the operator allowed it, /v1/health reports "
+        "'degraded' (503) and every response warns. Unknown values are null, with a warning."),
 )
 
 
@@ -95,6 +96,19 @@ _FORECAST_BODY = {
 
 def _error(status: int, message: str, **extra) -> JSONResponse:
     return JSONResponse({"error": message, "status": status, **extra}, status_code=status)
+
+
+# Helpers the ingress methods call are defined above the class: @serve.ingress snapshots the
+# module globals when the class is decorated.
+def _root_cause(err: BaseException) -> BaseException:
+    """The user-level exception inside Ray's wrappers (RayTaskError keeps it as ``cause``)."""
+    seen = 0
+    while seen < 5:
+        inner = getattr(err, "cause", None) or err.__cause__
+        if inner is None or inner is err:
+            return err
+        err, seen = inner, seen + 1
+    return err
 
 
 @serve.deployment(name=INGRESS, max_ongoing_requests=32, user_config={},
@@ -150,16 +164,16 @@ class Forecaster:
 
     async def _sample(self, request: Request):
         ctype = request.headers.get("content-type", "").lower()
-        body = await read_body(request, self.max_request_bytes)
         icfg = await self._input_config()
         if ctype.startswith("multipart/form-data"):
-            parts = parse_multipart(request.headers["content-type"], body,
-                                    max_parts=icfg.max_files + 4)
+            parts = await read_form(request, self.max_request_bytes, max_parts=icfg.max_files + 4,
+                                    max_file_bytes=icfg.max_file_bytes)
             files = [(p.filename or p.name, p.data) for p in parts if p.name == "files"]
             if not files:
                 raise InputError("no 'files' field in the form (one FITS file per channel)", 422,
                                  fields=sorted({p.name for p in parts}))
             return await asyncio.to_thread(sample_from_fits, files, icfg)
+        body = await read_body(request, self.max_request_bytes)
         if ctype.startswith("application/json"):
             try:
                 req = DatasetRequest.model_validate_json(body)
@@ -184,13 +198,14 @@ class Forecaster:
         fc, t_fc, b_fc = await self.fpnet.predict.remote(
             sample, analysis, int(self.cycle.get("max_regions", 64)))
         t4 = time.perf_counter()
-        versions = await self._versions()
+        versions, degraded = await self._versions()
         timings = {"input": t1 - t0, "perception": t2 - t1, "analysis": t3 - t2,
                    "forecast": t4 - t3, "total": t4 - t0, "perception_compute": t_seg,
                    "analysis_compute": t_an, "forecast_compute": t_fc,
                    "perception_batch": b_seg, "forecast_batch": b_fc}
         rid = new_id()
-        body = build_response(rid, sample, analysis, fc, versions, timings)
+        body = build_response(rid, sample, analysis, fc, versions, timings,
+                              [f"DEGRADED: {d}" for d in degraded])
         m = map_inputs(sample, perception, analysis, fc, body["untrained"])
         self.results[rid] = {"json": body, "map": m, "png": None}
         while len(self.results) > self.max_results:
@@ -198,16 +213,19 @@ class Forecaster:
         self.latest = rid
         return body
 
-    async def _versions(self) -> dict[str, str]:
-        # Cached briefly: a reconfigured deployment reports new versions within 10 s.
+    async def _versions(self) -> tuple[dict[str, str], list[str]]:
+        """``(model versions by role, degraded reasons)``. Cached briefly: a reconfigured
+        deployment reports new versions within 10 s."""
         now = time.monotonic()
         if now - self._versions_at > 10.0:
-            out = {}
-            for h in (self.spnet, self.iatools, self.fpnet):
+            out, degraded = {}, []
+            for name, h in ((SPNET, self.spnet), (IATOOLS, self.iatools), (FPNET, self.fpnet)):
                 st = await h.status.remote()
                 out.update({k: v["version"] for k, v in st.items() if k != "goes"})
-            self._versions_cache, self._versions_at = out, now
-        return dict(self._versions_cache)
+                degraded += degraded_reasons(name, st)
+            self._versions_cache, self._versions_at = (out, degraded), now
+        versions, degraded = self._versions_cache
+        return dict(versions), list(degraded)
 
     @api.post("/v1/forecast", openapi_extra=_FORECAST_BODY,
               summary="Run one perception → analysis → forecast cycle")
@@ -258,16 +276,24 @@ class Forecaster:
                                             "error": f"{type(err).__name__}: {err}"[:300]}}
         return out
 
-    @api.get("/v1/health", summary="Health: 200 when every model loaded, else 503")
+    @api.get("/v1/health", summary="Health: 200 when every model is loaded and trained (or "
+                                    "untrained models are allowed), else 503")
     async def health(self):
+        """``status``: ``ok`` (200); ``degraded`` (503: a role serves an untrained stand-in and
+        ``allow_untrained`` is not set; ``degraded`` lists why); ``unhealthy`` (503: a model is
+        not loaded; ``problems`` lists why)."""
         st = await self._statuses()
         problems = [f"{d}/{r}: {m.get('error', 'not loaded')}" for d, roles in st.items()
                     for r, m in roles.items() if not m.get("loaded")]
+        degraded = []
+        for d, roles in st.items():
+            degraded += degraded_reasons(d, roles)
         untrained = [f"{d}/{r}" for d, roles in st.items() for r, m in roles.items()
                      if "untrained" in str(m.get("version", ""))]
-        body = {"status": "unhealthy" if problems else "ok", "problems": problems,
+        status = "unhealthy" if problems else "degraded" if degraded else "ok"
+        body = {"status": status, "problems": problems, "degraded": degraded,
                 "untrained": untrained, "version": __version__}
-        return JSONResponse(body, status_code=503 if problems else 200)
+        return JSONResponse(body, status_code=200 if status == "ok" else 503)
 
     @api.get("/v1/models", summary="Models per deployment: version, source, config")
     async def models(self):
@@ -319,17 +345,6 @@ class Forecaster:
         latest = self.results.get(self.latest)["json"] if self.latest in self.results else None
         extra = await asyncio.to_thread(history_section, self.store) if self.store else ""
         return HTMLResponse(render_index_html(latest, extra))
-
-
-def _root_cause(err: BaseException) -> BaseException:
-    """The user-level exception inside Ray's wrappers (RayTaskError keeps it as ``cause``)."""
-    seen = 0
-    while seen < 5:
-        inner = getattr(err, "cause", None) or err.__cause__
-        if inner is None or inner is err:
-            return err
-        err, seen = inner, seen + 1
-    return err
 
 
 __all__ = ["DatasetRequest", "Forecaster", "api"]

@@ -12,7 +12,8 @@ every ``checkpoint_every`` steps (rank 0 writes; every rank reports). On start i
 
 The run directory and checkpoint layout are in :mod:`solarray.train.checkpoints`; validation
 metrics in :mod:`solarray.train.validation`. Data order is not restored on resume: the data
-stream restarts from a fresh epoch.
+stream restarts from a fresh epoch. While :func:`fit` waits, a driver-side watchdog
+(:mod:`solarray.train.watchdog`) logs which resource is missing when no step is reported.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from solarray.train.config import TrainConfig
 from solarray.train.objectives import get_objective
 from solarray.train.optim import build_optimizers, prepare_kwargs, train_step
 from solarray.train.validation import mean_across_workers, read_val_batches, validate
+from solarray.train.watchdog import training_watchdog
 
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float = 0.0) -> float:
@@ -307,7 +309,8 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
             callbacks=list(callbacks) or None,
         ),
     )
-    result = trainer.fit()
+    with training_watchdog(cfg, log):  # no step for a while: log which resource is missing
+        result = trainer.fit()
     if getattr(result, "error", None) is not None:
         raise result.error
     ret = result.return_value or {}

@@ -19,9 +19,11 @@ code reads synthetic and real observations.
 
 Modules: :mod:`~.model` (what the Sun contains), :mod:`~.render` (fields and intensities on a
 grid), :mod:`~.level1` (pointing, headers, noise), :mod:`~.tables`, :mod:`~.preview`,
-:mod:`~.generator` (the public API below). Also here, built on the generator or standing in for
-it: :mod:`~.toy` (tiny in-memory training samples) and :mod:`~.forecast_set` (several synthetic
-runs ingested into one multi-month forecasting set).
+:mod:`~.generator` (the public API below), :mod:`~.blocks` (per-pixel work in cache-sized row
+bands on two threads) and :mod:`~.draws` (a step's random draws made ahead on a thread). Also
+here, built on the generator or standing in for it: :mod:`~.toy` (tiny in-memory training
+samples) and :mod:`~.forecast_set` (several synthetic runs ingested into one multi-month
+forecasting set).
 """
 
 from solarray.data.synthetic.generator import (

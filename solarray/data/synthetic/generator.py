@@ -23,8 +23,10 @@ from solarray.core.atomic import atomic_path, write_text
 from solarray.core.features import FEATURE_KINDS
 from solarray.core.frame import FRAME_RSUN
 from solarray.core.frame_header import centred_grid, frame_header
-from solarray.core.geometry import ImageGrid, Observer, earth_observer, grid_geometry
+from solarray.core.geometry import ImageGrid, Observer, earth_observer
 from solarray.data.synthetic import model
+from solarray.data.synthetic.blocks import banded, banded_geometry
+from solarray.data.synthetic.draws import StepDraws
 from solarray.data.synthetic.level1 import (
     QUALITY_OFFPOINT,
     channel_offset_s,
@@ -35,7 +37,13 @@ from solarray.data.synthetic.level1 import (
     stamp,
 )
 from solarray.data.synthetic.preview import write_preview
-from solarray.data.synthetic.render import aia_rate, hmi_field, render_fields
+from solarray.data.synthetic.render import (
+    RESPONSE,
+    aia_rate,
+    hmi_field,
+    limb_profile,
+    render_fields,
+)
 from solarray.data.synthetic.tables import ar_rows, days_since, write_tables
 
 
@@ -155,10 +163,11 @@ def generate(cfg: SynthConfig, out_dir: str | Path,
         obs = earth_observer(t)
         flaring = float(np.interp(t_day, xrs_t, xrsb)) >= 1e-5
         grids = {inst: instrument_grid(inst, cfg.size, obs, rng) for inst in ("AIA", "HMI")}
-        fields_cache: dict[str, tuple] = {}
+        fields_cache: dict = {}  # per grid: geometry and fields; per (grid, limb kind): profile
+        draws = StepDraws(rng, cfg.channels, cfg.bad_frame_rate / 2, (cfg.size, cfg.size))
         for name in cfg.channels:
             ch = chans.get(name)
-            fate = rng.random()
+            fate = draws.fate()
             if fate < cfg.bad_frame_rate / 2:
                 bad.append({"time": t.isot, "channel": name, "kind": "missing"})
                 continue
@@ -172,23 +181,33 @@ def generate(cfg: SynthConfig, out_dir: str | Path,
                 bad.append({"time": t.isot, "channel": name, "kind": "off-pointed"})
             key = f"{ch.instrument}-{offpoint}"
             if key not in fields_cache:
-                geom = grid_geometry(render_grid, obs)
+                geom = banded_geometry(render_grid, obs)
                 fields_cache[key] = (geom, render_fields(sun, t_day, render_grid, obs, geom,
                                                          vector=cfg.vector))
             geom, fields = fields_cache[key]
             exptime = ch.exptime * (0.3 if flaring and ch.cadence <= 12 else 1.0)  # AEC in flares
-            clean = aia_rate(name, fields, geom) if ch.instrument == "AIA" else hmi_field(name, fields, geom)
-            data = detector_noise(name, clean, exptime, cfg.size, rng)
+            shape = (render_grid.ny, render_grid.nx)
+            if ch.instrument == "AIA":
+                kind = RESPONSE[name].limb
+                if (key, kind) not in fields_cache:  # one limb profile per kind and grid
+                    fields_cache[key, kind] = banded(limb_profile, shape, np.float32, kind, geom)
+                clean = banded(aia_rate, shape, np.float32, name, fields, geom,
+                               base=fields_cache[key, kind])
+            else:
+                clean = banded(hmi_field, shape, np.float32, name, fields, geom)
+            data = banded(detector_noise, shape, np.float32, name, clean, exptime, cfg.size,
+                          draws.noise())
             t_obs = t + TimeDelta(channel_offset_s(name), format="sec")
             header = level1_header(name, grid, obs, t_obs, exptime if ch.instrument == "AIA" else 0.0,
                                    QUALITY_OFFPOINT if offpoint else 0)
             _write_fits(out / "fits" / name / level1_filename(name, t_obs), data, header,
                         cfg.compress)
             n_files += 1
+        draws.close()
         # Ground-truth masks on the north-up, disk-centred frame, planes in FEATURE_KINDS order.
         mgrid = centred_grid(cfg.size, obs.rsun_obs, FRAME_RSUN)
-        mgeom = grid_geometry(mgrid, obs)
-        mf = render_fields(sun, t_day, mgrid, obs, mgeom)
+        mgeom = banded_geometry(mgrid, obs)
+        mf = render_fields(sun, t_day, mgrid, obs, mgeom, masks_only=True)
         masks = np.stack([mf.ar_label > 0, mf.ch >= 0.5, mf.fl >= 0.5]).astype(np.uint8)
         _write_fits(out / "masks" / f"masks_{stamp(t)}.fits", masks, _mask_header(obs, cfg.size),
                     False)

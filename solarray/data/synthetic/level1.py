@@ -100,16 +100,21 @@ def level1_header(name: str, grid: ImageGrid, obs: Observer, t_obs: Time, exptim
 
 
 def detector_noise(name: str, clean: np.ndarray, exptime: float, size: int,
-                   rng: np.random.Generator) -> np.ndarray:
-    """Level-1 values with detector noise: AIA DN (photon + read noise, saturation), HMI G."""
+                   rng: np.random.Generator | np.ndarray) -> np.ndarray:
+    """Level-1 values with detector noise: AIA DN (photon + read noise, saturation), HMI G.
+
+    ``rng``: a generator to draw the standard normals from, or the normals themselves
+    (``clean.shape`` float32, as :class:`~solarray.data.synthetic.draws.StepDraws` makes them)."""
     ch = chans.get(name)
     binning = FULL_RES / size  # each pixel stands for binning² full-resolution pixels (averaged)
+    normal = (rng.standard_normal(clean.shape, dtype=np.float32)
+              if isinstance(rng, np.random.Generator) else rng)
     if ch.instrument == "AIA":
         dn = clean * np.float32(exptime)
         sigma = np.sqrt(np.maximum(dn, 0.0) + 1.2**2) / np.float32(binning)
-        dn = dn + sigma * rng.standard_normal(dn.shape, dtype=np.float32)
+        dn = dn + sigma * normal
         return np.clip(dn, 0.0, AIA_SATURATION_DN).astype(np.float32)
-    noise = np.float32(ch.quiet_sun / binning) * rng.standard_normal(clean.shape, dtype=np.float32)
+    noise = np.float32(ch.quiet_sun / binning) * normal
     return (clean + noise).astype(np.float32)
 
 

@@ -25,6 +25,7 @@ from solarray.core.geometry import (
     carrington_longitude,
     hgs_to_hpc,
 )
+from solarray.data.synthetic.blocks import row_bands
 from solarray.data.synthetic.model import AR_MASK_GAUSS, SunModel
 
 
@@ -115,12 +116,46 @@ def _seg_dist2(px, py, ax, ay, bx, by):
     return (px - ax - t * vx) ** 2 + (py - ay - t * vy) ** 2
 
 
+def network_on_grid(seed: int, geom: DiskGeometry, obs: Observer) -> np.ndarray:
+    """The Carrington-fixed network texture (unit variance) sampled on-disk, 0 off-disk,
+    ``[ny, nx]`` float32; evaluated band by band (:mod:`~solarray.data.synthetic.blocks`)."""
+    network = np.zeros(geom.on_disk.shape, np.float32)
+    for rows in row_bands(*network.shape):
+        on = geom.on_disk[rows]
+        carr = carrington_longitude(geom.lon[rows][on], obs)
+        network[rows][on] = _sample_texture(seed, carr, geom.lat[rows][on])
+    return network
+
+
+def _add_loops(loops: np.ndarray, box, bon: np.ndarray, reg, dx: np.ndarray, dy: np.ndarray,
+               extent: float, s: float) -> None:
+    """Coronal loops of one region into ``loops[box][bon]``: arcs between opposite-polarity
+    spots plus a diffuse glow."""
+    spots = [p for p in reg.poles if p.spot]
+    pos = [p for p in spots if p.flux > 0]
+    neg = [p for p in spots if p.flux < 0]
+    e = np.zeros(dx.shape, np.float32)
+    for a in pos:
+        for c in neg:
+            w = 0.6 * (a.sigma + c.sigma)
+            d2 = _seg_dist2(dx, dy, a.dlon, a.dlat, c.dlon, c.dlat)
+            e = np.maximum(e, np.exp(-d2 / np.float32(2 * w * w)))
+    glow_w = max(extent / 2.5, 1.0)
+    e += 0.3 * np.exp(-(dx * dx + dy * dy) / np.float32(2 * glow_w**2))
+    scale = (0.15 if reg.decayed else 1.0) * s * np.sqrt(reg.flux / 1e22)
+    lsub = loops[box]
+    lsub[bon] += np.float32(scale) * e
+
+
 def render_fields(sun: SunModel, t: float, grid: ImageGrid, obs: Observer, geom: DiskGeometry,
-                  vector: bool = False) -> SurfaceFields:
-    """Evaluate every feature of ``sun`` at time ``t`` (days) on ``grid``."""
+                  vector: bool = False, masks_only: bool = False) -> SurfaceFields:
+    """Evaluate every feature of ``sun`` at time ``t`` (days) on ``grid``.
+
+    ``masks_only``: compute only what the truth masks need (``ar_label``, ``ch``, ``fl``); the
+    other fields are zero (no network texture, loops, flares or field values besides AR claims).
+    """
     shape = (grid.ny, grid.nx)
     on = geom.on_disk
-    br = np.zeros(shape, np.float32)
     best = np.zeros(shape, np.float32)  # |B| of the strongest AR claiming each pixel
     ar_label = np.zeros(shape, np.int32)
     ch = np.zeros(shape, np.float32)
@@ -130,16 +165,17 @@ def render_fields(sun: SunModel, t: float, grid: ImageGrid, obs: Observer, geom:
     bx = np.zeros(shape, np.float32) if vector else None
     by = np.zeros(shape, np.float32) if vector else None
 
-    network = np.zeros(shape, np.float32)
-    carr = carrington_longitude(geom.lon[on], obs)
-    network[on] = _sample_texture(sun.network_seed, carr, geom.lat[on])
-    br[on] = HMI_NETWORK_GAUSS * network[on]
+    if masks_only:
+        network, br = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    else:
+        network = network_on_grid(sun.network_seed, geom, obs)
+        br = HMI_NETWORK_GAUSS * network  # 0 off-disk, as the network
 
     active_flares = [(f, float(f.profile(np.array([t]))[0])) for f in sun.flares
                      if f.start_time - 0.02 <= t <= f.peak_time + 8 * f.decay / 1440.0]
     for reg in sun.regions:
         s = float(reg.strength(t))
-        if s <= 0:
+        if s <= 0 or (masks_only and reg.decayed):  # decayed plage claims no AR pixels
             continue
         lon_c = float(_wrap(reg.lon(t)))
         extent = max(np.hypot(p.dlon, p.dlat) + 3.5 * p.sigma for p in reg.poles)
@@ -163,26 +199,13 @@ def render_fields(sun: SunModel, t: float, grid: ImageGrid, obs: Observer, geom:
             if vector:  # horizontal field fans out of positive and into negative poles
                 gx += g * ux / np.float32(p.sigma)
                 gy += g * uy / np.float32(p.sigma)
-        sub = br[box]
-        sub[bon] += b
-        if vector:
-            bx[box][bon] += gx
-            by[box][bon] += gy
-        # Coronal loops: arcs between opposite polarity spots plus a diffuse glow.
-        spots = [p for p in reg.poles if p.spot]
-        pos = [p for p in spots if p.flux > 0]
-        neg = [p for p in spots if p.flux < 0]
-        e = np.zeros(dx.shape, np.float32)
-        for a in pos:
-            for c in neg:
-                w = 0.6 * (a.sigma + c.sigma)
-                d2 = _seg_dist2(dx, dy, a.dlon, a.dlat, c.dlon, c.dlat)
-                e = np.maximum(e, np.exp(-d2 / np.float32(2 * w * w)))
-        glow_w = max(extent / 2.5, 1.0)
-        e += 0.3 * np.exp(-(dx * dx + dy * dy) / np.float32(2 * glow_w**2))
-        scale = (0.15 if reg.decayed else 1.0) * s * np.sqrt(reg.flux / 1e22)
-        lsub = loops[box]
-        lsub[bon] += np.float32(scale) * e
+        if not masks_only:
+            sub = br[box]
+            sub[bon] += b
+            if vector:
+                bx[box][bon] += gx
+                by[box][bon] += gy
+            _add_loops(loops, box, bon, reg, dx, dy, extent, s)
         if not reg.decayed:
             absb = np.abs(b)
             claim = (absb >= AR_MASK_GAUSS) & (absb > best[box][bon])
@@ -191,7 +214,7 @@ def render_fields(sun: SunModel, t: float, grid: ImageGrid, obs: Observer, geom:
             bvals[claim], lvals[claim] = absb[claim], reg.number
             bsub[bon], lab[bon] = bvals, lvals
         for f, excess in active_flares:
-            if f.ar_number != reg.number or excess <= 0:
+            if masks_only or f.ar_number != reg.number or excess <= 0:
                 continue
             r2 = (dx - f.site[0]) ** 2 + (dy - f.site[1]) ** 2
             fsub = flare[box]
@@ -215,6 +238,8 @@ def render_fields(sun: SunModel, t: float, grid: ImageGrid, obs: Observer, geom:
         depth = np.clip((edge - rho) / 0.08, 0.0, 1.0).astype(np.float32)
         csub = ch[box]
         csub[bon] = np.maximum(csub[bon], depth)
+        if masks_only:
+            continue
         # Unipolar weak field: the network inside a hole is one polarity, a few G on average.
         bsub = br[box]
         net = network[box][bon]
@@ -252,13 +277,15 @@ def corona_limb(mu: np.ndarray) -> np.ndarray:
     return ((np.asarray(mu, dtype=np.float64) + c) / (1.0 + c)) ** -p
 
 
-def _limb(response: Response, geom: DiskGeometry) -> np.ndarray:
+def limb_profile(kind: str, geom: DiskGeometry) -> np.ndarray:
+    """Centre-to-limb profile (1 at disk centre) of a :attr:`Response.limb` kind on ``geom``,
+    on and off the disk, ``[ny, nx]`` float32; shared by every passband of that kind."""
     mu, r, on = geom.mu, geom.r, geom.on_disk
-    if response.limb == "corona":
+    if kind == "corona":
         disk = corona_limb(mu)
         edge = corona_limb(np.zeros(1))[0]
         off = edge * np.exp(-(np.maximum(r, 1.0) - 1.0) / CORONA_SCALE_HEIGHT)
-    elif response.limb == "chromosphere":
+    elif kind == "chromosphere":
         disk = 0.9 + 0.1 / np.sqrt(mu + 0.15)
         off = 1.1 * np.exp(-(np.maximum(r, 1.0) - 1.0) / 0.015) + 0.02 * np.exp(
             -(np.maximum(r, 1.0) - 1.0) / CORONA_SCALE_HEIGHT)
@@ -268,13 +295,16 @@ def _limb(response: Response, geom: DiskGeometry) -> np.ndarray:
     return np.where(on, disk, off).astype(np.float32)
 
 
-def aia_rate(name: str, fields: SurfaceFields, geom: DiskGeometry) -> np.ndarray:
-    """Noise-free AIA intensity, DN/s per full-resolution pixel, ``[ny, nx]`` float32."""
+def aia_rate(name: str, fields: SurfaceFields, geom: DiskGeometry,
+             base: np.ndarray | None = None) -> np.ndarray:
+    """Noise-free AIA intensity, DN/s per full-resolution pixel, ``[ny, nx]`` float32.
+
+    ``base``: ``limb_profile(RESPONSE[name].limb, geom)`` when the caller already has it."""
     ch = chans.get(name)
     resp = RESPONSE[name]
     qs = np.float32(ch.quiet_sun)
     on = geom.on_disk
-    base = _limb(resp, geom)
+    base = limb_profile(resp.limb, geom) if base is None else base
     texture = 1.0 + resp.network * np.tanh(fields.network)
     img = base * np.where(on, texture, 1.0)
     img *= 1.0 - (1.0 - resp.ch_factor) * fields.ch
