@@ -88,8 +88,10 @@ def test_rows_stream_oldest_first_and_match_single_reads(archive):
 def test_cycle_command_writes_forecasts_regions_and_disk(archive, tmp_path, capsys):
     synth, shards, ids = archive
     out = tmp_path / "out"
+    empty = tmp_path / "no_checkpoints"  # an existing directory without checkpoints: untrained
+    empty.mkdir()
     code = main(["cycle", "--data", str(shards), "--out", str(out), "--checkpoint-dir",
-                 str(tmp_path / "none"), "--history", str(synth), "--last", "2"])
+                 str(empty), "--history", str(synth), "--last", "2"])
     assert code == 0
     printed = capsys.readouterr().out
     assert "UNTRAINED" in printed and "[2/2]" in printed

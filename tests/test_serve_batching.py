@@ -9,15 +9,16 @@ is switched off here.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from datetime import datetime
 
 import numpy as np
 import pytest
 import ray.serve.batching as serve_batching
 
+import solarray.serve.deployments as deployments_module
 from solarray.core.frame_header import sample_frame_header
 from solarray.pipeline.sample import Sample
-from solarray.serve.deployments import SPNetDeployment
 
 N = 64
 T = datetime(2024, 1, 1)
@@ -29,10 +30,21 @@ def replica(monkeypatch, tmp_path):
     # only exists inside Serve; it is the one thing the batch queue needs from a replica.
     monkeypatch.setattr(serve_batching._BatchQueue,
                         "_warn_if_max_batch_size_exceeds_max_ongoing_requests", lambda self: None)
-    replica = SPNetDeployment.func_or_class()
+    replica = _private_spnet_class()()
     replica.reconfigure({"checkpoint_dir": str(tmp_path), "max_batch_size": 1,
                          "batch_wait_timeout_s": 0.5})
     return replica
+
+
+def _private_spnet_class():
+    """The SPNet deployment class from a private copy of its module: ``@serve.batch`` keeps the
+    batch queue it creates (asyncio objects, not picklable) in the method's closure, so using the
+    shared class here would leave it undeployable for the Serve tests that run later."""
+    spec = importlib.util.spec_from_file_location("_spnet_batching_copy",
+                                                  deployments_module.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.SPNetDeployment.func_or_class
 
 
 def _samples(channels, k: int) -> list[Sample]:

@@ -53,12 +53,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--cpus-per-worker must be > 0, got {args.cpus_per_worker}")
     if args.name is not None and (not args.name or os.sep in args.name):
         raise UsageError(f"--name must be a plain name, got {args.name!r}")
-    require_shards("--data", args.data)
     try:
         sweep = load_sweep(args.sweep)
         check_available(sweep)
     except (SweepError, SweepUnavailable) as err:
         raise UsageError(f"--sweep: {err}") from None
+    require_shards("--data", args.data)
 
     for split in ("train", "val"):  # trials train on one and are scored on the other
         require_split("--data", args.data, split, "add data from other months (test = January, "

@@ -32,7 +32,7 @@ from solarray.pipeline.inputs import InputError
 from solarray.search import directions as D
 from solarray.search.lut import Searcher
 from solarray.search.parameters import PARAMETERS, check_parameter, parameter_table
-from solarray.serve.http import parse_multipart, read_body
+from solarray.serve.http import read_body, read_form
 
 log = logging.getLogger("ray.serve")
 SEARCH = "Search"
@@ -171,10 +171,9 @@ class Search:
     @api.post("/")
     async def search(self, request: Request):
         try:
-            body = await read_body(request, self.max_request_bytes)
             ctype = request.headers.get("content-type", "")
             if ctype.startswith("multipart/form-data"):
-                parts = parse_multipart(ctype, body, max_parts=4)
+                parts = await read_form(request, self.max_request_bytes, max_parts=4)
                 files = [p for p in parts if p.name == "file"]
                 if len(files) != 1:
                     raise InputError("multipart upload needs exactly one part named 'file'", 422)
@@ -182,6 +181,7 @@ class Search:
                 k = self._k(kpart.data.decode() if kpart else 10)
                 patch = _load_npy_or_fits(files[0].filename or "file", files[0].data)
                 return {"k": k, "matches": self._query(patch, k)}
+            body = await read_body(request, self.max_request_bytes)
             try:
                 req = json.loads(body or b"null")
             except ValueError:
