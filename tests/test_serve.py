@@ -9,8 +9,6 @@ import io
 import json
 import pickle
 import socket
-import urllib.error
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 import torch
 from astropy.io import fits
 
+from solarray.benchmarks.reliability import request as http_request
 from solarray.pipeline.inputs import InputConfig, InputError, sample_from_dataset, sample_from_fits
 from solarray.serve.http import encode_multipart, read_form
 
@@ -466,14 +465,7 @@ def _free_port() -> int:
 
 
 def _http(base, path, data=None, ctype=None, timeout=120):
-    req = urllib.request.Request(base + path, data=data)
-    if ctype:
-        req.add_header("Content-Type", ctype)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, resp.headers.get("content-type", ""), resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers.get("content-type", ""), err.read()
+    return http_request(base, path, data, ctype, timeout)
 
 
 def _options(tmp, synth_dir, **ingress):

@@ -19,6 +19,7 @@ from solarray.data import dataset as data_api
 from solarray.data.shard_reader import sample_ids
 from solarray.data.shards import shard_paths
 from solarray.models import load_model
+from solarray.models.pretrained import encoder_settings
 
 #: Columns every shard has (ingest's, and `search patches`' patch files).
 SHARD_COLUMNS = ("sample_id",)
@@ -141,6 +142,19 @@ def load_checkpoint(flag: str, path: str, expected: str | Sequence[str]):
     return model
 
 
+def require_encoder(flag: str, path: str, kinds: str) -> str:
+    """``path`` is a readable pretrained ViT encoder checkpoint (``kinds`` names the accepted
+    models in the message)."""
+    if not os.path.exists(path):
+        raise UsageError(f"{flag}: no such checkpoint: {path}")
+    try:
+        encoder_settings(path)
+    except Exception as err:  # torch/registry errors of an unreadable or foreign checkpoint
+        raise UsageError(f"{flag}: {path} is not a pretrained ViT encoder checkpoint ({kinds}): "
+                         f"{' '.join(str(err).split())[:160]}") from None
+    return path
+
+
 def require_channels(flag: str, wanted: Sequence[str], available: Sequence[str],
                      where: str, fix: str = "") -> None:
     """Every channel in ``wanted`` is in ``available`` (the data's channels at ``where``)."""
@@ -151,6 +165,6 @@ def require_channels(flag: str, wanted: Sequence[str], available: Sequence[str],
                          + (fix or "ingest those channels or use a model trained on these"))
 
 
-__all__ = ["SHARD_COLUMNS", "load_checkpoint", "require_channels", "require_dir", "require_file",
+__all__ = ["SHARD_COLUMNS", "load_checkpoint", "require_channels", "require_dir", "require_encoder", "require_file",
            "require_out_dir", "require_out_file", "require_shards", "require_split",
            "shard_channels"]

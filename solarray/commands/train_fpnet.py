@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 
-from solarray.commands._checks import require_out_dir, require_shards, require_split
+from solarray.commands._checks import (
+    require_encoder,
+    require_out_dir,
+    require_shards,
+    require_split,
+)
 from solarray.core.atomic import write_json
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
 from solarray.forecast.features import load_feature_table, table_for_mode
 from solarray.forecast.frames import load_frames
 from solarray.forecast.training import FPNetTrainConfig, train_fpnet
-from solarray.models.pretrained import encoder_settings
 
 NAME = "train-fpnet"
 HELP = "train the FPNet flare forecaster on shards + a feature table; calibrate; verify on test"
@@ -72,15 +76,8 @@ def build_config(args: argparse.Namespace) -> FPNetTrainConfig:
             raise UsageError(f"{flag} must be an integer >= {low}, got {v}")
     if args.lr <= 0:
         raise UsageError(f"--lr must be > 0, got {args.lr}")
-    if args.encoder and not os.path.exists(args.encoder):
-        raise UsageError(f"--encoder: no such checkpoint: {args.encoder}")
     if args.encoder:
-        try:
-            encoder_settings(args.encoder)
-        except Exception as err:  # torch/registry errors of an unreadable or foreign checkpoint
-            raise UsageError(f"--encoder: {args.encoder} is not a pretrained ViT encoder "
-                             f"checkpoint (mae_vit, vit_ae, solarchip_vit): "
-                             f"{' '.join(str(err).split())[:160]}") from None
+        require_encoder("--encoder", args.encoder, "mae_vit, vit_ae, solarchip_vit")
     mode = args.mode.replace("-", "_")
     mc: dict = {"preset": args.preset}
     if args.image_size is not None:

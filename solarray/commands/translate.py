@@ -7,13 +7,12 @@ import argparse
 import json
 import os
 
-from solarray.commands._checks import require_shards, require_split
+from solarray.commands._checks import require_encoder, require_shards, require_split
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
 from solarray.data.dataset import channels_of
 from solarray.data.shards import SETTINGS, shard_paths
 from solarray.models import list_models
-from solarray.models.pretrained import encoder_settings
 from solarray.translate.data import check_channels, load_stack
 from solarray.translate.selection import combinations_of, format_selection
 from solarray.translate.training import TranslationRun, run_channels, train_translation
@@ -122,15 +121,8 @@ def _train(args: argparse.Namespace) -> int:
         raise UsageError(f"--fraction must be in (0, 1], got {args.fraction}")
     if args.model == "controlnet_translator" and not args.pretrained:
         raise UsageError("--model controlnet_translator needs --pretrained CHECKPOINT")
-    if args.pretrained and not os.path.exists(args.pretrained):
-        raise UsageError(f"--pretrained: no such file or directory: {args.pretrained}")
     if args.pretrained:
-        try:
-            encoder_settings(args.pretrained)
-        except Exception as err:  # torch/registry errors of an unreadable or foreign checkpoint
-            raise UsageError(f"--pretrained: {args.pretrained} is not a pretrained ViT encoder "
-                             f"checkpoint (SolarCHIP or MAE): "
-                             f"{' '.join(str(err).split())[:160]}") from None
+        require_encoder("--pretrained", args.pretrained, "SolarCHIP or MAE")
     available = channels_of(args.data)
     run = TranslationRun(inputs=_names(args.inputs), outputs=_names(args.outputs),
                          model=args.model, preset=args.preset,
