@@ -75,7 +75,7 @@ def run_arm(sweep, resolved, points, train_ds, val_ds, channels, storage: str, n
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
-    from solarray.tune.callbacks import release_placement_groups
+    from solarray.tune.callbacks import release_callback, release_placement_groups
     from solarray.tune.runner import DRIVER_RESOURCES
 
     root = os.path.join(storage, name)
@@ -95,12 +95,13 @@ def run_arm(sweep, resolved, points, train_ds, val_ds, channels, storage: str, n
                                     **({} if asha else {"metric": sweep.metric,
                                                         "mode": sweep.mode})),
         run_config=tune.RunConfig(name=name, storage_path=storage, verbose=0,
+                                  callbacks=[release_callback(Path(setup["train_root"]))],
                                   failure_config=tune.FailureConfig(max_failures=0)))
     try:
         grid = tuner.fit()
     finally:
-        # As the runner does: Ray Train's worker-group placement groups of trials that Tune
-        # stopped outlive them; release them or the next arm's trials wait for CPUs forever.
+        # As the runner does (per trial above, and here for any left): Ray Train's worker-group
+        # placement groups outlive their trials; left alone, the next trials wait for CPUs.
         for d in Path(setup["train_root"]).glob("*"):
             release_placement_groups(d)
     trials = []

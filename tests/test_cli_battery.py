@@ -372,6 +372,9 @@ BATTERY = [
                                                 "--storage", o], "training split"),
     _c("tune", "unknown-sweep", lambda P, o: ["--sweep", "nope", "--data", P.february,
                                               "--storage", o], "--sweep"),
+    _c("tune", "zero-trial-workers", lambda P, o: ["--sweep", "masking", "--data", P.february,
+                                                   "--trial-workers", "0", "--storage", o],
+       "--trial-workers", ">= 1"),
     # verify
     _c("verify", "missing-forecasts", lambda P, o: ["--forecasts", P.missing], "no_such_dir"),
     _c("verify", "corrupt-forecasts", lambda P, o: ["--forecasts", P.garbage_csv],

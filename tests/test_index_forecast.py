@@ -56,6 +56,21 @@ def test_loading_averages_days_and_picks_mu(tmp_path):
     assert list(load_features(f, prefix="logsigma_").columns) == ["logsigma_0000"]
 
 
+def test_embed_vectors_are_expanded_into_features(tmp_path):
+    """A `solarray embed` file (fixed-length list columns) is a feature set: the `embedding`
+    vector is expanded element by element and averaged per day; ragged lists are refused."""
+    t = pd.date_range("2024-02-01", periods=4, freq="12h")
+    emb = [np.arange(3, dtype=np.float32) + i for i in range(4)]
+    pd.DataFrame({"sample_id": [str(x) for x in t], "t_obs": t, "embedding": emb,
+                  "cls_aia": [e[:2] for e in emb]}).to_parquet(tmp_path / "emb.parquet")
+    feats = load_features(tmp_path / "emb.parquet")
+    assert list(feats.columns) == ["embedding_0", "embedding_1", "embedding_2"]
+    assert feats["embedding_2"].tolist() == [2.5, 4.5]  # (2 + 3) / 2, (4 + 5) / 2
+    pd.DataFrame({"t_obs": t[:2], "v": [[1.0], [1.0, 2.0]]}).to_parquet(tmp_path / "rag.parquet")
+    with pytest.raises(ValueError, match="no numeric feature columns"):
+        load_features(tmp_path / "rag.parquet")
+
+
 def test_gaps_dropped_and_counted(tmp_path):
     s, f, _ = _world(tmp_path, days=60, gaps=(10,))
     smp = make_samples(load_series(s, "f30"), load_features(f), 2)

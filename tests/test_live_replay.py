@@ -117,6 +117,45 @@ def test_watcher_actor_and_skipped_inputs(ray_session, ten_days, tmp_path):
     assert len(store.forecasts()) == 3
 
 
+def _wait_for(predicate, timeout: float = 90.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_watcher_actor_killed_is_restarted_and_resumes_its_loop(ray_session, ten_days, tmp_path):
+    """The live watcher actor (``loop=True``) is SIGKILLed inside its loop: Ray restarts it, the
+    restarted actor resumes watching by itself (Ray does not re-send the ``run`` call), forecasts
+    the step released after the kill, and never forecasts a time twice."""
+    replay = Replay(ten_days, tmp_path / "live")
+    cfg = WatchConfig(input=str(replay.input_dir), store=str(tmp_path / "store"),
+                      goes=str(replay.goes_dir), every_s=0.3, cadence_minutes=1440,
+                      settle_s=0.0, size=64, checkpoint_dir=str(tmp_path / "none"))
+    store = ForecastStore(cfg.store)
+    for k in range(2):
+        replay.release(k)
+    actor = start_actor(cfg, "restart", loop=True)
+    try:
+        actor.run.remote()
+        assert _wait_for(lambda: len(store.forecasts()) == 2), "the loop never forecast"
+        pid = ray.get(actor.pid.remote())
+        assert not ray.get(actor.was_resumed.remote())
+        os.kill(pid, signal.SIGKILL)
+        replay.release(2)
+        assert _wait_for(lambda: len(store.forecasts()) == 3), "the restarted actor sat idle"
+        assert ray.get(actor.pid.remote()) != pid and ray.get(actor.was_resumed.remote())
+    finally:
+        stop_actor("restart")
+    fc = store.forecasts()
+    assert fc["observation_time"].is_unique
+    gaps = [abs((t - pd.Timestamp(s.t)).total_seconds())
+            for t, s in zip(sorted(fc["observation_time"]), replay.steps[:3], strict=True)]
+    assert max(gaps) < 600  # the three released steps, each once
+
+
 def test_discovery_polls_a_url_through_fsspec(ten_days):
     """A remote input (here fsspec's in-memory filesystem standing in for HTTP/S3): files are
     listed, waited for until unchanged over one poll, grouped and read through fsspec."""

@@ -59,6 +59,12 @@ def test_isola_init_and_model_a_has_no_discriminator():
     a = get_objective("pix2pix", gan_weight=0).build_model("pix2pix", {"preset": "tiny"},
                                                             ("hmi_m", "aia171"))
     assert a.discriminator is None and a.config.outputs == ("aia171",)
+    # Model A's one optimiser is Park 2019's Adam: β = (0.5, 0.999), no weight decay, whatever
+    # the TrainConfig's AdamW defaults
+    cfg = TrainConfig(model="pix2pix", betas=(0.9, 0.95), weight_decay=0.05, lr=2e-4)
+    opt, _ = build_optimizers(get_objective("pix2pix", gan_weight=0), a, cfg, lambda s: 1.0)
+    group = opt.param_groups[0]
+    assert group["betas"] == (0.5, 0.999) and group["weight_decay"] == 0.0 and group["lr"] == 2e-4
 
 
 def test_gan_phases_update_only_their_own_parameters():

@@ -49,6 +49,16 @@ def test_shapes_sigma_modes_and_checkpoint(tmp_path, preset, mode, one_torch_thr
     torch.testing.assert_close(back(x)["recon"], m(x)["recon"])
 
 
+def test_default_channels_are_the_seed_set_when_the_shards_hold_it():
+    from solarray.train.loop import default_channels
+
+    extra = ("hmi_m", *SEED_CHANNELS[::-1])  # shards with all 12 and more, in another order
+    assert default_channels("sigma_vae", extra) == SEED_CHANNELS
+    partial = SEED_CHANNELS[:-1]  # no hmi_bz: every channel of the shards
+    assert default_channels("sigma_vae", partial) == partial
+    assert default_channels("solarchip_vit", extra) == extra  # no preferred set
+
+
 def test_config_errors():
     with pytest.raises(KeyError, match="unknown channel"):
         build("sigma_vae", preset="tiny", channels=("aia999",))

@@ -41,7 +41,7 @@ def _parse(add, argv):
     return p.parse_args(argv)
 
 
-def test_train_then_evaluate_translation(ray_session, tmp_path):
+def test_train_then_evaluate_translation(ray_session, tmp_path, capsys):
     data = _shards(tmp_path / "shards")
     args = _parse(translate.add_arguments, [
         "train", "--data", str(data), "--outputs", "aia171,aia193", "--steps", "3",
@@ -59,6 +59,11 @@ def test_train_then_evaluate_translation(ray_session, tmp_path):
     assert {r["passband"] for r in rows} == {"aia171", "aia193", "average"}
     assert all(-1 <= r["cc"] <= 1 and 0 <= r["ppe10"] <= 1 for r in rows)
     assert len(list(out.glob("a_*.png"))) == 1
+    capsys.readouterr()
+    assert run(_parse(add, ["--checkpoint", str(ckpt), "--data", str(data), "--json"])) == 0
+    printed = json.loads(capsys.readouterr().out)  # stdout is one JSON document
+    assert [(r["model"], r["passband"]) for r in printed] == \
+        [(r["model"], r["passband"]) for r in rows if r["model"] == "a"]
 
     with pytest.raises(UsageError, match=r"not trained to generate \['aia304'\]"):
         run(_parse(add, ["--checkpoint", str(ckpt), "--data", str(data), "--outputs",

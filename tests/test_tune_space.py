@@ -104,7 +104,7 @@ def test_ray_tune_domains():
     ({"asha": {"reduction_factor": 1}}, r"asha\.reduction_factor must be > 1"),
     ({"asha": {"brackets": 2}}, r"asha takes grace_period and reduction_factor"),
     ({"resources": {"gpus": 1}}, r"resources takes cpus_per_worker, trial_workers, use_gpu"),
-    ({"resources": {"trial_workers": -1}}, r"resources\.trial_workers must be an integer >= 0"),
+    ({"resources": {"trial_workers": 0}}, r"resources\.trial_workers must be an integer >= 1"),
 ])
 def test_parse_errors_name_the_file_and_field(changes, message):
     with pytest.raises(SweepError, match=r"my\.yaml: .*" + message):

@@ -5,7 +5,9 @@ plus side-by-side PNGs (input, target, generated, difference)."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 
 from solarray.commands._checks import require_shards
 from solarray.core.atomic import write_json
@@ -38,7 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="add the mean training image and the per-pixel linear fit on |B| "
                         "(fitted on the training split)")
     p.add_argument("--frame", type=float, default=FRAME_RSUN, help="frame half-width in R☉")
-    p.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    p.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
+                   help="print the rows as JSON instead of the table (or also write them to FILE)")
     p.add_argument("--out", default=None, help="directory for side-by-side PNGs")
     p.add_argument("--figures", type=int, default=3, help="PNGs per checkpoint with --out")
 
@@ -59,6 +62,10 @@ def _models(args: argparse.Namespace) -> list:
 
 def run(args: argparse.Namespace) -> int:
     require_shards("--data", args.data)
+    # with --json on stdout, progress lines go to stderr so stdout stays one JSON document
+    def say(msg: str) -> None:
+        print(msg, file=sys.stderr if args.json == "-" else sys.stdout)
+
     if args.frame <= 0:
         raise UsageError(f"--frame must be > 0, got {args.frame}")
     models = _models(args)
@@ -88,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                              f"images; the data are {pairs.x.shape[-1]} px")
         x, y = downsample(pairs.x, factor), downsample(pairs.y, factor)
         if factor > 1:
-            print(f"{path}: data mean-pooled ×{factor} to the model's {m.config.image_size} px")
+            say(f"{path}: data mean-pooled ×{factor} to the model's {m.config.image_size} px")
         pred_all = generate(m, x)
         pred = pred_all[:, [list(m.config.outputs).index(c) for c in outs]]
         name = run_name(path)
@@ -110,7 +117,10 @@ def run(args: argparse.Namespace) -> int:
                                    os.path.join(args.out, f"{name}_{pairs.sample_id[i]}.png"
                                                 .replace(":", "")),
                                    title=f"{name}: {pairs.sample_id[i]}")
-                print(f"Figure written to {png}")
+                say(f"Figure written to {png}")
+    if args.json == "-":
+        print(json.dumps(rows, indent=2))
+        return 0
     print(format_table(rows))
     if args.json:
         write_json(args.json, rows, indent=2)

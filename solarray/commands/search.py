@@ -19,10 +19,16 @@ from solarray.commands._checks import load_checkpoint, require_out_dir, require_
 from solarray.core.atomic import staged_dir, write_text
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
+from solarray.data.labels import LabelStore
 from solarray.search import directions as D
 from solarray.search.lut import Searcher, build_lut
 from solarray.search.parameters import PARAMETERS, parameter_table
-from solarray.search.patches import patches_from_shards, synthetic_patches, write_patches
+from solarray.search.patches import (
+    FIELD_CHANNEL,
+    patches_from_shards,
+    synthetic_patches,
+    write_patches,
+)
 
 NAME = "search"
 HELP = "reverse image search over AR magnetogram patches: patches, index, query, generate"
@@ -31,10 +37,18 @@ SHOWN = ["id", "similarity", "t_obs", "region", "hgs_lon", "hgs_lat", *PARAMETER
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="search_command", metavar="ACTION")
-    p = sub.add_parser("patches", help="cut AR patches (Parquet) from shards with truth masks")
+    p = sub.add_parser("patches", help="cut AR patches (Parquet) from shards with AR masks")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", help="directory of ingest's shards (with the masks column)")
+    src.add_argument("--data", help="directory of ingest's shards (masks: their truth masks "
+                                    "column, or --labels)")
     src.add_argument("--synthetic", type=int, metavar="N", help="N synthetic Suns in memory")
+    p.add_argument("--labels", default=None,
+                   help="label store whose masks to cut around (e.g. SPNet's predictions from "
+                        "`solarray label predict`), instead of the shards' truth masks")
+    p.add_argument("--label-version", default=None, help="label version (default the latest)")
+    p.add_argument("--channels", default=FIELD_CHANNEL,
+                   help=f"patch channels, comma-separated, {FIELD_CHANNEL} first (e.g. "
+                        f"{FIELD_CHANNEL},aia171; default {FIELD_CHANNEL})")
     p.add_argument("--days", type=float, default=2.0, help="days per synthetic Sun")
     p.add_argument("--size", type=int, default=32, help="patch side in pixels (default 32)")
     p.add_argument("--out", required=True, help="output directory of patch files")
@@ -93,10 +107,24 @@ def _patches(args) -> int:
     if args.size < 8:
         raise UsageError(f"--size must be ≥ 8 pixels, got {args.size}")
     require_out_dir("--out", args.out)
+    channels = [c.strip() for c in args.channels.split(",") if c.strip()]
     if args.data:
         require_shards("--data", args.data)
-        rows = patches_from_shards(args.data, size=args.size)
+        labels = None
+        if args.labels:
+            try:
+                labels = LabelStore(args.labels).read(args.label_version)
+            except (FileNotFoundError, KeyError) as err:
+                raise UsageError(f"--labels: {str(err).strip(chr(39))}") from None
+        try:
+            rows = patches_from_shards(args.data, size=args.size, channels=channels,
+                                       labels=labels)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
     else:
+        if args.labels or channels != [FIELD_CHANNEL]:
+            raise UsageError("--labels and --channels apply to --data (synthetic patches are "
+                             f"{FIELD_CHANNEL} with the truth regions)")
         rows = sum((synthetic_patches(1000 + s, days=args.days, size=args.size)
                     for s in range(args.synthetic)), [])
     path = write_patches(rows, args.out)

@@ -157,7 +157,7 @@ def _select(args: argparse.Namespace) -> int:
         combos = combinations_of(candidates, args.inputs_max)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    for flag, v, low in (("--trial-workers", args.trial_workers, 0),
+    for flag, v, low in (("--trial-workers", args.trial_workers, 1),
                          ("--max-concurrent", args.max_concurrent, 1)):
         if v < low:
             raise UsageError(f"{flag} must be an integer >= {low}, got {v}")

@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=None,
                         help="trials to sample (Tune num_samples; default from the sweep)")
     parser.add_argument("--trial-workers", type=int, default=None,
-                        help="Ray Train workers per trial (0 = in the trial's process)")
+                        help="Ray Train workers per trial (>= 1; default from the sweep)")
     parser.add_argument("--cpus-per-worker", type=float, default=None,
                         help="CPUs reserved per Train worker")
     parser.add_argument("--gpu", action="store_true", default=None, help="one GPU per worker")
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     for flag, value, low in (("--samples", args.samples, 1), ("--trial-workers",
-                             args.trial_workers, 0), ("--max-concurrent", args.max_concurrent, 1),
+                             args.trial_workers, 1), ("--max-concurrent", args.max_concurrent, 1),
                              ("--steps", args.steps, 1)):
         if value is not None and value < low:
             raise UsageError(f"{flag} must be an integer >= {low}, got {value}")

@@ -144,15 +144,22 @@ def run(args: argparse.Namespace) -> int:
             pass
         return 0
     connect()
-    actor = start_actor(cfg, args.name, detached=args.detach)
+    actor = start_actor(cfg, args.name, detached=args.detach, loop=True)
     if args.detach:
         actor.run.remote()
         print(f"watcher {args.name!r} running (detached); stop it with "
               f"`solarray watch --stop {args.name}`")
         return 0
-    ref = actor.run.remote()
     try:
-        ray.get(ref)
+        while True:
+            try:
+                ray.get(actor.run.remote())
+                break
+            except ray.exceptions.RayActorError as err:
+                # Ray restarts the actor (max_restarts) and the restarted actor resumes the loop
+                # from the store; wait on it again.
+                print(f"the watcher actor died ({str(err).splitlines()[0][:120]}); Ray restarts "
+                      f"it and it resumes from the store", flush=True)
     except KeyboardInterrupt:
         ray.get(actor.stop.remote())
     finally:

@@ -62,21 +62,44 @@ def load_series(path: str | os.PathLike, target: str) -> pd.Series:
     return s.groupby(level=0).mean().sort_index()
 
 
+def _expand_vectors(df: pd.DataFrame) -> pd.DataFrame:
+    """Fixed-length numeric list columns (``solarray embed``'s ``embedding``) → one numeric
+    column per element, ``name_0 … name_{k-1}``; other columns unchanged."""
+    out = {}
+    for col in df.columns:
+        first = df[col].iloc[0] if len(df) else None
+        if isinstance(first, (list, tuple, np.ndarray)) and not pd.api.types.is_numeric_dtype(
+                df[col]):
+            try:
+                mat = np.stack([np.asarray(v, dtype=np.float64) for v in df[col]])
+            except (TypeError, ValueError):
+                out[col] = df[col]  # ragged or non-numeric: not a feature vector
+                continue
+            if mat.ndim == 2:
+                out.update({f"{col}_{i}": mat[:, i] for i in range(mat.shape[1])})
+                continue
+        out[col] = df[col]
+    return pd.DataFrame(out, index=df.index)
+
+
 def load_features(path: str | os.PathLike, prefix: str | None = None) -> pd.DataFrame:
     """Per-day mean of the numeric feature columns, indexed by ``datetime64[D]``.
 
-    ``prefix``: only columns starting with it; ``None``: the ``mu_*`` columns when the file has
-    them (a latents file: the posterior means, the seed's features), else every numeric column.
+    Fixed-length list columns are expanded to one column per element (``name_i``). ``prefix``:
+    only columns starting with it; ``None``: the ``mu_*`` columns when the file has them (a
+    latents file: the posterior means, the seed's features), else the ``embedding_*`` columns
+    (a ``solarray embed`` file: the class tokens), else every numeric column.
     """
-    df = _read_table(path, "features")
+    df = _expand_vectors(_read_table(path, "features"))
     time_col = "t_obs" if "t_obs" in df.columns else "date" if "date" in df.columns else None
     if time_col is None:
         raise ValueError(f"features {path}: no 't_obs' or 'date' column to tell the day of each "
                          f"row (it has {', '.join(map(str, df.columns[:8]))}...)")
     numeric = [c for c in df.columns if c not in ("t_obs", "date")
                and pd.api.types.is_numeric_dtype(df[c])]
-    if prefix is None and any(str(c).startswith("mu_") for c in numeric):
-        prefix = "mu_"
+    for default in ("mu_", "embedding_"):
+        if prefix is None and any(str(c).startswith(default) for c in numeric):
+            prefix = default
     cols = [c for c in numeric if prefix is None or str(c).startswith(prefix)]
     if not cols:
         raise ValueError(f"features {path}: no numeric feature columns"

@@ -128,6 +128,9 @@ class SigmaVAE(nn.Module):
     """sigma-VAE: ``encode`` → (μ, log σ) ``[B, K]``; ``decode(z)`` → ``[B, C, H, W]``."""
 
     config_class = SigmaVAEConfig
+    #: Without ``channels``, ``solarray pretrain`` trains on this set when the shards hold all of
+    #: it (seed 003's 12 channels), else on every channel of the shards.
+    preferred_channels: ClassVar[tuple[str, ...]] = SEED_CHANNELS
 
     def __init__(self, config: SigmaVAEConfig):
         super().__init__()

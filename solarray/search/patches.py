@@ -3,8 +3,8 @@ and time, with its time, Stonyhurst position, region number and physical paramet
 
 Two sources, one row format:
 
-* :func:`patches_from_shards`: ingest's shards with truth masks (``masks``, AR plane): the AR
-  pixels are grouped into regions (components merged within ``merge_px``), each region is
+* :func:`patches_from_shards`: ingest's shards with truth masks (``masks``, AR plane) or with
+  a label version of SPNet's predicted masks (``solarray label predict``): the AR pixels are grouped into regions (components merged within ``merge_px``), each region is
   numbered by linking it to the previous time's region its differentially-rotated centre lands
   nearest (within ``max_link_deg``), and a square of ``size`` pixels is cut around its centre;
 * :func:`synthetic_patches`: the synthetic Sun rendered in memory (no FITS, no Ray), with the
@@ -45,6 +45,7 @@ from solarray.core.geometry import (
     hpc_to_hgs,
     synodic_rate,
 )
+from solarray.data.labels.store import LabelSet
 from solarray.data.shards import SHARD_PREFIX, shard_paths
 from solarray.data.synthetic import model as sun_model
 from solarray.data.synthetic.render import hmi_field, render_fields
@@ -133,8 +134,11 @@ class Linker:
 
 def patches_from_shards(shard_dir: str | os.PathLike, size: int = 32,
                         channels: Sequence[str] = (FIELD_CHANNEL,), min_px: int = 4,
-                        merge_px: float = 3.0, max_link_deg: float = 6.0) -> list[dict]:
-    """Patch rows from ingest's shards in ``shard_dir`` (needs the ``masks`` column)."""
+                        merge_px: float = 3.0, max_link_deg: float = 6.0,
+                        labels: LabelSet | None = None) -> list[dict]:
+    """Patch rows from ingest's shards in ``shard_dir``. AR masks: the shards' ``masks`` column
+    (truth), or ``labels`` — a label version, e.g. SPNet's predicted masks from
+    ``solarray label predict`` — matched by ``sample_id`` (samples it lacks are skipped)."""
     paths = shard_paths(os.fspath(shard_dir))
     if not paths:
         raise FileNotFoundError(f"{shard_dir}: no shard_*.parquet files (run `solarray ingest`)")
@@ -142,21 +146,33 @@ def patches_from_shards(shard_dir: str | os.PathLike, size: int = 32,
     if channels[0] != FIELD_CHANNEL:
         raise ValueError(f"channels: the first patch channel must be {FIELD_CHANNEL} "
                          f"(the parameters are computed on it), got {channels}")
+    by_id = labels.index() if labels is not None else None
     linker, out = Linker(max_link_deg), []
     for path in paths:
-        table = pq.read_table(path, columns=["t_obs", "channels", "image", "masks"]
-                              if "masks" in pq.read_schema(path).names else None)
-        if "masks" not in table.column_names:
+        names = pq.read_schema(path).names
+        if by_id is None and "masks" not in names:
             raise ValueError(f"{path}: no masks column; patches need shards ingested with "
-                             "truth masks (or run `solarray regions` for IATools entities)")
+                             "truth masks (`solarray ingest --masks`) or a label version of "
+                             "predicted masks (`solarray label predict`, then --labels)")
+        table = pq.read_table(path, columns=["t_obs", "sample_id", "channels", "image"]
+                              + (["masks"] if by_id is None else []))
         have = table.column("channels")[0].as_py()
         missing = [c for c in channels if c not in have]
         if missing:
             raise ValueError(f"{path}: channel(s) {missing} not in the shards ({have})")
         idx = [have.index(c) for c in channels]
         images = table.column("image").combine_chunks().to_numpy_ndarray()
-        masks = table.column("masks").combine_chunks().to_numpy_ndarray()
         times = table.column("t_obs").to_pylist()
+        if by_id is None:
+            masks = table.column("masks").combine_chunks().to_numpy_ndarray()
+        else:
+            ids = [str(s) for s in table.column("sample_id").to_pylist()]
+            keep = [i for i, s in enumerate(ids) if s in by_id]
+            images, times = images[keep], [times[i] for i in keep]
+            masks = labels.masks[[by_id[ids[i]] for i in keep]]
+            if masks.shape[-2:] != images.shape[-2:]:
+                raise ValueError(f"labels: masks of {masks.shape[-2:]} px do not match the "
+                                 f"images of {path} ({images.shape[-2:]} px)")
         for t, image, mask in sorted(zip(times, images, masks, strict=True), key=lambda r: r[0]):
             t = t.astimezone(UTC).replace(tzinfo=None)
             labels = connected_merge(mask[0] == 1, merge_px)

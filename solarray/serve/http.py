@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from solarray.core.multipart import encode_multipart  # noqa: F401 - the client side, re-exported
 from solarray.pipeline.inputs import InputError
 
 
@@ -28,7 +29,26 @@ class Part:
     data: bytes
 
 
-def _declared_length(request, limit: int) -> None:
+#: An over-limit body up to this many times the limit is read and discarded before the 413 is
+#: sent: a client still sending when the server answers and closes sees a connection reset, not
+#: the 413. Larger bodies are cut off at once.
+DRAIN_FACTOR = 4
+
+
+async def _drain(stream, total: int, limit: int) -> None:
+    """Read and discard the rest of an over-limit body, up to ``DRAIN_FACTOR × limit`` bytes."""
+    async for chunk in stream:
+        total += len(chunk)
+        if total > DRAIN_FACTOR * limit:
+            return
+
+
+def _too_large(limit: int, n: int | None = None) -> InputError:
+    size = f"request body of {n} bytes" if n is not None else "request body"
+    return InputError(f"{size} exceeds the limit of {limit} bytes", 413, limit_bytes=limit)
+
+
+async def _declared_length(request, limit: int) -> None:
     declared = request.headers.get("content-length")
     if declared is None:
         return
@@ -37,24 +57,26 @@ def _declared_length(request, limit: int) -> None:
     except ValueError:
         raise InputError(f"bad Content-Length {declared!r}", 400) from None
     if n > limit:
-        raise InputError(f"request body of {n} bytes exceeds the limit of {limit} bytes", 413,
-                         limit_bytes=limit)
+        if n <= DRAIN_FACTOR * limit:
+            await _drain(request.stream(), 0, limit)
+        raise _too_large(limit, n)
 
 
 async def _bounded(request, limit: int) -> AsyncIterator[bytes]:
     total = 0
-    async for chunk in request.stream():
+    stream = request.stream()
+    async for chunk in stream:
         total += len(chunk)
         if total > limit:
-            raise InputError(f"request body exceeds the limit of {limit} bytes", 413,
-                             limit_bytes=limit)
+            await _drain(stream, total, limit)
+            raise _too_large(limit)
         yield chunk
 
 
 async def read_body(request, limit: int) -> bytes:
     """The request body, refusing (413) more than ``limit`` bytes — by ``Content-Length`` before
     reading, and by counting while streaming (chunked uploads)."""
-    _declared_length(request, limit)
+    await _declared_length(request, limit)
     return b"".join([chunk async for chunk in _bounded(request, limit)])
 
 
@@ -71,7 +93,7 @@ async def read_form(request, limit: int, max_parts: int = 32,
                     max_file_bytes: int | None = None) -> list[Part]:
     """The parts of a ``multipart/form-data`` request, in order (see the module docstring for
     the limits and statuses)."""
-    _declared_length(request, limit)
+    await _declared_length(request, limit)
     parser = _Parser(request.headers, _bounded(request, limit), max_files=max_parts,
                      max_fields=max_parts, max_part_size=max(2**16, min(limit, 2**20)))
     try:
@@ -101,19 +123,6 @@ async def read_form(request, limit: int, max_parts: int = 32,
         return parts
     finally:
         await form.close()
-
-
-def encode_multipart(files: list[tuple[str, str, bytes]],
-                     boundary: str = "solarray-boundary-7d1f") -> tuple[bytes, str]:
-    """``(body, content_type)`` for ``[(field, filename, bytes)]`` — for clients and tests."""
-    out = []
-    for field, name, data in files:
-        out.append(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
-                   f"filename=\"{name}\"\r\nContent-Type: application/fits\r\n\r\n".encode())
-        out.append(data)
-        out.append(b"\r\n")
-    out.append(f"--{boundary}--\r\n".encode())
-    return b"".join(out), f"multipart/form-data; boundary={boundary}"
 
 
 __all__ = ["Part", "encode_multipart", "read_body", "read_form"]

@@ -8,7 +8,8 @@
     GET  /v1/search/health
 
 It shares nothing with the forecaster (its own deployment and route prefix ``/v1/search``), so
-either application can be deployed alone (``serve/config.yaml`` lists both). Settings come from
+either application can be deployed alone (``serve/search.yaml``; append its entry to the
+``applications`` of ``serve/config.yaml`` to run both on one cluster). Settings come from
 ``user_config``: ``index`` (a look-up table from ``solarray search index``), ``checkpoint``
 (default: the one the index records; another is refused), ``gan`` and ``directions`` (for
 generated queries), ``max_k``, ``max_request_mb``. Bad queries get a 4xx with a one-line error;

@@ -1,5 +1,5 @@
 """The Serve import path of the reverse image search: ``solarray.serve.search_entrypoint:app``
-(``serve/config.yaml``, application ``search``, route prefix ``/v1/search``)."""
+(``serve/search.yaml``, application ``search``, route prefix ``/v1/search``)."""
 
 from solarray.serve.search import build_search_app
 

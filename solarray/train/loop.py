@@ -330,12 +330,22 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
     return out
 
 
+def default_channels(model: str, available: tuple[str, ...]) -> tuple[str, ...]:
+    """The channels a run trains on when none are given: the model's ``preferred_channels``
+    (sigma_vae: seed 003's 12) when the shards hold all of them, else every channel of the
+    shards (in the shards' order)."""
+    preferred = tuple(getattr(get_model_class(model), "preferred_channels", ()))
+    if preferred and set(preferred) <= set(available):
+        return preferred
+    return tuple(available)
+
+
 def pretrain(cfg: TrainConfig, data_dir: str | os.PathLike, split: bool = True,
              log=print) -> FitResult:
     """Train from ingest's Parquet shards in ``data_dir`` (channels and splits from the data API).
-    ``cfg.channels`` empty: every channel of the shards; else that subset, in that order."""
+    ``cfg.channels`` empty: :func:`default_channels`; else that subset, in that order."""
     available = tuple(data_api.channels_of(data_dir))
-    channels = tuple(cfg.channels) or available
+    channels = tuple(cfg.channels) or default_channels(cfg.model, available)
     index = None if channels == available else \
         data_api.channel_index(available, channels, f"the shards in {data_dir}")
     ds = data_api.read_shards(data_dir)

@@ -19,6 +19,8 @@ leaves in the discriminator never reach the discriminator's step.
 
 Under DDP, a phase that leaves parameters without gradients (the generator during the
 discriminator's phase) needs ``find_unused_parameters``: an objective with phases gets it.
+An objective without phases may still set its one optimiser's hyperparameters with
+``phase_optimizer(ALL_PARAMETERS)``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ import torch
 from torch import nn
 
 from solarray.train.config import TrainConfig
+
+#: The phase name passed to ``phase_optimizer`` for the one optimiser of an objective without
+#: phases.
+ALL_PARAMETERS = "all"
 
 
 def phases_of(objective: Any) -> tuple[str, ...]:
@@ -78,9 +84,13 @@ def build_optimizers(objective: Any, model: nn.Module, cfg: TrainConfig,
     AdamW per phase (hyperparameters from ``cfg``, overridden by ``objective.phase_optimizer``)
     with one scheduler each. Every parameter must belong to exactly one phase."""
     phases = phases_of(objective)
+    override = getattr(objective, "phase_optimizer", None)
     if not phases:
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=cfg.betas,
-                                weight_decay=cfg.weight_decay)
+        # one optimiser; an objective with its own hyperparameters (pix2pix Model A: Adam
+        # β = (0.5, 0.999), no weight decay) sets them through phase_optimizer(ALL_PARAMETERS)
+        hp = {"lr": cfg.lr, "betas": cfg.betas, "weight_decay": cfg.weight_decay}
+        hp.update(override(ALL_PARAMETERS) if override else {})
+        opt = torch.optim.AdamW(model.parameters(), **hp)
         return opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
     optimizers, schedulers, owner = {}, {}, {}
     for phase in phases:
@@ -92,7 +102,6 @@ def build_optimizers(objective: Any, model: nn.Module, cfg: TrainConfig,
                 raise ValueError(f"a parameter belongs to phases {owner[id(p)]!r} and {phase!r}")
             owner[id(p)] = phase
         hp = {"lr": cfg.lr, "betas": cfg.betas, "weight_decay": cfg.weight_decay}
-        override = getattr(objective, "phase_optimizer", None)
         hp.update(override(phase) if override else {})
         optimizers[phase] = torch.optim.AdamW(params, **hp)
         schedulers[phase] = torch.optim.lr_scheduler.LambdaLR(optimizers[phase], lr_lambda)
@@ -159,4 +168,4 @@ def prepare_kwargs(objective: Any) -> dict[str, Any]:
     return {}
 
 
-__all__ = ["OptimizerSet", "build_optimizers", "phases_of", "prepare_kwargs", "train_step"]
+__all__ = ["ALL_PARAMETERS", "OptimizerSet", "build_optimizers", "phases_of", "prepare_kwargs", "train_step"]

@@ -75,22 +75,28 @@ def release_placement_groups(train_dir: Path) -> int:
     return removed
 
 
-def sweep_callbacks(resolved: Resolved, metric: str) -> list:
-    """Tune callbacks: release each ended trial's Train placement group; fail fast, naming what
-    was reported, when a result lacks ``metric``."""
+def release_callback(train_root: Path):
+    """A Tune callback freeing each finished/stopped/failed trial's Train placement group (the
+    trial's Train run lives in ``train_root/<trial id>``)."""
     from ray import tune
 
     class ReleaseTrainResources(tune.Callback):
-        """Free a finished/stopped/failed trial's Train placement group."""
-
         def _release(self, trial) -> None:
-            release_placement_groups(resolved.train_root / trial.trial_id)
+            release_placement_groups(Path(train_root) / trial.trial_id)
 
         def on_trial_complete(self, iteration, trials, trial, **info):
             self._release(trial)
 
         def on_trial_error(self, iteration, trials, trial, **info):
             self._release(trial)
+
+    return ReleaseTrainResources()
+
+
+def sweep_callbacks(resolved: Resolved, metric: str) -> list:
+    """Tune callbacks: release each ended trial's Train placement group; fail fast, naming what
+    was reported, when a result lacks ``metric``."""
+    from ray import tune
 
     class CheckMetric(tune.Callback):
         """Fail fast, naming what was reported, when the sweep's metric never appears."""
@@ -104,7 +110,8 @@ def sweep_callbacks(resolved: Resolved, metric: str) -> list:
                     f"Fix 'metric' in {resolved.sweep.source} (val_* metrics need validation "
                     f"data)")
 
-    return [ReleaseTrainResources(), CheckMetric()]
+    return [release_callback(resolved.train_root), CheckMetric()]
 
 
-__all__ = ["PG_FILE", "release_placement_groups", "sweep_callbacks", "worker_group_recorder"]
+__all__ = ["PG_FILE", "release_callback", "release_placement_groups", "sweep_callbacks",
+           "worker_group_recorder"]

@@ -41,7 +41,7 @@ class TuneRun:
 
     def __post_init__(self) -> None:
         self.storage_path = os.path.abspath(os.path.expanduser(str(self.storage_path)))
-        for name, low in (("samples", 1), ("steps", 1), ("trial_workers", 0),
+        for name, low in (("samples", 1), ("steps", 1), ("trial_workers", 1),
                           ("max_concurrent", 1)):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < low):

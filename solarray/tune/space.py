@@ -276,8 +276,10 @@ def parse_sweep(values: Any, source: str = "<mapping>") -> Sweep:
         raise SweepError(f"{source}: resources takes {', '.join(sorted(known_res))}, got {res!r}")
     resources = Resources(**res)
     if isinstance(resources.trial_workers, bool) or not isinstance(resources.trial_workers, int) \
-            or resources.trial_workers < 0:
-        raise SweepError(f"{source}: resources.trial_workers must be an integer >= 0")
+            or resources.trial_workers < 1:
+        # Ray Train's local mode (0 workers) cannot run inside a Tune trial (ray.train.get_context
+        # raises there), so every trial runs at least one Train worker.
+        raise SweepError(f"{source}: resources.trial_workers must be an integer >= 1")
     if _number(resources.cpus_per_worker, f"{source}: resources.cpus_per_worker") <= 0:
         raise SweepError(f"{source}: resources.cpus_per_worker must be > 0")
 
