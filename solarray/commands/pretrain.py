@@ -138,8 +138,7 @@ def execute(args: argparse.Namespace):
         if cfg.channels:
             require_channels("--channels", cfg.channels, shard_channels("--data", args.data),
                              f"the shards in {args.data}", "choose among the shards' channels")
-    ray = connect(quiet=False, log_to_driver=True)
-    cfg = fit_workers_to_cluster(cfg, float(ray.cluster_resources().get("CPU", 0.0)))
+    connect(quiet=False, log_to_driver=True)  # the loop fits the workers to its CPUs
     source = args.data if args.toy is None else f"{args.toy} toy samples"
     print(f"Pretraining {cfg.model} on {source} with {cfg.num_workers} worker(s), "
           f"{cfg.steps} steps")
@@ -160,23 +159,6 @@ def check_training_split(data: str) -> None:
     require_shards("--data", data)
     require_split("--data", data, "train", "add data from other months or pass --no-split to "
                   "train on every sample")
-
-
-def fit_workers_to_cluster(cfg, cluster_cpus: float):
-    """Training workers that would take every CPU leave Ray Data none and the data stream never
-    starts (a silent hang): shrink ``cpus_per_worker`` so half a CPU stays free, and say so."""
-    want = cfg.num_workers * cfg.cpus_per_worker
-    if cfg.num_workers < 1 or cluster_cpus <= 0 or want <= cluster_cpus - 0.5:
-        return cfg
-    fitted = (cluster_cpus - 0.5) / cfg.num_workers
-    if fitted < 0.1:
-        raise UsageError(f"--workers {cfg.num_workers}: the cluster has {cluster_cpus:g} CPUs, "
-                         "too few for that many training workers plus Ray Data; use fewer workers")
-    fitted = float(int(fitted * 20) / 20)  # multiples of 0.05 CPU
-    print(f"solarray pretrain: {cfg.num_workers} worker(s) × {cfg.cpus_per_worker:g} CPU would "
-          f"take all {cluster_cpus:g} CPUs of this cluster and leave Ray Data none; using "
-          f"--cpus-per-worker {fitted:g}", flush=True)
-    return cfg.replace(cpus_per_worker=fitted)
 
 
 def _toy_input(cfg, n: int):

@@ -44,6 +44,7 @@ from solarray.train.checkpoints import (
 from solarray.train.config import TrainConfig
 from solarray.train.objectives import get_objective
 from solarray.train.optim import build_optimizers, prepare_kwargs, train_step
+from solarray.train.resources import fit_workers_to_cluster
 from solarray.train.validation import mean_across_workers, read_val_batches, validate
 from solarray.train.watchdog import training_watchdog
 
@@ -265,6 +266,7 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
     ``val_ds`` (same columns) adds ``val_*`` metrics (:func:`validate`) to every report;
     ``callbacks`` go to the trainer's ``RunConfig`` (e.g. Tune's ``TuneReportCallback``).
     """
+    import ray
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
@@ -289,6 +291,8 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
                              f"training data has; it has {', '.join(val_names)}")
         datasets["val"] = val_ds.select_columns(columns)
 
+    if cfg.num_workers >= 1 and ray.is_initialized():
+        cfg = fit_workers_to_cluster(cfg, float(ray.cluster_resources().get("CPU", 0.0)), log)
     previous = latest_checkpoint(cfg.run_dir) if cfg.local_storage else None
     if previous is not None:
         log(f"Resuming run {cfg.run_name!r} from checkpoint {previous[1]} (step {previous[0]})")
