@@ -51,7 +51,7 @@ def test_selection_runs_parallel_tune_trials_and_ranks_by_cc(ray_session, tmp_pa
     val = toy_dataset(16, CH, size=32, seed=2).materialize()
     images = toy_samples(16, CH, size=32, seed=3)["image"]
     settings = SelectionSettings(candidates=CH, inputs_max=1, model_config={"image_size": 32},
-                                 steps=30, batch_size=8, lr=2e-3, report_every=15,
+                                 steps=10, batch_size=8, lr=2e-3, report_every=5,
                                  val_batches=1, trial_workers=1, cpus_per_worker=0.5,
                                  name="sel")
     probe = _concurrency_probe()

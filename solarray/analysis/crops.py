@@ -22,6 +22,7 @@ from torch.nn import functional as Fn
 
 from solarray.analysis import coords as C
 from solarray.analysis import observe as O
+from solarray.analysis.crop_augment import augment
 from solarray.core import channels
 from solarray.core.classes import HALE_CLASSES, MCINTOSH_Z
 
@@ -72,27 +73,6 @@ def region_crops(b_gauss: np.ndarray, labels: np.ndarray, region_labels, *, size
     if not crops:
         return np.zeros((0, 1, size, size), np.float32)
     return np.stack(crops)[:, None]
-
-
-def augment(x: torch.Tensor, generator: torch.Generator, *, max_shift: float = 0.08,
-            scale: tuple[float, float] = (0.9, 1.1),
-            brightness: tuple[float, float] = (0.8, 1.2)) -> torch.Tensor:
-    """Random 90° rotation, scaling, translation and brightness per sample of [B, C, S, S].
-
-    Random numbers come from the CPU ``generator`` (reproducible on any device)."""
-    b = x.shape[0]
-    k = torch.randint(0, 4, (b,), generator=generator)
-    x = torch.stack([torch.rot90(x[i], int(k[i]), dims=(-2, -1)) for i in range(b)])
-    s = torch.empty(b).uniform_(*scale, generator=generator)
-    t = torch.empty(b, 2).uniform_(-max_shift, max_shift, generator=generator) * 2
-    theta = torch.zeros(b, 2, 3)
-    theta[:, 0, 0] = 1 / s
-    theta[:, 1, 1] = 1 / s
-    theta[:, :, 2] = t
-    grid = Fn.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
-    x = Fn.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    gain = torch.empty(b, 1, 1, 1).uniform_(*brightness, generator=generator)
-    return x * gain.to(x.device, x.dtype)
 
 
 def samples_from_directory(data_dir: str | Path, *, size: int = 160, expand: float = 0.05,

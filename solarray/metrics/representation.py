@@ -7,9 +7,6 @@ Both take embeddings ``[N, D]`` (numpy) that a model produced elsewhere
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from solarray.metrics.verification import ConfusionCounts
 
@@ -40,6 +37,12 @@ def linear_probe_counts(x_train: np.ndarray, y_train: np.ndarray, x_test: np.nda
                         y_test: np.ndarray, c: float = 1.0) -> ConfusionCounts:
     """Test-set confusion counts of a class-balanced logistic regression (inverse regularisation
     ``c``) fit on standardised features ``x_train [N, F]`` with 0/1 labels ``y_train [N]``."""
+    # scikit-learn on use: every Tune trial actor imports this module (through
+    # solarray.tune.downstream) without probing, and the import costs it a second of start-up
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced",
                                                              max_iter=2000))
     clf.fit(x_train, y_train)

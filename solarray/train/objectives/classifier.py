@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from solarray.analysis.crops import augment
+from solarray.analysis.crop_augment import augment
 from solarray.losses.classification import zoned_cross_entropy
 from solarray.train.objectives.base import build_model_for, register_objective
 
