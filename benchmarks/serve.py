@@ -151,10 +151,10 @@ def service_ratios(uploads, synth_dir: Path, size: int, requests: int, concurren
 
     from solarray.benchmarks import arms as arms_mod
     from solarray.benchmarks import serve_load as sl
+    from solarray.core.multipart import encode_multipart
     from solarray.core.ray_connect import connect
     from solarray.pipeline.inputs import InputConfig, sample_from_fits
     from solarray.serve.app import FPNET, IATOOLS, INGRESS, SPNET, build_app
-    from solarray.serve.http import encode_multipart
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

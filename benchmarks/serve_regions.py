@@ -36,7 +36,7 @@ CHANNELS = ("hmi_m", "aia193", "aia304")
 
 
 def _post(url: str, files: list[Path]) -> dict:
-    from solarray.serve.http import encode_multipart
+    from solarray.core.multipart import encode_multipart
 
     body, ctype = encode_multipart([("files", f.name, f.read_bytes()) for f in files])
     req = urllib.request.Request(url, data=body)

@@ -22,8 +22,9 @@ def _box(mask: np.ndarray, r: int, c: int, half: int = 3) -> None:
     mask[r - half:r + half, c - half:c + half] = 1
 
 
-def _shards(out, with_masks: bool = True) -> list[str]:
-    """Three hourly samples: a bipole at (24, 24) and one at (40, 36), in the truth masks."""
+def _shards(out, with_masks: bool = True, per_shard: int = 3) -> list[str]:
+    """Three hourly samples (``per_shard`` per shard file): a bipole at (24, 24) and one at
+    (40, 36), in the truth masks."""
     hmi = chans.get("hmi_m")
     rows, ids = [], []
     for k in range(3):
@@ -39,7 +40,8 @@ def _shards(out, with_masks: bool = True) -> list[str]:
         ids.append(sid)
         rows.append({"t_obs": t, "sample_id": sid, "image": image, "present": np.ones(2, bool),
                      "meta": "{}", "masks": masks if with_masks else None, "labels": {}})
-    write_shard(rows, str(out), CH)
+    for i in range(0, len(rows), per_shard):
+        write_shard(rows[i:i + per_shard], str(out), CH)
     return ids
 
 
@@ -62,7 +64,7 @@ def test_patches_from_truth_masks_and_from_a_label_version(tmp_path):
     store.write(ids[:2], masks, {"source": "test"})
     bare = tmp_path / "bare"
     bare.mkdir()
-    _shards(bare, with_masks=False)
+    _shards(bare, with_masks=False, per_shard=1)  # the label set is read across three files
     with pytest.raises(ValueError, match="no masks column.*--labels"):
         patches_from_shards(bare)
     got = patches_from_shards(bare, size=16, labels=store.read())

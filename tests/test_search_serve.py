@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
+from solarray.core.multipart import encode_multipart
 from solarray.models import build, save_model
 from solarray.search.lut import build_lut
 from solarray.search.patches import read_patches, synthetic_patches, write_patches
-from solarray.serve.http import encode_multipart
 
 
 def _free_port() -> int:

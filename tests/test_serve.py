@@ -18,8 +18,9 @@ import torch
 from astropy.io import fits
 
 from solarray.benchmarks.reliability import request as http_request
+from solarray.core.multipart import encode_multipart
 from solarray.pipeline.inputs import InputConfig, InputError, sample_from_dataset, sample_from_fits
-from solarray.serve.http import encode_multipart, read_form
+from solarray.serve.http import read_form
 
 CHANNELS = ("aia193", "aia304", "hmi_m")
 SIZE = 96

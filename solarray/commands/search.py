@@ -115,7 +115,7 @@ def _patches(args) -> int:
             try:
                 labels = LabelStore(args.labels).read(args.label_version)
             except (FileNotFoundError, KeyError) as err:
-                raise UsageError(f"--labels: {str(err).strip(chr(39))}") from None
+                raise UsageError(f"--labels: {err.args[0] if err.args else err}") from None
         try:
             rows = patches_from_shards(args.data, size=args.size, channels=channels,
                                        labels=labels)

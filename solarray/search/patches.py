@@ -4,9 +4,10 @@ and time, with its time, Stonyhurst position, region number and physical paramet
 Two sources, one row format:
 
 * :func:`patches_from_shards`: ingest's shards with truth masks (``masks``, AR plane) or with
-  a label version of SPNet's predicted masks (``solarray label predict``): the AR pixels are grouped into regions (components merged within ``merge_px``), each region is
-  numbered by linking it to the previous time's region its differentially-rotated centre lands
-  nearest (within ``max_link_deg``), and a square of ``size`` pixels is cut around its centre;
+  a label version of SPNet's predicted masks (``solarray label predict``): the AR pixels are
+  grouped into regions (components merged within ``merge_px``), each region is numbered by
+  linking it to the previous time's region its differentially-rotated centre lands nearest
+  (within ``max_link_deg``), and a square of ``size`` pixels is cut around its centre;
 * :func:`synthetic_patches`: the synthetic Sun rendered in memory (no FITS, no Ray), with the
   truth AR numbers: a quick patch set for tests and a fresh clone.
 
@@ -175,17 +176,17 @@ def patches_from_shards(shard_dir: str | os.PathLike, size: int = 32,
                                  f"images of {path} ({images.shape[-2:]} px)")
         for t, image, mask in sorted(zip(times, images, masks, strict=True), key=lambda r: r[0]):
             t = t.astimezone(UTC).replace(tzinfo=None)
-            labels = connected_merge(mask[0] == 1, merge_px)
-            labs = [lab for lab in range(1, labels.max() + 1) if (labels == lab).sum() >= min_px]
+            regions = connected_merge(mask[0] == 1, merge_px)
+            labs = [lab for lab in range(1, regions.max() + 1) if (regions == lab).sum() >= min_px]
             if not labs:
                 continue
-            centres = ndimage.center_of_mass(np.ones_like(labels), labels, labs)
+            centres = ndimage.center_of_mass(np.ones_like(regions), regions, labs)
             lon, lat = stonyhurst(np.array([c[0] for c in centres]),
-                                  np.array([c[1] for c in centres]), t, labels.shape[0])
+                                  np.array([c[1] for c in centres]), t, regions.shape[0])
             ok = np.isfinite(lon)
             nums = linker.assign(t, lon[ok], lat[ok])
             numbers = dict(zip(np.array(labs)[ok].tolist(), nums.tolist(), strict=True))
-            out += _rows_for(t, image[idx], labels, numbers, size, channels, FRAME_RSUN, min_px)
+            out += _rows_for(t, image[idx], regions, numbers, size, channels, FRAME_RSUN, min_px)
     return out
 
 

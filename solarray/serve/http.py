@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from solarray.core.multipart import encode_multipart  # noqa: F401 - the client side, re-exported
 from solarray.pipeline.inputs import InputError
 
 
@@ -125,4 +124,4 @@ async def read_form(request, limit: int, max_parts: int = 32,
         await form.close()
 
 
-__all__ = ["Part", "encode_multipart", "read_body", "read_form"]
+__all__ = ["Part", "read_body", "read_form"]
