@@ -12,36 +12,28 @@ after one warm-up round; each prints median [min–max] per stage and its ratio 
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
-import time
 from dataclasses import asdict
 from pathlib import Path
 
 from solarray.benchmarks.arms import format_spread
 from solarray.benchmarks.cycle import STAGES, CycleBenchConfig, run
-from solarray.benchmarks.script import command_line, finish
+from solarray.benchmarks.script import Bench
+from solarray.core.frame import DEFAULT_GRID
 from solarray.pipeline.model_set import load_models
+
+BENCH = Bench("cycle", "benchmarks/cycle.py", __doc__)
+FLAGS = {"--repeats": 5, "--warmup": 1, "--size": DEFAULT_GRID, "--threads": 2, "--checkpoint-dir": None,
+         "--arms": ",".join(CycleBenchConfig().arms),
+         "--synth-dir": (None, "cache of the rendered observation"),
+         "--no-untrained-masks": {"dest": "untrained_masks", "action": "store_false",
+                                  "help": "skip analysis on an untrained SPNet's (large) masks"}}
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--size", type=int, default=512)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--checkpoint-dir", default=None)
-    p.add_argument("--arms", default=",".join(CycleBenchConfig().arms))
-    p.add_argument("--synth-dir", default=None, help="cache of the rendered observation")
-    p.add_argument("--no-untrained-masks", dest="untrained_masks", action="store_false",
-                   help="skip analysis on an untrained SPNet's (large) masks")
-    p.add_argument("--out", default="docs/results/cycle.json")
-    args = p.parse_args(argv)
-    command = command_line("benchmarks/cycle.py", argv)
+    args = BENCH.parse(argv, FLAGS)
     cfg = CycleBenchConfig(size=args.size, repeats=args.repeats, warmup=args.warmup,
                            threads=args.threads, arms=tuple(args.arms.split(",")))
-    t0 = time.perf_counter()
     models = load_models(checkpoint_dir=args.checkpoint_dir)
     synth = Path(args.synth_dir or tempfile.mkdtemp(prefix="solarray-cycle-")) / f"sun{cfg.size}"
     untrained = load_models(checkpoint_dir=synth.parent / "no-checkpoints",
@@ -73,10 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     rf = res["ratio_to_floor"]
     print(f"cycle p50 {res['p50_cycle_s']:.3f} s = {rf['cycle']:.0f}× its FLOP floor "
           f"({res['floor_s']['total'] * 1e3:.1f} ms)")
-    finish("cycle", command, asdict(cfg) | {"checkpoint_dir": args.checkpoint_dir}, res, [],
-           args.out, t0)
+    BENCH.finish(asdict(cfg) | {"checkpoint_dir": args.checkpoint_dir}, res)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -10,52 +10,30 @@ paired comparison (a model beats the baseline when mean − std of the per-seed 
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import asdict
 
-from solarray.benchmarks.classifier import ClassifierBenchmarkConfig, run
-from solarray.benchmarks.script import command_line, finish, start
-from solarray.metrics.protocol import (
-    compare,
-    format_pm,
-    markdown_table,
-    summarise,
-)
+from solarray.benchmarks.classifier import ClassifierBenchmarkConfig, comparisons, run
+from solarray.benchmarks.record import markdown_table
+from solarray.benchmarks.script import Bench
+from solarray.metrics.protocol import format_pm
+
+BENCH = Bench("classifier", "benchmarks/iatools_classifier.py", __doc__)
+COLUMNS = ["task", "metric", "cnn", "majority", "difference", "beats"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--root", default=".cache/benchmark_sun")
-    p.add_argument("--runs-dir", default=".cache/benchmark_runs/classifier")
-    p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--epochs", type=int, default=12)
-    p.add_argument("--every", type=int, default=3)
-    p.add_argument("--out", default="docs/results/classifier.json")
-    args = p.parse_args(argv)
-    command = command_line("benchmarks/iatools_classifier.py", argv)
-
-    t0 = start(args.root)
-    cfg = ClassifierBenchmarkConfig(root=args.root, runs_dir=args.runs_dir, epochs=args.epochs,
-                                    every=args.every,
-                                    seeds=tuple(int(s) for s in args.seeds.split(",")))
+    args = BENCH.sun(argv, {"--epochs": 12, "--every": 3}, runs="classifier")
+    cfg = ClassifierBenchmarkConfig(**BENCH.common(args), epochs=args.epochs, every=args.every)
     res = run(cfg)
-    res["comparisons"] = {}
-    rows = []
-    for task, arms in res["per_seed"].items():
-        res["comparisons"][task] = {}
-        for metric in ("macro_f1", "weighted_f1"):
-            c = compare([r[metric] for r in arms["cnn"]], [r[metric] for r in arms["majority"]])
-            res["comparisons"][task][metric] = c
-            rows.append({"task": task, "metric": metric,
-                         "cnn": format_pm(summarise([r[metric] for r in arms["cnn"]])),
-                         "majority": format_pm(summarise([r[metric] for r in arms["majority"]])),
-                         "difference": format_pm(c["difference"]), "beats": c["beats"]})
+    res["comparisons"] = comparisons(res["per_seed"])
+    rows = [dict(zip(COLUMNS, (task, metric, format_pm(c["model"]), format_pm(c["baseline"]),
+                               format_pm(c["difference"]), c["beats"]), strict=True))
+            for task, by in res["comparisons"].items() for metric, c in by.items()]
     print(f"\n{res['info']}\n")
-    print(markdown_table(rows, ["task", "metric", "cnn", "majority", "difference", "beats"]))
-    finish("classifier", command, asdict(cfg), res, cfg.seeds, args.out, t0)
+    print(markdown_table(rows, COLUMNS))
+    BENCH.finish(asdict(cfg), res, cfg.seeds)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

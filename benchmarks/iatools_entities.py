@@ -9,109 +9,35 @@ default, and sklearn's DBSCAN over every pixel) and reports their scores, the se
 spent clustering and whether they gave the same labels.
 
     python benchmarks/iatools_entities.py [--seeds 3] [--size 256] [--methods components,pixels]
+        [--out docs/results/iatools_entities.json]
 """
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-import time
-
-import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import adjusted_rand_score
 
-from solarray.analysis import coords as C
-from solarray.analysis import observe as O
-from solarray.analysis import regions as R
-from solarray.data.synthetic import SynthConfig, generate
+from solarray.analysis.regions import AR_METHODS
+from solarray.benchmarks.entities import run
+from solarray.benchmarks.script import Bench
 
-
-def score(table, truth, max_deg=8.0):
-    ar = table[table["kind"] == "AR"]
-    t = truth[truth["area_msh"] > 0]
-    if len(ar) == 0 or len(t) == 0:
-        return dict(tp=0, n_pred=len(ar), n_true=len(t), err=np.nan, area=np.nan, ari=np.nan)
-    d = C.great_circle_deg(ar["hgs_lon"].to_numpy()[:, None], ar["hgs_lat"].to_numpy()[:, None],
-                           t["hgs_lon"].to_numpy()[None], t["hgs_lat"].to_numpy()[None])
-    i, j = linear_sum_assignment(np.where(d <= max_deg, d, 1e6))
-    ok = d[i, j] <= max_deg
-    i, j = i[ok], j[ok]
-    area = (ar["area_msh"].to_numpy()[i] / t["area_msh"].to_numpy()[j])
-    return dict(tp=len(i), n_pred=len(ar), n_true=len(t), err=float(d[i, j].mean()) if len(i) else np.nan,
-                area=float(np.median(area)) if len(i) else np.nan)
+BENCH = Bench("iatools_entities", "benchmarks/iatools_entities.py", __doc__)
+FLAGS = {"--seeds": 3, "--size": 256, "--hours": {"type": float, "default": 24},
+         "--methods": ",".join(AR_METHODS)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--hours", type=float, default=24)
-    ap.add_argument("--methods", default=",".join(R.AR_METHODS))
-    a = ap.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    a = BENCH.parse(argv, FLAGS)
     methods = a.methods.split(",")
-    eps_list = ["1px", "12 Mm", "24 Mm", "36 Mm", "48 Mm", "60 Mm", "80 Mm"]
-    rows = []
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        for seed in range(a.seeds):
-            out = f"{tmp}/s{seed}"
-            generate(SynthConfig(hours=a.hours, cadence_minutes=360, size=a.size, seed=seed,
-                                 channels=("hmi_m",), preview=False), out)
-            truth_all = pd.read_parquet(f"{out}/tables/ar.parquet")
-            truth_all["t"] = pd.to_datetime(truth_all["t_obs"]).dt.tz_localize(None)
-            for st in O.list_steps(out).itertuples():
-                masks, grid = O.read_masks(st.masks)
-                g = C.map_geometry(grid)
-                truth = truth_all[truth_all["t"] == st.time]
-                arm = (masks[0] > 0) & g.on_disk
-                # Reference labelling: each AR pixel → nearest true AR centre.
-                dd = C.great_circle_deg(g.lon[arm][:, None], g.lat[arm][:, None],
-                                        truth["hgs_lon"].to_numpy()[None],
-                                        truth["hgs_lat"].to_numpy()[None])
-                ref = np.argmin(dd, axis=1) if len(truth) else np.zeros(arm.sum(), int)
-                for eps in eps_list:
-                    labels = {}
-                    for method in methods:
-                        if eps == "1px":
-                            cfg = R.RegionConfig(ar_eps=f"{g.km_per_pixel * 1.01} km",
-                                                 ar_min_density="0 Mm2", ar_min_area_msh=20,
-                                                 ar_method=method)
-                        else:
-                            cfg = R.RegionConfig(ar_eps=eps, ar_method=method)
-                        t = time.perf_counter()
-                        res = R.find_entities({"AR": masks[0]}, grid, config=cfg, geometry=g)
-                        dt = time.perf_counter() - t
-                        labels[method] = res.labels["AR"]
-                        s = score(res.table, truth)
-                        pred = res.labels["AR"][arm]
-                        rows.append(dict(method=method, seed=seed, eps=eps, tp=s["tp"],
-                                         n_pred=s["n_pred"], n_true=s["n_true"], err=s["err"],
-                                         area=s["area"], seconds=dt,
-                                         same=np.array_equal(labels[method],
-                                                             labels[methods[0]]),
-                                         ari=adjusted_rand_score(ref, pred) if arm.any()
-                                         else np.nan))
-    df = pd.DataFrame(rows)
-    agg = df.groupby(["method", "eps"], sort=False).agg(
-        tp=("tp", "sum"), n_pred=("n_pred", "sum"), n_true=("n_true", "sum"),
-        err=("err", "mean"), area=("area", "median"), ari=("ari", "mean"),
-        seconds=("seconds", "sum"), same=("same", "all"))
-    agg["precision"] = agg["tp"] / agg["n_pred"]
-    agg["recall"] = agg["tp"] / agg["n_true"]
-    agg["f1"] = 2 * agg["precision"] * agg["recall"] / (agg["precision"] + agg["recall"])
-    for method in methods:
-        base = agg.loc[(method, "1px")]
-        agg.loc[method, "f1_vs_cc"] = (agg.loc[method, "f1"] / base["f1"]).to_numpy()
-        agg.loc[method, "ari_vs_cc"] = (agg.loc[method, "ari"] / base["ari"]).to_numpy()
+    agg, n_steps = run(a.seeds, a.size, a.hours, methods)
     pd.set_option("display.width", 200)
-    n_steps = len(df) // len(eps_list) // a.seeds // len(methods)
     print(f"{a.seeds} seeds × {n_steps} steps, size {a.size}; baseline 1px = connected "
           f"components; same = labels identical to method {methods[0]!r}; "
-          f"{time.perf_counter() - t0:.1f} s")
+          f"{BENCH.elapsed():.1f} s")
     print(agg.round(3).to_string())
+    BENCH.finish(vars(a), {"by_method_and_eps": agg.reset_index().to_dict(orient="records")},
+                 range(a.seeds))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

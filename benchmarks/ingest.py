@@ -18,7 +18,6 @@ shard written, so actor start-up is excluded.
 
 from __future__ import annotations
 
-import argparse
 import glob
 import os
 import shutil
@@ -30,8 +29,7 @@ from astropy.io import fits
 
 from solarray.benchmarks import ingest_arms as ia
 from solarray.benchmarks.arms import format_spread, interleave, ratio, summary
-from solarray.benchmarks.script import command_line, finish
-from solarray.core.ray_connect import connect
+from solarray.benchmarks.script import Bench
 from solarray.data import ingest as ing
 from solarray.data import preprocess as pp
 from solarray.data import sources
@@ -39,6 +37,7 @@ from solarray.data.synthetic import SynthConfig, generate
 
 CHANNELS = ("aia193", "hmi_m")
 START = datetime(2024, 1, 1)
+BENCH = Bench("ingest", "benchmarks/ingest.py", __doc__)
 
 
 def make_inputs(work: str, n_samples: int, size: int) -> list[str]:
@@ -117,20 +116,15 @@ def pipeline(inp: str, work: str, n_samples: int, size: int, repeats: int) -> di
             "samples": n_samples}
 
 
+FLAGS = {"--samples": 16, "--input-size": 4096, "--size": 512, "--repeats": 3,
+         "--work": "/tmp/solarray-bench-ingest",
+         "--inputs-only": (False, "make the cached inputs and stop"),
+         "--skip-pipeline": (False, "single-core arms only (no Ray)")}
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--samples", type=int, default=16)
-    ap.add_argument("--input-size", type=int, default=4096)
-    ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--work", default="/tmp/solarray-bench-ingest")
-    ap.add_argument("--out", default="docs/results/ingest.json")
-    ap.add_argument("--inputs-only", action="store_true", help="make the cached inputs and stop")
-    ap.add_argument("--skip-pipeline", action="store_true", help="single-core arms only (no Ray)")
-    a = ap.parse_args(argv)
+    a = BENCH.parse(argv, FLAGS)
     warnings.simplefilter("ignore")
-    command = command_line("benchmarks/ingest.py", argv)
-    t0 = time.perf_counter()
     paths = make_inputs(a.work, a.samples, a.input_size)
     if a.inputs_only:
         return 0
@@ -142,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     res["accuracy"] = {os.path.basename(p).split("_0")[0]: ia.accuracy(p, a.size) for p in pair}
     load["after_single_core"] = os.getloadavg()
     if not a.skip_pipeline:
-        connect(num_cpus=2, object_store_memory=512 * 1024**2)
+        BENCH.start(torch_threads=None, num_cpus=2, object_store_memory=512 * 1024**2,
+                    restart_clock=False)
         res["pipeline"] = pipeline(os.path.dirname(pair[0]), a.work, a.samples, a.size,
                                    a.repeats)
     load["end"] = os.getloadavg()
@@ -162,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scaling 1 → 2: {format_spread(p['scaling_1_to_2'], unit='×', digits=2)}")
     print(f"load average {load}")
     config = {k: v for k, v in vars(a).items() if k != "inputs_only"} | {"channels": CHANNELS}
-    finish("ingest", command, config, res, [], a.out, t0)
+    BENCH.finish(config, res)
     return 0
 
 

@@ -11,7 +11,6 @@ report says which). Writes docs/results/live_replay.json.
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
 import subprocess
@@ -23,14 +22,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from solarray.benchmarks.script import command_line
+from solarray.benchmarks.script import Bench
 from solarray.core.checkpoints import default_checkpoint_dir
 from solarray.data.synthetic import SynthConfig, generate, parse_cadence
 from solarray.live.replay import Replay
 from solarray.live.scores import verified_pairs
 from solarray.live.store import ForecastStore
-from solarray.metrics.protocol import result_record, write_result
 from solarray.metrics.verification import verify
+
+BENCH = Bench("live_replay", "benchmarks/live_replay.py", __doc__)
 
 
 def _watch(synth: Path, store: Path, size: int, ckpt: Path) -> subprocess.Popen:
@@ -40,19 +40,14 @@ def _watch(synth: Path, store: Path, size: int, ckpt: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--days", type=float, default=10.0)
-    ap.add_argument("--cadence", default="3h")
-    ap.add_argument("--size", type=int, default=128)
-    ap.add_argument("--kills", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--work", default=None, help="working directory (default: a temp dir)")
-    ap.add_argument("--out", default="docs/results/live_replay.json")
-    args = ap.parse_args(argv)
+FLAGS = {"--days": 10.0, "--cadence": "3h", "--size": 128, "--kills": 2, "--seed": 11,
+         "--work": (None, "working directory (default: a temp dir)")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = BENCH.parse(argv, FLAGS)
     work = Path(args.work or tempfile.mkdtemp(prefix="live_replay_"))
     synth, store_dir = work / "synth", work / "store"
-    t0 = time.perf_counter()
     if not (synth / "synth.json").exists():
         generate(SynthConfig(start="2024-01-01T00:00:00", hours=24 * args.days,
                              cadence_minutes=parse_cadence(args.cadence), size=args.size,
@@ -108,14 +103,13 @@ def main(argv=None) -> int:
         "full_disk_since_start": {k: running.get(k) for k in ("n", "tss", "hss", "bss", "roca")},
         "latency_s": {"p50": float(np.median(lat)), "p95": float(np.percentile(lat, 95))},
         "final_run_wall_s": round(wall_final, 1), "checkpoints": "demo" if trained else "untrained",
-        "skipped_inputs": len(store.skipped()), "seconds": round(time.perf_counter() - t0, 1)}
+        "skipped_inputs": len(store.skipped())}
     print(json.dumps(results, indent=2))
     config = {"days": args.days, "cadence": args.cadence, "size": args.size,
               "channels": ["hmi_m", "aia193", "aia304"], "seed": args.seed}
-    write_result(result_record("live_replay", command_line("benchmarks/live_replay.py", argv),
-                               config, results, [args.seed]), args.out)
+    BENCH.finish(config, results, [args.seed])
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

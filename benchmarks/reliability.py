@@ -18,43 +18,31 @@ Deploys the forecaster (tiny untrained models, explicitly allowed; IATools with 
    until Serve ran two replicas again.
 4. Health after all of it.
 
-Everything measured goes to ``--out`` (the protocol record of :mod:`solarray.metrics.protocol`).
+Everything measured goes to ``--out`` (the protocol record of :mod:`solarray.benchmarks.record`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
+import socket
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ray import serve
 
-from solarray.benchmarks.reliability import (  # noqa: E402
-    burst,
-    encode_multipart,
-    fuzz_cases,
-    kill_replica_under_load,
-    report,
-    request,
-    run_fuzz,
-    summarise_replies,
-)
-from solarray.benchmarks.script import command_line, finish  # noqa: E402
-from solarray.core.ray_connect import connect  # noqa: E402
-from solarray.metrics.protocol import summarise  # noqa: E402
+from solarray.benchmarks import reliability as rel
+from solarray.benchmarks.script import Bench
+from solarray.data.synthetic import SynthConfig, generate
+from solarray.metrics.protocol import summarise
+from solarray.serve.app import FPNET, IATOOLS, INGRESS, SPNET, build_app
 
 CHANNELS = ("aia193", "aia304", "hmi_m")
 APP, KILLED = "forecaster", "IATools"
+BENCH = Bench("reliability", "benchmarks/reliability.py", __doc__)
 
 
 def deploy(tmp: Path, synth: Path, size: int, port: int, max_request_mb: int) -> str:
-    from ray import serve
-
-    from solarray.serve.app import FPNET, IATOOLS, INGRESS, SPNET, build_app
-
     common = {"ray_actor_options": {"num_cpus": 0.25}, "graceful_shutdown_wait_loop_s": 0.1,
               "graceful_shutdown_timeout_s": 1}
     models = {"checkpoint_dir": str(tmp / "none"), "allow_untrained": True}
@@ -70,47 +58,33 @@ def deploy(tmp: Path, synth: Path, size: int, port: int, max_request_mb: int) ->
     return f"http://127.0.0.1:{port}"
 
 
+FLAGS = {"--requests": 64, "--in-flight": 8, "--kills": 3, "--kill-requests": 24,
+         "--kill-in-flight": 4, "--size": (96, "sample grid of the service (pixels)"),
+         "--max-request-mb": 16, "--bomb-mb": (256, "inflated size of the gzip bomb")}
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--requests", type=int, default=64)
-    p.add_argument("--in-flight", type=int, default=8)
-    p.add_argument("--kills", type=int, default=3)
-    p.add_argument("--kill-requests", type=int, default=24)
-    p.add_argument("--kill-in-flight", type=int, default=4)
-    p.add_argument("--size", type=int, default=96, help="sample grid of the service (pixels)")
-    p.add_argument("--max-request-mb", type=int, default=16)
-    p.add_argument("--bomb-mb", type=int, default=256, help="inflated size of the gzip bomb")
-    p.add_argument("--out", default="docs/results/reliability.json")
-    args = p.parse_args(argv)
-    command = command_line("benchmarks/reliability.py", argv)
-
-    import socket
-
-    from ray import serve
-
-    from solarray.data.synthetic import SynthConfig, generate
-
-    connect(num_cpus=2, object_store_memory=512 * 2**20)
-    t0 = time.perf_counter()
+    args = BENCH.parse(argv, FLAGS)
+    BENCH.start(torch_threads=None, num_cpus=2, object_store_memory=512 * 2**20)
     tmp = Path(tempfile.mkdtemp(prefix="solarray-reliability-"))
     generate(SynthConfig(start="2024-01-01T00:00", hours=0, size=128, seed=3, channels=CHANNELS,
                          preview=False), tmp / "synth")
     files = {c: sorted((tmp / "synth" / "fits" / c).glob("*.fits"))[0] for c in CHANNELS}
     good_files = {c: (f.name, f.read_bytes()) for c, f in files.items()}
-    good = encode_multipart([("files", *good_files[c]) for c in CHANNELS])
+    good = rel.encode_multipart([("files", *good_files[c]) for c in CHANNELS])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     base = deploy(tmp, tmp / "synth", args.size, port, args.max_request_mb)
     results: dict = {}
     try:
-        warm = request(base, "/v1/forecast", *good)[0]
+        warm = rel.request(base, "/v1/forecast", *good)[0]
         if warm != 200:
             raise SystemExit(f"warm-up forecast answered {warm}")
         # 1. fuzz
-        cases = fuzz_cases(good_files, bomb_bytes=args.bomb_mb * 2**20,
+        cases = rel.fuzz_cases(good_files, bomb_bytes=args.bomb_mb * 2**20,
                            request_limit=args.max_request_mb * 2**20)
-        fuzz = run_fuzz(base, cases)
+        fuzz = rel.run_fuzz(base, cases)
         results["fuzz"] = {"cases": fuzz, "tried": len(fuzz),
                            "4xx_with_reason": sum(400 <= r["status"] < 500 and bool(r["reason"])
                                                   for r in fuzz),
@@ -128,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                 c = cases[(i // 2) % len(cases)]
                 jobs.append((c.name, "4xx", c.payload))
         t = time.perf_counter()
-        replies = burst(base, jobs, args.in_flight)
-        b = summarise_replies(replies, time.perf_counter() - t)
+        replies = rel.burst(base, jobs, args.in_flight)
+        b = rel.summarise_replies(replies, time.perf_counter() - t)
         b["good"] = sum(j[1] == "2xx" for j in jobs)
         b["good_200"] = sum(r.status == 200 for r in replies if r.expect == "2xx")
         b["bad_4xx"] = sum(400 <= r.status < 500 for r in replies if r.expect == "4xx")
@@ -141,10 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         # 3. replicas killed
         kills = []
         for k in range(args.kills):
-            res = kill_replica_under_load(base, APP, KILLED, good, args.kill_requests,
+            res = rel.kill_replica_under_load(base, APP, KILLED, good, args.kill_requests,
                                           args.kill_in_flight, kill_after=args.kill_in_flight,
                                           replicas=2)
-            kills.append(report(res))
+            kills.append(rel.report(res))
             print(f"kill {k + 1}: {json.dumps(kills[-1])}")
         results["kills"] = {
             "runs": kills, "requests": sum(r["requests"] for r in kills),
@@ -153,18 +127,18 @@ def main(argv: list[str] | None = None) -> int:
             "answer_again_s": summarise([r["answer_again_s"] for r in kills]),
             "replica_restored_s": summarise([r["replica_restored_s"] for r in kills])}
         # 4. health afterwards
-        st, _, body = request(base, "/v1/health")
+        st, _, body = rel.request(base, "/v1/health")
         results["health_after"] = {"status": st, "body": json.loads(body)}
-        results["forecast_after"] = request(base, "/v1/forecast", *good)[0]
+        results["forecast_after"] = rel.request(base, "/v1/forecast", *good)[0]
         print(f"health after: {st}; a forecast after: {results['forecast_after']}")
     finally:
         serve.shutdown()
     config = {k: v for k, v in vars(args).items() if k != "out"}
     config.update(killed_deployment=KILLED, replicas=2, channels=CHANNELS,
                   models="tiny untrained (allow_untrained)", cpus=2)
-    finish("reliability", command, config, results, [], args.out, t0)
+    BENCH.finish(config, results)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -3,8 +3,8 @@
 1. **Cycle latency** (library, no Ray): upload (3 FITS → 512² sample) + perception → analysis →
    forecast with tiny and with paper-sized SPNet/FPNet (ViT-B/16 encoders at 512²; the per-AR
    FPNet at its native 128² crop), p50/p95 and the stage breakdown. Target: < 5 s p50 on 2 CPUs
-   with paper-sized models (seed 004: ~6 min per cycle on a V100S).
-2. **Batching ratios** (issue 18; Ray Serve on 127.0.0.1, untrained ``--preset`` models): two
+   with paper-sized models (SA-AI 2025: ~6 min per cycle on a V100S).
+2. **Batching ratios** (Ray Serve on 127.0.0.1, untrained ``--preset`` models): two
    forecaster apps side by side, SPNet/FPNet ``max_batch_size`` 1 (``/b1``) and 4 (``/b4``);
    bursts of ``--requests`` calls with ``--concurrency`` in flight on SPNet alone (deployment
    handle) and end to end (POST /v1/forecast), the four arms in ``--rounds`` rotated rounds
@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -31,9 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from solarray.benchmarks.script import Bench
 
 CHANNELS = ("aia193", "aia304", "hmi_m")
+BENCH = Bench("serve_batching", "benchmarks/serve.py", __doc__)
 
 
 def pct(xs, q):
@@ -269,31 +269,22 @@ def print_service(svc: dict, size: int, requests: int, concurrency: int, repeats
             f"{k} {fs(v, 's', 3)}" for k, v in st.items()))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--repeats", type=int, default=5, help="cycles per model size")
-    ap.add_argument("--paper-repeats", type=int, default=3)
-    ap.add_argument("--requests", type=int, default=16, help="requests per burst")
-    ap.add_argument("--service-size", type=int, default=128,
-                    help="sample grid of the service load test (pixels)")
-    ap.add_argument("--concurrency", type=int, default=4)
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the service arms")
-    ap.add_argument("--preset", default="tiny", help="preset of the (untrained) SPNet/FPNet")
-    ap.add_argument("--skip-cycle", action="store_true", help="only the service ratios")
-    ap.add_argument("--skip-paper", action="store_true")
-    ap.add_argument("--skip-service", action="store_true")
-    ap.add_argument("--out", default="docs/results/serve_batching.json")
-    args = ap.parse_args()
+FLAGS = {"--size": 512, "--repeats": (5, "cycles per model size"), "--paper-repeats": 3,
+         "--requests": (16, "requests per burst"),
+         "--service-size": (128, "sample grid of the service load test (pixels)"),
+         "--concurrency": 4, "--rounds": (3, "interleaved rounds of the service arms"),
+         "--preset": ("tiny", "preset of the (untrained) SPNet/FPNet"),
+         "--skip-cycle": (False, "only the service ratios"), "--skip-paper": False,
+         "--skip-service": False}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = BENCH.parse(argv, FLAGS)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     warnings.simplefilter("ignore")
     logging.getLogger("solarray.serve").setLevel(logging.ERROR)
     import torch
 
-    from solarray.benchmarks.script import command_line, finish
-
-    command = command_line("benchmarks/serve.py", None)
-    t_all = time.perf_counter()
     load0 = os.getloadavg()[0]
     print(f"# benchmarks/serve.py — {os.cpu_count()} CPUs visible, torch threads "
           f"{torch.get_num_threads()}, load average {load0:.1f}")
@@ -309,7 +300,7 @@ def main() -> int:
         results["service"] = svc
     results["load_average"] = [load0, os.getloadavg()[0]]
     cfg = {k: v for k, v in vars(args).items() if k != "out"}
-    finish("serve_batching", command, cfg, results, [0], args.out, t_all)
+    BENCH.finish(cfg, results, [0])
     return 0
 
 

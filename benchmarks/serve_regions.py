@@ -13,11 +13,8 @@ regions ≥ 300 MSH within 5° of a true centre, precision, median area ratio de
 
 from __future__ import annotations
 
-import argparse
 import json
-import shlex
 import socket
-import sys
 import tempfile
 import time
 import urllib.request
@@ -25,19 +22,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ray import serve
 
+from solarray.benchmarks.script import Bench
 from solarray.core.checkpoints import default_checkpoint_dir
+from solarray.core.multipart import encode_multipart
 from solarray.core.ray_connect import connect
 from solarray.data.synthetic import SynthConfig, generate
-from solarray.metrics.protocol import result_record, write_result
 from solarray.metrics.region_match import match_regions
+from solarray.serve.app import FPNET, IATOOLS, INGRESS, SPNET, build_app
 
 CHANNELS = ("hmi_m", "aia193", "aia304")
+BENCH = Bench("serve_regions", "benchmarks/serve_regions.py", __doc__)
 
 
 def _post(url: str, files: list[Path]) -> dict:
-    from solarray.core.multipart import encode_multipart
-
     body, ctype = encode_multipart([("files", f.name, f.read_bytes()) for f in files])
     req = urllib.request.Request(url, data=body)
     req.add_header("Content-Type", ctype)
@@ -45,24 +44,14 @@ def _post(url: str, files: list[Path]) -> dict:
         return json.loads(resp.read())
 
 
+FLAGS = {"--checkpoint-dir": None, "--suns": 3, "--size": (512, "rendered (uploaded) image size"),
+         "--grid": (128, "the service's sample grid (the models')"), "--min-msh": 300.0,
+         "--max-deg": 5.0}
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint-dir", default=None)
-    p.add_argument("--suns", type=int, default=3)
-    p.add_argument("--size", type=int, default=512, help="rendered (uploaded) image size")
-    p.add_argument("--grid", type=int, default=128, help="the service's sample grid (the models')")
-    p.add_argument("--min-msh", type=float, default=300.0)
-    p.add_argument("--max-deg", type=float, default=5.0)
-    p.add_argument("--out", default="docs/results/serve_regions.json")
-    args = p.parse_args(argv)
-    command = "python benchmarks/serve_regions.py " + " ".join(
-        map(shlex.quote, sys.argv[1:] if argv is None else argv))
+    args = BENCH.parse(argv, FLAGS)
     ckpt = Path(args.checkpoint_dir).expanduser() if args.checkpoint_dir else default_checkpoint_dir()
-
-    from ray import serve
-
-    from solarray.serve.app import FPNET, IATOOLS, INGRESS, SPNET, build_app
-
     tmp = Path(tempfile.mkdtemp(prefix="solarray-serve-regions-"))
     steps = []
     for k in range(args.suns):
@@ -117,12 +106,10 @@ def main(argv: list[str] | None = None) -> int:
               "median_area_ratio": float(np.median(ratios)) if ratios else None,
               "matched": matched, "counted_truth": counted}
     print(f"pooled: {pooled}")
-    write_result(result_record("serve_regions", command, vars(args) | {"checkpoint_dir": str(ckpt)},
-                               {"per_sun": rows, "pooled": pooled}, list(range(args.suns))),
-                 args.out)
-    print(f"results in {args.out}")
+    BENCH.finish(vars(args) | {"checkpoint_dir": str(ckpt)}, {"per_sun": rows, "pooled": pooled},
+                 range(args.suns))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

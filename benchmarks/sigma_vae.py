@@ -11,36 +11,24 @@ down-sampled pixels vs y(t) alone). The record goes to ``--out`` as JSON.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import asdict
 
-from solarray.benchmarks.script import command_line, finish, start
+from solarray.benchmarks.record import markdown_table
+from solarray.benchmarks.script import Bench
 from solarray.benchmarks.sigma_vae import ROW_KEYS, SigmaVAEBenchmarkConfig, run, summary
 from solarray.core.atomic import write_json
-from solarray.metrics.protocol import format_pm, markdown_table
+from solarray.metrics.protocol import format_pm
+
+BENCH = Bench("sigma_vae", "benchmarks/sigma_vae.py", __doc__)
+FLAGS = {"--series-root": ".cache/benchmark_runs/sigma_vae_series", "--steps": 250,
+         "--batch-size": 8, "--bottleneck": 128, "--sigma-mode": "scalar", "--series-days": 110.0}
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--root", default=".cache/benchmark_sun")
-    p.add_argument("--runs-dir", default=".cache/benchmark_runs/sigma_vae")
-    p.add_argument("--series-root", default=".cache/benchmark_runs/sigma_vae_series")
-    p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--steps", type=int, default=250)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--bottleneck", type=int, default=128)
-    p.add_argument("--sigma-mode", default="scalar")
-    p.add_argument("--series-days", type=float, default=110.0)
-    p.add_argument("--out", default="docs/results/sigma_vae.json")
-    args = p.parse_args(argv)
-    command = command_line("benchmarks/sigma_vae.py", argv)
-    t0 = start(args.root)
+    args = BENCH.sun(argv, FLAGS, runs="sigma_vae")
     cfg = SigmaVAEBenchmarkConfig(
-        root=args.root, runs_dir=args.runs_dir, series_root=args.series_root,
-        seeds=tuple(int(s) for s in args.seeds.split(",")), steps=args.steps,
-        batch_size=args.batch_size, bottleneck=args.bottleneck, sigma_mode=args.sigma_mode,
-        series_days=args.series_days)
+        **BENCH.common(args), series_root=args.series_root, steps=args.steps, batch_size=args.batch_size, bottleneck=args.bottleneck,
+        sigma_mode=args.sigma_mode, series_days=args.series_days)
     res = run(cfg)
     # kept if the tables below fail
     write_json(f"{args.runs_dir}/raw_results.json", res, default=str)
@@ -69,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             "beats y(t) only": v["vae_vs_target_only"]["beats"]})
     print("\n### F30 forecast (test = January)\n")
     print(markdown_table(rows, list(rows[0])))
-    finish("sigma_vae", command, asdict(cfg), res, cfg.seeds, args.out, t0)
+    BENCH.finish(asdict(cfg), res, cfg.seeds)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -11,55 +11,37 @@ human-in-the-loop issue is ``benchmarks/spnet_relabel.py``.)
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from dataclasses import asdict
 
-from solarray.benchmarks.script import command_line, finish, start
-from solarray.benchmarks.spnet import SCORES, SPNetBenchmarkConfig, run
+from solarray.benchmarks.record import markdown_table, pm_rows
+from solarray.benchmarks.script import Bench
+from solarray.benchmarks.spnet import SCORES, SPNetBenchmarkConfig, comparisons, run
 from solarray.core.features import FEATURE_KINDS
-from solarray.metrics.protocol import (
-    compare,
-    format_pm,
-    markdown_table,
-    summarise,
-)
+
+BENCH = Bench("spnet", "benchmarks/spnet.py", __doc__)
+FLAGS = {"--steps": 600, "--batch-size": 8, "--lr": 3e-3,
+         "--model-config": ("{}", "JSON SPNet config overrides")}
+BEATS = "beats threshold (IoU)"
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--root", default=".cache/benchmark_sun")
-    p.add_argument("--runs-dir", default=".cache/benchmark_runs/spnet")
-    p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--steps", type=int, default=600)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--model-config", default="{}", help="JSON SPNet config overrides")
-    p.add_argument("--out", default="docs/results/spnet.json")
-    args = p.parse_args(argv)
-    command = command_line("benchmarks/spnet.py", argv)
-
-    t0 = start(args.root)
-    cfg = SPNetBenchmarkConfig(root=args.root, runs_dir=args.runs_dir, steps=args.steps,
-                               batch_size=args.batch_size, lr=args.lr,
-                               seeds=tuple(int(s) for s in args.seeds.split(",")),
-                               model_config=json.loads(args.model_config) or None)
+    args = BENCH.sun(argv, FLAGS, runs="spnet")
+    cfg = SPNetBenchmarkConfig(**BENCH.common(args), steps=args.steps, batch_size=args.batch_size,
+                               lr=args.lr, model_config=json.loads(args.model_config) or None)
     res = run(cfg)
-    rows, res["comparisons"] = [], {}
+    res["comparisons"] = comparisons(res["per_seed"])
+    rows = []
     for f in FEATURE_KINDS:
-        vals = {arm: [s[f] for s in res["per_seed"][arm]] for arm in ("spnet", "threshold")}
-        c = compare([v["iou"] for v in vals["spnet"]], [v["iou"] for v in vals["threshold"]])
-        res["comparisons"][f] = {"iou": c}
-        for arm, v in vals.items():
-            rows.append({"feature": f, "model": arm, **{
-                k: format_pm(summarise([x[k] for x in v]), 1) for k in SCORES},
-                "beats threshold (IoU)": c["beats"] if arm == "spnet" else ""})
+        beats = res["comparisons"][f]["iou"]["beats"]
+        arms = {arm: [s[f] for s in res["per_seed"][arm]] for arm in ("spnet", "threshold")}
+        rows += [{"feature": f, **r, BEATS: beats if r["model"] == "spnet"
+                  else ""} for r in pm_rows(arms, SCORES, "model", digits=1)]
     print(f"\n{res['info']}\n")
-    print(markdown_table(rows, ["feature", "model", *SCORES, "beats threshold (IoU)"]))
-    finish("spnet", command, asdict(cfg), res, cfg.seeds, args.out, t0)
+    print(markdown_table(rows, ["feature", "model", *SCORES, BEATS]))
+    BENCH.finish(asdict(cfg), res, cfg.seeds)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -6,6 +6,7 @@ scored against a threshold baseline measured in the same run.
         --channels hmi_m,aia193,aia211,aia304 --no-preview
     python -m solarray.cli ingest --input S --out D --size 64 --channels hmi_m,aia193,aia211,aia304
     python benchmarks/spnet_relabel.py --data D --work W [--steps 150] [--map docs/spnet_situational_map.png]
+        [--out docs/results/spnet_relabel.json]
 
 Splits: solarray.data.dataset.split_by_time defaults (test = January, val = March, 24 h gaps).
 Relabelling cycle: V1 = truth with small features (< --min-area px) dropped with probability
@@ -16,57 +17,36 @@ a simulated expert accepts the predicted features that V1 lacks and that overlap
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from solarray.benchmarks.script import Bench
+from solarray.core.features import FEATURE_KINDS as FEATURES
+from solarray.data import labels as lab
+from solarray.metrics import segmentation as seg
+from solarray.metrics.segmentation import PRIMARY
+from solarray.models import load_model
+from solarray.train import relabel
+from solarray.train.config import TrainConfig
+from solarray.train.loop import fit
+
+BENCH = Bench("spnet_relabel", "benchmarks/spnet_relabel.py", __doc__)
+FLAGS = {"--data": {"required": True}, "--work": {"required": True}, "--steps": 800,
+         "--batch-size": 8, "--lr": 3e-3, "--dice": (0.5, "soft-Dice weight (0 = BCE only)"),
+         "--min-area": 6, "--drop-fraction": 0.7,
+         "--map": (None, "write a situational-map PNG of a test image"),
+         "--only": {"default": "all", "choices": ("all", "modal", "cycle")}}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--steps", type=int, default=800)
-    ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--dice", type=float, default=0.5, help="soft-Dice weight (0 = BCE only)")
-    ap.add_argument("--min-area", type=int, default=6)
-    ap.add_argument("--drop-fraction", type=float, default=0.7)
-    ap.add_argument("--map", default=None, help="write a situational-map PNG of a test image")
-    ap.add_argument("--only", default="all", choices=("all", "modal", "cycle"))
-    args = ap.parse_args()
-
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import ray
-
-    for _ in range(3):  # a busy machine can time the node start out
-        try:
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                     object_store_memory=512 * 1024**2)
-            break
-        except Exception as err:  # noqa: BLE001
-            print(f"ray.init failed ({err}); retrying", flush=True)
-            ray.shutdown()
-            time.sleep(5)
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    from solarray.core.features import FEATURE_KINDS as FEATURES
-    from solarray.data import labels as lab
-    from solarray.metrics import segmentation as seg
-    from solarray.metrics.segmentation import PRIMARY
-    from solarray.models import load_model
-    from solarray.train import relabel
-    from solarray.train.config import TrainConfig
-    from solarray.train.loop import fit
-
+def main(argv: list[str] | None = None) -> int:
+    args = BENCH.parse(argv, FLAGS)
+    BENCH.start(torch_threads=None, num_cpus=2, object_store_memory=512 * 1024**2)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    t_start = time.perf_counter()
     test = lab.load_samples(args.data, "test", columns=("sample_id", "image", "present", "masks",
                                                         "meta"))
     train = lab.load_samples(args.data, "train")
@@ -207,9 +187,8 @@ def main() -> int:
         if r["model"] != "threshold baseline" and base_iou.get(r["feature"]):
             print(f"  {r['feature']} {r['model']}: {r['iou_mean'] / base_iou[r['feature']]:.2f}x")
     results["table"] = table
-    results["seconds"] = time.perf_counter() - t_start
-    (work / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    print(f"total {results['seconds']:.0f} s; results in {work / 'results.json'}")
+    config = {k: v for k, v in vars(args).items() if k != "out"}
+    BENCH.finish(config, results, [0])
     return 0
 
 

@@ -16,10 +16,8 @@ Outputs of the two render arms are identical (tests/test_synthetic.py).
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -27,9 +25,11 @@ import numpy as np
 from astropy.io import fits
 
 from solarray.benchmarks.arms import format_spread, interleave, ratio, summary
-from solarray.benchmarks.script import command_line, finish
+from solarray.benchmarks.script import Bench
 from solarray.core import channels as chans
 from solarray.data.synthetic import SynthConfig, blocks, generate
+
+BENCH = Bench("synth", "benchmarks/synth.py", __doc__)
 
 
 def io_floor(size: int, n_files: int, where: Path) -> None:
@@ -48,15 +48,8 @@ def render(cfg: SynthConfig, where: Path, block_pixels: int, threads: int) -> No
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="4096")
-    ap.add_argument("--steps", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--out", default="docs/results/synth.json")
-    args = ap.parse_args(argv)
+    args = BENCH.parse(argv, {"--sizes": "4096", "--steps": 2, "--repeats": 3})
     warnings.simplefilter("ignore")
-    command = command_line("benchmarks/synth.py", argv)
-    t0 = time.perf_counter()
     n_ch = len(chans.DEFAULT_CHANNELS)
     results: dict = {"load_average_start": os.getloadavg(), "threads": blocks.THREADS,
                      "block_pixels": blocks.BLOCK_PIXELS}
@@ -86,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  banded/io_floor {format_spread(r['banded/io_floor'], '×', 1)}; "
                   f"one_band/banded {format_spread(r['one_band/banded'], '×', 2)}")
     results["load_average_end"] = os.getloadavg()
-    finish("synth", command, vars(args), results, [], args.out, t0)
+    BENCH.finish(vars(args), results)
     return 0
 
 

@@ -4,7 +4,7 @@
     python benchmarks/train.py --part evidence     # tiny SolarCHIP: init vs trained
     python benchmarks/train.py                     # both
 
-Throughput (issue 18): the same model (SolarCHIP ``tiny`` preset, 64², 4 channels), optimiser
+Throughput: the same model (SolarCHIP ``tiny`` preset, 64², 4 channels), optimiser
 and data go through (a) the floor, a plain single-process PyTorch loop over the same batches in
 memory, (b) the Ray Train loop from Parquet with 1 worker, (c) with 2 workers — in ``--repeats``
 interleaved rounds (:mod:`solarray.benchmarks.arms`). Per arm: wall time per sample after
@@ -17,7 +17,6 @@ Every process uses one torch thread. JSON to ``--out``. The loader part times
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -28,13 +27,14 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
 os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
 os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from solarray.benchmarks.script import command_line  # noqa: E402
+from solarray.benchmarks.script import Bench  # noqa: E402
 from solarray.train.config import TrainConfig  # noqa: E402
+
+BENCH = Bench("train_overhead", "benchmarks/train.py", __doc__)
 
 CH = ("aia171", "aia193", "aia304", "hmi_m")
 MODEL = {"preset": "tiny"}  # 64², patch 8, dim 64, depth 2
@@ -64,17 +64,14 @@ def loader_rate(path: str, batch: int, epochs: int = 4) -> tuple[list[float], li
     return starts, rates
 
 
-def throughput(steps: int, batch: int, repeats: int, workers: tuple[int, ...], out: str,
-               command: str) -> None:
+def throughput(steps: int, batch: int, repeats: int, workers: tuple[int, ...]) -> None:
     """Plain loop (the floor) vs Ray Train with each worker count, interleaved rounds."""
     import pyarrow.parquet as pq
     import ray
 
     from solarray.benchmarks import arms as arms_mod
     from solarray.benchmarks import train_overhead as tov
-    from solarray.benchmarks.script import finish
-
-    t_all = time.perf_counter()
+    BENCH.t0 = time.perf_counter()
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp(prefix="bench_train_"))
     _write_parquet(512, tmp / "shards")
@@ -126,7 +123,7 @@ def throughput(steps: int, batch: int, repeats: int, workers: tuple[int, ...], o
     cfg = {"model": "solarchip_vit", "model_config": MODEL, "channels": CH, "steps": steps,
            "batch_per_worker": batch, "report_every": every, "workers": list(workers),
            "repeats": repeats, "torch_threads": 1, "samples_in_shards": 512}
-    finish("train_overhead", command, cfg, res, [0], out, t_all)
+    BENCH.finish(cfg, res, [0])
 
 
 def evidence(steps: int) -> None:
@@ -160,23 +157,21 @@ def evidence(steps: int) -> None:
         print(f"{k:<20} {before[k]:7.3f}   {after[k]:7.3f}   {chance:6.3f}")
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--part", choices=("throughput", "evidence", "loader", "all"), default="all")
-    p.add_argument("--steps", type=int, default=40, help="throughput steps per run")
-    p.add_argument("--batch", type=int, default=16, help="per-worker batch size")
-    p.add_argument("--repeats", type=int, default=3, help="interleaved rounds of the arms")
-    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--out", default="docs/results/train_overhead.json")
-    p.add_argument("--evidence-steps", type=int, default=400)
-    a = p.parse_args()
+FLAGS = {"--part": {"choices": ("throughput", "evidence", "loader", "all"), "default": "all"},
+         "--steps": (40, "throughput steps per run"), "--batch": (16, "per-worker batch size"),
+         "--repeats": (3, "interleaved rounds of the arms"),
+         "--workers": {"type": int, "nargs": "+", "default": [1, 2]},
+         "--evidence-steps": 400}
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = BENCH.parse(argv, FLAGS)
     import ray
 
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
              object_store_memory=512 * 1024**2)
     if a.part in ("throughput", "all"):
-        throughput(a.steps, a.batch, a.repeats, tuple(a.workers), a.out,
-                   command_line("benchmarks/train.py", None))
+        throughput(a.steps, a.batch, a.repeats, tuple(a.workers))
     if a.part == "loader":
         tmp = Path(tempfile.mkdtemp(prefix="bench_loader_"))
         _write_parquet(512, tmp / "shards")

@@ -1,5 +1,5 @@
 """Translation on the benchmark Sun: Pix2Pix HMI → AIA vs baselines, channel selection, label
-efficiency with a pretrained backbone (seeds 002 and 000).
+efficiency with a pretrained backbone (Park 2019; Shen 2025).
 
     python benchmarks/translation.py [--root .cache/benchmark_sun] [--seeds 0,1,2] [--steps 300]
         [--image-size 64] [--arms hmi_to_aia,selection,label_efficiency] [--inputs-max 2]
@@ -12,19 +12,25 @@ label-efficiency curves; the record (command line, config, per-seed scores) goes
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from solarray.benchmarks import translation
-from solarray.benchmarks.script import command_line, finish, start
+from solarray.benchmarks.record import comparison_lines, markdown_table
+from solarray.benchmarks.script import Bench
 from solarray.benchmarks.translation import AIA, CHANNELS, TranslationBenchmarkConfig, run
-from solarray.metrics.protocol import format_pm, markdown_table
+from solarray.metrics.protocol import format_pm
 from solarray.tune.channel_selection import SelectionSettings, run_selection
 from solarray.tune.experiment import TuneRun
+
+BENCH = Bench("translation", "benchmarks/translation.py", __doc__)
+FLAGS = {"--steps": 300, "--selection-steps": 300, "--batch-size": 16, "--lr": 1e-3,
+         "--image-size": 64, "--inputs-max": 2, "--fractions": "0.01,0.1,1",
+         "--pretrained": ("", "MAE/SolarCHIP checkpoint (default: the pretraining benchmark's "
+                              "MAE of the same seed)"),
+         "--arms": "hmi_to_aia,selection,label_efficiency"}
 
 
 def selection(cfg, data, log) -> dict[str, Any]:
@@ -59,11 +65,8 @@ def _print(res: dict) -> None:
                 rows.append({"arm": arm, "passband": c,
                              **{k: format_pm(s[arm][f"{k}_{c}"]) for k in ("cc", "re", "ppe10")}})
         print(markdown_table(rows, ["arm", "passband", "cc", "re", "ppe10"]))
-        for m, against in res["hmi_to_aia"]["comparisons"].items():
-            for b, by in against.items():
-                print(f"- {m} vs {b}: " + ", ".join(
-                    f"{k} {'beats' if c['beats'] else 'does not beat'} "
-                    f"(Δ {format_pm(c['difference'])})" for k, c in by.items()))
+        for line in comparison_lines(res["hmi_to_aia"]["comparisons"]):
+            print(line)
     if "selection" in res:
         print("\n### Channel selection (avg / min CC over the predicted AIA channels, test)\n")
         rows = [{k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in r.items()}
@@ -83,36 +86,18 @@ def _print(res: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--root", default=".cache/benchmark_sun")
-    p.add_argument("--runs-dir", default=".cache/benchmark_runs/translation")
-    p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--selection-steps", type=int, default=300)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--image-size", type=int, default=64)
-    p.add_argument("--inputs-max", type=int, default=2)
-    p.add_argument("--fractions", default="0.01,0.1,1")
-    p.add_argument("--pretrained", default="", help="MAE/SolarCHIP checkpoint (default: the "
-                   "pretraining benchmark's MAE of the same seed)")
-    p.add_argument("--arms", default="hmi_to_aia,selection,label_efficiency")
-    p.add_argument("--out", default="docs/results/translation.json")
-    args = p.parse_args(argv)
-    command = command_line("benchmarks/translation.py", argv)
-    t0 = start(args.root)
+    args = BENCH.sun(argv, FLAGS, runs="translation")
     cfg = TranslationBenchmarkConfig(
-        root=args.root, runs_dir=args.runs_dir,
-        seeds=tuple(int(s) for s in args.seeds.split(",")), image_size=args.image_size,
+        **BENCH.common(args), image_size=args.image_size,
         steps=args.steps, selection_steps=args.selection_steps, batch_size=args.batch_size,
         lr=args.lr, selection_inputs_max=args.inputs_max,
         fractions=tuple(float(f) for f in args.fractions.split(",")),
         pretrained=args.pretrained, arms=tuple(args.arms.split(",")))
     res = run(cfg, select=selection)
     _print(res)
-    finish("translation", command, asdict(cfg), res, cfg.seeds, args.out, t0)
+    BENCH.finish(asdict(cfg), res, cfg.seeds)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

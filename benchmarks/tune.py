@@ -15,15 +15,16 @@ ASHA's best trial is the full run's best.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
+from solarray.benchmarks.script import Bench
+
+BENCH = Bench("tune_asha", "benchmarks/tune.py", __doc__)
 CH = ("aia171", "aia193", "hmi_m")
 SMALL = {"preset": "tiny", "backbone_config": {"image_size": 32, "patch_size": 8,
                                                "embed_dim": 32, "decoder_dim": 32}}
@@ -122,28 +123,24 @@ def best_point(trials: list[dict], mode: str) -> int:
     return max(trials, key=lambda t: (t["steps"], sign * t["metric"]))["point"]
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--samples", type=int, default=4, help="fixed trials per arm")
-    ap.add_argument("--steps", type=int, default=24, help="steps of a full trial (ASHA max_t)")
-    ap.add_argument("--repeats", type=int, default=3, help="interleaved rounds of both arms")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the fixed trial points")
-    ap.add_argument("--trial-workers", type=int, default=1,
-                    help="Ray Train workers per trial (0: the loop in the trial's process)")
-    ap.add_argument("--work", default="/tmp/tune_bench")
-    ap.add_argument("--out", default="docs/results/tune_asha.json")
-    args = ap.parse_args()
+FLAGS = {"--samples": (4, "fixed trials per arm"),
+         "--steps": (24, "steps of a full trial (ASHA max_t)"),
+         "--repeats": (3, "interleaved rounds of both arms"),
+         "--seed": (0, "seed of the fixed trial points"),
+         "--trial-workers": (1, "Ray Train workers per trial (0: the loop in the trial's process)"),
+         "--work": "/tmp/tune_bench"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = BENCH.parse(argv, FLAGS)
 
     from solarray.benchmarks import arms as arms_mod
-    from solarray.benchmarks.script import command_line, finish
     from solarray.core.ray_connect import connect
     from solarray.tune.experiment import TuneRun, resolve
     from solarray.tune.runner import datasets_from_dir
     from solarray.tune.space import load_sweep, parse_sweep
 
-    command = command_line("benchmarks/tune.py", None)
     os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
-    t_all = time.perf_counter()
     shutil.rmtree(args.work, ignore_errors=True)
     shards = os.path.join(args.work, "shards")
     n = write_toy_shards(shards)
@@ -200,7 +197,7 @@ def main() -> int:
           f"{arms_mod.format_spread(res['ratio_trial_steps'], '×', 2)}")
     cfg = {"sweep": raw, "samples": args.samples, "steps": args.steps, "repeats": args.repeats,
            "seed": args.seed, "max_concurrent": 1, "trial_workers": args.trial_workers}
-    finish("tune_asha", command, cfg, res, [args.seed], args.out, t_all)
+    BENCH.finish(cfg, res, [args.seed])
     return 0
 
 

@@ -7,6 +7,8 @@
 - ``refuse_relative_outputs(args)``: the one output-path check of every job (``main`` runs it).
 - ``main(parser, run, argv)``: parse, check outputs, run, and turn ``UsageError`` into one
   line + exit 2.
+- ``command_parser(name, description, *adders)`` / ``command_job(name, description, command)``:
+  the parser (and ``run``) of a job that is a ``solarray`` command.
 
 The commands join Ray themselves (:func:`solarray.core.ray_connect.connect`: inside a job, the
 cluster that runs it; outside, a local Ray).
@@ -15,11 +17,11 @@ cluster that runs it; outside, a local Ray).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from solarray.core.errors import UsageError
@@ -88,11 +90,18 @@ def main(parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace], in
         return 2
 
 
-def run_command(name: str, command: str, description: str | None,
-                argv: Sequence[str] | None = None) -> int:
-    """Run ``solarray <command>`` as job ``jobs.<name>``: the command's own arguments and run,
-    with ``--help`` and errors naming ``python -m jobs.<name>``."""
-    module = importlib.import_module(f"solarray.commands.{command}")
+def command_parser(name: str, description: str | None,
+                   *adders: Callable[[argparse.ArgumentParser], None]) -> argparse.ArgumentParser:
+    """:func:`job_parser` with a command's arguments (each of ``adders`` adds some)."""
     parser = job_parser(name, description)
-    module.add_arguments(parser)
-    return main(parser, module.run, argv)
+    for add in adders:
+        add(parser)
+    return parser
+
+
+def command_job(name: str, description: str | None, command: ModuleType
+                ) -> tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]:
+    """``(build_parser, run)`` of job ``jobs.<name>`` that is ``solarray <command>`` (a
+    :mod:`solarray.commands` module): the command's own arguments and run, with ``--help`` and
+    errors naming ``python -m jobs.<name>``."""
+    return (lambda: command_parser(name, description, command.add_arguments)), command.run

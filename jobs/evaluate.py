@@ -8,29 +8,27 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from jobs import _common
-from solarray.cli import build_parser, main
-from solarray.core.errors import UsageError
-
-KINDS = {"segmentation": ["evaluate", "segmentation"], "forecasts": ["verify"]}
+from solarray.commands import evaluate, verify
 
 
-def run(argv: list[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in KINDS:
-        print(f"usage: python -m jobs.evaluate {{{','.join(KINDS)}}} ARGS...\n\n{__doc__}")
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
-    cli_argv = [*KINDS[argv[0]], *argv[1:]]
-    if "-h" not in cli_argv and "--help" not in cli_argv:
-        args = build_parser(only=[cli_argv[0]]).parse_args(cli_argv)
-        try:
-            _common.refuse_relative_outputs(args)
-        except UsageError as err:
-            print(f"python -m jobs.evaluate: error: {err}", file=sys.stderr)
-            return 2
-    return main(cli_argv)
+def build_parser() -> argparse.ArgumentParser:
+    parser = _common.job_parser("evaluate", __doc__)
+    kinds = parser.add_subparsers(dest="kind", metavar="{segmentation,forecasts}", required=True)
+    for kind, (help_, add, run_) in (("segmentation", evaluate.EVALUATIONS["segmentation"]),
+                                     ("forecasts", (verify.HELP, verify.add_arguments, verify.run))):
+        p = kinds.add_parser(kind, help=help_, description=help_)
+        add(p)
+        p.set_defaults(_run=run_)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    return args._run(args)
 
 
 if __name__ == "__main__":
-    sys.exit(run(sys.argv[1:]))
+    sys.exit(_common.main(build_parser(), run))

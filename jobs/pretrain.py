@@ -22,9 +22,7 @@ from solarray.commands import pretrain as pretrain_command
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _common.job_parser("pretrain", __doc__)
-    pretrain_command.add_arguments(parser)
-    return parser
+    return _common.command_parser("pretrain", __doc__, pretrain_command.add_arguments)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,9 +22,7 @@ from solarray.data.synthetic import SynthConfig, generate, parse_cadence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _common.job_parser("synth", __doc__)
-    synth_command.add_arguments(parser)
-    return parser
+    return _common.command_parser("synth", __doc__, synth_command.add_arguments)
 
 
 def _config(args: argparse.Namespace):

@@ -11,23 +11,22 @@ jobs: resubmit with --resume (same --name and --storage) to continue an interrup
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from jobs import _common
 from solarray.commands import translate
 
 
-def run(args) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    return _common.command_parser("translate_select", __doc__, translate.add_common_arguments,
+                                  translate.add_select_arguments)
+
+
+def run(args: argparse.Namespace) -> int:
     args.translate_command = "select"
     return translate.run(args)
 
 
-def main(argv=None) -> int:
-    parser = _common.job_parser("translate_select", __doc__)
-    translate.add_common_arguments(parser)
-    translate.add_select_arguments(parser)
-    return _common.main(parser, run, argv)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_common.main(build_parser(), run))

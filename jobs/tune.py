@@ -13,6 +13,9 @@ from __future__ import annotations
 import sys
 
 from jobs import _common
+from solarray.commands import tune as command
+
+build_parser, run = _common.command_job("tune", __doc__, command)
 
 if __name__ == "__main__":
-    sys.exit(_common.run_command("tune", "tune", __doc__))
+    sys.exit(_common.main(build_parser(), run))

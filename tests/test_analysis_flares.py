@@ -13,6 +13,7 @@ from sunpy.data.test import get_test_filepath
 from solarray.analysis import coords as C
 from solarray.analysis import flares as F
 from solarray.core import goes
+from solarray.data.tables import goes_xrs as X
 from tests.analysis_maps import make_header
 
 
@@ -101,7 +102,7 @@ def test_clean_xrs_removes_bad_samples_and_reports_gaps():
     xrsb[300:360] = np.nan  # minutes 10-11 missing (2 min): interpolated
     xrsb[900:1200] = np.nan  # minutes 30-39 missing (10 min): stays a gap
     df = pd.DataFrame({"xrsa": xrsb / 10, "xrsb": xrsb, "xrsb_quality": q}, index=idx)
-    out = F.clean_xrs(df, max_interp_minutes=3)
+    out = X.clean_xrs(df, max_interp_minutes=3)
     r = out.report
     assert r["xrsb_nonfinite"] == 1 + 60 + 300 and r["xrsb_nonpositive"] == 2
     assert r["xrsb_flagged"] == 1
@@ -109,8 +110,8 @@ def test_clean_xrs_removes_bad_samples_and_reports_gaps():
     assert r["long_gaps"] == [{"start": "2024-01-01T00:30:00", "minutes": 10}]
     assert out.flux["xrsb"].max() == pytest.approx(1e-6)
     assert out.flux["xrsb"].isna().sum() == 10
-    with pytest.raises(F.XRSReadError, match="no valid"):
-        F.clean_xrs(pd.DataFrame({"xrsb": [np.nan, -1.0]}, index=idx[:2]))
+    with pytest.raises(X.XRSReadError, match="no valid"):
+        X.clean_xrs(pd.DataFrame({"xrsb": [np.nan, -1.0]}, index=idx[:2]))
 
 
 # --------------------------------------------------------------------------- real GOES-15 days
@@ -183,10 +184,10 @@ def test_damaged_real_file_gaps_negative_nan(tmp_path):
 def test_unreadable_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "not_goes.fits"
     fits.PrimaryHDU(np.zeros((4, 4))).writeto(bad)
-    with pytest.raises(F.XRSReadError, match="not_goes.fits"):
-        F.read_xrs(bad)
-    with pytest.raises(F.XRSReadError, match="no such file"):
-        F.read_xrs(tmp_path / "missing.fits")
+    with pytest.raises(X.XRSReadError, match="not_goes.fits"):
+        X.read_xrs(bad)
+    with pytest.raises(X.XRSReadError, match="no such file"):
+        X.read_xrs(tmp_path / "missing.fits")
 
 
 # --------------------------------------------------------------------------- flare index

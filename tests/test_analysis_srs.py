@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from sunpy.data.test import get_test_filepath
 
-from solarray.analysis import srs as S
 from solarray.core.classes import HALE_CLASSES, MCINTOSH_Z
+from solarray.data.tables import srs as S
 
 SRS_DIR = Path(get_test_filepath("go1520110607.fits")).parent / "SRS"
 FILES = sorted(SRS_DIR.glob("*SRS.txt"))

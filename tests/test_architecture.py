@@ -34,7 +34,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("tune",),
     ("serve",),
     ("ops",),
-    ("commands", "demo", "cli"),
+    ("demo",),
+    ("commands",),
+    ("cli",),
 )
 #: ``solarray/__init__.py`` holds the version only.
 UNLAYERED = {"solarray"}

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from solarray.benchmarks.fpnet import comparisons, noise_frames, scores, shuffle_physics
-from solarray.benchmarks.sun import BenchmarkSunConfig, _component_sizes
 from solarray.commands.pretrain import add_arguments, build_config
 from solarray.data.dataset import assign_splits, channel_index, to_training
+from solarray.data.synthetic.benchmark_sun import BenchmarkSunConfig, _component_sizes
 from solarray.forecast.frames import Frames, select_channels
 
 

@@ -1,4 +1,4 @@
-"""ControlNet-style translator (seed 000): zero-initialised control path, frozen encoder,
+"""ControlNet-style translator (Shen 2025): zero-initialised control path, frozen encoder,
 pretrained weights in both encoders."""
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def test_flare_index_and_labels_by_hand():
         "goes_class": ["M2.5", "C3.0", "X1.0", "B5.0"], "ar_number": [7, 8, 7, 7],
     })
     t = ["2024-01-01T00:00", "2024-01-01T12:00", "2024-01-02T04:00"]
-    # Seed 004 counts: X 100, M 10, C 1 per flare ≥ C5.0 (C3.0 and B5.0 do not count).
+    # SA-AI 2025 counts: X 100, M 10, C 1 per flare ≥ C5.0 (C3.0 and B5.0 do not count).
     assert feat.flare_index_at(ev, t).tolist() == [0.0, 10.0, 100.0]
     assert feat.flare_index_at(ev, t, by_ar=[7, 7, 8]).tolist() == [0.0, 10.0, 0.0]
     assert feat.flare_index_at(ev, t, min_class="C1.0").tolist() == [0.0, 11.0, 101.0]

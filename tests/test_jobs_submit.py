@@ -13,6 +13,7 @@ submitted with ``--help``).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import runpy
@@ -130,6 +131,22 @@ def test_every_job_has_a_real_run():
     assert job_modules(), "no jobs/*.py entry points found"
     missing = sorted(set(job_modules()) - {c.module for c in RUNS} - REAL_RUNS_ELSEWHERE)
     assert not missing, f"add a tiny RUNS entry for jobs {missing} in tests/test_jobs_submit.py"
+
+
+def test_every_job_has_the_one_shape():
+    """jobs/__init__.py: ``build_parser()``, ``run(args)``, and the same last line."""
+    for name in job_modules():
+        # Loaded under another name: runpy (the relative-output test) warns about jobs.<name>
+        # modules already in sys.modules.
+        spec = importlib.util.spec_from_file_location(f"_shape_{name}", REPO / "jobs" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        parser = module.build_parser()
+        assert parser.prog == f"python -m jobs.{name}", name
+        assert callable(module.run), name
+        last = (REPO / "jobs" / f"{name}.py").read_text().rstrip().splitlines()[-2:]
+        assert last == ['if __name__ == "__main__":',
+                        "    sys.exit(_common.main(build_parser(), run))"], name
 
 
 def test_runtime_env_excludes_data_and_checkpoints(tmp_path):
@@ -384,13 +401,10 @@ def test_every_job_refuses_relative_outputs_inside_a_ray_job(monkeypatch, tmp_pa
     assert names - {"__init__"} <= set(RELATIVE_OUTPUT_CASES), "a new job needs a case here"
     for name, argv in RELATIVE_OUTPUT_CASES.items():
         argv = [a.replace("{abs}", str(tmp_path)) for a in argv]
-        if name == "evaluate":
-            code = importlib.import_module("jobs.evaluate").run(argv)
-        else:
-            monkeypatch.setattr(sys, "argv", [f"jobs/{name}.py", *argv])
-            with pytest.raises(SystemExit) as exc:
-                runpy.run_module(f"jobs.{name}", run_name="__main__")
-            code = exc.value.code
+        monkeypatch.setattr(sys, "argv", [f"jobs/{name}.py", *argv])
+        with pytest.raises(SystemExit) as exc:
+            runpy.run_module(f"jobs.{name}", run_name="__main__")
+        code = exc.value.code
         err = capsys.readouterr().err
         assert code == 2, (name, err)
         assert "is relative" in err, (name, err)

@@ -1,4 +1,4 @@
-"""Translation metrics (seed 002) against hand-computed values on constructed arrays."""
+"""Translation metrics (Park 2019) against hand-computed values on constructed arrays."""
 
 from __future__ import annotations
 

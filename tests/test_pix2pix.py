@@ -1,4 +1,4 @@
-"""Pix2Pix (seed 002): shapes, Isola init, the objective's phases, a learning test against the
+"""Pix2Pix (Park 2019): shapes, Isola init, the objective's phases, a learning test against the
 mean-image baseline (measured here, with a noise-input ablation), and training through
 ``solarray pretrain --model pix2pix`` (the generic loop)."""
 

@@ -40,7 +40,9 @@ def _install_data_api(monkeypatch) -> None:
 
     from solarray.data import dataset as api
 
-    monkeypatch.setattr(api, "read_shards", lambda d: ray.data.read_parquet(str(Path(d) / "shards")))
+    # ``d``: a directory, or the ShardSet the command's checks opened (its ``path``)
+    monkeypatch.setattr(api, "read_shards", lambda d: ray.data.read_parquet(
+        str(Path(getattr(d, "path", d)) / "shards")))
     monkeypatch.setattr(api, "channels_of",
                         lambda d: json.loads((Path(d) / "channels.json").read_text()))
     # Every toy sample is in June: the real split (val March, test January) keeps all for training.

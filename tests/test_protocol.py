@@ -1,4 +1,4 @@
-"""The benchmark protocol (issue 14): mean ± std over seeds, the paired "beats" rule, the JSON
+"""The benchmark protocol: mean ± std over seeds, the paired "beats" rule, the JSON
 record under docs/results/ and the BENCHMARKS.md table helper, against hand-computed values."""
 
 import json
@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from solarray.benchmarks import record as R
 from solarray.metrics import protocol as P
 
 
@@ -96,7 +97,7 @@ def test_result_record_is_plain_json():
         "ok": np.bool_(True),
         "bss": np.float64("nan"),
     }
-    r = P.result_record(
+    r = R.result_record(
         "fpnet_per_ar", ["solarray", "bench", "--out", "a b"], _Cfg(), results, seeds=(0, 1, 2)
     )
     assert list(r) == [
@@ -122,12 +123,12 @@ def test_result_record_is_plain_json():
 
 
 def test_result_record_git_commit_matches_the_checkout():
-    r = P.result_record("x", "cmd --flag", {}, {}, [0])
+    r = R.result_record("x", "cmd --flag", {}, {}, [0])
     assert r["command"] == "cmd --flag"
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"],
-            cwd=Path(P.__file__).parent,
+            cwd=Path(R.__file__).parent,
             capture_output=True,
             text=True,
             check=True,
@@ -140,36 +141,36 @@ def test_result_record_git_commit_matches_the_checkout():
 
 def test_result_record_rejects_what_json_cannot_hold():
     with pytest.raises(TypeError, match=r"object at record\.results\.model"):
-        P.result_record("x", "cmd", {}, {"model": object()}, [0])
+        R.result_record("x", "cmd", {}, {"model": object()}, [0])
     with pytest.raises(ValueError, match="name"):
-        P.result_record("", "cmd", {}, {}, [0])
+        R.result_record("", "cmd", {}, {}, [0])
 
 
 def test_write_result_atomic_and_round_trips(tmp_path):
-    r = P.result_record(
+    r = R.result_record(
         "spnet_ar",
         "python benchmarks/spnet.py --seeds 0 1 2",
         {"px": 256},
         {"iou": P.summarise(np.array([71.0, 73.5, 72.0]))},
         [0, 1, 2],
     )
-    path = tmp_path / P.RESULTS_DIR / "spnet_ar.json"
-    assert P.write_result(r, path) == path
+    path = tmp_path / R.RESULTS_DIR / "spnet_ar.json"
+    assert R.write_result(r, path) == path
     assert sorted(p.name for p in path.parent.iterdir()) == ["spnet_ar.json"]  # no temp files
     back = json.loads(path.read_text())
     assert back == r and back["results"]["iou"]["n"] == 3
     # Overwrite in place; numpy left in a hand-edited record is converted on the way out.
     r["results"]["extra"] = np.float32(0.25)
-    P.write_result(r, path)
+    R.write_result(r, path)
     assert json.loads(path.read_text())["results"]["extra"] == 0.25
     assert sorted(p.name for p in path.parent.iterdir()) == ["spnet_ar.json"]
 
 
 def test_write_result_failure_leaves_previous_file(tmp_path):
     path = tmp_path / "r.json"
-    P.write_result({"a": 1}, path)
+    R.write_result({"a": 1}, path)
     with pytest.raises(TypeError):
-        P.write_result({"a": object()}, path)
+        R.write_result({"a": object()}, path)
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
@@ -179,16 +180,27 @@ def test_markdown_table():
         {"model": "SPNet", "IoU": "72.1 ± 1.3", "beats": "yes"},
         {"model": "thr|eshold", "IoU": "51.0 ± 0.4"},
     ]
-    assert P.markdown_table(rows, ["model", "IoU", "beats"]) == (
+    assert R.markdown_table(rows, ["model", "IoU", "beats"]) == (
         "| model | IoU | beats |\n"
         "| --- | --- | --- |\n"
         "| SPNet | 72.1 ± 1.3 | yes |\n"
         "| thr\\|eshold | 51.0 ± 0.4 |  |"
     )
-    assert P.markdown_table([], ["a"]) == "| a |\n| --- |"
+    assert R.markdown_table([], ["a"]) == "| a |\n| --- |"
     with pytest.raises(ValueError, match="columns"):
-        P.markdown_table(rows, [])
+        R.markdown_table(rows, [])
 
 
 def test_non_finite_numbers_become_null():
-    assert P.result_record("x", "c", {"v": float("inf")}, {}, [])["config"]["v"] is None
+    assert R.result_record("x", "c", {"v": float("inf")}, {}, [])["config"]["v"] is None
+
+
+def test_comparison_line():
+    c = P.compare([0.8, 0.82, 0.81], [0.7, 0.71, 0.69])
+    assert R.comparison_line("fpnet", "climatology", {"roca": c}) == (
+        f"- fpnet vs climatology: roca beats (Δ {P.format_pm(c['difference'])})")
+
+
+def test_metrics_protocol_runs_no_git_and_writes_no_files():
+    text = Path(P.__file__).read_text()
+    assert "subprocess" not in text and "write_json" not in text and "open(" not in text

@@ -20,6 +20,7 @@ from astropy.io import fits
 from solarray.benchmarks.reliability import request as http_request
 from solarray.core.multipart import encode_multipart
 from solarray.pipeline.inputs import InputConfig, InputError, sample_from_dataset, sample_from_fits
+from solarray.serve.errors import RequestError, error_body, http_status
 from solarray.serve.http import read_form
 
 CHANNELS = ("aia193", "aia304", "hmi_m")
@@ -104,7 +105,7 @@ def test_upload_form_keeps_binary_exact_and_enforces_limits():
         (_request(body, ctype), {"max_parts": 2}, 413, "more than 2 parts"),
         (_request(body, ctype), {"max_file_bytes": 10_000}, 413, "more than 10000 bytes"),
     ]:
-        with pytest.raises(InputError) as err:
+        with pytest.raises(RequestError) as err:
             form(request, **{"limit": 2**20, **kw})
         assert err.value.status == status and words in str(err.value), (kw, err.value)
 
@@ -167,9 +168,9 @@ def test_upload_validation_errors(synth, case, status, words):
         ups = []
     with pytest.raises(InputError) as err:
         sample_from_fits(ups, cfg)
-    assert err.value.status == status
+    assert http_status(err.value) == status
     assert words in str(err.value)
-    json.dumps(err.value.to_json())
+    json.dumps(error_body(err.value))
 
 
 def test_unused_channels_are_ignored_with_a_warning(synth):
@@ -207,10 +208,10 @@ def test_dataset_request_reads_a_shard_and_guards_paths(synth, tmp_path):
                          ((str(tmp_path / "missing"), "S1"), 404)):
         with pytest.raises(InputError) as err:
             sample_from_dataset(*args, cfg)
-        assert err.value.status == status
+        assert http_status(err.value) == status
     with pytest.raises(InputError) as err:
         sample_from_dataset(str(shards), "S1", _icfg())  # no roots configured
-    assert err.value.status == 403
+    assert http_status(err.value) == 403
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,9 +281,9 @@ def test_model_loading_order_and_unsafe_checkpoints(tmp_path):
 def test_run_cycle_library(synth, tmp_path):
     from solarray.pipeline.cycle import run_cycle
     from solarray.pipeline.flare_history import FlareHistory
-    from solarray.pipeline.map_view import map_png
     from solarray.pipeline.model_set import load_models
     from solarray.serve.page import render_index_html
+    from solarray.viz.forecast_map import map_png
 
     out, files = synth
     s = sample_from_fits(_uploads(files), _icfg())
@@ -425,7 +426,7 @@ def test_serve_config_matches_code_and_cluster_checks():
 
 def test_fit_to_resources_and_cli_errors(capsys):
     from solarray.cli import main
-    from solarray.commands.serve import fit_to_resources
+    from solarray.serve.resources import fit_to_resources
 
     opts = {"A": {"ray_actor_options": {"num_cpus": 1, "num_gpus": 0.5},
                   "autoscaling_config": {"min_replicas": 1, "max_replicas": 3}},
@@ -445,8 +446,8 @@ def test_fit_to_resources_and_cli_errors(capsys):
     err = capsys.readouterr().err
     assert "/path/to/checkpoints/spnet.pt does not exist" in err and "--checkpoint-dir" in err
     # Built-in options (no config file) carry the code's resource requests and are fitted too.
-    from solarray.commands.serve import with_defaults
     from solarray.serve.app import DEPLOYMENTS
+    from solarray.serve.resources import with_defaults
 
     builtin = with_defaults({})
     assert set(builtin) == set(DEPLOYMENTS)

@@ -1,4 +1,4 @@
-"""The forecaster service as a user and an operator meet it (issue 19, items 5 and 6), on one
+"""The forecaster service as a user and an operator meet it, on one
 Serve app on 127.0.0.1: the home page in headless Chromium (DOM content, the map image loaded, a
 screenshot), a fuzz of the upload path, a bounded burst of good and bad requests, and — last —
 one replica killed mid-run."""

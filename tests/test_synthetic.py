@@ -313,7 +313,7 @@ def _fits_planes(out):
 
 
 def test_banded_threaded_render_equals_whole_frame_render(tmp_path, monkeypatch):
-    """Row bands, band threads and noise drawn ahead change no value (issue 18 speed-up)."""
+    """Row bands, band threads and noise drawn ahead change no value (a speed-up of the generator)."""
     from solarray.data.synthetic import blocks
 
     cfg = dict(start="2024-01-01T00:00", hours=0.2, size=48, seed=4, vector=True,

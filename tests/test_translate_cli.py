@@ -1,5 +1,5 @@
 """`solarray translate train` and `solarray evaluate translation` on tiny toy shards: the
-training entry through the generic loop, seed 002's table with the baselines, the PNGs, and
+training entry through the generic loop, Park 2019's table with the baselines, the PNGs, and
 the one-line errors for channels a checkpoint or the data lack."""
 
 from __future__ import annotations

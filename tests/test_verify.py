@@ -1,4 +1,4 @@
-"""Forecast verification: hand-computed matrices, seed 004 Table 4, scikit-learn, degenerate inputs,
+"""Forecast verification: hand-computed matrices, SA-AI 2025 Table 4, scikit-learn, degenerate inputs,
 summing counts across Ray workers, and the ``solarray verify`` command."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from solarray.cli import main
 from solarray.metrics import verification as v
 from solarray.metrics.verification import ConfusionCounts
 
-# Rows of seed 004 Table 4 whose published scores agree with their published counts
+# Rows of SA-AI 2025 Table 4 whose published scores agree with their published counts
 # (TP, TN, FP, FN; F1, TSS, HSS, precision, recall, FAR, accuracy, CSI). The other rows of the
 # table are internally inconsistent (e.g. NOAA Th=0.3 sums to N = 401 instead of 511).
 TABLE4 = {
@@ -75,7 +75,7 @@ def test_threshold_is_inclusive():
 
 
 @pytest.mark.parametrize("name", list(TABLE4))
-def test_reproduces_seed004_table4(name):
+def test_reproduces_sa_ai_table4(name):
     (tp, tn, fp, fn), published = TABLE4[name]
     c = ConfusionCounts(tp, tn, fp, fn)
     ours = (c.f1, c.tss, c.hss, c.precision, c.recall, c.far, c.accuracy, c.csi)

@@ -8,10 +8,9 @@ Modules (pure functions over numpy arrays and sunpy maps; units via astropy):
 * :mod:`~solarray.analysis.tracking`: differential rotation and stable entity numbers.
 * :mod:`~solarray.analysis.crops`: AR magnetogram crops for the Hale/McIntosh classifier
   (:mod:`solarray.models.classifier`).
-* :mod:`~solarray.analysis.flares`: GOES XRS reading, NOAA/SEPC detection, localisation.
-* :mod:`~solarray.analysis.flare_index`: the 24 h flare index (seed 004 counts; re-exported by
+* :mod:`~solarray.analysis.flares`: NOAA/SEPC flare detection on GOES XRS, localisation.
+* :mod:`~solarray.analysis.flare_index`: the 24 h flare index (SA-AI 2025 counts; re-exported by
   ``flares``), one rule for serving and training tables.
-* :mod:`~solarray.analysis.srs`: NOAA SRS files in the same AR table form.
 
 Submodules are imported on use (torch only in ``crops``).
 """

@@ -1,7 +1,7 @@
 """Magnetogram crops of active regions, the input of the Hale/McIntosh classifier.
 
 A crop is the AR's bounding square expanded by 5 %, padded (where it leaves the image) with the
-mean of the square's edge pixels, resampled to ``size × size`` (160 in seed 004) and scaled with
+mean of the square's edge pixels, resampled to ``size × size`` (160 in SA-AI 2025) and scaled with
 the ``hmi_m`` channel scaling to [-1, 1]. Training augments crops with random 90° rotations,
 scaling, translation and brightness. :func:`samples_from_directory` collects labelled crops from
 a synthetic Sun directory (IATools entities matched to the true ARs).
@@ -25,6 +25,7 @@ from solarray.analysis import observe as O
 from solarray.analysis.crop_augment import augment
 from solarray.core import channels
 from solarray.core.classes import HALE_CLASSES, MCINTOSH_Z
+from solarray.data.tables.table import read_table
 
 #: The channel the crops are cut from (and scaled with).
 CROP_CHANNEL = "hmi_m"
@@ -89,7 +90,7 @@ def samples_from_directory(data_dir: str | Path, *, size: int = 160, expand: flo
     truth_path = data_dir / "tables" / "ar.parquet"
     if not truth_path.exists():
         raise O.ObservationError(f"{truth_path}: no AR truth table (run `solarray synth`)")
-    truth = pd.read_parquet(truth_path)
+    truth = read_table(truth_path, "AR truth table")
     t = pd.to_datetime(truth["t_obs"])
     truth["t"] = t.dt.tz_convert(None) if t.dt.tz is not None else t
     xs, hale, mcint, lons, times, nums = [], [], [], [], [], []

@@ -1,4 +1,4 @@
-"""The flare index (seed 004, Eq. 1): one rule for serving (IATools) and training tables (FPNet).
+"""The flare index (SA-AI 2025, Eq. 1): one rule for serving (IATools) and training tables (FPNet).
 
 ``FI = 100·N_X + 10·N_M + 1·N_C`` over the flares peaking in ``(t − window, t]`` (24 h by
 default): a weighted sum of flare **counts** per GOES class, per region (flares credited to it) and

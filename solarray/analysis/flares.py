@@ -1,5 +1,5 @@
-"""Flares from GOES XRS 1–8 Å flux: reading, cleaning, the NOAA/SEPC detection rule, GOES classes,
-localisation with AIA 193 Å; the 24 h flare index (seed 004: ``100·N_X + 10·N_M + 1·N_C`` over
+"""Flares from GOES XRS 1–8 Å flux: the NOAA/SEPC detection rule, GOES classes,
+localisation with AIA 193 Å; the 24 h flare index (SA-AI 2025: ``100·N_X + 10·N_M + 1·N_C`` over
 flares ≥ C5.0 by default) lives in :mod:`solarray.analysis.flare_index` and is re-exported here.
 
 Detection (NOAA/SWPC event definition, as SEPC applies it to 1-minute data):
@@ -14,13 +14,14 @@ Detection (NOAA/SWPC event definition, as SEPC applies it to 1-minute data):
 
 Fluxes are W m⁻². GOES-13–15 operational fluxes are used as stored (no SWPC 0.7 rescaling).
 Times are UTC pandas Timestamps (tz-naive, UTC by convention, as sunpy's TimeSeries gives them).
+Reading and cleaning the XRS files is :mod:`solarray.data.tables.goes_xrs` (:func:`read_xrs`,
+:class:`XRSData` and :class:`XRSReadError` are re-exported here).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,130 +37,10 @@ from solarray.analysis.flare_index import (  # noqa: F401  (re-exported: one FI 
     flare_weights,
 )
 from solarray.core.goes import goes_class
+from solarray.data.tables.goes_xrs import XRSData, XRSReadError, read_xrs  # noqa: F401  (re-exported)
 
 EVENT_COLUMNS = ["start", "peak", "end", "peak_flux", "goes_class", "start_flux", "end_reason",
                  "complete", "gap_minutes"]
-
-
-class XRSReadError(ValueError):
-    """An XRS file that cannot be read or holds no usable 1–8 Å flux."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading and cleaning
-# ---------------------------------------------------------------------------------------------
-@dataclass
-class XRSData:
-    """1-minute XRS flux (columns ``xrsa``, ``xrsb``, W m⁻², DatetimeIndex UTC) and a report."""
-
-    flux: pd.DataFrame
-    report: dict = field(default_factory=dict)
-    source: str = ""
-
-
-def clean_xrs(df: pd.DataFrame, *, max_interp_minutes: int = 3) -> XRSData:
-    """Raw XRS samples → 1-minute means with bad values removed, short gaps interpolated.
-
-    Bad samples (set to NaN before averaging): non-finite, ≤ 0 (fill values such as -99999
-    included), or flagged by a non-zero ``<channel>_quality``/``<channel>_flag`` column.
-    Minutes without valid samples are gaps; gaps up to ``max_interp_minutes`` long are linearly
-    interpolated, longer ones stay NaN (the detector never starts a flare across them). The report
-    counts what was removed and lists long gaps.
-    """
-    if not isinstance(df.index, pd.DatetimeIndex):
-        raise XRSReadError("XRS data needs a DatetimeIndex")
-    chans = [c for c in ("xrsa", "xrsb") if c in df.columns]
-    if "xrsb" not in chans:
-        raise XRSReadError(f"XRS data has no 'xrsb' (1-8 Å) column; columns: {list(df.columns)}")
-    df = df.sort_index()
-    if df.index.tz is not None:
-        df = df.tz_convert("UTC").tz_localize(None)
-    report: dict = {"n_samples": int(len(df))}
-    clean = {}
-    for c in chans:
-        v = pd.to_numeric(df[c], errors="coerce").astype(float)
-        nonfinite = ~np.isfinite(v.to_numpy())
-        nonpos = np.isfinite(v.to_numpy()) & (v.to_numpy() <= 0)
-        flagged = np.zeros(len(v), dtype=bool)
-        for q in (f"{c}_quality", f"{c}_flag"):
-            if q in df.columns:
-                qv = pd.to_numeric(df[q], errors="coerce").fillna(1).to_numpy()
-                flagged |= qv != 0
-        bad = nonfinite | nonpos | flagged
-        report[f"{c}_nonfinite"] = int(nonfinite.sum())
-        report[f"{c}_nonpositive"] = int(nonpos.sum())
-        report[f"{c}_flagged"] = int((flagged & ~nonfinite & ~nonpos).sum())
-        clean[c] = v.where(~bad)
-    raw = pd.DataFrame(clean, index=df.index)
-    if len(raw) == 0 or raw["xrsb"].notna().sum() == 0:
-        raise XRSReadError("XRS data hold no valid 1-8 Å samples (all missing, non-positive "
-                           "or flagged)")
-    minute = raw.resample("1min").mean()
-    missing = minute["xrsb"].isna().to_numpy()
-    gaps = _runs(missing)
-    report["minutes"] = int(len(minute))
-    report["missing_minutes"] = int(missing.sum())
-    report["long_gaps"] = [
-        {"start": minute.index[a].isoformat(), "minutes": int(b - a)}
-        for a, b in gaps if b - a > max_interp_minutes
-    ]
-    out = minute.copy()
-    for c in chans:
-        s = minute[c]
-        filled = s.interpolate(method="time", limit_area="inside")
-        # Keep only the runs no longer than max_interp_minutes.
-        keep = np.zeros(len(s), dtype=bool)
-        for a, b in _runs(s.isna().to_numpy()):
-            if b - a <= max_interp_minutes:
-                keep[a:b] = True
-        out[c] = s.where(~keep, filled)
-    report["interpolated_minutes"] = int(missing.sum() - out["xrsb"].isna().sum())
-    return XRSData(flux=out, report=report)
-
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) index ranges of consecutive True values."""
-    flags = np.asarray(flags, dtype=bool)
-    if not flags.any():
-        return []
-    d = np.diff(np.concatenate([[0], flags.astype(int), [0]]))
-    return list(zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0], strict=True))
-
-
-def read_xrs(path: str | Path, *, max_interp_minutes: int = 3) -> XRSData:
-    """Read GOES XRS (FITS/netCDF via sunpy TimeSeries, or a solarray ``xrs.parquet``/CSV with
-    columns time, xrsa, xrsb) and clean it with :func:`clean_xrs`."""
-    path = Path(path)
-    if not path.exists():
-        raise XRSReadError(f"{path}: no such file")
-    name = path.name.lower()
-    try:
-        if name.endswith((".parquet", ".csv")):
-            df = pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
-            tcol = next((c for c in ("time", "t_obs", "date") if c in df.columns), None)
-            if tcol is None:
-                raise XRSReadError(f"{path}: table has no 'time' column; columns {list(df.columns)}")
-            df = df.set_index(pd.DatetimeIndex(pd.to_datetime(df[tcol], utc=True))).drop(
-                columns=[tcol])
-        else:
-            import sunpy.timeseries
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ts = sunpy.timeseries.TimeSeries(str(path))
-            if isinstance(ts, list):
-                raise XRSReadError(f"{path}: holds {len(ts)} time series, expected one GOES XRS")
-            df = ts.to_dataframe()
-    except XRSReadError:
-        raise
-    except Exception as err:  # sunpy raises many types for foreign files
-        raise XRSReadError(f"{path}: not readable as GOES XRS ({type(err).__name__}: {err})") from err
-    try:
-        data = clean_xrs(df, max_interp_minutes=max_interp_minutes)
-    except XRSReadError as err:
-        raise XRSReadError(f"{path}: {err}") from err
-    data.source = str(path)
-    return data
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,19 +17,21 @@ from pathlib import Path
 import numpy as np
 
 from solarray.analysis.crops import samples_from_directory
+from solarray.benchmarks.runs import ProtocolConfig
 from solarray.data.dataset import assign_splits
 from solarray.data.synthetic import forecast_set
 from solarray.metrics.classification import f1_report
+from solarray.metrics.protocol import compare
 from solarray.train.fit_classifier import ClassifierTrainConfig, fit_classifier
 
 TASKS = ("hale", "mcintosh")
+#: The scores compared with the majority-class baseline.
+METRICS = ("macro_f1", "weighted_f1")
 
 
 @dataclass
-class ClassifierBenchmarkConfig:
-    root: str = ".cache/benchmark_sun"
+class ClassifierBenchmarkConfig(ProtocolConfig):
     runs_dir: str = ".cache/benchmark_runs/classifier"
-    seeds: tuple[int, ...] = (0, 1, 2)
     epochs: int = 12
     every: int = 3  # time steps: every 3rd (6 h at the benchmark's 2-h cadence)
     tasks: tuple[str, ...] = TASKS
@@ -89,4 +91,10 @@ def run(cfg: ClassifierBenchmarkConfig, log: Callable[[str], None] = print) -> d
     return {"per_seed": per_seed, "info": info}
 
 
-__all__ = ["ClassifierBenchmarkConfig", "crops", "run"]
+def comparisons(per_seed: dict[str, dict[str, list[dict]]]) -> dict[str, dict[str, dict]]:
+    """Per task and F1 metric: the CNN against the majority class, paired by seed."""
+    return {task: {m: compare([r[m] for r in arms["cnn"]], [r[m] for r in arms["majority"]])
+                   for m in METRICS} for task, arms in per_seed.items()}
+
+
+__all__ = ["METRICS", "ClassifierBenchmarkConfig", "comparisons", "crops", "run"]

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from solarray.benchmarks.runs import ProtocolConfig
 from solarray.forecast.baselines import climatology, logistic_baseline
 from solarray.forecast.features import full_disk_table, load_feature_table
 from solarray.forecast.frames import Frames, load_frames, select_channels
@@ -43,11 +44,9 @@ METRICS = ("roca", "bss", "tss", "hss")
 
 
 @dataclass
-class FPNetBenchmarkConfig:
-    root: str = ".cache/benchmark_sun"
+class FPNetBenchmarkConfig(ProtocolConfig):
     runs_dir: str = ".cache/benchmark_runs/fpnet"
-    channels: tuple[str, ...] = ("hmi_m", "aia304")  # seed 004: HMI magnetogram + AIA 304 Å
-    seeds: tuple[int, ...] = (0, 1, 2)
+    channels: tuple[str, ...] = ("hmi_m", "aia304")  # SA-AI 2025: HMI magnetogram + AIA 304 Å
     modes: tuple[str, ...] = ("ar", "full_disk")
     ar_steps: int = 400
     disk_steps: int = 300

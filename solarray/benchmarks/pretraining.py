@@ -15,30 +15,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from solarray.benchmarks.fpnet import scores
+from solarray.benchmarks.fpnet import METRICS, scores
+from solarray.benchmarks.runs import ProtocolConfig, pretrain_run
 from solarray.forecast.features import load_feature_table
 from solarray.forecast.frames import load_frames, select_channels
 from solarray.forecast.training import FPNetTrainConfig, train_fpnet
-from solarray.train.config import TrainConfig
-from solarray.train.loop import pretrain
+from solarray.metrics.protocol import compare
 
 ENCODERS = ("none", "random", "ppam")
 
 
 @dataclass
-class PretrainingBenchmarkConfig:
-    root: str = ".cache/benchmark_sun"
+class PretrainingBenchmarkConfig(ProtocolConfig):
     runs_dir: str = ".cache/benchmark_runs/pretraining"
-    channels: tuple[str, ...] = ("hmi_m", "aia304")
-    seeds: tuple[int, ...] = (0, 1, 2)
     mae_steps: int = 600
     mae_batch_size: int = 16
     mae_lr: float = 1e-3
     mask_ratio: float = 0.75
+    channels: tuple[str, ...] = ("hmi_m", "aia304")
+    """Each MAE (PPAM, random masking): steps, batch, learning rate, masked fraction, channels."""
     fpnet_steps: int = 400
     fpnet_batch_size: int = 32
     fpnet_lr: float = 1e-3
     ar_image_size: int = 32
+    """The per-AR FPNet fine-tuned on the crops alone: steps, batch, learning rate, crop size."""
 
     def __post_init__(self) -> None:
         self.seeds, self.channels = tuple(self.seeds), tuple(self.channels)
@@ -48,19 +48,14 @@ class PretrainingBenchmarkConfig:
 
 def _mae(cfg: PretrainingBenchmarkConfig, strategy: str, seed: int, size: int,
          log: Callable[[str], None]) -> tuple[str, float]:
-    tcfg = TrainConfig(
-        model="mae_vit", objective="mae", channels=cfg.channels,
-        model_config={"preset": "tiny", "image_size": size,
-                      "masking": {"strategy": strategy, "ratio": cfg.mask_ratio}},
-        steps=cfg.mae_steps, batch_size=cfg.mae_batch_size, lr=cfg.mae_lr,
-        warmup_steps=min(50, cfg.mae_steps - 1), seed=seed, checkpoint_every=cfg.mae_steps,
-        num_to_keep=1, report_every=max(1, cfg.mae_steps // 4), num_workers=0,
-        storage_path=str(Path(cfg.runs_dir).resolve()), run_name=f"mae_{strategy}_s{seed}")
-    t = time.perf_counter()
-    res = pretrain(tcfg, Path(cfg.root) / "shards", split=True, log=lambda s: None)
+    res, seconds = pretrain_run(
+        cfg.root, cfg.runs_dir, f"mae_{strategy}_s{seed}", model="mae_vit", objective="mae",
+        channels=cfg.channels, model_config={"preset": "tiny", "image_size": size, "masking": {
+            "strategy": strategy, "ratio": cfg.mask_ratio}}, steps=cfg.mae_steps,
+        batch_size=cfg.mae_batch_size, lr=cfg.mae_lr, seed=seed, warmup=50, reports=4)
     loss = float(res.metrics.get("loss", float("nan")))
     log(f"[pretrain-bench] MAE {strategy} seed {seed}: {cfg.mae_steps} steps in "
-        f"{time.perf_counter() - t:.0f} s, final loss {loss:.4f}")
+        f"{seconds:.0f} s, final loss {loss:.4f}")
     return str(res.checkpoint), loss
 
 
@@ -100,4 +95,11 @@ def run(cfg: PretrainingBenchmarkConfig, log: Callable[[str], None] = print) -> 
     return {"per_seed": per_seed, "mae_loss": mae_loss, "info": info}
 
 
-__all__ = ["ENCODERS", "PretrainingBenchmarkConfig", "run"]
+def comparisons(per_seed: dict[str, list[dict]]) -> dict[str, dict[str, dict]]:
+    """The two pretrained encoders (PPAM, random masking) against every other arm, per metric,
+    paired by seed."""
+    return {a: {b: {k: compare([s[k] for s in per_seed[a]], [s[k] for s in per_seed[b]])
+                    for k in METRICS} for b in per_seed if b != a} for a in ("ppam", "random")}
+
+
+__all__ = ["ENCODERS", "PretrainingBenchmarkConfig", "comparisons", "run"]

@@ -1,4 +1,4 @@
-"""Faults and load for the forecaster service, on loopback only (issue 19, item 6).
+"""Faults and load for the forecaster service, on loopback only.
 
 Black-box HTTP against a running Serve app (``base`` = ``http://127.0.0.1:PORT``):
 

@@ -1,4 +1,4 @@
-"""SEARCH (seed 001) on the benchmark Sun: retrieval, steerable directions, generated queries and
+"""SEARCH (Chatterjee 2025) on the benchmark Sun: retrieval, steerable directions, generated queries and
 query latency.
 
 * Patches: 32-px cut-outs of ``hmi_m`` around the truth AR masks of the benchmark Sun's shards

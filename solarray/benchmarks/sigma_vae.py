@@ -1,4 +1,4 @@
-"""sigma-VAE on the benchmark Sun (seed 003): reconstruction, compression, sampling and F30
+"""sigma-VAE on the benchmark Sun (Brown 2023): reconstruction, compression, sampling and F30
 forecasting, ≥ 3 seeds with baselines in the same run.
 
 Per seed: a ``small`` sigma_vae is pretrained with the generic loop (``pretrain``, in-process Ray
@@ -27,29 +27,26 @@ import numpy as np
 import pandas as pd
 import torch
 
-from solarray.benchmarks.sun import BENCHMARK_CHANNELS
+from solarray.benchmarks.runs import ProtocolConfig, pretrain_run
 from solarray.compress.codec import encode, load_vae, model_bytes
 from solarray.compress.latents import Latents, write_latents
 from solarray.compress.report import metrics_for, sample_images
 from solarray.data.synthetic import forecast_set
+from solarray.data.synthetic.benchmark_sun import BENCHMARK_CHANNELS
 from solarray.forecast.frames import load_frames
 from solarray.forecast.index_forecast import forecast_index
 from solarray.forecast.index_series import downsample_pixels, split_of
 from solarray.metrics.protocol import compare, summarise
 from solarray.metrics.reconstruction import compression_table, sample_realism
 from solarray.models import build, save_model
-from solarray.train.config import TrainConfig
-from solarray.train.loop import pretrain
 
 ROW_KEYS = ("pixel_correlation", "ppe10", "ppe50", "rmse")
 
 
 @dataclass
-class SigmaVAEBenchmarkConfig:
-    root: str = ".cache/benchmark_sun"
+class SigmaVAEBenchmarkConfig(ProtocolConfig):
     runs_dir: str = ".cache/benchmark_runs/sigma_vae"
     series_root: str = ".cache/benchmark_runs/sigma_vae_series"
-    seeds: tuple[int, ...] = (0, 1, 2)
     preset: str = "small"
     bottleneck: int = 128
     sigma_mode: str = "scalar"
@@ -69,17 +66,12 @@ class SigmaVAEBenchmarkConfig:
 
 
 def _train(cfg: SigmaVAEBenchmarkConfig, seed: int, log: Callable[[str], None]) -> tuple[str, dict]:
-    tcfg = TrainConfig(
-        model="sigma_vae", objective="sigma_vae", channels=BENCHMARK_CHANNELS,
-        model_config={"preset": cfg.preset, "bottleneck": cfg.bottleneck,
-                      "sigma_mode": cfg.sigma_mode},
-        steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
-        warmup_steps=min(20, cfg.steps - 1), seed=seed, checkpoint_every=cfg.steps,
-        num_to_keep=1, report_every=max(1, cfg.steps // 5), num_workers=0,
-        storage_path=str(Path(cfg.runs_dir).resolve()), run_name=f"sigma_vae_s{seed}")
-    t = time.perf_counter()
-    res = pretrain(tcfg, Path(cfg.root) / "shards", split=True, log=lambda s: None)
-    log(f"[sigma-vae-bench] seed {seed}: {cfg.steps} steps in {time.perf_counter() - t:.0f} s, "
+    res, seconds = pretrain_run(
+        cfg.root, cfg.runs_dir, f"sigma_vae_s{seed}", model="sigma_vae", objective="sigma_vae",
+        channels=BENCHMARK_CHANNELS, model_config={"preset": cfg.preset, "bottleneck":
+                                                   cfg.bottleneck, "sigma_mode": cfg.sigma_mode},
+        steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, warmup=20, reports=5)
+    log(f"[sigma-vae-bench] seed {seed}: {cfg.steps} steps in {seconds:.0f} s, "
         f"loss {res.metrics.get('loss', float('nan')):.4f}")
     return str(Path(str(res.checkpoint)) / "model.pt"), dict(res.metrics)
 

@@ -7,7 +7,7 @@ in the same run; SPNet's per-feature decision thresholds tuned for IoU on the va
 (:func:`solarray.train.relabel.tune_decision_thresholds`, as the baseline's are tuned on the
 training Suns). Scores on the test month, per feature: IoU, whole-disk pixel accuracy and class
 accuracy (the fraction of true feature pixels found; see :mod:`solarray.metrics.segmentation`
-for why seed 004's Table 2 Acc is most plausibly this one), mean over test images.
+for why SA-AI 2025's Table 2 Acc is most plausibly this one), mean over test images.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from solarray.benchmarks.runs import ProtocolConfig
 from solarray.core.features import FEATURE_KINDS
 from solarray.data import labels as lab
 from solarray.metrics import segmentation as seg
+from solarray.metrics.protocol import compare
 from solarray.models import load_model
 from solarray.train import relabel
 from solarray.train.config import TrainConfig
@@ -29,11 +31,9 @@ SCORES = ("iou", "acc", "class_acc")
 
 
 @dataclass
-class SPNetBenchmarkConfig:
-    root: str = ".cache/benchmark_sun"
+class SPNetBenchmarkConfig(ProtocolConfig):
     runs_dir: str = ".cache/benchmark_runs/spnet"
     channels: tuple[str, ...] = ("hmi_m", "aia193", "aia211", "aia304")
-    seeds: tuple[int, ...] = (0, 1, 2)
     steps: int = 600
     batch_size: int = 8
     lr: float = 3e-3
@@ -100,4 +100,11 @@ def run(cfg: SPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
     return {"per_seed": per_seed, "info": info}
 
 
-__all__ = ["SCORES", "SPNetBenchmarkConfig", "run"]
+def comparisons(per_seed: dict[str, list[dict]]) -> dict[str, dict[str, dict]]:
+    """Per feature: SPNet's IoU against the threshold baseline's, paired by seed."""
+    return {f: {"iou": compare([s[f]["iou"] for s in per_seed["spnet"]],
+                               [s[f]["iou"] for s in per_seed["threshold"]])}
+            for f in FEATURE_KINDS}
+
+
+__all__ = ["SCORES", "SPNetBenchmarkConfig", "comparisons", "run"]

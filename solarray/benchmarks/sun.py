@@ -1,18 +1,12 @@
-"""The benchmark Sun: the one synthetic data set every learned model's benchmark reads.
+"""The benchmark Sun's description: what a reader of any benchmark on it should know.
 
-Several independent synthetic Suns (one seed each) placed in calendar months so that every split
-of :func:`solarray.data.dataset.assign_splits` holds several of them (test = January,
-validation = March, training = February, April, May; 24-h gaps), rendered at ≥ 128 px as level-1
-FITS and ingested through the same path as real data::
+The Sun itself (configuration, rendering, ingest, feature sizes, EUV contrast) lives beside the
+synthetic Sun, in :mod:`solarray.data.synthetic.benchmark_sun`; this module adds what needs the
+forecasting tables of :mod:`solarray.forecast` (≥M base rates per split) and writes
+``benchmark_sun.json`` once::
 
     make_benchmark_sun(".cache/benchmark_sun")       # cached: a complete root is reused
     describe(".cache/benchmark_sun")                 # what a reader should know about it
-
-The Sun it renders is tuned against real files (:mod:`solarray.data.synthetic.render`): the 171 Å
-limb/centre ratio and on-disk p99/median match the real AIA file shipped with sunpy within 25 %
-(:data:`solarray.data.quality.REAL_AIA171_CONTRAST`); flare productivity follows the flux at
-polarity inversion lines (:func:`solarray.data.synthetic.model.simulate_flares`) with a per-region
-≥M base rate near 5 % and ≈ 1 ≥M flare per day, as near solar maximum (the runs are in 2024).
 """
 
 from __future__ import annotations
@@ -20,144 +14,38 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
-from scipy import ndimage
 
 from solarray.core.atomic import write_text
-from solarray.core.channels import get as channel_info
-from solarray.core.features import FEATURE_KINDS
 from solarray.data.dataset import assign_splits
-from solarray.data.quality import REAL_AIA171_CONTRAST, euv_contrast
-from solarray.data.shard_reader import iter_rows
-from solarray.data.shards import shard_paths
 from solarray.data.synthetic import forecast_set
+from solarray.data.synthetic.benchmark_sun import (
+    DESCRIPTION_FILE,
+    SUN_VERSION,
+    BenchmarkSunConfig,
+    build_benchmark_sun,
+    contrast,
+    feature_sizes,
+)
 from solarray.forecast.features import full_disk_table, load_feature_table
-
-DESCRIPTION_FILE = "benchmark_sun.json"
-#: Bumped whenever the synthetic Sun's physics or rendering changes: a cached root built by
-#: another version is refused (results on it would not be reproducible from this code).
-SUN_VERSION = 2
-BENCHMARK_CHANNELS = ("hmi_m", "aia171", "aia193", "aia211", "aia304")
-#: Independent Suns per calendar month: January = test, March = validation, the rest training.
-RUNS_PER_MONTH = {1: 3, 2: 2, 3: 3, 4: 2, 5: 2}
-
-
-@dataclass(frozen=True)
-class BenchmarkSunConfig:
-    """What the benchmark Sun holds. The defaults are the shipped benchmark (128², 2-h cadence,
-    12 Suns × 5 days = 720 time steps)."""
-
-    size: int = 128
-    days: float = 5.0
-    cadence_minutes: float = 120.0
-    channels: tuple[str, ...] = BENCHMARK_CHANNELS
-    runs_per_month: dict[int, int] = field(default_factory=lambda: dict(RUNS_PER_MONTH))
-    seed: int = 1000  # first Sun's seed; run k uses seed + k
-
-    def __post_init__(self) -> None:
-        if self.size < 128:
-            raise ValueError(f"size: the benchmark Sun is ≥ 128 px, got {self.size}")
-        if not 1.0 <= self.days <= 12.0:
-            raise ValueError(f"days: expected 1–12 days per Sun (a run stays in its month), "
-                             f"got {self.days}")
-        for month in (1, 3):
-            if self.runs_per_month.get(month, 0) < 2:
-                raise ValueError(f"runs_per_month: the held-out month {month} needs ≥ 2 Suns")
-        if "aia171" not in self.channels:
-            raise ValueError("channels: aia171 is needed to check the contrast against the real Sun")
-
-    def runs(self) -> list[forecast_set.SynthRun]:
-        """One run per Sun, starting on the 3rd, 10th or 17th of its month (so the 24-h gap of
-        the time split never cuts a run)."""
-        out, k = [], 0
-        for month, n in sorted(self.runs_per_month.items()):
-            for j in range(n):
-                day = (3, 10, 17)[j % 3]
-                out.append(forecast_set.SynthRun(f"2024-{month:02d}-{day:02d}T00:00", self.days,
-                                                 self.seed + k))
-                k += 1
-        return out
 
 
 def make_benchmark_sun(root: str | os.PathLike, cfg: BenchmarkSunConfig | None = None,
                        log: Callable[[str], None] = print) -> Path:
-    """Generate and ingest the benchmark Sun under ``root`` (needs Ray for ingest); reuses a
-    complete root, and writes :data:`DESCRIPTION_FILE` (:func:`describe`) once."""
+    """Generate and ingest the benchmark Sun under ``root`` (needs Ray for ingest; a complete
+    root is reused), and write :data:`DESCRIPTION_FILE` (:func:`describe`) once."""
     cfg = cfg or BenchmarkSunConfig()
-    root = Path(root)
-    spec = root / forecast_set.RUNS_FILE
-    if spec.exists():
-        have = json.loads(spec.read_text())
-        if have.get("size") != cfg.size or list(have.get("channels", [])) != list(cfg.channels):
-            raise ValueError(f"{root}: holds a {have.get('size')} px set of {have.get('channels')}, "
-                             f"not the requested {cfg.size} px {list(cfg.channels)}; "
-                             "use another --out or delete it")
+    root = build_benchmark_sun(root, cfg, log)
     desc_file = root / DESCRIPTION_FILE
-    if desc_file.exists():
-        built = json.loads(desc_file.read_text()).get("sun_version")
-        if built != SUN_VERSION:
-            raise ValueError(f"{root}: built by benchmark-Sun version {built}, this code renders "
-                             f"version {SUN_VERSION}; delete the directory to rebuild it")
-    forecast_set.make_synthetic_set(root, cfg.runs(), size=cfg.size,
-                                    cadence_minutes=cfg.cadence_minutes, channels=cfg.channels,
-                                    log=log)
     if not desc_file.exists():
         desc = describe(root)
         desc["sun_version"] = SUN_VERSION
         desc["config"] = asdict(cfg)
-        write_text(root / DESCRIPTION_FILE, json.dumps(desc, indent=2, default=str))
+        write_text(desc_file, json.dumps(desc, indent=2, default=str))
     return root
-
-
-def _component_sizes(masks: np.ndarray) -> dict[str, list[int]]:
-    """Pixel areas of the 8-connected components of each feature mask ``[K, N, N]``."""
-    out = {}
-    for k, kind in enumerate(FEATURE_KINDS):
-        lab, n = ndimage.label(masks[k] == 1, structure=np.ones((3, 3)))
-        out[kind] = np.bincount(lab.ravel())[1:].tolist() if n else []
-    return out
-
-
-def feature_sizes(shard_dir: str | os.PathLike, every: int = 4) -> dict[str, dict[str, float]]:
-    """Median, 10th and 90th percentile area in pixels of the truth features (connected
-    components of the AR, CH, FL masks) over every ``every``-th sample of the shards."""
-    sizes: dict[str, list[int]] = {k: [] for k in FEATURE_KINDS}
-    for shard in shard_paths(os.fspath(shard_dir)):
-        table = pq.read_table(shard, columns=["masks"])
-        masks = table.column("masks").combine_chunks().to_numpy_ndarray()
-        for m in masks[::every]:
-            for kind, v in _component_sizes(m).items():
-                sizes[kind] += v
-    return {k: {"median_px": float(np.median(v)) if v else float("nan"),
-                "p10_px": float(np.percentile(v, 10)) if v else float("nan"),
-                "p90_px": float(np.percentile(v, 90)) if v else float("nan"),
-                "n_components": len(v)} for k, v in sizes.items()}
-
-
-def contrast(shard_dir: str | os.PathLike, channel: str = "aia171", every: int = 12
-             ) -> dict[str, float]:
-    """Mean :func:`~solarray.data.quality.euv_contrast` of ``channel`` over every ``every``-th
-    sample, in physical units (the inverse of the channel scaling), beside the real file's."""
-
-    vals = []
-    for k, row in enumerate(iter_rows(shard_dir)):
-        if k % every or channel not in row.channels:
-            continue
-        img = channel_info(channel).unscale(row.image[row.channels.index(channel)])
-        vals.append(euv_contrast(img))
-    if not vals:
-        raise ValueError(f"{shard_dir}: no sample holds {channel}")
-    out = {}
-    for key, real in REAL_AIA171_CONTRAST.items():
-        mean = float(np.mean([v[key] for v in vals]))
-        out[key] = {"synthetic": round(mean, 3), "real": real,
-                    "ratio": round(mean / real, 3), "within_25pct": bool(abs(mean / real - 1) <= 0.25)}
-    return out
 
 
 def base_rates(root: str | os.PathLike) -> dict[str, dict[str, float]]:
@@ -197,5 +85,4 @@ def describe(root: str | os.PathLike) -> dict:
             "contrast_aia171": contrast(shards), "splits": base_rates(root)}
 
 
-__all__ = ["BENCHMARK_CHANNELS", "SUN_VERSION", "BenchmarkSunConfig", "DESCRIPTION_FILE", "base_rates",
-           "contrast", "describe", "feature_sizes", "make_benchmark_sun"]
+__all__ = ["base_rates", "describe", "make_benchmark_sun"]

@@ -1,4 +1,4 @@
-"""Translation on the benchmark Sun (seed 002, seed 000): Pix2Pix HMI → AIA against baselines,
+"""Translation on the benchmark Sun (Park 2019; Shen 2025): Pix2Pix HMI → AIA against baselines,
 channel selection among the AIA passbands, and label efficiency with a pretrained backbone.
 
 Arms (every model trained by the generic loop, :func:`solarray.translate.training
@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from solarray.benchmarks.runs import ProtocolConfig
 from solarray.data.labels import load_samples
 from solarray.metrics.protocol import compare, summarise
 from solarray.models import load_model
@@ -40,18 +41,18 @@ AIA = CHANNELS[1:]
 
 
 @dataclass
-class TranslationBenchmarkConfig:
-    root: str = ".cache/benchmark_sun"
+class TranslationBenchmarkConfig(ProtocolConfig):
     runs_dir: str = ".cache/benchmark_runs/translation"
-    seeds: tuple[int, ...] = (0, 1, 2)
     image_size: int = 64  # the 128-px benchmark Sun mean-pooled ×2 (CPU budget)
     steps: int = 300
     batch_size: int = 16
     lr: float = 1e-3
+    fractions: tuple[float, ...] = (0.01, 0.1, 1.0)
+    """HMI → AIA models: image size, steps, batch, learning rate; label-efficiency fractions."""
     selection_steps: int = 300
     selection_inputs_max: int = 2
     selection_concurrent: int = 2
-    fractions: tuple[float, ...] = (0.01, 0.1, 1.0)
+    """Channel selection: steps per trial, most inputs per combination, trials at once."""
     pretrained: str = ""  # MAE/SolarCHIP checkpoint; empty: the pretraining benchmark's MAE
     arms: tuple[str, ...] = ("hmi_to_aia", "selection", "label_efficiency")
     model_config: dict = field(default_factory=lambda: {"preset": "tiny"})

@@ -1,5 +1,5 @@
 """``solarray evaluate reconstruction``: a sigma-VAE's per-channel reconstruction metrics
-(pixel correlation, ppe10, ppe50, RMSE in DN/s or G, on-disk; seed 003 Table 3) and the
+(pixel correlation, ppe10, ppe50, RMSE in DN/s or G, on-disk; Brown 2023 Table 3) and the
 compression table (Table 1) on a shard directory. :data:`RECONSTRUCTION` is the
 ``(help, add_arguments, run)`` entry of ``solarray evaluate``'s kinds."""
 
@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
-from solarray.compress.report import format_report, reconstruction_report
+from solarray.compress.report import evaluate_reconstruction, format_report
 from solarray.core.atomic import write_json
-from solarray.core.errors import UsageError
 
 HELP = "sigma_vae reconstruction per channel (corr, ppe10, ppe50, RMSE) + compression table"
 
@@ -25,15 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such directory: {args.data}")
-    if args.limit is not None and args.limit < 1:
-        raise UsageError(f"--limit must be a positive integer, got {args.limit}")
-    try:
-        report = reconstruction_report(args.checkpoint, args.data, limit=args.limit,
-                                       log=lambda s: None)
-    except (ValueError, FileNotFoundError) as err:
-        raise UsageError(str(err)) from None
+    report = evaluate_reconstruction(args.checkpoint, args.data, args.limit)
     if args.json == "-":
         print(json.dumps(report, indent=2))
     else:

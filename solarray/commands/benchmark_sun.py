@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from solarray.benchmarks.sun import BENCHMARK_CHANNELS, BenchmarkSunConfig, make_benchmark_sun
-from solarray.commands._checks import require_out_dir
+from solarray.benchmarks.sun import make_benchmark_sun
 from solarray.core.errors import UsageError
+from solarray.core.paths import require_out_dir
 from solarray.core.ray_connect import connect
+from solarray.data.synthetic.benchmark_sun import BENCHMARK_CHANNELS, BenchmarkSunConfig
 
 NAME = "benchmark-sun"
 HELP = ("build the benchmark Sun every learned model is judged on (independent synthetic Suns "

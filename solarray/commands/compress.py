@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from solarray.commands._checks import load_checkpoint, require_out_file, require_shards
 from solarray.compress.codec import compress_shards
 from solarray.compress.latents import write_latents
 from solarray.core.errors import UsageError
+from solarray.core.paths import require_out_file
+from solarray.data.dataset import require_shards
+from solarray.models.registry import load_checkpoint
 
 NAME = "compress"
 HELP = "encode shards with a sigma_vae checkpoint to a latents Parquet (t_obs, mu, logsigma)"

@@ -7,9 +7,10 @@ import logging
 import os
 from pathlib import Path
 
-from solarray.commands._checks import require_dir, require_out_dir, require_shards
 from solarray.core.checkpoints import ROLE_FILES, default_checkpoint_dir
 from solarray.core.errors import UsageError
+from solarray.core.paths import require_dir, require_out_dir
+from solarray.data.dataset import require_shards
 from solarray.pipeline.batch import forecast_shards, write_results
 from solarray.pipeline.flare_history import FlareHistory, FlareSourceError
 from solarray.pipeline.inputs import InputError

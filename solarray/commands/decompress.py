@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-from solarray.commands._checks import require_file, require_out_dir
 from solarray.compress.codec import decode, load_vae
 from solarray.compress.fits_out import write_fits_images
 from solarray.compress.latents import read_latents
 from solarray.core.atomic import staged_dir
 from solarray.core.errors import UsageError
+from solarray.core.paths import require_file, require_out_dir
 
 NAME = "decompress"
 HELP = "decode a latents Parquet with its sigma_vae checkpoint to FITS images"

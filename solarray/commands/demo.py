@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from solarray.commands._checks import require_out_dir
 from solarray.core.errors import UsageError
+from solarray.core.paths import require_out_dir
 from solarray.demo import DemoConfig, run_demo
 
 NAME = "demo"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from solarray.commands._checks import require_out_dir
 from solarray.core import channels as chans
 from solarray.core.errors import UsageError
+from solarray.core.paths import require_out_dir
 from solarray.data import sources
 
 NAME = "download"

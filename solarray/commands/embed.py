@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from solarray.commands._checks import (
-    load_checkpoint,
-    require_channels,
-    require_out_file,
-    shard_channels,
-)
 from solarray.core.checkpoints import model_file as checkpoint_file
 from solarray.core.errors import UsageError
+from solarray.core.paths import require_out_file
 from solarray.core.ray_connect import connect
 from solarray.data import dataset as data_api
+from solarray.data.dataset import require_channels, shard_channels
+from solarray.models.registry import load_checkpoint
 from solarray.train.embed import embed_dataset, write_parquet_file
 
 NAME = "embed"

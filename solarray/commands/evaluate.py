@@ -8,7 +8,6 @@ import os
 
 import numpy as np
 
-from solarray.commands._checks import load_checkpoint, require_shards, require_split, shard_channels
 from solarray.commands._eval_reconstruction import RECONSTRUCTION
 from solarray.commands._eval_translation import TRANSLATION
 from solarray.core.atomic import write_json
@@ -18,14 +17,16 @@ from solarray.core.features import FEATURE_KINDS
 from solarray.core.frame import FRAME_RSUN
 from solarray.core.ray_connect import connect
 from solarray.data import labels as lab
+from solarray.data.dataset import require_shards, require_split, shard_channels
 from solarray.metrics import segmentation as seg
+from solarray.models.registry import load_checkpoint
 from solarray.train.relabel import predict_masks
 from solarray.viz.situational_map import situational_map
 
 NAME = "evaluate"
-HELP = ("evaluation tables (segmentation: SPNet IoU/accuracy per class, seed 004 Table 2; "
-        "reconstruction: sigma_vae per-channel metrics and compression, seed 003 Tables 1, 3; "
-        "translation: CC/RE/PPE10 per passband, seed 002)")
+HELP = ("evaluation tables (segmentation: SPNet IoU/accuracy per class, SA-AI 2025 Table 2; "
+        "reconstruction: sigma_vae per-channel metrics and compression, Brown 2023 Tables 1, 3; "
+        "translation: CC/RE/PPE10 per passband, Park 2019)")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,17 +7,14 @@ import os
 
 import pandas as pd
 
-from solarray.commands._checks import (
-    load_checkpoint,
-    require_channels,
-    require_out_dir,
-    shard_channels,
-)
 from solarray.core.errors import UsageError
+from solarray.core.paths import require_out_dir
 from solarray.core.ray_connect import connect
+from solarray.data.dataset import require_channels, shard_channels
 from solarray.forecast.features import load_feature_table, table_for_mode, write_table
 from solarray.forecast.frames import load_frames
 from solarray.forecast.prediction import forecast, verify_table
+from solarray.models.registry import load_checkpoint
 
 NAME = "forecast"
 HELP = ("≥M flare probabilities (next 24 h) per sample and per active region from an FPNet "

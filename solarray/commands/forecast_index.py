@@ -1,5 +1,5 @@
 """``solarray forecast-index``: forecast a daily index (F30, F10.7) 1…h days ahead from image
-features with Extra Trees, against persistence (seed 003 §2.2)."""
+features with Extra Trees, against persistence (Brown 2023 §2.2)."""
 
 from __future__ import annotations
 

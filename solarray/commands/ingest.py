@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from solarray.commands._checks import require_out_dir
 from solarray.core import channels as chans
 from solarray.core.errors import UsageError
-from solarray.core.frame import FRAME_RSUN
+from solarray.core.frame import DEFAULT_GRID, FRAME_RSUN
+from solarray.core.paths import require_out_dir
 from solarray.core.ray_connect import connect
 from solarray.data import ingest as ing
 from solarray.data import preprocess as pp
@@ -23,7 +23,8 @@ def add_arguments(p) -> None:
                    help="directories (searched recursively), globs, files or fsspec URLs; a "
                         "`solarray synth` output directory also supplies masks and label tables")
     p.add_argument("--out", required=True, help="output directory for shards and manifest.csv")
-    p.add_argument("--size", type=int, default=512, help="output image size N (N×N), default 512")
+    p.add_argument("--size", type=int, default=DEFAULT_GRID,
+                   help=f"output image size N (N×N), default {DEFAULT_GRID}")
     p.add_argument("--frame", type=float, default=FRAME_RSUN,
                    help=f"frame half-width in R☉ (default {FRAME_RSUN:g})")
     p.add_argument("--channels", default=None,

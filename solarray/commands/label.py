@@ -9,21 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
-from solarray.commands._checks import (
-    load_checkpoint,
-    require_file,
-    require_shards,
-    require_split,
-    shard_channels,
-)
-from solarray.core import channels as chans
 from solarray.core.errors import UsageError
-from solarray.core.ray_connect import connect
 from solarray.data import labels as lab
-from solarray.train import relabel
-from solarray.train.config import TrainConfig
+from solarray.train.label_runs import predict_labels, retrain_labels
 
 NAME = "label"
 HELP = "SPNet label sets: init | predict | review | diff | retrain | list (versioned, diffable)"
@@ -90,128 +79,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common(p, data=False)
 
 
-def _positive(name: str, v: int, low: int = 1) -> None:
-    if v < low:
-        raise UsageError(f"{name} must be an integer ≥ {low}, got {v}")
-
-
 def run(args: argparse.Namespace) -> int:
     action = getattr(args, "label_command", None)
     if action is None:
         raise UsageError("choose an action: init | predict | review | diff | retrain | list")
-    if os.path.exists(args.labels) and not os.path.isdir(args.labels):
-        raise UsageError(f"--labels: {args.labels} is a file; give the label store directory")
-    if action == "review":
-        require_file("--corrections", args.corrections)
-    store = lab.LabelStore(args.labels)
     split = None if getattr(args, "split", "all") == "all" else args.split
-    if hasattr(args, "data"):
-        require_shards("--data", args.data)
-        if split is not None:
-            require_split("--data", args.data, split, "choose another --split (all, train, val, "
-                          "test) or add data from other months")
-    if action == "predict":
-        model = load_checkpoint("--checkpoint", args.checkpoint, "spnet")
-        available = shard_channels("--data", args.data)
-        if not set(model.config.channels) & set(available):
-            raise UsageError(f"--checkpoint {args.checkpoint}: the model reads "
-                             f"{', '.join(model.config.channels)}; the shards in {args.data} have "
-                             f"none of them ({', '.join(available)}); use a model trained on them")
-
-    try:
-        if action == "list":
-            for v in store.versions():
-                p = store.provenance(v)
-                print(f"{v}  kind={p.get('kind')}  parent={p.get('parent')}  "
-                      f"samples={p.get('n_samples')}  created={p.get('created')}  "
-                      f"features={p.get('feature_counts')}")
-            if not store.versions():
-                print(f"{args.labels}: no label versions")
-            return 0
-        if action == "diff":
-            d = lab.diff(store, args.a, args.b)
-            print(json.dumps(d.to_dict(), indent=2) if args.json else d.text())
-            return 0
-        if action == "review":
-            v = lab.review(store, args.corrections, base=args.base)
-            prov = store.provenance(v)
-            print(f"Wrote label version {v} (parent {prov['parent']}, "
-                  f"{prov['corrections']['n_samples']} corrected sample(s)) in {store.path(v)}")
-            print(lab.diff(store, prov["parent"], v).text())
-            return 0
-    except lab.CorrectionsError as err:
-        raise UsageError(f"--corrections: {err}") from None
-    except (KeyError, FileNotFoundError) as err:
-        raise UsageError(str(err.args[0] if err.args else err)) from None
-
-    if action == "retrain":
-        try:  # validate the store before starting Ray
-            store.resolve(args.version)
-        except (KeyError, FileNotFoundError) as err:
-            raise UsageError(f"--version: {err.args[0]}") from None
-    connect()
-    if action == "init":
-        _positive("--min-area", args.min_area, 0)
-        if not 0 <= args.drop_fraction <= 1:
-            raise UsageError(f"--drop-fraction must be in [0, 1], got {args.drop_fraction}")
-        v = lab.init_from_data(store, args.data, split, args.min_area, args.drop_fraction,
-                               args.seed)
+    if action == "list":
+        versions = lab.list_labels(args.labels)
+        for v, p in versions:
+            print(f"{v}  kind={p.get('kind')}  parent={p.get('parent')}  "
+                  f"samples={p.get('n_samples')}  created={p.get('created')}  "
+                  f"features={p.get('feature_counts')}")
+        if not versions:
+            print(f"{args.labels}: no label versions")
+        return 0
+    if action == "diff":
+        d = lab.diff_labels(args.labels, args.a, args.b)
+        print(json.dumps(d.to_dict(), indent=2) if args.json else d.text())
+        return 0
+    if action == "review":
+        v = lab.review_labels(args.labels, args.corrections, base=args.base)
+        store = lab.LabelStore(args.labels)
         prov = store.provenance(v)
+        print(f"Wrote label version {v} (parent {prov['parent']}, "
+              f"{prov['corrections']['n_samples']} corrected sample(s)) in {store.path(v)}")
+        print(lab.diff(store, prov["parent"], v).text())
+        return 0
+    if action == "init":
+        v = lab.init_labels(args.labels, args.data, split, args.min_area, args.drop_fraction,
+                            args.seed)
+        prov = lab.LabelStore(args.labels).provenance(v)
         print(f"Wrote label version {v}: {prov['n_samples']} samples, features "
               f"{prov['feature_counts']}, dropped {prov['dropped_features']}")
         return 0
     if action == "predict":
-        if args.threshold is not None and not 0 < args.threshold < 1:
-            raise UsageError(f"--threshold must be in (0, 1), got {args.threshold}")
-        _positive("--batch-size", args.batch_size)
-        if not os.path.exists(args.checkpoint):
-            raise UsageError(f"--checkpoint: no such file or directory: {args.checkpoint}")
-        parent = None
-        if args.parent:
-            try:
-                parent = store.resolve(args.parent)
-            except (KeyError, FileNotFoundError) as err:
-                raise UsageError(f"--parent: {err.args[0]}") from None
-        try:
-            v = relabel.predict(store, args.checkpoint, args.data, split, args.threshold, parent,
-                            args.batch_size)
-        except ValueError as err:
-            raise UsageError(str(err)) from None
-        prov = store.provenance(v)
+        v = predict_labels(args.labels, args.data, args.checkpoint, split, args.threshold,
+                           args.parent, args.batch_size)
+        prov = lab.LabelStore(args.labels).provenance(v)
         print(f"Wrote label version {v}: {prov['n_samples']} samples predicted by "
               f"{prov['model_checkpoint']}, features {prov['feature_counts']}")
         return 0
     if action == "retrain":
-        _positive("--steps", args.steps)
-        _positive("--batch-size", args.batch_size)
-        _positive("--workers", args.workers, 0)
-        try:
-            version = store.resolve(args.version)
-        except (KeyError, FileNotFoundError) as err:
-            raise UsageError(f"--version: {err.args[0]}") from None
-        mc: dict = {"preset": args.preset}
-        if args.channels:
-            try:
-                mc["channels"] = list(chans.resolve(args.channels))
-            except (KeyError, ValueError) as err:
-                raise UsageError(f"--channels: {err.args[0]}") from None
-        oc: dict = {"dice_weight": args.dice}
-        if args.pretrained_encoder:
-            if not os.path.exists(args.pretrained_encoder):
-                raise UsageError(f"--pretrained-encoder: no such file: {args.pretrained_encoder}")
-            oc["pretrained_encoder"] = os.path.abspath(args.pretrained_encoder)
-        try:
-            cfg = TrainConfig(model="spnet", model_config=mc, objective="spnet",
-                              objective_config=oc, steps=args.steps, batch_size=args.batch_size,
-                              lr=args.lr, warmup_steps=min(20, args.steps // 10),
-                              weight_decay=0.01, checkpoint_every=args.steps,
-                              report_every=max(1, min(50, args.steps // 5)),
-                              num_workers=args.workers,
-                              run_name=args.run_name or f"spnet_{version}",
-                              storage_path=args.storage, torch_threads=1)
-        except ValueError as err:
-            raise UsageError(str(err)) from None
-        result = relabel.retrain(store, version, args.data, cfg, split=split)
+        version, result = retrain_labels(
+            args.labels, args.data, args.version, split, args.channels, args.preset, args.steps,
+            args.batch_size, args.lr, args.dice, args.pretrained_encoder, args.workers,
+            args.run_name, args.storage)
         print(f"Trained spnet on label version {version}: checkpoint {result.checkpoint}")
         return 0
     raise UsageError(f"unknown action {action!r}")

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from solarray.commands._checks import (
-    require_channels,
-    require_dir,
-    require_shards,
-    require_split,
-    shard_channels,
-)
 from solarray.core.errors import UsageError
-from solarray.core.ray_connect import connect
-from solarray.data.synthetic.toy import toy_dataset
 from solarray.models import get_model_class, list_models
 from solarray.train.config import TrainConfig, load_config_file
-from solarray.train.loop import fit, pretrain, resolved_image_size
+from solarray.train.pretraining import run_pretraining
 
 NAME = "pretrain"
 HELP = "pretrain a backbone (e.g. SolarCHIP) on Parquet shards with Ray Train; resumes by run name"
@@ -123,49 +114,15 @@ def build_config(args: argparse.Namespace):
 
 
 def execute(args: argparse.Namespace):
-    """Validate, join or start Ray (:func:`solarray.core.ray_connect.connect`: the job's cluster
-    inside ``ray job submit`` or ``$RAY_ADDRESS``, else a local Ray), train; → ``FitResult``."""
-    if args.toy is not None and args.toy <= 0:
-        raise UsageError(f"--toy must be a positive sample count, got {args.toy}")
-    local = args.data is not None and "://" not in args.data
-    if local:
-        require_dir("--data", args.data)
+    """Parse into a :class:`TrainConfig`, :func:`run_pretraining` (check, Ray, train), print the
+    final losses; → ``FitResult``."""
     cfg = build_config(args)
-    if local:
-        require_shards("--data", args.data)
-        if not args.no_split:
-            check_training_split(args.data)
-        if cfg.channels:
-            require_channels("--channels", cfg.channels, shard_channels("--data", args.data),
-                             f"the shards in {args.data}", "choose among the shards' channels")
-    connect(quiet=False, log_to_driver=True)  # the loop fits the workers to its CPUs
-    source = args.data if args.toy is None else f"{args.toy} toy samples"
-    print(f"Pretraining {cfg.model} on {source} with {cfg.num_workers} worker(s), "
-          f"{cfg.steps} steps")
-    if args.toy is None:
-        result = pretrain(cfg, args.data, split=not args.no_split)
-    else:
-        result = fit(*_toy_input(cfg, args.toy))
+    result = run_pretraining(cfg, data=args.data, toy=args.toy, split=not args.no_split)
     if result.metrics:
         shown = {k: round(v, 4) for k, v in result.metrics.items()
                  if k.startswith("loss") and isinstance(v, float)}
         print(f"Final metrics: {shown}")
     return result
-
-
-def check_training_split(data: str) -> None:
-    """UsageError when the time split leaves no training sample (e.g. a week of January data:
-    January is the test month, March validation), naming the fix."""
-    require_shards("--data", data)
-    require_split("--data", data, "train", "add data from other months or pass --no-split to "
-                  "train on every sample")
-
-
-def _toy_input(cfg, n: int):
-    """(config with toy channels, Ray Dataset of ``n`` toy samples at the model's image size)."""
-    channels = cfg.channels or ("aia171", "aia193", "aia304", "hmi_m")
-    cfg = cfg.replace(channels=tuple(channels))
-    return cfg, toy_dataset(n, channels, size=resolved_image_size(cfg), seed=cfg.seed)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-from solarray.commands._checks import require_out_dir
 from solarray.compress.codec import load_vae
 from solarray.compress.fits_out import write_fits_images, write_png_grids
 from solarray.compress.report import sample_images
 from solarray.core.atomic import staged_dir
 from solarray.core.errors import UsageError
+from solarray.core.paths import require_out_dir
 
 NAME = "sample"
 HELP = "generate synthetic Suns from a sigma_vae's latent prior (FITS + PNG grid per channel)"

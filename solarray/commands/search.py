@@ -1,4 +1,4 @@
-"""``solarray search``: reverse image search over AR patches (seed 001).
+"""``solarray search``: reverse image search over AR patches (Chatterjee 2025).
 
 ``patches`` cuts AR patches from shards (or a synthetic Sun); ``index`` embeds them with a
 SimSiam checkpoint (Ray Data) into a look-up table; ``query`` returns a patch's nearest real
@@ -15,20 +15,22 @@ from pathlib import Path
 
 import numpy as np
 
-from solarray.commands._checks import load_checkpoint, require_out_dir, require_shards
 from solarray.core.atomic import staged_dir, write_text
 from solarray.core.errors import UsageError
+from solarray.core.paths import require_out_dir
 from solarray.core.ray_connect import connect
+from solarray.data.dataset import require_shards
 from solarray.data.labels import LabelStore
-from solarray.search import directions as D
+from solarray.models.registry import load_checkpoint
 from solarray.search.lut import Searcher, build_lut
-from solarray.search.parameters import PARAMETERS, parameter_table
+from solarray.search.parameters import PARAMETERS
 from solarray.search.patches import (
     FIELD_CHANNEL,
     patches_from_shards,
     synthetic_patches,
     write_patches,
 )
+from solarray.search.walk import generate_walk
 
 NAME = "search"
 HELP = "reverse image search over AR magnetogram patches: patches, index, query, generate"
@@ -159,34 +161,6 @@ def _query(args) -> int:
                   f"({r['hgs_lon']:.1f}°, {r['hgs_lat']:.1f}°)  TUF {r['tuf']:.3g} Mx  "
                   f"PSEP {r['psep']:.1f} Mm")
     return 0
-
-
-def generate_walk(gan_path: str, param: str, delta: float, n: int, directions: str | None,
-                  pixel_size_mm: float, seed: int = 0) -> dict:
-    """``{"deltas", "z", "patches" (G), "parameters", "direction"}`` of one walk."""
-    if param not in PARAMETERS:
-        raise UsageError(f"--param: unknown parameter {param!r}; expected one of "
-                         f"{', '.join(PARAMETERS)}")
-    if n < 1:
-        raise UsageError(f"--n must be ≥ 1, got {n}")
-    gan = load_checkpoint("--gan", gan_path, "ar_gan")
-    dpath = Path(directions or f"{Path(gan_path).with_suffix('')}.directions.json")
-    if dpath.exists():
-        record = D.load_directions(dpath, gan.config.latent_dim)
-    else:
-        record = D.learn_directions(gan, pixel_size_mm)
-        D.save_directions(record, dpath)
-    try:
-        direction = D.direction_of(record, param)
-    except ValueError as err:
-        raise UsageError(f"--param: {err}") from None
-    deltas = np.linspace(-delta, delta, n) if n > 1 else np.array([delta])
-    z0 = np.random.default_rng(seed).standard_normal((1, gan.config.latent_dim))
-    z = D.walk(z0, direction["normal"], deltas)[:, 0]
-    gauss = D.to_gauss(D.generate(gan, z), gan.config.channels)
-    params = parameter_table(gauss[:, 0], record["pixel_size_mm"])
-    return {"deltas": deltas, "z": z, "patches": gauss, "parameters": params,
-            "direction": direction, "directions_file": str(dpath)}
 
 
 def _generate(args) -> int:

@@ -5,18 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from solarray.commands._checks import (
-    require_encoder,
-    require_out_dir,
-    require_shards,
-    require_split,
-)
-from solarray.core.atomic import write_json
 from solarray.core.errors import UsageError
-from solarray.core.ray_connect import connect
-from solarray.forecast.features import load_feature_table, table_for_mode
-from solarray.forecast.frames import load_frames
-from solarray.forecast.training import FPNetTrainConfig, train_fpnet
+from solarray.forecast.fpnet_run import run_fpnet_training
+from solarray.forecast.training import FPNetTrainConfig
 
 NAME = "train-fpnet"
 HELP = "train the FPNet flare forecaster on shards + a feature table; calibrate; verify on test"
@@ -76,8 +67,6 @@ def build_config(args: argparse.Namespace) -> FPNetTrainConfig:
             raise UsageError(f"{flag} must be an integer >= {low}, got {v}")
     if args.lr <= 0:
         raise UsageError(f"--lr must be > 0, got {args.lr}")
-    if args.encoder:
-        require_encoder("--encoder", args.encoder, "mae_vit, vit_ae, solarchip_vit")
     mode = args.mode.replace("-", "_")
     mc: dict = {"preset": args.preset}
     if args.image_size is not None:
@@ -100,28 +89,9 @@ def build_config(args: argparse.Namespace) -> FPNetTrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    require_shards("--data", args.data)
-    require_out_dir("--out", args.out)
     cfg = build_config(args)
-    for split, flag in (("train", "--test-months/--val-months"), ("val", "--val-months")):
-        require_split("--data", args.data, split, f"add data from other months or change {flag}",
-                      val_months=cfg.val_months, test_months=cfg.test_months)
-    try:
-        table = table_for_mode(load_feature_table(args.table, args.synthetic), cfg.mode)
-    except (OSError, ValueError) as err:
-        raise UsageError(f"{'--table' if args.table else '--synthetic'}: {err}") from None
-    connect(log_to_driver=True)  # training workers' progress lines
-    frames = load_frames(args.data)
-    try:
-        result = train_fpnet(cfg, frames, table, args.out)
-    except ValueError as err:
-        raise UsageError(str(err)) from None
-    report = result.reports["test"]
-    print(report.table(f"FPNet {cfg.mode} (test)"))
-    summary = {"model": str(result.model_path), "examples": result.n_examples,
-               "train_base_rate": result.train_base_rate, "pos_weight": result.pos_weight,
-               "test": report.scores(), "val": result.reports["val"].scores()}
-    write_json(os.path.join(args.out, "report.json"), summary, indent=1)
+    result, _ = run_fpnet_training(cfg, args.data, args.out, args.table, args.synthetic)
+    print(result.reports["test"].table(f"FPNet {cfg.mode} (test)"))
     print(f"Model: {result.model_path}")
     print(f"Forecasts: {args.out}/forecasts_val.csv, {args.out}/forecasts_test.csv "
           f"(solarray verify --forecasts ...)")

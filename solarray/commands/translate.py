@@ -1,4 +1,4 @@
-"""``solarray translate``: Pix2Pix translation (seed 002) — ``train`` one model, ``select`` the
+"""``solarray translate``: Pix2Pix translation (Park 2019) — ``train`` one model, ``select`` the
 best input channels with one parallel Ray Tune trial per combination (resumable)."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ import argparse
 import json
 import os
 
-from solarray.commands._checks import require_encoder, require_shards, require_split
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
-from solarray.data.dataset import channels_of
+from solarray.data.dataset import channels_of, require_shards, require_split
 from solarray.data.shards import SETTINGS, shard_paths
 from solarray.models import list_models
+from solarray.models.pretrained import require_encoder
 from solarray.translate.data import check_channels, load_stack
 from solarray.translate.selection import combinations_of, format_selection
 from solarray.translate.training import TranslationRun, run_channels, train_translation

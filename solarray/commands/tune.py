@@ -1,17 +1,21 @@
-"""``solarray tune``: Ray Tune sweep (ASHA) of a training objective's hyperparameters."""
+"""``solarray tune``: Ray Tune sweep (ASHA) of a training objective's hyperparameters.
+
+The one way to start a sweep (also the Ray job ``python -m jobs.tune``); the sweeps themselves
+are data, ``solarray/tune/sweeps/<name>.yaml`` (listed in ``tune/README.md``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 
-from solarray.commands._checks import require_shards, require_split
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
+from solarray.data.dataset import require_shards, require_split
 from solarray.tune.experiment import TuneRun
 from solarray.tune.results import format_table, trial_steps
 from solarray.tune.runner import SweepInterrupted, datasets_from_dir, run_sweep
-from solarray.tune.space import SweepError, SweepUnavailable, load_sweep
+from solarray.tune.space import SweepError, SweepUnavailable, load_sweep, shipped_sweeps
 from solarray.tune.trials import check_available
 
 NAME = "tune"
@@ -20,8 +24,8 @@ HELP = "sweep hyperparameters with Ray Tune + ASHA (one Ray Train run per trial)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sweep", required=True,
-                        help="shipped sweep name (contrastive_weights | masking | "
-                             "spnet_class_weights) or a sweep .yaml file")
+                        help=f"shipped sweep name ({' | '.join(shipped_sweeps())}; "
+                             "solarray/tune/sweeps/) or a sweep .yaml file")
     parser.add_argument("--data", required=True, help="directory of ingest's Parquet shards")
     parser.add_argument("--samples", type=int, default=None,
                         help="trials to sample (Tune num_samples; default from the sweep)")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from solarray.commands._verify_store import run_store
 from solarray.core.atomic import staged_dir
 from solarray.core.errors import UsageError
 from solarray.forecast.verification_io import read_forecast_csv
+from solarray.live.verify_store import score_rows, verify_store
 from solarray.metrics.verification import verify
+from solarray.metrics.verification.report import format_table
 from solarray.viz.verification import save_reliability_png, save_roc_png
 
 NAME = "verify"
@@ -72,9 +74,25 @@ def _unit_interval(flag: str, text: str):
     return value
 
 
+def _run_store(args: argparse.Namespace, threshold: float) -> int:
+    v = verify_store(args.store, threshold, args.last_days, args.goes, args.ccmc)
+    if args.json:
+        print(json.dumps(v.scores, allow_nan=False, default=str))
+        return 0
+    print(f"{args.store}: {v.n_forecasts} forecasts, {v.n_outcomes} with outcomes, "
+          f"{v.n_forecasts - v.n_outcomes} pending; threshold {threshold:g}")
+    rows, names = score_rows(v.scores)
+    print(format_table(rows) if rows else "no verified forecasts yet")
+    for version, short in names.items():
+        print(f"{short}: {version}")
+    if args.ccmc:
+        print(f"wrote {args.ccmc}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.store:
-        return run_store(args, _unit_interval("--threshold", args.threshold))
+        return _run_store(args, _unit_interval("--threshold", args.threshold))
     threshold = _unit_interval("--threshold", args.threshold)
     base_rate = None if args.base_rate is None else _unit_interval("--base-rate", args.base_rate)
     try:

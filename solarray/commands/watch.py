@@ -17,6 +17,7 @@ from pathlib import Path
 import ray
 
 from solarray.core.errors import UsageError
+from solarray.core.frame import DEFAULT_GRID
 from solarray.core.ray_connect import connect
 from solarray.data.sources import is_url
 from solarray.data.synthetic import parse_cadence
@@ -47,7 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="--replay: Sun seconds per wall second (0: as fast as the cycle runs)")
     p.add_argument("--live-dir", default=None,
                    help="--replay: where files are delivered (default: STORE/../<store>_live)")
-    p.add_argument("--size", type=int, default=512, help="sample grid in pixels (default 512)")
+    p.add_argument("--size", type=int, default=DEFAULT_GRID,
+                   help=f"sample grid in pixels (default {DEFAULT_GRID})")
     p.add_argument("--checkpoint-dir", default=None,
                    help="checkpoints per role (default: where `solarray demo` leaves them)")
     p.add_argument("--settle", type=float, default=2.0,

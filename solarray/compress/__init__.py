@@ -1,4 +1,4 @@
-"""Compression with the sigma-VAE (seed 003): shards → latents Parquet → FITS, sampling from the
+"""Compression with the sigma-VAE (Brown 2023): shards → latents Parquet → FITS, sampling from the
 latent prior, and the reconstruction/compression report.
 
 * :mod:`~solarray.compress.codec` — load a ``sigma_vae`` checkpoint (and its short hash), encode

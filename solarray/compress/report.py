@@ -1,4 +1,4 @@
-"""The reconstruction and compression report of a sigma-VAE on a dataset (seed 003 Tables 1, 3)
+"""The reconstruction and compression report of a sigma-VAE on a dataset (Brown 2023 Tables 1, 3)
 and sampling from its latent prior."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from torch import nn
 
 from solarray.compress.codec import decode, encode, iter_shard_batches, load_vae, model_bytes
 from solarray.compress.fits_out import to_physical
+from solarray.core.errors import UsageError
 from solarray.core.frame import FRAME_RSUN, disk_mask
 from solarray.metrics.reconstruction import compression_table, reconstruction_table
 
@@ -82,6 +83,21 @@ def reconstruction_report(checkpoint: str | os.PathLike, data_dir: str | os.Path
             "rows": rows, "compression": table}
 
 
+def evaluate_reconstruction(checkpoint: str, data: str, limit: int | None = None
+                            ) -> dict[str, Any]:
+    """``solarray evaluate reconstruction``: :func:`reconstruction_report` quietly, with the
+    user's mistakes (no such directory, a bad ``limit``, an unreadable checkpoint or empty
+    shards) as UsageErrors naming the flag."""
+    if not os.path.isdir(data):
+        raise UsageError(f"--data: no such directory: {data}")
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be a positive integer, got {limit}")
+    try:
+        return reconstruction_report(checkpoint, data, limit=limit, log=lambda s: None)
+    except (ValueError, FileNotFoundError) as err:
+        raise UsageError(str(err)) from None
+
+
 def format_report(report: dict[str, Any]) -> str:
     """The report as two Markdown tables (per channel; compression)."""
     lines = [f"sigma_vae@{report['hash']} on {report['n_samples']} samples "
@@ -99,5 +115,5 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["format_report", "metrics_for", "reconstruct", "reconstruction_report",
-           "sample_images", "sample_latents"]
+__all__ = ["evaluate_reconstruction", "format_report", "metrics_for", "reconstruct",
+           "reconstruction_report", "sample_images", "sample_latents"]

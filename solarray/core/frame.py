@@ -15,6 +15,9 @@ import numpy as np
 
 #: Default half-width of the frame, solar radii (the limb sits ``size / 2 / frame`` px from centre).
 FRAME_RSUN = 1.1
+#: Default side of the sample grid, pixels (a sample is ``DEFAULT_GRID × DEFAULT_GRID``): ingest,
+#: preprocessing, uploads to the service and the live watcher all default to it.
+DEFAULT_GRID = 512
 
 
 def radius_grid(size: int, frame: float = FRAME_RSUN) -> np.ndarray:
@@ -39,4 +42,4 @@ def header_frame(header: Mapping[str, Any] | None, default: float = FRAME_RSUN) 
     return float(default if v in (None, "") else v)
 
 
-__all__ = ["FRAME_RSUN", "disk_mask", "header_frame", "radius_grid"]
+__all__ = ["DEFAULT_GRID", "FRAME_RSUN", "disk_mask", "header_frame", "radius_grid"]

@@ -2,6 +2,8 @@
 the synthetic Sun and versioned label sets.
 
 * :mod:`~solarray.data.sources` — list, read and validate FITS files; download real SDO data;
+* :mod:`~solarray.data.tables` — table sources, one reader each: GOES XRS, NOAA SRS, flare event
+  lists, F10.7/F30 indices, the synthetic Sun's truth tables;
 * preprocessing of one image: :mod:`~solarray.data.calibration` (exposure, degradation),
   :mod:`~solarray.data.warp` (where the Sun is, the warp onto the ML frame),
   :mod:`~solarray.data.preprocess` (the steps in order, off-limb, scaling),

@@ -10,6 +10,10 @@
         batch["present"]  # float32 [B, C]
 
 Channel order is :func:`channels_of`.
+
+The checks of a shard directory a user names (:func:`open_shards`, :func:`require_shards`,
+:func:`require_split`, :func:`require_channels`) raise :class:`~solarray.core.errors.UsageError`
+naming the flag, the path and the fix; the training entry points run them before Ray starts.
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from solarray.core.errors import UsageError
 from solarray.core.goes import class_to_flux
+from solarray.core.paths import require_dir
 from solarray.data.shards import SETTINGS, shard_paths
 
 SPLITS = ("train", "val", "test")
@@ -36,7 +44,7 @@ def _shards_or_raise(data_dir: str) -> list[str]:
     return paths
 
 
-def read_shards(data_dir: str):
+def read_shards(data_dir: str | ShardSet):
     """All completed shards of ``data_dir`` as a ``ray.data.Dataset`` (one row per sample).
 
     Columns: ``t_obs`` (timestamp UTC), ``sample_id``, ``channels``, ``image`` (float32
@@ -46,21 +54,29 @@ def read_shards(data_dir: str):
     """
     import ray
 
+    if isinstance(data_dir, ShardSet):  # opened (and checked) once by open_shards
+        return ray.data.read_parquet(list(data_dir.paths) or _shards_or_raise(data_dir.path))
     return ray.data.read_parquet(_shards_or_raise(data_dir))
 
 
 def channels_of(data_dir: str) -> list[str]:
     """Channel names of the ``image`` axis 1, in order."""
-    settings = os.path.join(os.fspath(data_dir), SETTINGS)
-    if os.path.exists(settings):
-        with open(settings) as f:
-            chans = json.load(f).get("settings", {}).get("channels")
-        if chans:
-            return list(chans)
+    chans = _settings_channels(data_dir)
+    if chans:
+        return chans
     import pyarrow.parquet as pq
 
     table = pq.read_table(_shards_or_raise(data_dir)[0], columns=["channels"])
     return list(table["channels"][0].as_py())
+
+
+def _settings_channels(data_dir: str) -> list[str]:
+    """The channels ingest recorded in its settings file (``[]`` when there is none)."""
+    settings = os.path.join(os.fspath(data_dir), SETTINGS)
+    if os.path.exists(settings):
+        with open(settings) as f:
+            return list(json.load(f).get("settings", {}).get("channels") or [])
+    return []
 
 
 def assign_splits(t_obs: np.ndarray, val_months: Sequence[int] = (3,),
@@ -173,6 +189,144 @@ def channel_index(available: Sequence[str], wanted: Sequence[str], where: str = 
     return [list(available).index(c) for c in wanted]
 
 
-__all__ = ["LABEL_UNKNOWN", "SPLITS", "assign_splits", "channel_index", "channels_of", "flare_m24",
-           "read_shards",
-           "split_by_time", "to_training"]
+# --------------------------------------------------------------------------------------------------
+# checks of a shard directory a user names (UsageError: flag, path and fix in one line)
+# --------------------------------------------------------------------------------------------------
+
+#: Columns every shard has (ingest's, and `search patches`' patch files).
+SHARD_COLUMNS = ("sample_id",)
+_INGEST = "run `solarray ingest --out DIR` first"
+
+
+@dataclass(frozen=True)
+class ShardSet:
+    """A shard directory opened once (:func:`open_shards`): its shards, every ``sample_id``
+    (oldest first) and its channels (``()`` when they cannot be told: ``channels_error`` says
+    why). No shards (another Parquet layout, which the data API reports on) → all empty."""
+
+    path: str
+    paths: tuple[str, ...] = ()
+    sample_ids: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    channels_error: str = ""
+
+
+def _one_line(err: BaseException, n: int) -> str:
+    return " ".join(str(err).split())[:n]
+
+
+def _shard_files(flag: str, path: str) -> list[str]:
+    require_dir(flag, path)
+    paths = shard_paths(path)
+    if not paths and next(Path(path).rglob("*.parquet"), None) is None:
+        raise UsageError(f"{flag}: {path} has no shard_*.parquet files; {_INGEST}")
+    return paths
+
+
+def _unreadable(flag: str, p: str, err: BaseException) -> UsageError:
+    return UsageError(f"{flag}: shard {p} is unreadable ({_one_line(err, 120)}); delete it and "
+                      "re-run `solarray ingest` with the same --out (it resumes)")
+
+
+def _check_columns(flag: str, p: str, names) -> None:
+    missing = [c for c in SHARD_COLUMNS if c not in set(names)]
+    if missing:
+        raise UsageError(f"{flag}: {p} is not an ingest shard (no column "
+                         f"{', '.join(missing)}); {_INGEST}")
+
+
+def require_shards(flag: str, path: str) -> list[str]:
+    """``path`` is an ingest output with at least one shard, and every shard's Parquet footer
+    reads with the shard columns; → the shard paths. A truncated or foreign file is named.
+    A directory with Parquet files in another layout (e.g. Ray Data's ``write_parquet``) → ``[]``:
+    the data API reads it and reports what it lacks."""
+    import pyarrow.parquet as pq
+
+    paths = _shard_files(flag, path)
+    for p in paths:
+        try:
+            names = pq.read_schema(p).names
+        except Exception as err:  # pyarrow raises ArrowInvalid/OSError for a damaged footer
+            raise _unreadable(flag, p, err) from None
+        _check_columns(flag, p, names)
+    return paths
+
+
+def open_shards(flag: str, path: str) -> ShardSet:
+    """:func:`require_shards` and, in the same pass over the files, every ``sample_id`` and the
+    channels: what the training entry points check and then read, without opening the shards
+    again."""
+    import pyarrow.parquet as pq
+
+    paths = _shard_files(flag, path)
+    ids: set[str] = set()
+    channels: tuple[str, ...] = ()
+    why = ""
+    for i, p in enumerate(paths):
+        try:
+            f = pq.ParquetFile(p)
+            _check_columns(flag, p, f.schema_arrow.names)
+            ids.update(f.read(columns=list(SHARD_COLUMNS))["sample_id"].to_pylist())
+        except UsageError:
+            raise
+        except Exception as err:  # pyarrow raises ArrowInvalid/OSError for a damaged file
+            raise _unreadable(flag, p, err) from None
+        if i == 0:
+            try:
+                channels = tuple(_settings_channels(path) or
+                                 f.read_row_group(0, columns=["channels"])["channels"][0].as_py())
+            except (OSError, ValueError, KeyError, IndexError) as err:
+                why = _one_line(err, 160)
+        f.close()
+    return ShardSet(os.fspath(path), tuple(paths), tuple(sorted(ids)), channels, why)
+
+
+def shard_channels(flag: str, path: str | ShardSet) -> list[str]:
+    """The channels of the shards in ``path`` (checked with :func:`require_shards`)."""
+    if isinstance(path, ShardSet):
+        if path.channels:
+            return list(path.channels)
+        why, path = path.channels_error, path.path
+    else:
+        require_shards(flag, path)
+        try:
+            return list(channels_of(path))
+        except (OSError, ValueError, KeyError) as err:
+            why = _one_line(err, 160)
+    raise UsageError(f"{flag}: cannot tell the channels of {path} ({why}); {_INGEST}")
+
+
+def require_split(flag: str, path: str | ShardSet, split: str = "train", fix: str = "",
+                  val_months: Sequence[int] = (3,), test_months: Sequence[int] = (1,)) -> None:
+    """At least one sample of the shards in ``path`` falls in ``split`` of the time split
+    (:func:`assign_splits`); else name where they fall and ``fix``."""
+    shards = path if isinstance(path, ShardSet) else open_shards(flag, path)
+    if not shards.paths:
+        return  # not ingest's layout: the data API applies the split
+    ids = shards.sample_ids
+    splits = assign_splits(np.array(ids, dtype="datetime64[s]"), val_months, test_months)
+    if (splits == split).any():
+        return
+    counts = ", ".join(f"{k} {int((splits == k).sum())}" for k in ("train", "val", "test", "gap")
+                       if (splits == k).any()) or "none"
+    months = (f"test = month(s) {','.join(map(str, test_months))}, validation = month(s) "
+              f"{','.join(map(str, val_months))}, 24-h gaps between splits")
+    word = {"train": "training", "val": "validation"}.get(split, split)
+    raise UsageError(f"{flag}: none of the {len(ids)} samples in {shards.path} is in the {word} "
+                     f"split (they fall in: {counts}; {months}); "
+                     + (fix or "add data from other months"))
+
+
+def require_channels(flag: str, wanted: Sequence[str], available: Sequence[str],
+                     where: str, fix: str = "") -> None:
+    """Every channel in ``wanted`` is in ``available`` (the data's channels at ``where``)."""
+    lacking = [c for c in wanted if c not in available]
+    if lacking:
+        raise UsageError(f"{flag}: needs channel(s) {', '.join(lacking)} that {where} lacks (it "
+                         f"has {', '.join(available) or 'none'}); "
+                         + (fix or "ingest those channels or use a model trained on these"))
+
+
+__all__ = ["LABEL_UNKNOWN", "SHARD_COLUMNS", "SPLITS", "ShardSet", "assign_splits", "channel_index",
+           "channels_of", "flare_m24", "open_shards", "read_shards", "require_channels",
+           "require_shards", "require_split", "shard_channels", "split_by_time", "to_training"]

@@ -25,7 +25,7 @@ from datetime import datetime
 import numpy as np
 
 from solarray.core import channels as chans
-from solarray.core.frame import FRAME_RSUN, radius_grid
+from solarray.core.frame import DEFAULT_GRID, FRAME_RSUN, radius_grid
 from solarray.data import sources
 from solarray.data.calibration import aiapy_test_table, degradation_factor, normalize_exposure
 from solarray.data.sources import RejectError
@@ -45,7 +45,7 @@ class PreprocessConfig:
     aiapy's test data, or ``None`` to skip (recorded in ``info``).
     """
 
-    size: int = 512  # output N (pixels)
+    size: int = DEFAULT_GRID  # output N (pixels)
     frame: float = FRAME_RSUN  # half-width of the frame, R☉
     exposure: bool = True
     degradation_table: str | None = None

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from solarray.core.goes import class_to_flux
+from solarray.data.tables.truth import read_truth_events, read_truth_indices, read_user_labels
 from solarray.data.warp import output_scale, sun_in_header
 
 _MASK_RE = re.compile(r"masks_(\d{8}T\d{6})")
@@ -40,42 +40,22 @@ def nearest(index: Sequence[tuple[datetime, str]], t: datetime, tol: timedelta) 
     return index[i][1] if abs(index[i][0] - t) <= tol else ""
 
 
-def _event_flux(goes_class: str) -> float:
-    """Peak flux (W m⁻²) of an events-table class; an empty class counts as no flux (0)."""
-    s = str(goes_class or "").strip()
-    return class_to_flux(s) if s else 0.0
-
-
 class Truth:
     """Label tables joined to samples: flares from ``events.parquet`` (or .csv), daily indices
-    from ``indices.parquet``, and an optional user CSV of labels with a time column."""
+    from ``indices.parquet``, and an optional user CSV of labels with a time column (read by
+    :mod:`solarray.data.tables.truth`)."""
 
     def __init__(self, tables_dir: str | None = None, labels_csv: str | None = None,
                  tolerance: timedelta = timedelta(minutes=6)) -> None:
-        import pandas as pd
-
         self.events = self.indices = self.user = None
         self.tolerance = tolerance
         if tables_dir:
-            ev = _read_table(tables_dir, "events")
-            if ev is not None:
-                ev = ev.copy()
-                ev["start"] = pd.to_datetime(ev["start"], utc=True).dt.tz_localize(None)
-                if "peak_flux" not in ev:
-                    ev["peak_flux"] = ev["goes_class"].map(_event_flux)
-                self.events = ev.sort_values("start").reset_index(drop=True)
-            ix = _read_table(tables_dir, "indices")
+            self.events = read_truth_events(tables_dir)
+            ix = read_truth_indices(tables_dir)
             if ix is not None:
-                ix = ix.copy()
-                ix["date"] = pd.to_datetime(ix["date"]).dt.date
-                self.indices = ix.set_index("date")
+                self.indices = ix.set_axis(ix.index.date)  # keyed by datetime.date
         if labels_csv:
-            user = pd.read_csv(labels_csv)
-            tcol = next((c for c in ("time", "t_obs", "date", "datetime") if c in user.columns), None)
-            if tcol is None:
-                raise ValueError(f"{labels_csv}: no time column (expected one of time, t_obs, date)")
-            user["_t"] = pd.to_datetime(user[tcol], utc=True).dt.tz_localize(None)
-            self.user = user.drop(columns=[tcol]).sort_values("_t").reset_index(drop=True)
+            self.user = read_user_labels(labels_csv)
 
     @property
     def user_columns(self) -> list[str]:
@@ -102,16 +82,6 @@ class Truth:
                 v = self.user[c].iloc[i] if hit else None
                 out[c] = v.item() if isinstance(v, np.generic) else v
         return out
-
-
-def _read_table(tables_dir: str, name: str):
-    import pandas as pd
-
-    for ext, reader in (("parquet", pd.read_parquet), ("csv", pd.read_csv)):
-        p = os.path.join(tables_dir, f"{name}.{ext}")
-        if os.path.exists(p):
-            return reader(p)
-    return None
 
 
 def resample_masks(path: str, size: int, frame: float) -> np.ndarray:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from solarray.core.frame import FRAME_RSUN
+from solarray.core.frame import DEFAULT_GRID, FRAME_RSUN
 from solarray.data.sources import RejectError
 
 
@@ -139,7 +139,7 @@ def output_scale(rsun: float, size: int, frame: float) -> float:
     return 2.0 * frame * rsun / size
 
 
-def warp_to_frame(data: np.ndarray, sun: SunInImage, size: int = 512, frame: float = FRAME_RSUN,
+def warp_to_frame(data: np.ndarray, sun: SunInImage, size: int = DEFAULT_GRID, frame: float = FRAME_RSUN,
                   order: int = 1) -> tuple[np.ndarray, dict[str, float]]:
     """Derotate, recentre and rescale ``data`` ``[H, W]`` onto the N×N ±``frame`` R☉ grid.
 

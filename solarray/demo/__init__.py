@@ -6,14 +6,18 @@ AR) → one perception → analysis → forecast cycle on the newest sample: the
 probabilities printed, the situational map PNG and an HTML report written. The checkpoints land
 where ``solarray serve`` looks for them (:func:`solarray.core.checkpoints.default_checkpoint_dir`).
 
-Every stage calls the same library/CLI entry points a user would; nothing here is demo-only
-science. Independent Suns in January (test), March (validation), February and April (training) so
+Every stage calls the same library function its command calls (``solarray pretrain`` →
+:func:`solarray.train.pretraining.run_pretraining`, ``label init``/``retrain`` →
+:func:`solarray.data.labels.init_labels`/:func:`solarray.train.label_runs.retrain_labels`,
+``train-fpnet`` → :func:`solarray.forecast.fpnet_run.run_fpnet_training`); nothing here is
+demo-only science. Independent Suns in January (test), March (validation), February and April (training) so
 that the held-out scores are measured on Suns the models never saw (as on the benchmark Sun,
 :mod:`solarray.benchmarks.sun`).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 import warnings
@@ -24,22 +28,26 @@ import numpy as np
 import pandas as pd
 
 from solarray.analysis.crops import samples_from_directory
-from solarray.cli import build_parser, main
-from solarray.commands import pretrain as pretrain_cmd
 from solarray.core.atomic import atomic_path, write_bytes, write_json
 from solarray.core.checkpoints import MODEL_FILE, ROLE_FILES, default_checkpoint_dir
 from solarray.core.ray_connect import connect
+from solarray.data.labels import init_labels
 from solarray.data.preprocess import PreprocessConfig, preprocess_file
 from solarray.data.quality import measure_limb
 from solarray.data.synthetic import forecast_set
 from solarray.demo.report import held_out_skill, regions_vs_truth, write_report
+from solarray.forecast.fpnet_run import run_fpnet_training
+from solarray.forecast.training import FPNetTrainConfig
 from solarray.models import save_model
 from solarray.pipeline.batch import forecast_shards
 from solarray.pipeline.flare_history import FlareHistory
-from solarray.pipeline.map_view import map_png
 from solarray.pipeline.model_set import load_models
 from solarray.train.checkpoints import latest_checkpoint
+from solarray.train.config import TrainConfig
 from solarray.train.fit_classifier import ClassifierTrainConfig, fit_classifier
+from solarray.train.label_runs import retrain_labels
+from solarray.train.pretraining import run_pretraining
+from solarray.viz.forecast_map import map_png
 
 DEMO_CHANNELS = ("hmi_m", "aia193", "aia304")  # SPNet: HMI/193/304; FPNet: HMI + 304
 
@@ -100,12 +108,6 @@ class StageLog:
 N_STAGES = 9
 
 
-def _cli(argv: list[str]) -> None:
-    code = main(argv)
-    if code:
-        raise RuntimeError(f"`solarray {' '.join(argv)}` exited with {code}")
-
-
 def _real_files() -> list[dict]:
     """The real AIA and HMI sample files shipped with sunpy through the same preprocessing."""
     from sunpy.data.test import get_test_filepath
@@ -162,24 +164,25 @@ def run_demo(cfg: DemoConfig) -> dict:
     real = log.run("real sunpy sample files", _real_files,
                    lambda r: ", ".join(f"{x['channel']} limb at {x['limb_radius_rsun']} R☉" for x in r))
 
-    mae_args = build_parser().parse_args([
-        "pretrain", "--model", "mae_vit", "--masking", "ppam", "--data", str(shards),
-        "--workers", "1", "--steps", str(cfg.steps), "--run-name", "demo-mae",
-        "--storage", str(storage), "--preset", "tiny", "--image-size", str(cfg.size),
-        "--checkpoint-every", str(cfg.steps)])
-    mae = log.run("MAE pretraining, PPAM masking (Ray Train)", lambda: pretrain_cmd.execute(mae_args),
+    # `solarray pretrain --model mae_vit --masking ppam --preset tiny --workers 1 ...`
+    mae_cfg = TrainConfig.from_dict({
+        "model": "mae_vit", "num_workers": 1, "steps": cfg.steps, "run_name": "demo-mae",
+        "storage_path": str(storage), "checkpoint_every": cfg.steps,
+        "model_config": {"preset": "tiny", "image_size": cfg.size,
+                         "masking": {"strategy": "ppam"}}}, source="demo")
+    mae = log.run("MAE pretraining, PPAM masking (Ray Train)",
+                  lambda: run_pretraining(mae_cfg, data=str(shards)),
                   lambda r: f"step {r.final_step}, loss {r.metrics.get('loss', float('nan')):.4f}")
     mae_model = _latest_model(mae)
 
     labels = out / "labels"
     def spnet():
-        _cli(["label", "init", "--labels", str(labels), "--data", str(shards)])
+        init_labels(str(labels), str(shards))  # `solarray label init`
         # Features are a few pixels wide at demo sizes: SPNet needs more steps than the other
         # stages and the Dice term to predict any foreground at all.
-        _cli(["label", "retrain", "--labels", str(labels), "--data", str(shards),
-              "--steps", str(4 * cfg.steps), "--dice", "1.0", "--workers", "1",
-              "--storage", str(storage), "--run-name", "demo-spnet",
-              "--pretrained-encoder", str(mae_model)])
+        retrain_labels(str(labels), str(shards), steps=4 * cfg.steps, dice=1.0, workers=1,
+                       storage=str(storage), run_name="demo-spnet",
+                       pretrained_encoder=str(mae_model))  # `solarray label retrain`
         step, path = latest_checkpoint(storage / "demo-spnet")
         model = path / MODEL_FILE
         shutil.copy(model if model.exists() else path, ckpt_dir / ROLE_FILES["spnet"])
@@ -193,10 +196,13 @@ def run_demo(cfg: DemoConfig) -> dict:
     fpnet_dirs = {mode: out / f"fpnet_{mode}" for mode in ("full-disk", "ar")}
     def fpnet():
         for mode, role in (("full-disk", "fpnet_full_disk"), ("ar", "fpnet_ar")):
-            _cli(["train-fpnet", "--data", str(shards), "--synthetic", str(root),
-                  "--out", str(fpnet_dirs[mode]), "--mode", mode, "--encoder", str(mae_model),
-                  "--steps", str(cfg.steps), "--storage", str(storage),
-                  "--run-name", f"demo-fpnet-{mode}"])
+            fp_cfg = FPNetTrainConfig(  # `solarray train-fpnet --mode MODE --encoder MAE ...`
+                mode=mode.replace("-", "_"), model_config={"preset": "tiny"},
+                encoder_checkpoint=str(mae_model), steps=cfg.steps,
+                storage_path=os.path.abspath(storage), run_name=f"demo-fpnet-{mode}")
+            result, _ = run_fpnet_training(fp_cfg, str(shards), str(fpnet_dirs[mode]),
+                                           synthetic=str(root))
+            print(result.reports["test"].table(f"FPNet {fp_cfg.mode} (test)"))
             shutil.copy(fpnet_dirs[mode] / MODEL_FILE, ckpt_dir / ROLE_FILES[role])
         return held_out_skill(fpnet_dirs)
     skill = log.run("FPNet flare forecaster (full disk + per AR)", fpnet,

@@ -34,6 +34,7 @@ from solarray.core.atomic import atomic_path
 from solarray.core.classes import encode_categories, most_complex, vocabulary
 from solarray.core.goes import class_to_flux
 from solarray.data.synthetic import forecast_set
+from solarray.data.tables.table import read_table as read_any_table
 
 M1_FLUX = 1e-5  # W m⁻²
 #: Columns a per-AR feature table must have (others optional: NaN/unknown when absent).
@@ -97,9 +98,9 @@ def synthetic_ar_table(synth_dir: str | os.PathLike, run: str | None = None) -> 
     tables = Path(synth_dir) / "tables"
     if not (tables / "ar.parquet").exists():
         raise FileNotFoundError(f"{tables}/ar.parquet not found (a synthetic-Sun output dir?)")
-    ar = pd.read_parquet(tables / "ar.parquet")
-    events = pd.read_parquet(tables / "events.parquet")
-    indices = pd.read_parquet(tables / "indices.parquet") \
+    ar = read_any_table(tables / "ar.parquet", "AR truth table")
+    events = read_any_table(tables / "events.parquet", "flare events")
+    indices = read_any_table(tables / "indices.parquet", "indices") \
         if (tables / "indices.parquet").exists() else None
     t = utc_naive(ar["t_obs"])
     out = pd.DataFrame({
@@ -127,12 +128,9 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"feature table not found: {path}")
-    if path.suffix.lower() == ".parquet":
-        df = pd.read_parquet(path)
-    elif path.suffix.lower() == ".csv":
-        df = pd.read_csv(path)
-    else:
+    if path.suffix.lower() not in (".parquet", ".csv"):
         raise ValueError(f"{path}: feature tables must be .csv or .parquet")
+    df = read_any_table(path, "feature table")
     tcol = next((c for c in ("t_obs", "time", "sample_id") if c in df.columns), None)
     if tcol is None:
         raise ValueError(f"{path}: no time column (expected t_obs, time or sample_id)")

@@ -1,4 +1,4 @@
-"""Forecasting a daily index (F30, F10.7) h days ahead from image features (seed 003 §2.2).
+"""Forecasting a daily index (F30, F10.7) h days ahead from image features (Brown 2023 §2.2).
 
 Per horizon: persistence ``ŷ(t+h) = y(t)``; Extra Trees on the features (plus ``y(t)`` unless
 ``use_target=False``) with ``n_estimators`` chosen on the validation split (every March) among

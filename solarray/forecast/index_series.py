@@ -1,7 +1,8 @@
 """Daily index series (F10.7, F30) and per-day image features for index forecasting.
 
 * :func:`load_series` — a CSV/Parquet with a ``date`` column and the target column → one value
-  per calendar day (duplicates averaged; missing or non-finite values are gaps);
+  per calendar day (duplicates averaged; missing or non-finite values are gaps): the index
+  series reader :func:`solarray.data.tables.indices.read_index_series`, re-exported;
 * :func:`load_features` — a Parquet with ``t_obs`` (or ``date``) and numeric feature columns
   (e.g. ``solarray compress``'s ``mu_*``) → one row per day (rows of one day averaged);
 * :func:`make_samples` — issue dates ``t`` with ``y(t)``, ``y(t+h)`` and features at ``t`` all
@@ -17,49 +18,17 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from solarray.data.tables.indices import day_index
+from solarray.data.tables.indices import read_index_series as load_series
+from solarray.data.tables.table import read_table
+
 VAL_MONTHS = (3,)
 TEST_MONTHS = (1,)
 SPLITS = ("train", "val", "test")
-
-
-def _read_table(path: str | os.PathLike, what: str) -> pd.DataFrame:
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"{what} {path}: no such file")
-    try:
-        if path.suffix.lower() in (".csv", ".txt"):
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
-    except Exception as err:  # pandas/pyarrow raise many types for unreadable files
-        raise ValueError(f"{what} {path}: cannot read it as CSV/Parquet ({err})") from None
-
-
-def _days(values: pd.Series, path: str | os.PathLike, column: str) -> np.ndarray:
-    t = pd.to_datetime(values, utc=True, errors="coerce")
-    if t.isna().all():
-        raise ValueError(f"{path}: column {column!r} holds no dates")
-    return t.dt.tz_convert(None).dt.floor("D").to_numpy().astype("datetime64[D]")
-
-
-def load_series(path: str | os.PathLike, target: str) -> pd.Series:
-    """Daily ``target`` values indexed by ``datetime64[D]`` (sorted; NaN rows dropped)."""
-    df = _read_table(path, "series")
-    if "date" not in df.columns:
-        raise ValueError(f"series {path}: no 'date' column (expected date and {target!r}; "
-                         f"it has {', '.join(map(str, df.columns))})")
-    if target not in df.columns:
-        raise ValueError(f"series {path}: no column {target!r} (it has "
-                         f"{', '.join(map(str, df.columns))})")
-    days = _days(df["date"], path, "date")
-    y = pd.to_numeric(df[target], errors="coerce").to_numpy(dtype=np.float64)
-    s = pd.Series(y, index=pd.DatetimeIndex(days)).dropna()
-    s = s[np.isfinite(s.to_numpy())]
-    return s.groupby(level=0).mean().sort_index()
 
 
 def _expand_vectors(df: pd.DataFrame) -> pd.DataFrame:
@@ -90,7 +59,7 @@ def load_features(path: str | os.PathLike, prefix: str | None = None) -> pd.Data
     latents file: the posterior means, the seed's features), else the ``embedding_*`` columns
     (a ``solarray embed`` file: the class tokens), else every numeric column.
     """
-    df = _expand_vectors(_read_table(path, "features"))
+    df = _expand_vectors(read_table(path, "features"))
     time_col = "t_obs" if "t_obs" in df.columns else "date" if "date" in df.columns else None
     if time_col is None:
         raise ValueError(f"features {path}: no 't_obs' or 'date' column to tell the day of each "
@@ -104,7 +73,7 @@ def load_features(path: str | os.PathLike, prefix: str | None = None) -> pd.Data
     if not cols:
         raise ValueError(f"features {path}: no numeric feature columns"
                          + (f" starting with {prefix!r}" if prefix else ""))
-    days = _days(df[time_col], path, time_col)
+    days = day_index(df[time_col], path, time_col, "features").to_numpy().astype("datetime64[D]")
     out = pd.DataFrame(df[cols].to_numpy(dtype=np.float64), columns=cols,
                        index=pd.DatetimeIndex(days))
     out = out[np.isfinite(out.to_numpy()).all(axis=1)]

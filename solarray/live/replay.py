@@ -24,6 +24,7 @@ import pandas as pd
 from solarray.core.atomic import atomic_path
 from solarray.data.grouping import estimate_cadence, group_samples
 from solarray.data.sources import list_fits, scan_file
+from solarray.data.tables.table import read_table
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,8 @@ class Replay:
                                    allow_mixed_sizes=True)
         self.steps = [Step(s.t_obs, tuple(sorted(s.files.values()))) for s in samples]
         tables = self.synth / "tables"
-        self.xrs = pd.read_parquet(tables / "xrs.parquet")
-        self.events = pd.read_parquet(tables / "events.parquet")
+        self.xrs = read_table(tables / "xrs.parquet", "GOES XRS table", columns=("time",))
+        self.events = read_table(tables / "events.parquet", "flare events", columns=("peak",))
 
     @property
     def input_dir(self) -> Path:

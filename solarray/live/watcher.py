@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from solarray.core.checkpoints import default_checkpoint_dir
+from solarray.core.frame import DEFAULT_GRID
 from solarray.live.discover import Discovery, InputSet, read_bytes
 from solarray.live.outcomes import verify_pending
 from solarray.live.scores import update_scores
@@ -44,7 +45,7 @@ class WatchConfig:
     tolerance_minutes: float = 6.0
     settle_s: float = 2.0  # a file must be this old and unchanged over one poll
     late_s: float = 3600.0  # an incomplete set is given up this long after its newest file
-    size: int = 512
+    size: int = DEFAULT_GRID
     checkpoint_dir: str | None = None
     cycle: dict = field(default_factory=dict)  # CycleConfig fields
 

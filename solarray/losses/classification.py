@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 def class_weights(labels, n_classes: int) -> list[float]:
     """Inverse-frequency weights ``N / (K · count_k)`` per class (0 for classes absent from
-    ``labels``), so every present class carries the same total weight (seed 004: imbalance)."""
+    ``labels``), so every present class carries the same total weight (SA-AI 2025: imbalance)."""
     counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes).astype(float)
     total = counts.sum()
     return [float(total / (n_classes * c)) if c > 0 else 0.0 for c in counts[:n_classes]]

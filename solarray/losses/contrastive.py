@@ -1,4 +1,4 @@
-"""SolarCHIP's multi-granularity contrastive objective (seed 000; REFERENCE.md), as pure functions.
+"""SolarCHIP's multi-granularity contrastive objective (Shen 2025; REFERENCE.md), as pure functions.
 
 ``L = λ_rec·L_rec + λ_g·L_global + λ_l·L_local + λ_i·L_intra`` with temperature τ:
 

@@ -1,6 +1,6 @@
 """Segmentation losses for SPNet: weighted per-class binary cross-entropy plus optional soft Dice.
 
-Seed 004 weights foreground:background per class as AR 6:1, CH 4:1, FL 2:1 (features are a small
+SA-AI 2025 weights foreground:background per class as AR 6:1, CH 4:1, FL 2:1 (features are a small
 fraction of the disk). Each pixel's BCE is weighted by ``fg_weight[k]`` where the target is 1 and
 by 1 where it is 0; the weighted sum is divided by the sum of weights (a weighted mean), so the
 loss scale does not depend on how much foreground a batch holds. Pixels whose target is
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from solarray.core.features import FEATURE_KINDS, MASK_UNKNOWN
 
-#: Seed 004 foreground:background weights, in FEATURES order (AR, CH, FL).
+#: SA-AI 2025 foreground:background weights, in FEATURES order (AR, CH, FL).
 DEFAULT_FG_WEIGHTS: tuple[float, float, float] = (6.0, 4.0, 2.0)
 IGNORE_VALUE = MASK_UNKNOWN  # truth unknown: no gradient
 

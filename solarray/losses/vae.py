@@ -1,5 +1,5 @@
-"""VAE losses as pure functions: the sigma-VAE (Rybkin et al. 2020; seed 003 Eq. 2) and the
-β-VAE (seed 003 Eq. 1), per sample and averaged over the batch.
+"""VAE losses as pure functions: the sigma-VAE (Rybkin et al. 2020; Brown 2023 Eq. 2) and the
+β-VAE (Brown 2023 Eq. 1), per sample and averaged over the batch.
 
 sigma-VAE, one sample of ``D`` = pixels × channels dimensions::
 

@@ -1,4 +1,4 @@
-"""Probability calibration fitted on a validation set (seed 004: "calibrated ... so that the binary
+"""Probability calibration fitted on a validation set (SA-AI 2025: "calibrated ... so that the binary
 classification uses a threshold of 0.5").
 
 Two goals that a rare-event forecaster has to choose between:

@@ -1,4 +1,4 @@
-"""Pixel-pair scores shared by the translation (seed 002) and reconstruction (seed 003) metrics:
+"""Pixel-pair scores shared by the translation (Park 2019) and reconstruction (Brown 2023) metrics:
 one definition of "the pixel pairs", Pearson correlation and the within-tolerance fraction.
 
 ``pred`` is the generated/reconstructed image, ``target`` the observed one, any equal shape

@@ -1,4 +1,4 @@
-"""Reconstruction, compression and sample-realism metrics (seed 003 Tables 1 and 3): pure numpy.
+"""Reconstruction, compression and sample-realism metrics (Brown 2023 Tables 1 and 3): pure numpy.
 
 Per channel, over the pixels of a mask (the solar disk) of every image:
 
@@ -70,7 +70,7 @@ def reconstruction_table(real: np.ndarray, recon: np.ndarray, channels: Sequence
 def compression_table(n_samples: int, original_bytes: int, latent_dim: int, model_bytes: int,
                       bytes_per_value: int = 4, stored_values_per_dim: int = 1
                       ) -> dict[str, float]:
-    """Seed 003 Table 1 for a dataset of ``n_samples``: ``original_mb``, ``latent_mb``
+    """Brown 2023 Table 1 for a dataset of ``n_samples``: ``original_mb``, ``latent_mb``
     (``n_samples · latent_dim · stored_values_per_dim · bytes_per_value``), ``model_mb``,
     ``total_mb`` (latents + model) and ``percent`` (total / original · 100). MB = 10⁶ bytes."""
     if n_samples < 0 or original_bytes <= 0 or latent_dim < 1 or model_bytes < 0:

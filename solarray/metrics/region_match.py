@@ -1,5 +1,4 @@
-"""Detected regions against the synthetic truth: matched, missed, false, area ratio (issue 14's
-demo report and service check).
+"""Detected regions against the synthetic truth: matched, missed, false, area ratio (demo report and service check).
 
 Matching is one-to-one by great-circle distance between centres (Stonyhurst degrees): the
 assignment (:func:`scipy.optimize.linear_sum_assignment`) makes as many pairs within

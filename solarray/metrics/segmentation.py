@@ -1,4 +1,4 @@
-"""Segmentation metrics (seed 004 Table 2): IoU (0–100) and pixel accuracy (%) per class, mean ±
+"""Segmentation metrics (SA-AI 2025 Table 2): IoU (0–100) and pixel accuracy (%) per class, mean ±
 std over images, counted on on-disk pixels only; plus a threshold baseline.
 
 Conventions:
@@ -13,7 +13,7 @@ Conventions:
   (whole-disk pixel accuracy: ≈ 99 % for any feature covering a few % of the disk);
 * class accuracy = 100·|P∩T| / |T|, the fraction of the feature's true pixels found (per-class
   pixel accuracy of semantic segmentation; NaN when the image has no true pixel of the class).
-  Seed 004's Table 2 "Acc" (86–93 % beside IoU 72–86) is most plausibly this one: whole-disk
+  SA-AI 2025's Table 2 "Acc" (86–93 % beside IoU 72–86) is most plausibly this one: whole-disk
   accuracy would be ≈ 99 %, and with false positives ≈ false negatives IoU = TP/(TP + 2·FN), so
   its AR Acc 92.3 % predicts IoU 85.7 — it reports 84.4.
 """
@@ -32,7 +32,7 @@ from solarray.core.frame import FRAME_RSUN, disk_mask
 #: Truth value of a pixel whose class is unknown (not counted).
 UNKNOWN = MASK_UNKNOWN
 
-#: Primary channel per feature (seed 004: ARs on magnetograms, CHs on 193 Å, FLs on Hα/304 Å):
+#: Primary channel per feature (SA-AI 2025: ARs on magnetograms, CHs on 193 Å, FLs on Hα/304 Å):
 #: the channel the threshold baseline thresholds.
 PRIMARY: dict[str, str] = {"AR": "hmi_m", "CH": "aia193", "FL": "aia304"}
 
@@ -117,7 +117,7 @@ def summarize(scores: Mapping[str, np.ndarray], features: Sequence[str] = FEATUR
 
 @dataclass
 class TableRow:
-    """One row of the seed-004 Table 2 layout."""
+    """One row of the SA-AI 2025 Table 2 layout."""
 
     feature: str
     model: str
@@ -151,7 +151,7 @@ def fit_thresholds(prob: np.ndarray, truth: np.ndarray, frame: float = FRAME_RSU
                    grid: Sequence[float] = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))
                    ) -> tuple[float, ...]:
     """Per-feature probability threshold maximising the mean IoU of ``prob [N, K, H, W]``
-    against ``truth`` (seed 004 tuned its loss weights on validation images for IoU; this tunes
+    against ``truth`` (SA-AI 2025 tuned its loss weights on validation images for IoU; this tunes
     the decision threshold the same way). A feature without any true pixel keeps 0.5."""
     prob, truth = _as_nkhw(prob, "prob"), _as_nkhw(truth, "truth")
     out = []

@@ -1,4 +1,4 @@
-"""Image-translation metrics of seed 002 (Park 2019, Lim 2021): pure numpy, physical units.
+"""Image-translation metrics of Park 2019 and Lim 2021: pure numpy, physical units.
 
 Each function takes a generated and a target image of the same shape (any ``[..., H, W]``, e.g.
 one image ``[H, W]`` or a stack ``[N, H, W]`` of one passband, in DN/s or G) and an optional

@@ -1,4 +1,4 @@
-"""A DCGAN (Radford 2016) of AR magnetogram patches (seed 001's generator of queries).
+"""A DCGAN (Radford 2016) of AR magnetogram patches (Chatterjee 2025's generator of queries).
 
 ``model(z=z, mode="generate")`` → patches ``[B, C, S, S]`` in scaled units (tanh, [-1, 1]);
 ``model(x, mode="discriminate")`` → one logit per patch ``[B]``; ``model.sample(n)`` draws

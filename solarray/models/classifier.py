@@ -2,9 +2,9 @@
 
 One registered model, ``ar_classifier``, per task holds two architecturally identical networks:
 ``inner`` for ARs with |Stonyhurst longitude| ≤ ``lon_split_deg`` (30°) and ``outer`` beyond, as
-in seed 004. Backbones:
+in SA-AI 2025. Backbones:
 
-* ``cnn`` (seed 004): 2 × (Conv-ReLU-MaxPool) → FC(``fc``)-ReLU-Dropout → logits;
+* ``cnn`` (SA-AI 2025): 2 × (Conv-ReLU-MaxPool) → FC(``fc``)-ReLU-Dropout → logits;
 * ``vit``: a :class:`~solarray.models.vit.ViTEncoder` on the crop (class token) → the same head,
   so a pretrained magnetogram encoder (MAE, SolarCHIP's HMI encoder) can initialise both zones
   (:func:`solarray.models.pretrained.load_encoder`).

@@ -1,4 +1,4 @@
-"""ControlNet-style translation on a pretrained encoder (seed 000, SolarCHIP's cross-modal
+"""ControlNet-style translation on a pretrained encoder (SolarCHIP, Shen 2025: its cross-modal
 translation; Zhang 2023's ControlNet recipe).
 
 The Pix2Pix U-Net (:class:`~solarray.models.pix2pix.UNetGenerator`) is the base generator. Beside
@@ -67,7 +67,7 @@ class ControlNetConfig:
         # The benchmark's tiny MAE / SolarCHIP encoders (patch 8, 64-d, 2 blocks).
         "tiny": dict(image_size=64, base_filters=8, max_filters=64, dropout=0.0, disc_filters=8,
                      disc_layers=2, patch_size=8, embed_dim=64, depth=2, num_heads=4),
-        # Seed 002's generator at 1024² on a ViT-B/16 encoder.
+        # Park 2019's generator at 1024² on a ViT-B/16 encoder.
         "paper": dict(image_size=1024, base_filters=64, max_filters=512, dropout=0.5,
                       disc_filters=64, disc_layers=3, patch_size=16, embed_dim=768, depth=12,
                       num_heads=12),

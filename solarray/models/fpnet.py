@@ -1,4 +1,4 @@
-"""FPNet (seed 004): P(≥M flare in the next 24 h) from images fused with physical features.
+"""FPNet (SA-AI 2025): P(≥M flare in the next 24 h) from images fused with physical features.
 
 ::
 

@@ -1,6 +1,6 @@
 """Masked autoencoder on the ViT backbone (``mae_vit``), with random, PPAM or latitude-band masking.
 
-One step (seed 004 / He et al. 2022): patchify ``x [B, C, H, W]``, choose the visible patches with
+One step (SA-AI 2025 / He et al. 2022): patchify ``x [B, C, H, W]``, choose the visible patches with
 :func:`solarray.models.masking.make_mask` (``keep_idx [B, K]``), encode only those (plus the
 class token), decode all N positions with mask tokens in the gaps, and score the masked patches
 (:func:`solarray.losses.mae.mae_loss`). Any channel count; ``channels`` (names) are needed so
@@ -67,7 +67,7 @@ class MAEViTConfig:
     PRESETS: ClassVar[dict[str, dict]] = {
         "tiny": dict(image_size=64, patch_size=8, embed_dim=64, depth=2, num_heads=4,
                      decoder_dim=64, decoder_depth=1, decoder_heads=4),
-        # MAE ViT-B/16 with its 8-block 512-wide decoder (seed 004 uses 512² inputs).
+        # MAE ViT-B/16 with its 8-block 512-wide decoder (SA-AI 2025 uses 512² inputs).
         "paper": dict(image_size=512, patch_size=16, embed_dim=768, depth=12, num_heads=12,
                       decoder_dim=512, decoder_depth=8, decoder_heads=16),
     }

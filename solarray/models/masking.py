@@ -14,7 +14,7 @@ Patches are numbered row-major over the patch grid (``row * grid_w + col``), as 
 strategy: ``K = floor(N·(1 − ratio) + 0.5)`` (:func:`num_visible`), so the ratio is honoured
 exactly.
 
-PPAM (seed 004, "Physical Prior-guided Adaptive Masking"): a prior map marks active pixels —
+PPAM (SA-AI 2025, "Physical Prior-guided Adaptive Masking"): a prior map marks active pixels —
 ``|B| > threshold`` (Gauss) in the line-of-sight magnetogram dilated by a disk of ``dilation``
 pixels, or a given active-region mask — and each patch gets the fraction ``f`` of its pixels that
 are active. Patch weights ``w = 1 + (asymmetry − 1)·f`` make a fully active patch ``asymmetry``

@@ -1,9 +1,9 @@
-"""Pix2Pix (Isola 2017) as seed 002 uses it: HMI magnetograms → AIA passbands (Park 2019), and
+"""Pix2Pix (Isola 2017) as Park 2019 uses it: HMI magnetograms → AIA passbands (Park 2019), and
 AIA channels → other AIA channels (Lim 2021). Any input channels → any output channels.
 
 * **Generator**: a U-Net of 4×4 stride-2 convolutions. Its depth follows the image size: it
   halves the image down to a ``bottleneck``-pixel map (``paper``: 1024² → 4², 8 down / 8 up,
-  seed 002), with filters ``base_filters · 2^i`` capped at ``max_filters``. Encoder blocks:
+  Park 2019), with filters ``base_filters · 2^i`` capped at ``max_filters``. Encoder blocks:
   LeakyReLU(0.2) → conv → BN (none on the first and the innermost); decoder blocks: ReLU →
   transposed conv → BN → dropout (``dropout`` in the first ``dropout_blocks`` decoder blocks,
   0.5 × 3 in the paper), skip-concatenated; tanh output (the scaled [-1, 1] range).
@@ -59,7 +59,7 @@ class Pix2PixConfig:
                      disc_filters=8, disc_layers=2),
         "small": dict(image_size=128, base_filters=16, max_filters=128, dropout=0.5,
                       disc_filters=16, disc_layers=3),
-        # Seed 002 (Park 2019): 1024² frames, 8 down / 8 up, 64 → 512 filters, PatchGAN.
+        # Park 2019: 1024² frames, 8 down / 8 up, 64 → 512 filters, PatchGAN.
         "paper": dict(image_size=1024, bottleneck=4, base_filters=64, max_filters=512,
                       dropout=0.5, dropout_blocks=3, disc_filters=64, disc_layers=3),
     }

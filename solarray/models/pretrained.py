@@ -34,6 +34,7 @@ from torch import nn
 
 from solarray.core import channels as channel_catalogue
 from solarray.core.checkpoints import model_file
+from solarray.core.errors import UsageError
 
 #: Encoder fields that must agree between a pretrained checkpoint and the model it initialises.
 ENCODER_FIELDS = ("patch_size", "embed_dim", "depth", "num_heads", "mlp_ratio")
@@ -199,5 +200,18 @@ def load_encoder(model: nn.Module, path: str | os.PathLike, *,
     return loaded
 
 
+def require_encoder(flag: str, path: str, kinds: str) -> str:
+    """``path`` (named by ``flag``) is a readable pretrained ViT encoder checkpoint (``kinds``
+    names the accepted models in the message); else a :class:`~solarray.core.errors.UsageError`."""
+    if not os.path.exists(path):
+        raise UsageError(f"{flag}: no such checkpoint: {path}")
+    try:
+        encoder_settings(path)
+    except Exception as err:  # torch/registry errors of an unreadable or foreign checkpoint
+        raise UsageError(f"{flag}: {path} is not a pretrained ViT encoder checkpoint ({kinds}): "
+                         f"{' '.join(str(err).split())[:160]}") from None
+    return path
+
+
 __all__ = ["ENCODER_FIELDS", "INSTRUMENTS", "PretrainedEncoder", "encoder_settings",
-           "load_encoder", "read_checkpoint", "read_encoder"]
+           "load_encoder", "read_checkpoint", "read_encoder", "require_encoder"]

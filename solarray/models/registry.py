@@ -24,6 +24,7 @@ from torch import nn
 
 from solarray.core.atomic import atomic_path
 from solarray.core.checkpoints import model_file
+from solarray.core.errors import UsageError
 
 CHECKPOINT_FORMAT = "solarray.model/1"
 
@@ -193,3 +194,24 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
     ckpt = torch.load(path, map_location=map_location, weights_only=True)
     return model_from_checkpoint_dict(ckpt, source=str(path))
 
+
+def load_checkpoint(flag: str, path: str | os.PathLike, expected: str | tuple[str, ...]
+                    ) -> nn.Module:
+    """The model in checkpoint ``path`` (file or training directory) a user names with ``flag``,
+    which must be one of ``expected``; a missing, unreadable or wrong-model checkpoint is a
+    :class:`~solarray.core.errors.UsageError` naming the flag and the fix."""
+    names = (expected,) if isinstance(expected, str) else tuple(expected)
+    file = model_file(path)
+    if not file.exists():
+        raise UsageError(f"{flag}: no model checkpoint at {file}: no such checkpoint (give a "
+                         "model.pt or a training checkpoint directory)")
+    try:
+        model = load_model(path)
+    except Exception as err:  # torch: pickle/zip errors; registry: unknown model or config
+        raise UsageError(f"{flag}: {file} is not a readable solarray checkpoint "
+                         f"({' '.join(str(err).split())[:160]})") from None
+    name = getattr(model, "model_name", None)
+    if names and name not in names:
+        raise UsageError(f"{flag}: {path} holds model {name!r}, not {' or '.join(names)}; "
+                         f"give a {names[0]} checkpoint")
+    return model

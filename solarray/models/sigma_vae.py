@@ -1,4 +1,4 @@
-"""The sigma-VAE of seed 003: a convolutional encoder → μ, log σ of a ``bottleneck``-wide Gaussian
+"""The sigma-VAE of Brown 2023: a convolutional encoder → μ, log σ of a ``bottleneck``-wide Gaussian
 latent → a mirrored transposed-convolution decoder, over any channel list of the catalogue.
 
 Encoder: one ``Conv2d(kernel, stride)`` + BatchNorm + ReLU per entry of ``filters``/``kernels``/
@@ -129,7 +129,7 @@ class SigmaVAE(nn.Module):
 
     config_class = SigmaVAEConfig
     #: Without ``channels``, ``solarray pretrain`` trains on this set when the shards hold all of
-    #: it (seed 003's 12 channels), else on every channel of the shards.
+    #: it (Brown 2023's 12 channels), else on every channel of the shards.
     preferred_channels: ClassVar[tuple[str, ...]] = SEED_CHANNELS
 
     def __init__(self, config: SigmaVAEConfig):

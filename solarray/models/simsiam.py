@@ -1,5 +1,5 @@
 """SimSiam (Chen & He 2021) for magnetogram patches: a small CNN encoder, a projector and a
-predictor (seed 001 trains it on SHARP patches to build its look-up table of latents).
+predictor (Chatterjee 2025 trains it on SHARP patches to build its look-up table of latents).
 
 ``model(x1, x2)`` → ``(p1, p2, z1, z2)`` for the loss of :mod:`solarray.losses.simsiam`;
 ``model(x, mode="embed")`` (or :meth:`SimSiam.embed`) → the encoder's pooled features ``[B, D]``,

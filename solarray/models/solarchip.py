@@ -1,4 +1,4 @@
-"""SolarCHIP (seed 000): two autoencoders, one per instrument, aligned contrastively.
+"""SolarCHIP (Shen 2025): two autoencoders, one per instrument, aligned contrastively.
 
 The channel list (from the data) is split by the channel catalogue into the AIA modality and the
 HMI modality; each gets its own backbone of the same type (``vit_ae`` or ``cnn_ae``) with the same

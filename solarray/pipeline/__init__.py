@@ -7,7 +7,7 @@ and batch forecasting::
     models = load_models()                                   # model_set: checkpoints per role
     result = run_cycle(sample, models, CycleConfig(), history=FlareHistory.load(xrs=...))
     result.to_json()                                         # response: what POST /v1/forecast returns
-    map_png(result.map_inputs())                             # map_view: the situational map
+    map_png(result.map_inputs())                             # viz.forecast_map: the map PNG
 
 Modules, in the order a cycle uses them:
 
@@ -19,7 +19,8 @@ Modules, in the order a cycle uses them:
 * :mod:`~solarray.pipeline.perception` (SPNet), :mod:`~solarray.pipeline.analysis_stage`
   (IATools), :mod:`~solarray.pipeline.forecast_stage` (FPNet) — the three stages, each a function
   over a batch so the Serve deployments can batch requests;
-* :mod:`~solarray.pipeline.response` (JSON body), :mod:`~solarray.pipeline.map_view` (map PNG) and
+* :mod:`~solarray.pipeline.response` (JSON body), :mod:`~solarray.pipeline.map_view` (the map's
+  data; drawn by :mod:`solarray.viz.forecast_map`) and
   :mod:`~solarray.pipeline.cycle` (:func:`~solarray.pipeline.cycle.run_cycle`, timings per stage);
 * :mod:`~solarray.pipeline.batch` — batch forecasting: the cycle over every sample of a shard
   directory (``solarray cycle``; the demo's last stage).

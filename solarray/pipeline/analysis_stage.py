@@ -2,7 +2,7 @@
 
 Entities (DBSCAN ARs, connected CHs/FLs), Stonyhurst and Carrington coordinates, areas (MSH),
 magnetic parameters (flux, Schrijver R) from the magnetogram, Hale and McIntosh classes, flare
-index (seed 004: 100·N_X + 10·N_M + 1·N_C over the last 24 h, flares ≥ ``CycleConfig.fi_min_class``)
+index (SA-AI 2025: 100·N_X + 10·N_M + 1·N_C over the last 24 h, flares ≥ ``CycleConfig.fi_min_class``)
 per region and disk, F10.7. Rows are JSON-ready dicts (unknown → None: a region's flare index is
 unknown, not 0, when the flare history has no locations).
 """

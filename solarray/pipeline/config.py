@@ -23,7 +23,7 @@ class CycleConfig:
     classify: bool = True  # run the Hale/McIntosh classifiers
     fi_window_hours: float = 24.0
     fi_min_class: str = FI_MIN_CLASS  # flares ≥ this GOES class enter the flare index
-    fi_weighting: str = "count"  # 'count' (seed 004: 100·N_X + 10·N_M + N_C) | 'magnitude'
+    fi_weighting: str = "count"  # 'count' (SA-AI 2025: 100·N_X + 10·N_M + N_C) | 'magnitude'
     assign_deg: float = 5.0  # flare → region tolerance beyond the region's radius, deg
     max_regions: int = 64  # per-AR forecasts for at most this many regions (largest first)
 

@@ -16,11 +16,12 @@ from solarray.pipeline.analysis_stage import Analysis, analyse
 from solarray.pipeline.config import CycleConfig
 from solarray.pipeline.flare_history import FlareHistory
 from solarray.pipeline.forecast_stage import Forecast, forecast
-from solarray.pipeline.map_view import MapInputs, map_inputs
+from solarray.pipeline.map_view import map_inputs
 from solarray.pipeline.model_set import UNTRAINED, ModelSet
 from solarray.pipeline.perception import Perception, perceive
 from solarray.pipeline.response import build_response, new_id
 from solarray.pipeline.sample import Sample
+from solarray.viz.forecast_map import MapInputs
 
 
 @dataclass

@@ -11,7 +11,11 @@ A :class:`FlareHistory` is loaded once (per IATools replica) from a configured s
   ``match_minutes``; without XRS the located table is the history itself;
 * ``indices`` (optional): daily ``date, f107`` (sfu), FPNet's F10.7 feature.
 
-A directory is read as a synthetic-Sun ``tables/`` directory (or its parent).
+A directory is read as a synthetic-Sun ``tables/`` directory (or its parent). The files are read
+by :mod:`solarray.data.tables` (:func:`~solarray.data.tables.goes_xrs.read_xrs`,
+:func:`~solarray.data.tables.events.read_flare_events`,
+:func:`~solarray.data.tables.indices.read_indices`); a source that cannot be read is a
+:class:`FlareSourceError` naming the file.
 
 Flare index (:mod:`solarray.analysis.flare_index`): by default ``100·N_X + 10·N_M + 1·N_C`` over
 the flares ≥ C5.0 peaking in the last 24 h (``min_class``/``weighting`` options). Per region: each
@@ -33,6 +37,9 @@ import pandas as pd
 from solarray.analysis import flares as F
 from solarray.analysis.flare_index import FI_COLUMNS, FI_MIN_CLASS, flare_index
 from solarray.core.geometry import great_circle_deg, synodic_rate
+from solarray.data.tables.events import read_flare_events
+from solarray.data.tables.indices import read_indices
+from solarray.data.tables.table import TableError, naive_utc
 
 
 class FlareSourceError(ValueError):
@@ -65,9 +72,9 @@ class FlareHistory:
             except F.XRSReadError as err:
                 raise FlareSourceError(str(err)) from err
             valid = data.flux["xrsb"].dropna().index
-            xrs_end = _naive_utc(pd.Series(valid[-1:])).iloc[0] if len(valid) else None
+            xrs_end = naive_utc(pd.Series(valid[-1:])).iloc[0] if len(valid) else None
             detected = detected[["start", "peak", "end", "goes_class", "peak_flux"]].copy()
-            detected["peak"] = _naive_utc(detected["peak"])
+            detected["peak"] = naive_utc(detected["peak"])
             src.append(f"xrs:{Path(xrs).name}")
             if located is not None and len(located) and len(detected):
                 detected = _attach_locations(detected, located, match_minutes)
@@ -164,11 +171,6 @@ def assign_flares(lon: np.ndarray, lat: np.ndarray, regions: pd.DataFrame,
     return np.where(hit, regions["number"].to_numpy()[best], -1).astype(np.int64)
 
 
-def _naive_utc(s: pd.Series) -> pd.Series:
-    s = pd.to_datetime(s, utc=True)
-    return s.dt.tz_convert("UTC").dt.tz_localize(None)
-
-
 def _resolve(xrs, events, indices):
     notes: list[str] = []
     for name, value in (("xrs", xrs), ("events", events), ("indices", indices)):
@@ -190,23 +192,12 @@ def _resolve(xrs, events, indices):
     return xrs, events, indices, notes
 
 
-def _read_table(path: str) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(path) if str(path).endswith(".parquet") else pd.read_csv(path)
-    except Exception as err:  # noqa: BLE001
-        raise FlareSourceError(f"{path}: not a readable table ({type(err).__name__}: {err})") from err
-
-
 def _read_events(path: str) -> pd.DataFrame:
-    df = _read_table(path)
-    need = {"peak", "goes_class"}
-    if not need <= set(df.columns):
-        raise FlareSourceError(f"{path}: flare table needs columns {sorted(need)}, "
-                               f"has {list(df.columns)}")
-    out = pd.DataFrame({"peak": _naive_utc(df["peak"]), "goes_class": df["goes_class"].astype(str)})
-    for c in ("hgs_lon", "hgs_lat"):
-        out[c] = pd.to_numeric(df[c], errors="coerce") if c in df.columns else np.nan
-    return out
+    try:
+        df = read_flare_events(path, required=("peak", "goes_class"))
+    except TableError as err:
+        raise FlareSourceError(str(err)) from err
+    return df[["peak", "goes_class", "hgs_lon", "hgs_lat"]].reset_index(drop=True)
 
 
 def _attach_locations(detected: pd.DataFrame, located: pd.DataFrame,
@@ -224,14 +215,10 @@ def _attach_locations(detected: pd.DataFrame, located: pd.DataFrame,
 
 
 def _read_f107(path: str) -> pd.Series:
-    df = _read_table(path)
-    tcol = next((c for c in ("date", "time", "t_obs") if c in df.columns), None)
-    if tcol is None or "f107" not in df.columns:
-        raise FlareSourceError(f"{path}: indices table needs columns date and f107, "
-                               f"has {list(df.columns)}")
-    idx = _naive_utc(df[tcol]).dt.normalize()
-    return pd.Series(pd.to_numeric(df["f107"], errors="coerce").to_numpy(), index=idx).sort_index()
-
+    try:
+        return read_indices(path, ("f107",))["f107"].rename(None)
+    except TableError as err:
+        raise FlareSourceError(str(err)) from err
 
 
 __all__ = ["FlareHistory", "FlareSourceError", "assign_flares"]

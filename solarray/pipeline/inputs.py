@@ -12,8 +12,9 @@ Two ways in:
 * :func:`sample_from_dataset` — a sample of an ingested shard directory, by ``sample_id``, from
   directories the service allows.
 
-Every rejection raises :class:`InputError` with an HTTP status (413, 415, 422, 403, 404) and a
-reason the API returns as JSON.
+Every rejection raises :class:`InputError` with a reason and a ``kind`` (invalid, unsupported,
+too_large, forbidden, not_found); the service turns the kind into an HTTP status
+(:mod:`solarray.serve.errors`) and returns the reason as JSON.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from solarray.core import channels as chans
-from solarray.core.frame import FRAME_RSUN
+from solarray.core.frame import DEFAULT_GRID, FRAME_RSUN
 from solarray.core.frame_header import sample_frame_header
 from solarray.data import preprocess as pp
 from solarray.data import sources
@@ -42,23 +43,30 @@ FITS_MAGIC = b"SIMPLE  ="
 GZIP_MAGIC = b"\x1f\x8b"
 
 
+#: Why an input is refused (the service maps each to an HTTP status, :mod:`solarray.serve.errors`).
+INPUT_KINDS = ("invalid", "unsupported", "too_large", "forbidden", "not_found")
+
+
 class InputError(ValueError):
-    """A request the service refuses; ``status`` is the HTTP status, ``detail`` extra JSON."""
+    """An input the pipeline refuses, with the reason as the message. ``kind`` (one of
+    :data:`INPUT_KINDS`): ``invalid`` (a bad value, channel set or header), ``unsupported`` (not a
+    FITS file, corrupt gzip), ``too_large`` (over a size or count limit), ``forbidden`` (dataset
+    requests disabled or outside the allowed roots), ``not_found`` (no such dataset or sample);
+    ``detail``: extra fields for the caller to report."""
 
-    def __init__(self, message: str, status: int = 422, **detail):
+    def __init__(self, message: str, kind: str = "invalid", **detail):
+        if kind not in INPUT_KINDS:
+            raise ValueError(f"InputError kind must be one of {INPUT_KINDS}, got {kind!r}")
         super().__init__(message)
-        self.status = status
+        self.kind = kind
         self.detail = detail
-
-    def to_json(self) -> dict:
-        return {"error": str(self), "status": self.status, **self.detail}
 
 
 @dataclass
 class InputConfig:
     """Limits and settings for turning inputs into samples."""
 
-    size: int = 512  # sample grid N (pixels)
+    size: int = DEFAULT_GRID  # sample grid N (pixels)
     frame: float = FRAME_RSUN  # ±R☉ of the grid
     accepted: tuple[str, ...] = ()  # channels the forecaster uses (empty: any known channel)
     required: tuple[str, ...] = ("hmi_m",)  # channels every request must hold
@@ -88,10 +96,10 @@ def _decompress(name: str, raw: bytes, limit: int) -> bytes:
             with gzip.GzipFile(fileobj=io.BytesIO(raw)) as g:
                 out = g.read(limit + 1)
         except (OSError, EOFError, zlib.error) as err:
-            raise InputError(f"file {name!r}: corrupt gzip ({err})", 415) from None
+            raise InputError(f"file {name!r}: corrupt gzip ({err})", "unsupported") from None
         if len(out) > limit:
             raise InputError(f"file {name!r}: more than {limit // 2**20} MiB once decompressed",
-                             413)
+                             "too_large")
         return out
     return raw
 
@@ -101,11 +109,11 @@ def read_upload(name: str, raw: bytes, config: InputConfig) -> tuple[np.ndarray,
     from astropy.io import fits
 
     if not raw:
-        raise InputError(f"file {name!r} is empty", 422)
+        raise InputError(f"file {name!r} is empty")
     raw = _decompress(name, raw, config.max_file_bytes)
     if not raw.startswith(FITS_MAGIC):
         raise InputError(f"file {name!r} is not a FITS file (it does not start with "
-                         "'SIMPLE  =')", 415)
+                         "'SIMPLE  =')", "unsupported")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -113,7 +121,7 @@ def read_upload(name: str, raw: bytes, config: InputConfig) -> tuple[np.ndarray,
                 hdu = next((h for h in hdul if getattr(h, "is_image", False)
                             and h.header.get("NAXIS", 0) >= 2), None)
                 if hdu is None:
-                    raise InputError(f"file {name!r}: no 2-D image HDU", 422)
+                    raise InputError(f"file {name!r}: no 2-D image HDU")
                 nx, ny = int(hdu.header.get("NAXIS1", 0)), int(hdu.header.get("NAXIS2", 0))
                 _check_size(name, hdu.header.get("NAXIS", 0), nx, ny, config)
                 data = np.asarray(hdu.data)
@@ -122,9 +130,9 @@ def read_upload(name: str, raw: bytes, config: InputConfig) -> tuple[np.ndarray,
         raise
     except Exception as err:  # noqa: BLE001 - astropy raises many types on broken files
         raise InputError(f"file {name!r}: unreadable FITS ({type(err).__name__}: "
-                         f"{str(err)[:200]})", 422) from None
+                         f"{str(err)[:200]})") from None
     if data.ndim != 2:
-        raise InputError(f"file {name!r}: expected a 2-D image, got shape {data.shape}", 422)
+        raise InputError(f"file {name!r}: expected a 2-D image, got shape {data.shape}")
     data = data.astype(np.float32) if data.dtype.kind != "f" or not data.dtype.isnative \
         else data
     return data, header
@@ -132,31 +140,30 @@ def read_upload(name: str, raw: bytes, config: InputConfig) -> tuple[np.ndarray,
 
 def _check_size(name: str, naxis: int, nx: int, ny: int, config: InputConfig) -> None:
     if naxis != 2:
-        raise InputError(f"file {name!r}: expected a 2-D image, NAXIS={naxis}", 422)
+        raise InputError(f"file {name!r}: expected a 2-D image, NAXIS={naxis}")
     lo, hi = config.min_pixels, config.max_pixels
     if not (lo <= nx <= hi and lo <= ny <= hi):
         raise InputError(f"file {name!r}: unsupported image size {nx}×{ny} (each side must be "
-                         f"{lo}..{hi} pixels)", 422, size=[nx, ny])
+                         f"{lo}..{hi} pixels)", size=[nx, ny])
 
 
 def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) -> Sample:
     """Uploaded ``(filename, bytes)`` pairs, one per channel → preprocessed :class:`Sample`."""
     if not files:
-        raise InputError("no files uploaded (multipart field 'files', one FITS per channel)", 422)
+        raise InputError("no files uploaded (multipart field 'files', one FITS per channel)")
     if len(files) > config.max_files:
-        raise InputError(f"{len(files)} files uploaded; at most {config.max_files}", 413)
+        raise InputError(f"{len(files)} files uploaded; at most {config.max_files}", "too_large")
     by_channel: dict[str, tuple[str, np.ndarray, object]] = {}
     ignored: list[str] = []
     for name, raw in files:
         if len(raw) > config.max_file_bytes:
             raise InputError(f"file {name!r}: {len(raw) // 2**20} MiB, more than "
-                             f"{config.max_file_bytes // 2**20} MiB", 413)
+                             f"{config.max_file_bytes // 2**20} MiB", "too_large")
         data, header = read_upload(name, raw, config)
         ch = chans.channel_from_header(header)
         if ch is None:
             raise InputError(f"file {name!r}: unknown channel ({sources.describe_instrument(header)});"
-                             f" expected one of {', '.join(config.accepted or chans.CATALOGUE)}",
-                             422)
+                             f" expected one of {', '.join(config.accepted or chans.CATALOGUE)}")
         if config.accepted and ch not in config.accepted:
             # A full time step (every AIA channel + HMI) is a normal upload: use what the
             # models read, say what was left out.
@@ -164,32 +171,32 @@ def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) ->
             continue
         if ch in by_channel:
             raise InputError(f"files {by_channel[ch][0]!r} and {name!r} are both {ch}: "
-                             "upload one file per channel", 422, channel=ch)
+                             "upload one file per channel", channel=ch)
         missing = sources.missing_keywords(header, ch)
         if missing:
-            raise InputError(f"file {name!r} ({ch}): header lacks {', '.join(missing)}", 422,
+            raise InputError(f"file {name!r} ({ch}): header lacks {', '.join(missing)}",
                              channel=ch)
         by_channel[ch] = (name, data, header)
     absent = [c for c in config.required if c not in by_channel]
     if absent:
         raise InputError(f"wrong channel set: {', '.join(absent)} required, got "
                          f"{', '.join(sorted(by_channel)) or 'none used by this forecaster'}",
-                         422, channels=sorted(by_channel), required=list(config.required),
+                         channels=sorted(by_channel), required=list(config.required),
                          ignored=ignored)
     if not by_channel:
         raise InputError(f"no uploaded file is a channel this forecaster uses "
-                         f"({', '.join(config.accepted)}); got {', '.join(ignored)}", 422)
+                         f"({', '.join(config.accepted)}); got {', '.join(ignored)}")
     times = {}
     for ch, (name, _, header) in by_channel.items():
         try:
             times[ch] = sources.parse_time(header)
         except (KeyError, ValueError) as err:
-            raise InputError(f"file {name!r} ({ch}): {err}", 422) from None
+            raise InputError(f"file {name!r} ({ch}): {err}") from None
     spread = (max(times.values()) - min(times.values())).total_seconds()
     if spread > config.max_time_spread_s:
         raise InputError(f"files are not co-temporal: {spread:.0f} s between "
                          f"{min(times, key=times.get)} and {max(times, key=times.get)} "
-                         f"(at most {config.max_time_spread_s:.0f} s)", 422,
+                         f"(at most {config.max_time_spread_s:.0f} s)",
                          times={c: t.isoformat() for c, t in times.items()})
     ref = "hmi_m" if "hmi_m" in by_channel else sorted(by_channel)[0]
     t_obs = times[ref]
@@ -204,10 +211,10 @@ def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) ->
         try:
             out = pp.preprocess(data, header, ch, cfg, t_obs=times[ch])
         except sources.RejectError as err:
-            raise InputError(f"file {name!r} ({ch}): {err}", 422, channel=ch) from None
+            raise InputError(f"file {name!r} ({ch}): {err}", channel=ch) from None
         except Exception as err:  # noqa: BLE001 - bad WCS etc.
             raise InputError(f"file {name!r} ({ch}): cannot preprocess ({type(err).__name__}: "
-                             f"{str(err)[:200]})", 422, channel=ch) from None
+                             f"{str(err)[:200]})", channel=ch) from None
         image[i] = out.scaled
         if ch == "hmi_m":
             b_los = out.data
@@ -238,16 +245,16 @@ def _allowed(path: Path, roots: Sequence[str]) -> bool:
 def dataset_path(dataset: str, config: InputConfig) -> Path:
     """The shard directory a dataset request names, checked against ``config.dataset_roots``."""
     if not config.dataset_roots:
-        raise InputError("dataset requests are disabled (no dataset roots configured)", 403)
+        raise InputError("dataset requests are disabled (no dataset roots configured)", "forbidden")
     if not isinstance(dataset, str) or not dataset or "\x00" in dataset:
-        raise InputError("'dataset' must be a directory path", 422)
+        raise InputError("'dataset' must be a directory path")
     path = Path(dataset).expanduser()
     if not _allowed(path, config.dataset_roots):
-        raise InputError(f"dataset {dataset!r} is outside the allowed directories", 403)
+        raise InputError(f"dataset {dataset!r} is outside the allowed directories", "forbidden")
     if not path.is_dir():
-        raise InputError(f"dataset {dataset!r}: no such directory", 404)
+        raise InputError(f"dataset {dataset!r}: no such directory", "not_found")
     if not shard_paths(str(path)):
-        raise InputError(f"dataset {dataset!r}: no shard_*.parquet files", 404)
+        raise InputError(f"dataset {dataset!r}: no shard_*.parquet files", "not_found")
     return path
 
 
@@ -259,7 +266,7 @@ def sample_from_row(row: ShardRow, config: InputConfig, dataset: str | os.PathLi
         keep = [c for c in channels if c in config.accepted]
         if not keep:
             raise InputError(f"dataset sample {row.sample_id!r} has channels {list(channels)}, "
-                             f"none used by this forecaster ({', '.join(config.accepted)})", 422)
+                             f"none used by this forecaster ({', '.join(config.accepted)})")
         dropped = [c for c in channels if c not in config.accepted]
         idx = [channels.index(c) for c in keep]
         image, present, channels = image[idx], present[idx], tuple(keep)
@@ -268,7 +275,7 @@ def sample_from_row(row: ShardRow, config: InputConfig, dataset: str | os.PathLi
     absent = [c for c in config.required if c not in channels or not present[channels.index(c)]]
     if absent:
         raise InputError(f"wrong channel set: dataset sample {row.sample_id!r} lacks "
-                         f"{', '.join(absent)}", 422)
+                         f"{', '.join(absent)}")
     header = sample_frame_header(image.shape[-1], row.t_obs, meta_header(row.meta),
                                  meta_frame(row.meta))
     return Sample(image, channels, row.t_obs, header, present=present, sample_id=row.sample_id,
@@ -282,10 +289,10 @@ def sample_from_dataset(dataset: str, sample_id: str, config: InputConfig) -> Sa
     path = dataset_path(dataset, config)
     row = read_row(path, sample_id)
     if row is None:
-        raise InputError(f"dataset {dataset!r}: no sample {sample_id!r}", 404,
+        raise InputError(f"dataset {dataset!r}: no sample {sample_id!r}", "not_found",
                          example_ids=sample_ids(path)[:5])
     return sample_from_row(row, config, path)
 
 
-__all__ = ["InputConfig", "InputError", "dataset_path", "read_upload", "sample_from_dataset",
-           "sample_from_fits", "sample_from_row"]
+__all__ = ["INPUT_KINDS", "InputConfig", "InputError", "dataset_path", "read_upload",
+           "sample_from_dataset", "sample_from_fits", "sample_from_row"]

@@ -1,4 +1,4 @@
-"""SEARCH (seed 001): reverse image search over AR magnetogram patches.
+"""SEARCH (Chatterjee 2025): reverse image search over AR magnetogram patches.
 
 :mod:`~solarray.search.parameters` (TUF/TPF/TNF/PSEP), :mod:`~solarray.search.patches` (AR
 cut-outs as Parquet), :mod:`~solarray.search.index` (exact cosine index),

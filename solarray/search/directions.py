@@ -1,4 +1,4 @@
-"""Physically steerable directions in the GAN's latent space (seed 001).
+"""Physically steerable directions in the GAN's latent space (Chatterjee 2025).
 
 Sample latents ``z``, generate patches, compute their parameters
 (:func:`~solarray.search.parameters.parameters` on the unscaled ``hmi_m`` in G), and fit one

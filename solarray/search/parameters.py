@@ -1,4 +1,4 @@
-"""Physical parameters of a magnetogram patch (seed 001): TUF, TPF, TNF in Mx and PSEP in Mm.
+"""Physical parameters of a magnetogram patch (Chatterjee 2025): TUF, TPF, TNF in Mx and PSEP in Mm.
 
 Pure functions of the field ``bz`` in Gauss and the pixel size in Mm (one pixel covers
 ``pixel_size_mm²`` Mm² = ``(pixel_size_mm · 1e8)²`` cm²). NaN pixels count as zero field.

@@ -10,6 +10,8 @@
   inputs, model loading and flare history);
 * :mod:`solarray.serve.ingress` — the FastAPI ingress ``Forecaster``;
 * :mod:`solarray.serve.http` — bounded body reading and multipart uploads (python-multipart);
+* :mod:`solarray.serve.errors` — refused requests and their HTTP statuses (the pipeline's
+  :class:`~solarray.pipeline.inputs.InputError` kinds → 413/415/422/403/404);
 * :mod:`solarray.serve.page` — the HTML home page.
 
 Checkpoints: each deployment loads the paths given in its ``user_config`` (``serve/config.yaml``

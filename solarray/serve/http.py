@@ -4,7 +4,7 @@ Uploads are parsed by Starlette's ``MultiPartParser`` (``python-multipart``, wha
 ``UploadFile`` uses), fed from a stream that counts bytes, so the service's limits hold before
 anything is buffered: the whole body (``Content-Length`` and while streaming → 413), the number of
 parts (→ 413), each file's size (→ 413), and a body without its closing boundary (a truncated
-upload → 400). Every refusal is an :class:`~solarray.pipeline.inputs.InputError` with a reason.
+upload → 400). Every refusal is a :class:`~solarray.serve.errors.RequestError` with a reason.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from solarray.pipeline.inputs import InputError
+from solarray.serve.errors import RequestError
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,9 @@ async def _drain(stream, total: int, limit: int) -> None:
             return
 
 
-def _too_large(limit: int, n: int | None = None) -> InputError:
+def _too_large(limit: int, n: int | None = None) -> RequestError:
     size = f"request body of {n} bytes" if n is not None else "request body"
-    return InputError(f"{size} exceeds the limit of {limit} bytes", 413, limit_bytes=limit)
+    return RequestError(f"{size} exceeds the limit of {limit} bytes", 413, limit_bytes=limit)
 
 
 async def _declared_length(request, limit: int) -> None:
@@ -54,7 +54,7 @@ async def _declared_length(request, limit: int) -> None:
     try:
         n = int(declared)
     except ValueError:
-        raise InputError(f"bad Content-Length {declared!r}", 400) from None
+        raise RequestError(f"bad Content-Length {declared!r}", 400) from None
     if n > limit:
         if n <= DRAIN_FACTOR * limit:
             await _drain(request.stream(), 0, limit)
@@ -100,19 +100,19 @@ async def read_form(request, limit: int, max_parts: int = 32,
     except MultiPartException as err:
         msg = err.message
         if msg.startswith("Too many"):
-            raise InputError(f"more than {max_parts} parts in the form ({msg})", 413) from None
+            raise RequestError(f"more than {max_parts} parts in the form ({msg})", 413) from None
         if "boundary" in msg.lower() and "missing" in msg.lower():
-            raise InputError("multipart/form-data without a boundary", 400) from None
-        raise InputError(f"malformed multipart body: {msg}", 400) from None
+            raise RequestError("multipart/form-data without a boundary", 400) from None
+        raise RequestError(f"malformed multipart body: {msg}", 400) from None
     try:
         if not parser.ended:
-            raise InputError("malformed multipart body: missing closing boundary (truncated "
+            raise RequestError("malformed multipart body: missing closing boundary (truncated "
                              "upload?)", 400)
         parts = []
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
                 if max_file_bytes is not None and (value.size or 0) > max_file_bytes:
-                    raise InputError(f"file {value.filename!r}: {value.size} bytes, more than "
+                    raise RequestError(f"file {value.filename!r}: {value.size} bytes, more than "
                                      f"{max_file_bytes} bytes", 413, limit_bytes=max_file_bytes)
                 data = await value.read()
                 parts.append(Part(name, value.filename, value.content_type

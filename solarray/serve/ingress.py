@@ -29,10 +29,11 @@ from ray.serve.handle import DeploymentHandle
 from solarray import __version__
 from solarray.live.store import ForecastStore
 from solarray.pipeline.inputs import InputConfig, InputError, sample_from_dataset, sample_from_fits
-from solarray.pipeline.map_view import map_inputs, map_png
+from solarray.pipeline.map_view import map_inputs
 from solarray.pipeline.model_set import ModelLoadError
 from solarray.pipeline.response import build_response, new_id
 from solarray.serve.deployments import FPNET, IATOOLS, INGRESS, SPNET, degraded_reasons
+from solarray.serve.errors import RequestError, error_response
 from solarray.serve.history import (
     forecast_csv,
     forecast_records,
@@ -43,6 +44,7 @@ from solarray.serve.history import (
 )
 from solarray.serve.http import read_body, read_form
 from solarray.serve.page import render_index_html
+from solarray.viz.forecast_map import map_png
 
 log = logging.getLogger("ray.serve")
 
@@ -170,7 +172,7 @@ class Forecaster:
                                     max_file_bytes=icfg.max_file_bytes)
             files = [(p.filename or p.name, p.data) for p in parts if p.name == "files"]
             if not files:
-                raise InputError("no 'files' field in the form (one FITS file per channel)", 422,
+                raise RequestError("no 'files' field in the form (one FITS file per channel)", 422,
                                  fields=sorted({p.name for p in parts}))
             return await asyncio.to_thread(sample_from_fits, files, icfg)
         body = await read_body(request, self.max_request_bytes)
@@ -178,11 +180,11 @@ class Forecaster:
             try:
                 req = DatasetRequest.model_validate_json(body)
             except ValidationError as err:
-                raise InputError("invalid JSON request: expected {\"dataset\": DIR, "
+                raise RequestError("invalid JSON request: expected {\"dataset\": DIR, "
                                  "\"sample_id\": ID}", 422,
                                  errors=[e["msg"] for e in err.errors()][:5]) from None
             return await asyncio.to_thread(sample_from_dataset, req.dataset, req.sample_id, icfg)
-        raise InputError(f"unsupported content type {ctype or 'none'!r}: use multipart/form-data "
+        raise RequestError(f"unsupported content type {ctype or 'none'!r}: use multipart/form-data "
                          "(field 'files') or application/json", 415)
 
     async def _cycle(self, request: Request) -> dict:
@@ -232,8 +234,8 @@ class Forecaster:
     async def forecast(self, request: Request):
         try:
             body = await asyncio.wait_for(self._cycle(request), self.request_timeout_s)
-        except InputError as err:
-            return JSONResponse(err.to_json(), status_code=err.status)
+        except (InputError, RequestError) as err:
+            return error_response(err)
         except TimeoutError:
             return _error(504, f"forecast took longer than {self.request_timeout_s:g} s")
         except ModelLoadError as err:
@@ -303,7 +305,7 @@ class Forecaster:
 
     def _store(self) -> ForecastStore:
         if self.store is None:
-            raise InputError("no forecast store configured (serve option forecast_store: the "
+            raise RequestError("no forecast store configured (serve option forecast_store: the "
                              "--out of `solarray watch`)", 404)
         return self.store
 
@@ -312,13 +314,13 @@ class Forecaster:
         try:
             store, t = self._store(), parse_since(since)
             if format not in ("json", "csv"):
-                raise InputError(f"format: expected json or csv, got {format!r}", 422)
+                raise RequestError(f"format: expected json or csv, got {format!r}", 422)
             if format == "csv":
                 text = await asyncio.to_thread(forecast_csv, store, t)
                 return Response(text, media_type="text/csv")
             return JSONResponse(await asyncio.to_thread(forecast_records, store, t))
-        except InputError as err:
-            return JSONResponse(err.to_json(), status_code=err.status)
+        except (InputError, RequestError) as err:
+            return error_response(err)
         except ValueError as err:
             return _error(422, str(err))
 
@@ -327,8 +329,8 @@ class Forecaster:
     async def history_plot(self):
         try:
             png = await asyncio.to_thread(track_record_png, self._store())
-        except InputError as err:
-            return JSONResponse(err.to_json(), status_code=err.status)
+        except (InputError, RequestError) as err:
+            return error_response(err)
         if png is None:
             return _error(404, "the forecast store holds no forecasts yet")
         return Response(png, media_type="image/png")
@@ -337,8 +339,8 @@ class Forecaster:
     async def running_scores(self):
         try:
             return JSONResponse(scores(self._store()))
-        except InputError as err:
-            return JSONResponse(err.to_json(), status_code=err.status)
+        except (InputError, RequestError) as err:
+            return error_response(err)
 
     @api.get("/", response_class=HTMLResponse, summary="Latest map and tables")
     async def index(self):

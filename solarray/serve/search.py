@@ -1,4 +1,4 @@
-"""The reverse image search (seed 001) as its own Ray Serve application: ``Search``.
+"""The reverse image search (Chatterjee 2025) as its own Ray Serve application: ``Search``.
 
 ::
 
@@ -29,10 +29,10 @@ from ray import serve
 
 from solarray import __version__
 from solarray.models import load_model
-from solarray.pipeline.inputs import InputError
 from solarray.search import directions as D
 from solarray.search.lut import Searcher
 from solarray.search.parameters import PARAMETERS, check_parameter, parameter_table
+from solarray.serve.errors import RequestError
 from solarray.serve.http import read_body, read_form
 
 log = logging.getLogger("ray.serve")
@@ -67,7 +67,7 @@ def _load_npy_or_fits(name: str, data: bytes) -> np.ndarray:
             img = next((h.data for h in hdus if h.data is not None), None)
         if img is not None:
             return np.asarray(img, dtype=np.float32)
-    raise InputError(f"file {name!r} is neither a .npy array nor a FITS image", 415)
+    raise RequestError(f"file {name!r} is neither a .npy array nor a FITS image", 415)
 
 
 class _PrefixRoot:
@@ -122,37 +122,38 @@ class Search:
 
     def _query(self, patch: np.ndarray, k: int, channels=None) -> list[dict]:
         if self.searcher is None:
-            raise InputError(self.load_error or "no index configured (user_config.index)", 503)
+            raise RequestError(self.load_error or "no index configured (user_config.index)", 503)
         try:
             return _records(self.searcher.search(patch, k, channels))
         except ValueError as err:
-            raise InputError(str(err), 422) from None
+            raise RequestError(str(err), 422) from None
 
     def _k(self, value: Any) -> int:
         try:
             k = int(value)
         except (TypeError, ValueError):
-            raise InputError(f"k must be an integer, got {value!r}", 422) from None
+            raise RequestError(f"k must be an integer, got {value!r}", 422) from None
         if not 1 <= k <= self.max_k:
-            raise InputError(f"k must be in 1…{self.max_k}, got {k}", 422)
+            raise RequestError(f"k must be in 1…{self.max_k}, got {k}", 422)
         return k
 
     def _generate(self, spec: Any, k: int) -> dict:
         if self.gan is None:
-            raise InputError(self.load_error or "no GAN configured (user_config.gan)", 503)
+            raise RequestError(self.load_error or "no GAN configured (user_config.gan)", 503)
         if not isinstance(spec, dict):
-            raise InputError('"generate" must be an object {"param", "delta", "n"}', 422)
+            raise RequestError('"generate" must be an object {"param", "delta", "n"}', 422)
         try:
             name = check_parameter(str(spec.get("param", "")))
             delta, n = float(spec.get("delta", 2.0)), int(spec.get("n", 4))
         except (TypeError, ValueError) as err:
-            raise InputError(str(err), 422) from None
+            raise RequestError(str(err), 422) from None
         if not 1 <= n <= 32 or not np.isfinite(delta):
-            raise InputError(f"generate: n must be in 1…32 and delta finite, got {n}, {delta}", 422)
+            raise RequestError(f"generate: n must be in 1…32 and delta finite, got {n}, {delta}",
+                               422)
         try:
             direction = D.direction_of(self.directions, name)
         except ValueError as err:
-            raise InputError(str(err), 422) from None
+            raise RequestError(str(err), 422) from None
         deltas = np.linspace(-delta, delta, n) if n > 1 else np.array([delta])
         z0 = np.random.default_rng(int(spec.get("seed", 0))).standard_normal(
             (1, self.gan.config.latent_dim))
@@ -177,7 +178,7 @@ class Search:
                 parts = await read_form(request, self.max_request_bytes, max_parts=4)
                 files = [p for p in parts if p.name == "file"]
                 if len(files) != 1:
-                    raise InputError("multipart upload needs exactly one part named 'file'", 422)
+                    raise RequestError("multipart upload needs exactly one part named 'file'", 422)
                 kpart = next((p for p in parts if p.name == "k"), None)
                 k = self._k(kpart.data.decode() if kpart else 10)
                 patch = _load_npy_or_fits(files[0].filename or "file", files[0].data)
@@ -186,20 +187,20 @@ class Search:
             try:
                 req = json.loads(body or b"null")
             except ValueError:
-                raise InputError("body is not valid JSON", 400) from None
+                raise RequestError("body is not valid JSON", 400) from None
             if not isinstance(req, dict):
-                raise InputError('JSON body must be an object with "image" or "generate"', 400)
+                raise RequestError('JSON body must be an object with "image" or "generate"', 400)
             k = self._k(req.get("k", 10))
             if "generate" in req:
                 return self._generate(req["generate"], k)
             if "image" not in req:
-                raise InputError('JSON body needs "image" (a patch in G) or "generate"', 422)
+                raise RequestError('JSON body needs "image" (a patch in G) or "generate"', 422)
             try:
                 patch = np.asarray(req["image"], dtype=np.float32)
             except (TypeError, ValueError):
-                raise InputError('"image" must be a numeric array', 422) from None
+                raise RequestError('"image" must be a numeric array', 422) from None
             return {"k": k, "matches": self._query(patch, k, req.get("channels"))}
-        except InputError as err:
+        except RequestError as err:
             return _error(err.status, str(err))
 
     @api.get("/health")

@@ -5,7 +5,7 @@
 zones through the ``ar_classifier`` objective (:func:`solarray.train.loop.fit`, local mode by
 default) and returns the trained model with its loss history per zone.
 
-The optimiser is configured as seed 004's classifier training: constant learning rate (no
+The optimiser is configured as SA-AI 2025's classifier training: constant learning rate (no
 warm-up, no cosine decay), no gradient clipping, Adam moments (0.9, 0.999) with a small weight
 decay (AdamW, decoupled), ``epochs`` shuffled passes over the crops in full ``batch_size``
 batches (the loop drops each epoch's last partial batch), per-zone inverse-frequency class
@@ -45,7 +45,7 @@ class ClassifierTrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     augment: bool = True
-    class_balance: bool = True  # inverse-frequency loss weights per zone (seed 004: imbalance)
+    class_balance: bool = True  # inverse-frequency loss weights per zone (SA-AI 2025: imbalance)
     seed: int = 0
     pretrained_encoder: str = ""  # ViT backbone only (model_config backbone="vit")
     pretrained_instrument: str = ""

@@ -336,7 +336,7 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
 
 def default_channels(model: str, available: tuple[str, ...]) -> tuple[str, ...]:
     """The channels a run trains on when none are given: the model's ``preferred_channels``
-    (sigma_vae: seed 003's 12) when the shards hold all of them, else every channel of the
+    (sigma_vae: Brown 2023's 12) when the shards hold all of them, else every channel of the
     shards (in the shards' order)."""
     preferred = tuple(getattr(get_model_class(model), "preferred_channels", ()))
     if preferred and set(preferred) <= set(available):
@@ -344,15 +344,37 @@ def default_channels(model: str, available: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(available)
 
 
-def pretrain(cfg: TrainConfig, data_dir: str | os.PathLike, split: bool = True,
+def check_pretraining_data(cfg: TrainConfig, data_dir: str | os.PathLike, split: bool = True,
+                           flag: str = "--data") -> data_api.ShardSet:
+    """Open the shards once and check them before Ray starts (UsageError naming ``flag``): every
+    shard readable, a training-split sample (with ``split``), ``cfg.channels`` in the shards."""
+    path = os.fspath(data_dir)
+    shards = data_api.open_shards(flag, path)
+    if split:
+        data_api.require_split(flag, shards, "train", "add data from other months or pass "
+                               "--no-split to train on every sample")
+    if cfg.channels:
+        data_api.require_channels("--channels", cfg.channels, data_api.shard_channels(flag, shards),
+                                  f"the shards in {path}", "choose among the shards' channels")
+    return shards
+
+
+def pretrain(cfg: TrainConfig, data_dir: str | os.PathLike | data_api.ShardSet, split: bool = True,
              log=print) -> FitResult:
     """Train from ingest's Parquet shards in ``data_dir`` (channels and splits from the data API).
-    ``cfg.channels`` empty: :func:`default_channels`; else that subset, in that order."""
-    available = tuple(data_api.channels_of(data_dir))
+    ``cfg.channels`` empty: :func:`default_channels`; else that subset, in that order. A local
+    directory is checked first (:func:`check_pretraining_data`); pass the
+    :class:`~solarray.data.dataset.ShardSet` it returned to read the shards' index only once."""
+    shards = data_dir
+    if not isinstance(shards, data_api.ShardSet) and "://" not in os.fspath(data_dir):
+        shards = check_pretraining_data(cfg, data_dir, split)
+    where = shards.path if isinstance(shards, data_api.ShardSet) else os.fspath(data_dir)
+    available = tuple(data_api.shard_channels("--data", shards) if isinstance(
+        shards, data_api.ShardSet) and shards.paths else data_api.channels_of(where))
     channels = tuple(cfg.channels) or default_channels(cfg.model, available)
     index = None if channels == available else \
-        data_api.channel_index(available, channels, f"the shards in {data_dir}")
-    ds = data_api.read_shards(data_dir)
+        data_api.channel_index(available, channels, f"the shards in {where}")
+    ds = data_api.read_shards(shards)
     if split:
         ds = data_api.split_by_time(ds)["train"]
     ds = data_api.to_training(ds) if index is None else data_api.to_training(ds, index)

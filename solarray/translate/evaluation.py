@@ -1,4 +1,4 @@
-"""Seed 002's evaluation table: CC, RE and PPE10 per generated passband and their average, on
+"""Park 2019's evaluation table: CC, RE and PPE10 per generated passband and their average, on
 inverse-scaled images (physical units: DN/s, G) and on-disk pixels only.
 
 Each metric is computed per image (:mod:`solarray.metrics.translation`) and averaged over the

@@ -1,4 +1,4 @@
-"""Channel selection for translation as parallel Ray Tune trials (Lim 2021; seed 002).
+"""Channel selection for translation as parallel Ray Tune trials (Lim 2021).
 
 One trial per input combination — a grid over ``model_config.inputs`` run by
 :func:`solarray.tune.runner.run_sweep` (parallel trials, each a Ray Train run of the generic loop;

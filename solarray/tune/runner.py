@@ -229,8 +229,13 @@ def datasets_from_dir(data_dir: str | os.PathLike, log: Callable[[str], None] = 
     downstream probe fits on up to ``probe_rows`` labelled training samples and scores on the
     labelled validation samples (``None`` when either lacks both classes).
     """
-    channels = tuple(data_api.channels_of(os.fspath(data_dir)))
-    ds = data_api.read_shards(os.fspath(data_dir))
+    shards = data_api.open_shards("--data", os.fspath(data_dir))  # checked and indexed once
+    for split in ("train", "val"):  # trials train on one and are scored on the other
+        data_api.require_split("--data", shards, split, "add data from other months (test = "
+                               "January, validation = March)")
+    channels = tuple(data_api.shard_channels("--data", shards) if shards.paths else
+                     data_api.channels_of(os.fspath(data_dir)))
+    ds = data_api.read_shards(shards)
     splits = data_api.split_by_time(ds)
     train = data_api.to_training(splits["train"]).materialize()
     val = data_api.to_training(splits["val"]).materialize()

@@ -1,4 +1,4 @@
-"""The situational-awareness map (seed 004's daily product), drawn once for every caller.
+"""The situational-awareness map (SA-AI 2025's daily product), drawn once for every caller.
 
 HMI magnetogram, AIA 193 Å and AIA 304 Å panels on the sample's helioprojective WCS with sunpy
 colormaps, the limb and a heliographic grid; SPNet's AR / CH / FL contours (solid; ground truth

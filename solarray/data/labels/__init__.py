@@ -1,4 +1,4 @@
-"""Versioned label sets for SPNet's human-in-the-loop cycle (seed 004 §3.1.2).
+"""Versioned label sets for SPNet's human-in-the-loop cycle (SA-AI 2025 §3.1.2).
 
 A **label store** is a directory of immutable versions ``v1``, ``v2``, … Each version directory
 holds
@@ -22,6 +22,15 @@ Modules: :mod:`~.store` (versions), :mod:`~.features` (components), :mod:`~.diff
 ``retrain``, are :mod:`solarray.train.relabel`.
 """
 
+from solarray.data.labels.actions import (
+    check_label_data,
+    diff_labels,
+    init_labels,
+    label_store,
+    list_labels,
+    review_labels,
+    store_errors,
+)
 from solarray.data.labels.corrections import (
     CORRECTIONS_COPY,
     CORRECTIONS_FORMAT,
@@ -45,6 +54,8 @@ from solarray.data.labels.store import FORMAT, LABELS_FILE, PROVENANCE_FILE, Lab
 
 __all__ = ["CORRECTIONS_COPY", "CORRECTIONS_FORMAT", "FORMAT", "LABELS_FILE", "PROVENANCE_FILE",
            "Corrections", "CorrectionsError", "LabelDiff", "LabelSet", "LabelStore",
-           "apply_corrections", "components", "count_features", "data_image_size", "diff",
-           "diff_sets", "drop_small_features", "init_from_data", "load_corrections",
-           "load_samples", "polygon_mask", "review", "training_dataset", "write_png_mask"]
+           "apply_corrections", "check_label_data", "components", "count_features",
+           "data_image_size", "diff", "diff_labels", "diff_sets", "drop_small_features",
+           "init_from_data", "init_labels", "label_store", "list_labels", "load_corrections",
+           "load_samples", "polygon_mask", "review", "review_labels", "store_errors",
+           "training_dataset", "write_png_mask"]

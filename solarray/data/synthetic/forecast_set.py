@@ -71,7 +71,7 @@ def make_synthetic_set(
     """Generate and ingest ``runs`` under ``root`` (skips when ``root/runs.json`` exists; a
     half-finished run is regenerated, ingest resumes). Needs Ray (ingest uses Ray Data).
 
-    Shards: images ``size``² of ``channels`` (seed 004: HMI magnetogram + AIA 304 Å), the truth
+    Shards: images ``size``² of ``channels`` (SA-AI 2025: HMI magnetogram + AIA 304 Å), the truth
     masks, ``flare_class_24h`` from the run's events and daily F10.7/F30.
     """
     root = Path(root)

@@ -1,7 +1,7 @@
 """Forecast verification for binary events (e.g. "≥M flare in the next 24 h").
 
 Pure numpy functions over ``observed`` (0/1 per forecast) and ``probability`` (forecast probability
-in [0, 1] per forecast), with the standard definitions of REFERENCE.md / seed 004:
+in [0, 1] per forecast), with the standard definitions of REFERENCE.md / SA-AI 2025:
 
 * at a threshold (forecast "yes" when ``probability >= threshold``): TP, TN, FP, FN and
   precision = TP/(TP+FP), recall (POD) = TP/(TP+FN), FAR (false alarm *ratio*) = FP/(TP+FP),
@@ -12,7 +12,7 @@ in [0, 1] per forecast), with the standard definitions of REFERENCE.md / seed 00
 * probabilistic: BS = mean (p − o)², BSS = 1 − BS/BS_clim (climatology = the base rate of the
   evaluated labels, or a given base rate), ROC curve and its area (ROCA), reliability diagram
   (:mod:`~solarray.metrics.verification.probabilistic`);
-* everything at once, in seed 004's Table 4 layout: :func:`verify` →
+* everything at once, in SA-AI 2025's Table 4 layout: :func:`verify` →
   :class:`VerificationReport` (:mod:`~solarray.metrics.verification.report`).
 
 Undefined values. A score whose denominator is zero (precision with no "yes" forecasts, recall

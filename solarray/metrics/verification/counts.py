@@ -1,6 +1,6 @@
 """Confusion counts at one threshold and the yes/no scores computed from them.
 
-Definitions (REFERENCE.md / seed 004): precision = TP/(TP+FP), recall (POD) = TP/(TP+FN),
+Definitions (REFERENCE.md / SA-AI 2025): precision = TP/(TP+FP), recall (POD) = TP/(TP+FN),
 FAR (false alarm *ratio*) = FP/(TP+FP), POFD = FP/(FP+TN), accuracy = (TP+TN)/N,
 F1 = 2TP/(2TP+FP+FN), CSI = TP/(TP+FP+FN), TSS = POD − POFD,
 HSS = 2(TP·TN − FN·FP) / [(TP+FN)(FN+TN) + (TP+FP)(FP+TN)]. A score with a zero denominator is

@@ -1,4 +1,4 @@
-"""One verification report of a forecast set at one threshold, and seed 004's Table 4 layout."""
+"""One verification report of a forecast set at one threshold, and SA-AI 2025's Table 4 layout."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from solarray.metrics.verification.probabilistic import (
     roc_curve,
 )
 
-# Column headings of seed 004, Table 4, and the score key each one shows.
+# Column headings of SA-AI 2025, Table 4, and the score key each one shows.
 TABLE4_COLUMNS: tuple[tuple[str, str], ...] = (
     ("F1", "f1"), ("TSS", "tss"), ("HSS", "hss"), ("Precision", "precision"),
     ("Recall", "recall"), ("FAR", "far"), ("Accuracy", "accuracy"), ("CSI", "csi"),
@@ -72,7 +72,7 @@ class VerificationReport:
         return json.dumps(self.scores(), allow_nan=False)
 
     def table(self, label: str = "forecast", *, markdown: bool = False) -> str:
-        """Seed 004 Table 4 layout (one row) followed by a note per undefined score."""
+        """SA-AI 2025 Table 4 layout (one row) followed by a note per undefined score."""
         text = format_table({label: self.scores()}, markdown=markdown)
         notes = [f"{k}: undefined — {why}" for k, why in self.undefined.items()]
         if self.dropped:
@@ -125,7 +125,7 @@ def _fmt(key: str, value: int | float | None) -> str:
 
 
 def format_table(rows: Mapping[str, Mapping[str, Any]], *, markdown: bool = False) -> str:
-    """Rows of scores (label → :data:`SCORE_KEYS` dict) in the column order of seed 004 Table 4.
+    """Rows of scores (label → :data:`SCORE_KEYS` dict) in the column order of SA-AI 2025 Table 4.
 
     Missing keys show as "–" (not computed), ``None`` values as "undefined".
     """

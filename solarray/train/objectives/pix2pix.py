@@ -1,6 +1,6 @@
 """The translation objective (``pix2pix``) for ``pix2pix`` and ``controlnet_translator``.
 
-One objective, two of seed 002's models:
+One objective, two of Park 2019's models:
 
 * **Model A** (``gan_weight=0``): L1 between generated and target images; one optimiser, no
   phases, and the model is built without a discriminator;

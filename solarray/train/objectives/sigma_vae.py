@@ -1,4 +1,4 @@
-"""The sigma-VAE objective (``sigma_vae``): seed 003's loss for ``sigma_vae`` models, or the β-VAE
+"""The sigma-VAE objective (``sigma_vae``): Brown 2023's loss for ``sigma_vae`` models, or the β-VAE
 loss for comparison (``loss="beta"``). One optimiser; the decoder σ (when learnable) is a model
 parameter, so AdamW trains it with the weights.
 

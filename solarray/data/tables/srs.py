@@ -8,7 +8,9 @@ spots (section I, which has area, McIntosh class and Mag Type) and, optionally, 
 ``hgs_lon``/``hgs_lat`` (deg, west and north positive), ``carr_lon`` (deg), ``area_msh``,
 ``hale`` ('alpha' | 'beta' | 'beta-x'), ``mcintosh`` (Z letter A B C D E F H), plus the raw
 ``mag_type`` (upper case) and ``mcintosh_full`` (e.g. 'DKI', upper case), ``n_spots``,
-``lon_extent`` and ``section``.
+``lon_extent`` and ``section``. Index: a RangeIndex, one row per region in file order.
+Units: degrees for positions and ``lon_extent``, millionths of the solar hemisphere (MSH) for
+``area_msh``; ``t_obs`` is a naive pandas Timestamp (UTC).
 
 Mag Type is upper case before October 2000 and mixed case after ('BETA-GAMMA' vs 'Beta-Gamma'):
 both are normalised to upper case before mapping.
@@ -23,12 +25,13 @@ import numpy as np
 import pandas as pd
 
 from solarray.core.classes import MCINTOSH_Z
+from solarray.data.tables.table import TableError
 
 SRS_COLUMNS = ["t_obs", "number", "hgs_lon", "hgs_lat", "carr_lon", "area_msh", "hale",
                "mcintosh", "mag_type", "mcintosh_full", "n_spots", "lon_extent", "section"]
 
 
-class SRSReadError(ValueError):
+class SRSReadError(TableError):
     """An SRS file sunpy cannot parse."""
 
 
@@ -132,3 +135,7 @@ def read_srs_dir(directory: str | Path, pattern: str = "*SRS.txt", **kw) -> pd.D
     if not files:
         raise SRSReadError(f"{directory}: no files matching {pattern}")
     return pd.concat([read_srs_table(f, **kw) for f in files], ignore_index=True)
+
+
+__all__ = ["SRS_COLUMNS", "SRSReadError", "hale_class", "mcintosh_z", "read_srs_dir",
+           "read_srs_table"]

@@ -1,0 +1,55 @@
+"""``solarray pretrain`` as one library call: check the data (the shards opened once), join or
+start Ray, train; the command line, ``jobs/pretrain.py`` and the demo call :func:`run_pretraining`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from solarray.core.errors import UsageError
+from solarray.core.ray_connect import connect
+from solarray.data.synthetic.toy import toy_dataset
+from solarray.train.config import TrainConfig
+from solarray.train.loop import (
+    FitResult,
+    check_pretraining_data,
+    fit,
+    pretrain,
+    resolved_image_size,
+)
+
+#: Channels of the generated toy samples when the config names none.
+TOY_CHANNELS = ("aia171", "aia193", "aia304", "hmi_m")
+
+
+def toy_input(cfg: TrainConfig, n: int):
+    """(config with toy channels, Ray Dataset of ``n`` toy samples at the model's image size)."""
+    channels = cfg.channels or TOY_CHANNELS
+    cfg = cfg.replace(channels=tuple(channels))
+    return cfg, toy_dataset(n, channels, size=resolved_image_size(cfg), seed=cfg.seed)
+
+
+def run_pretraining(cfg: TrainConfig, data: str | None = None, toy: int | None = None,
+                    split: bool = True, log: Callable[[str], None] = print) -> FitResult:
+    """Train ``cfg`` on ingest's shards in ``data`` (its training split unless ``split`` is
+    False) or on ``toy`` generated samples. A local ``data`` directory is checked before Ray
+    starts (:func:`solarray.train.loop.check_pretraining_data`: UsageError naming ``--data``)
+    and its shard index is read once; then Ray is joined or started
+    (:func:`solarray.core.ray_connect.connect`: the job's cluster inside ``ray job submit`` or
+    ``$RAY_ADDRESS``, else a local Ray)."""
+    if (data is None) == (toy is None):
+        raise UsageError("give either --data or --toy")
+    if toy is not None and toy <= 0:
+        raise UsageError(f"--toy must be a positive sample count, got {toy}")
+    source = data if toy is None else None
+    if data is not None and "://" not in data:
+        source = check_pretraining_data(cfg, data, split)
+    connect(quiet=False, log_to_driver=True)  # the loop fits the workers to its CPUs
+    log(f"Pretraining {cfg.model} on {data if toy is None else f'{toy} toy samples'} with "
+        f"{cfg.num_workers} worker(s), {cfg.steps} steps")
+    if toy is None:
+        return pretrain(cfg, source, split=split, log=log)
+    return fit(*toy_input(cfg, toy), log=log)
+
+
+__all__ = ["TOY_CHANNELS", "run_pretraining", "toy_input"]
