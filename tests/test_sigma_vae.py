@@ -116,13 +116,16 @@ def test_training_beats_untrained_and_fails_on_noise(one_torch_thread):
 
 @pytest.mark.slow
 def test_pretrain_cli_through_the_generic_loop(ray_session, tmp_path, capsys):
+    """`solarray pretrain --model sigma_vae` in-process (Ray Train local mode: the same loop and
+    objective; the loop's multi-worker Ray Train path, model-independent, is tested in
+    tests/test_pretrain_cli.py)."""
     data = write_toy_shards(tmp_path / "shards", 40)
     storage = tmp_path / "runs"
     config = tmp_path / "train.yaml"
     config.write_text("torch_threads: 1\nwarmup_steps: 2\nreport_every: 3\n"
                       "objective_config: {loss: sigma}\nmodel_config: {sigma_mode: channel}\n")
     assert main(["pretrain", "--model", "sigma_vae", "--preset", "tiny", "--data", str(data),
-                 "--workers", "1", "--cpus-per-worker", "1", "--steps", "6",
+                 "--workers", "0", "--steps", "6",
                  "--batch-size", "8", "--checkpoint-every", "6", "--run-name", "vae",
                  "--storage", str(storage), "--config", str(config)]) == 0
     assert "Finished run 'vae' at step 6" in capsys.readouterr().out
