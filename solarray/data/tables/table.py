@@ -1,8 +1,8 @@
 """The one reader of tabular files (Parquet or CSV) behind every table source.
 
 :func:`read_table` picks the format by suffix (``.csv``/``.txt``, optionally gzipped, → CSV;
-``.parquet``/``.pq`` → Parquet; anything else: Parquet, then CSV), checks the columns a source needs and raises :class:`TableError` naming
-the file and what was expected. :func:`find_table` looks a named table up in a directory and
+``.parquet``/``.pq`` → Parquet; anything else: Parquet, then CSV), checks the columns a source
+needs and raises :class:`TableError` naming the file and what was expected. :func:`find_table` looks a named table up in a directory and
 :func:`naive_utc` is the one time convention of the readers: naive pandas Timestamps in UTC.
 """
 
