@@ -10,14 +10,9 @@ import pandas as pd
 import pytest
 
 from solarray.cli import main
+from solarray.data.tables.indices import read_index_series
 from solarray.forecast.index_forecast import fit_extra_trees, forecast_index, rmse
-from solarray.forecast.index_series import (
-    downsample_pixels,
-    load_features,
-    load_series,
-    make_samples,
-    split_of,
-)
+from solarray.forecast.index_series import downsample_pixels, load_features, make_samples, split_of
 
 
 def _world(tmp_path, days: int = 500, seed: int = 0, gaps=()):
@@ -46,7 +41,7 @@ def _world(tmp_path, days: int = 500, seed: int = 0, gaps=()):
 
 def test_loading_averages_days_and_picks_mu(tmp_path):
     s, f, _ = _world(tmp_path, days=40, gaps=(5, 6))
-    series = load_series(s, "f30")
+    series = read_index_series(s, "f30")
     assert len(series) == 38 and series.index.is_monotonic_increasing
     feats = load_features(f)
     assert list(feats.columns) == ["mu_0000", "mu_0001"] and len(feats) == 40
@@ -73,7 +68,7 @@ def test_embed_vectors_are_expanded_into_features(tmp_path):
 
 def test_gaps_dropped_and_counted(tmp_path):
     s, f, _ = _world(tmp_path, days=60, gaps=(10,))
-    smp = make_samples(load_series(s, "f30"), load_features(f), 2)
+    smp = make_samples(read_index_series(s, "f30"), load_features(f), 2)
     # day 10 missing: issue dates 10 (no y(t)) and 8 (no y(t+2)) dropped
     assert smp.dropped_gaps == 2
     assert np.datetime64("2021-01-11") not in smp.t and np.datetime64("2021-01-09") not in smp.t
@@ -83,7 +78,7 @@ def test_gaps_dropped_and_counted(tmp_path):
 @pytest.mark.parametrize("h", [1, 2, 4, 7])
 def test_no_issue_date_within_a_horizon_of_another_splits_targets(tmp_path, h):
     s, f, _ = _world(tmp_path, days=500)
-    smp = make_samples(load_series(s, "f30"), load_features(f), h)
+    smp = make_samples(read_index_series(s, "f30"), load_features(f), h)
     assert set(smp.split) == {"train", "val", "test"}
     months = smp.t.astype("datetime64[M]").astype(int) % 12 + 1
     assert np.all((smp.split == "val") == (months == 3))

@@ -15,7 +15,7 @@ Detection (NOAA/SWPC event definition, as SEPC applies it to 1-minute data):
 Fluxes are W m⁻². GOES-13–15 operational fluxes are used as stored (no SWPC 0.7 rescaling).
 Times are UTC pandas Timestamps (tz-naive, UTC by convention, as sunpy's TimeSeries gives them).
 Reading and cleaning the XRS files is :mod:`solarray.data.tables.goes_xrs` (:func:`read_xrs`,
-:class:`XRSData` and :class:`XRSReadError` are re-exported here).
+:class:`XRSData`, :class:`XRSReadError`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from solarray.analysis.flare_index import (  # noqa: F401  (re-exported: one FI 
     flare_weights,
 )
 from solarray.core.goes import goes_class
-from solarray.data.tables.goes_xrs import XRSData, XRSReadError, read_xrs  # noqa: F401  (re-exported)
+from solarray.data.tables.goes_xrs import XRSData, read_xrs
 
 EVENT_COLUMNS = ["start", "peak", "end", "peak_flux", "goes_class", "start_flux", "end_reason",
                  "complete", "gap_minutes"]

@@ -9,6 +9,7 @@ import sys
 from solarray.analysis import flares as F
 from solarray.core.errors import UsageError
 from solarray.core.goes import class_to_flux
+from solarray.data.tables.goes_xrs import XRSReadError
 
 NAME = "flares"
 HELP = "detect flares in GOES XRS 1-8 Å flux (NOAA/SEPC rule): start, peak, end, class"
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         events, data = F.detect_from_file(args.goes, F.DetectConfig(min_peak_flux=min_flux),
                                           max_interp_minutes=args.max_interp)
-    except F.XRSReadError as err:
+    except XRSReadError as err:
         raise UsageError(f"--goes: {err}") from None
     r = data.report
     bad = r.get("xrsb_nonfinite", 0) + r.get("xrsb_nonpositive", 0) + r.get("xrsb_flagged", 0)

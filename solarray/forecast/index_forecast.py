@@ -15,12 +15,8 @@ from typing import Any
 import numpy as np
 from sklearn.ensemble import ExtraTreesRegressor
 
-from solarray.forecast.index_series import (
-    count_gaps,
-    load_features,
-    load_series,
-    make_samples,
-)
+from solarray.data.tables.indices import read_index_series
+from solarray.forecast.index_series import count_gaps, load_features, make_samples
 
 N_ESTIMATORS = (250, 500, 750, 1000, 1500, 2000)
 
@@ -82,7 +78,7 @@ def forecast_index(series_path: str | os.PathLike, target: str,
         raise ValueError(f"horizons must be ≥ 1 day, got {list(horizons)}")
     if not grid or any(int(n) < 1 for n in grid):
         raise ValueError(f"n_estimators grid must list positive integers, got {list(grid)}")
-    series = load_series(series_path, target)
+    series = read_index_series(series_path, target)
     feats = load_features(features_path, feature_prefix) if features_path else None
     base = load_features(baseline_path, feature_prefix) if baseline_path else None
     if feats is None and not use_target:

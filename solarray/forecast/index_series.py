@@ -1,8 +1,8 @@
 """Daily index series (F10.7, F30) and per-day image features for index forecasting.
 
-* :func:`load_series` — a CSV/Parquet with a ``date`` column and the target column → one value
-  per calendar day (duplicates averaged; missing or non-finite values are gaps): the index
-  series reader :func:`solarray.data.tables.indices.read_index_series`, re-exported;
+* the series itself is read by :func:`solarray.data.tables.indices.read_index_series` (a
+  CSV/Parquet with a ``date`` column and the target column → one value per calendar day;
+  duplicates averaged; missing or non-finite values are gaps);
 * :func:`load_features` — a Parquet with ``t_obs`` (or ``date``) and numeric feature columns
   (e.g. ``solarray compress``'s ``mu_*``) → one row per day (rows of one day averaged);
 * :func:`make_samples` — issue dates ``t`` with ``y(t)``, ``y(t+h)`` and features at ``t`` all
@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from solarray.data.tables.indices import day_index
-from solarray.data.tables.indices import read_index_series as load_series
 from solarray.data.tables.table import read_table
 
 VAL_MONTHS = (3,)
@@ -167,4 +166,4 @@ def downsample_pixels(images: np.ndarray, factor: int) -> np.ndarray:
 
 
 __all__ = ["SPLITS", "Samples", "TEST_MONTHS", "VAL_MONTHS", "count_gaps", "downsample_pixels",
-           "load_features", "load_series", "make_samples", "split_of"]
+           "load_features", "make_samples", "split_of"]

@@ -38,6 +38,7 @@ from solarray.analysis import flares as F
 from solarray.analysis.flare_index import FI_COLUMNS, FI_MIN_CLASS, flare_index
 from solarray.core.geometry import great_circle_deg, synodic_rate
 from solarray.data.tables.events import read_flare_events
+from solarray.data.tables.goes_xrs import XRSReadError
 from solarray.data.tables.indices import read_indices
 from solarray.data.tables.table import TableError, naive_utc
 
@@ -69,7 +70,7 @@ class FlareHistory:
         if xrs:
             try:
                 detected, data = F.detect_from_file(xrs)
-            except F.XRSReadError as err:
+            except XRSReadError as err:
                 raise FlareSourceError(str(err)) from err
             valid = data.flux["xrsb"].dropna().index
             xrs_end = naive_utc(pd.Series(valid[-1:])).iloc[0] if len(valid) else None
