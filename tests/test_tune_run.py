@@ -11,8 +11,6 @@ import signal
 
 import pytest
 
-from solarray.train.objectives import list_objectives
-
 CH = ("aia171", "aia193", "hmi_m")
 SMALL = {"preset": "tiny", "backbone_config": {"image_size": 32, "patch_size": 8,
                                                "embed_dim": 32, "decoder_dim": 32}}
@@ -146,44 +144,3 @@ def test_sweep_interrupt_resume_results_and_best_config(ray_session, tmp_path):
                               "2", "--workers", "0", "--storage", str(tmp_path / "pretrain")])
     result = pretrain.execute(args)
     assert result.final_step == 2 and result.run_dir == tmp_path / "pretrain" / "tiny-best"
-
-
-def _needs_objective(name: str):
-    if name not in list_objectives():
-        pytest.skip(f"objective {name!r} is not registered on this branch (it lands with its own "
-                    f"branch); the sweep file is parsed in test_tune_space.py")
-
-
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize("sweep_name", ["masking", "spnet_class_weights"])
-def test_other_shipped_sweeps_train_one_trial_config(ray_session, tmp_path, sweep_name):
-    """A trial configuration of the shipped sweep (an example point of its space on the sweep's
-    base) trains a few steps of its model/objective on toy data and reports the metric ASHA
-    watches. Tune itself (scheduling, interruption, results) is covered by the tiny sweep above;
-    here each trial runs in-process (Ray Train local mode), which costs no worker start-up."""
-    from solarray.data.synthetic.toy import toy_dataset
-    from solarray.train.config import TrainConfig
-    from solarray.train.loop import fit, resolved_image_size
-    from solarray.train.objectives import get_objective
-    from solarray.tune.space import load_sweep
-    from solarray.tune.trials import train_values, validate_sweep
-
-    sweep = load_sweep(sweep_name)
-    _needs_objective(sweep.objective)
-    channels = ("aia171", "aia304", "hmi_m")
-    size = resolved_image_size(TrainConfig(model=sweep.model, channels=channels,
-                                           model_config=dict(sweep.base.get("model_config") or {})))
-    needs = set(get_objective(sweep.objective, sweep.model).required)
-    if not needs <= {"image", "present"}:
-        pytest.skip(f"toy data has no column(s) {sorted(needs - {'image', 'present'})}")
-    validate_sweep(sweep, channels)
-    point = {p.path: p.example() for p in sweep.space}
-    values = train_values(sweep, point, channels=channels, num_workers=0, steps=4,
-                          report_every=2, checkpoint_every=2, batch_size=8, val_batches=1,
-                          run_name="trial", storage_path=str(tmp_path))
-    cfg = TrainConfig.from_dict(values, source=f"{sweep_name} example trial")
-    train = toy_dataset(32, channels, size=size, seed=1)
-    val = toy_dataset(16, channels, size=size, seed=2)
-    result = fit(cfg, train, val_ds=val, log=lambda *_: None)
-    assert result.final_step == 4
-    assert math.isfinite(float(result.metrics[sweep.metric])), result.metrics

@@ -7,6 +7,7 @@ import argparse
 from solarray.core.errors import UsageError
 from solarray.models import get_model_class, list_models
 from solarray.train.config import TrainConfig, load_config_file
+from solarray.train.data_size import with_image_size
 from solarray.train.pretraining import run_pretraining
 
 NAME = "pretrain"
@@ -45,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mask-ratio", type=float, default=None,
                         help="MAE fraction of patches masked, in [0, 1)")
     parser.add_argument("--image-size", type=int, default=None,
-                        help="model input size in pixels (the shards' size; presets assume 64)")
+                        help="model input size in pixels (default: the shards' image size; another "
+                             "size is refused before training starts)")
     parser.add_argument("--channels", default=None,
                         help="comma-separated subset of the shards' channels to train on")
     parser.add_argument("--no-split", action="store_true",
@@ -80,7 +82,9 @@ def build_config(args: argparse.Namespace):
     if size is not None:
         if size < 8:
             raise UsageError(f"--image-size must be a positive number of pixels ≥ 8, got {size}")
-        values["model_config"] = {**dict(values.get("model_config") or {}), "image_size": size}
+        model = values.get("model", TrainConfig.model)
+        if model in list_models():  # an unknown model is reported below
+            values["model_config"] = with_image_size(model, values.get("model_config") or {}, size)
     channels = getattr(args, "channels", None)
     if channels:
         values["channels"] = [c.strip() for c in channels.split(",") if c.strip()]

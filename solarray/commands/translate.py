@@ -4,13 +4,11 @@ best input channels with one parallel Ray Tune trial per combination (resumable)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
-from solarray.data.dataset import channels_of, require_shards, require_split
-from solarray.data.shards import SETTINGS, shard_paths
+from solarray.data.dataset import channels_of, image_size_of, require_shards, require_split
 from solarray.models import list_models
 from solarray.models.pretrained import require_encoder
 from solarray.translate.data import check_channels, load_stack
@@ -96,23 +94,6 @@ def _model_config(args: argparse.Namespace, data_size: int | None) -> dict:
     return {"image_size": int(size)} if size else {}
 
 
-def _data_size(data_dir: str) -> int | None:
-    """The shards' image size (ingest settings; else the first stored image)."""
-    settings = os.path.join(data_dir, SETTINGS)
-    if os.path.exists(settings):
-        with open(settings) as f:
-            size = json.load(f).get("settings", {}).get("size")
-        if size:
-            return int(size)
-    import pyarrow.parquet as pq
-
-    paths = shard_paths(data_dir)
-    if not paths:
-        raise UsageError(f"--data: no shard_*.parquet files in {data_dir}")
-    image = pq.read_table(paths[0], columns=["image"]).slice(0, 1)["image"].combine_chunks()
-    return int(image.to_numpy_ndarray().shape[-1]) if len(image) else None
-
-
 def _train(args: argparse.Namespace) -> int:
     _check(args)
     if args.model not in list_models():
@@ -126,7 +107,7 @@ def _train(args: argparse.Namespace) -> int:
     available = channels_of(args.data)
     run = TranslationRun(inputs=_names(args.inputs), outputs=_names(args.outputs),
                          model=args.model, preset=args.preset,
-                         model_config=_model_config(args, _data_size(args.data)),
+                         model_config=_model_config(args, image_size_of(args.data)),
                          gan_weight=1.0 if args.gan else 0.0, pretrained=args.pretrained,
                          steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                          seed=args.seed, fraction=args.fraction, num_workers=args.workers,
@@ -163,7 +144,7 @@ def _select(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} must be an integer >= {low}, got {v}")
     settings = SelectionSettings(
         candidates=candidates, inputs_max=args.inputs_max, preset=args.preset,
-        model_config=_model_config(args, _data_size(args.data)),
+        model_config=_model_config(args, image_size_of(args.data)),
         gan_weight=1.0 if args.gan else 0.0, steps=args.steps, batch_size=args.batch_size,
         lr=args.lr, asha=args.asha, trial_workers=args.trial_workers,
         cpus_per_worker=args.cpus_per_worker, name=args.name)

@@ -11,10 +11,10 @@ import os
 
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
-from solarray.data.dataset import require_shards, require_split
+from solarray.data.dataset import image_size_of, require_shards, require_split, shard_channels
 from solarray.tune.experiment import TuneRun
 from solarray.tune.results import format_table, trial_steps
-from solarray.tune.runner import SweepInterrupted, datasets_from_dir, run_sweep
+from solarray.tune.runner import SweepInterrupted, datasets_from_dir, run_sweep, sized_to_data
 from solarray.tune.space import SweepError, SweepUnavailable, load_sweep, shipped_sweeps
 from solarray.tune.trials import check_available
 
@@ -67,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     for split in ("train", "val"):  # trials train on one and are scored on the other
         require_split("--data", args.data, split, "add data from other months (test = January, "
                       "validation = March)")
+    try:  # the model at the shards' image size, or a one-line refusal before Ray starts
+        sweep = sized_to_data(sweep, image_size_of(args.data), shard_channels("--data", args.data))
+    except SweepError as err:
+        raise UsageError(str(err)) from None
     run_cfg = TuneRun(name=args.name, storage_path=args.storage, samples=args.samples,
                       steps=args.steps, trial_workers=args.trial_workers,
                       cpus_per_worker=args.cpus_per_worker, use_gpu=args.gpu,

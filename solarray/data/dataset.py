@@ -32,6 +32,8 @@ from solarray.core.paths import require_dir
 from solarray.data.shards import SETTINGS, shard_paths
 
 SPLITS = ("train", "val", "test")
+#: Columns of every row :func:`to_training` yields (plus ``masks`` when the shards have them).
+TRAINING_COLUMNS = ("image", "present", "t_unix", "flare_m24", "f107", "f30")
 #: ``flare_m24`` of samples whose flare label is unknown (no events table at ingest).
 LABEL_UNKNOWN = -1
 _M1 = class_to_flux("M1.0")
@@ -70,13 +72,41 @@ def channels_of(data_dir: str) -> list[str]:
     return list(table["channels"][0].as_py())
 
 
-def _settings_channels(data_dir: str) -> list[str]:
-    """The channels ingest recorded in its settings file (``[]`` when there is none)."""
+def _settings(data_dir: str) -> dict:
+    """The settings ingest recorded next to its shards (``{}`` when there are none)."""
     settings = os.path.join(os.fspath(data_dir), SETTINGS)
     if os.path.exists(settings):
         with open(settings) as f:
-            return list(json.load(f).get("settings", {}).get("channels") or [])
-    return []
+            return dict(json.load(f).get("settings") or {})
+    return {}
+
+
+def _settings_channels(data_dir: str) -> list[str]:
+    """The channels ingest recorded in its settings file (``[]`` when there is none)."""
+    return list(_settings(data_dir).get("channels") or [])
+
+
+def _first_image_size(path: str) -> int:
+    """Width (pixels) of the first stored image of the shard at ``path`` (0 if it has none)."""
+    import pyarrow.parquet as pq
+
+    f = pq.ParquetFile(path)
+    if f.metadata.num_rows == 0 or "image" not in f.schema_arrow.names:
+        return 0
+    image = f.read_row_group(0, columns=["image"])["image"].combine_chunks().slice(0, 1)
+    return int(image.to_numpy_ndarray().shape[-1]) if len(image) else 0
+
+
+def image_size_of(data_dir: str | ShardSet) -> int:
+    """The shards' image size in pixels (H = W): ingest's recorded ``--size``, else the first
+    stored image's width; 0 when it cannot be told (no shards in ingest's layout)."""
+    if isinstance(data_dir, ShardSet):
+        return data_dir.image_size
+    size = _settings(data_dir).get("size")
+    if size:
+        return int(size)
+    paths = shard_paths(os.fspath(data_dir))
+    return _first_image_size(paths[0]) if paths else 0
 
 
 def assign_splits(t_obs: np.ndarray, val_months: Sequence[int] = (3,),
@@ -209,6 +239,13 @@ class ShardSet:
     sample_ids: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     channels_error: str = ""
+    image_size: int = 0  # pixels (H = W); 0 when it cannot be told
+    columns: tuple[str, ...] = ()  # the first shard's columns
+
+    @property
+    def training_columns(self) -> tuple[str, ...]:
+        """The columns :func:`to_training` gives these shards' rows (``masks`` when ingested)."""
+        return TRAINING_COLUMNS + (("masks",) if "masks" in self.columns else ())
 
 
 def _one_line(err: BaseException, n: int) -> str:
@@ -261,7 +298,7 @@ def open_shards(flag: str, path: str) -> ShardSet:
     paths = _shard_files(flag, path)
     ids: set[str] = set()
     channels: tuple[str, ...] = ()
-    why = ""
+    why, size, columns = "", int(_settings(path).get("size") or 0), ()
     for i, p in enumerate(paths):
         try:
             f = pq.ParquetFile(p)
@@ -277,8 +314,11 @@ def open_shards(flag: str, path: str) -> ShardSet:
                                  f.read_row_group(0, columns=["channels"])["channels"][0].as_py())
             except (OSError, ValueError, KeyError, IndexError) as err:
                 why = _one_line(err, 160)
+            size = size or _first_image_size(p)
+            columns = tuple(f.schema_arrow.names)
         f.close()
-    return ShardSet(os.fspath(path), tuple(paths), tuple(sorted(ids)), channels, why)
+    return ShardSet(os.fspath(path), tuple(paths), tuple(sorted(ids)), channels, why, size,
+                    columns)
 
 
 def shard_channels(flag: str, path: str | ShardSet) -> list[str]:
@@ -327,6 +367,6 @@ def require_channels(flag: str, wanted: Sequence[str], available: Sequence[str],
                          + (fix or "ingest those channels or use a model trained on these"))
 
 
-__all__ = ["LABEL_UNKNOWN", "SHARD_COLUMNS", "SPLITS", "ShardSet", "assign_splits", "channel_index",
-           "channels_of", "flare_m24", "open_shards", "read_shards", "require_channels",
+__all__ = ["LABEL_UNKNOWN", "SHARD_COLUMNS", "SPLITS", "TRAINING_COLUMNS", "ShardSet", "assign_splits", "channel_index",
+           "channels_of", "flare_m24", "image_size_of", "open_shards", "read_shards", "require_channels",
            "require_shards", "require_split", "shard_channels", "split_by_time", "to_training"]

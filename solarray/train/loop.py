@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from solarray.data import dataset as data_api
-from solarray.models import get_model_class, make_config
+from solarray.models import get_model_class
 from solarray.train.checkpoints import (
     CHECKPOINT_PREFIX,
     METRICS_FILE,
@@ -42,6 +42,7 @@ from solarray.train.checkpoints import (
     truncate_metrics,
 )
 from solarray.train.config import TrainConfig
+from solarray.train.data_size import model_config_of, sized_model_config
 from solarray.train.objectives import get_objective
 from solarray.train.optim import build_optimizers, prepare_kwargs, train_step
 from solarray.train.resources import fit_workers_to_cluster
@@ -237,15 +238,7 @@ class FitResult:
 
 def validate_model_config(cfg: TrainConfig):
     """Build the model's config on the driver (no weights) so config errors surface before Ray."""
-    mc = dict(cfg.model_config)
-    preset = mc.pop("preset", None)
-    cls = get_model_class(cfg.model)
-    field_names = {f for f in cls.config_class.__dataclass_fields__}
-    if "channels" in field_names:
-        mc["channels"] = cfg.channels
-    elif "in_channels" in field_names:
-        mc["in_channels"] = len(cfg.channels)
-    return make_config(cls.config_class, preset, **mc)
+    return model_config_of(cfg.model, cfg.model_config, cfg.channels)
 
 
 def resolved_image_size(cfg: TrainConfig) -> int:
@@ -359,15 +352,31 @@ def check_pretraining_data(cfg: TrainConfig, data_dir: str | os.PathLike, split:
     return shards
 
 
+def fit_config_to_shards(cfg: TrainConfig, shards: data_api.ShardSet) -> TrainConfig:
+    """``cfg`` with the shards' channels (:func:`default_channels` when it names none) and the
+    model sized to their images (:func:`~solarray.train.data_size.sized_model_config`:
+    UsageError when a pinned size differs or the model cannot take it)."""
+    available = tuple(data_api.shard_channels("--data", shards)) if shards.paths else ()
+    channels = tuple(cfg.channels) or default_channels(cfg.model, available)
+    if not channels:
+        return cfg
+    mc = sized_model_config(cfg.model, cfg.model_config, shards.image_size, channels,
+                            f"the shards in {shards.path}")
+    return cfg.replace(channels=channels, model_config=mc)
+
+
 def pretrain(cfg: TrainConfig, data_dir: str | os.PathLike | data_api.ShardSet, split: bool = True,
              log=print) -> FitResult:
     """Train from ingest's Parquet shards in ``data_dir`` (channels and splits from the data API).
-    ``cfg.channels`` empty: :func:`default_channels`; else that subset, in that order. A local
+    ``cfg.channels`` empty: :func:`default_channels`; else that subset, in that order. The model
+    takes the shards' image size (:func:`fit_config_to_shards`). A local
     directory is checked first (:func:`check_pretraining_data`); pass the
     :class:`~solarray.data.dataset.ShardSet` it returned to read the shards' index only once."""
     shards = data_dir
     if not isinstance(shards, data_api.ShardSet) and "://" not in os.fspath(data_dir):
         shards = check_pretraining_data(cfg, data_dir, split)
+    if isinstance(shards, data_api.ShardSet):
+        cfg = fit_config_to_shards(cfg, shards)
     where = shards.path if isinstance(shards, data_api.ShardSet) else os.fspath(data_dir)
     available = tuple(data_api.shard_channels("--data", shards) if isinstance(
         shards, data_api.ShardSet) and shards.paths else data_api.channels_of(where))

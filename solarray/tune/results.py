@@ -24,6 +24,7 @@ import yaml
 from solarray.core.atomic import atomic_path, write_json, write_text
 from solarray.train.checkpoints import latest_checkpoint
 from solarray.train.config import TrainConfig
+from solarray.tune.space import SweepError
 from solarray.tune.trials import train_values
 
 #: TrainConfig keys the best-config file leaves to ``solarray pretrain`` (data, flags, defaults).
@@ -119,8 +120,11 @@ def _plain(value: Any) -> Any:
 def best_config(table, resolved, channels) -> dict[str, Any]:
     """TrainConfig keys of the best-ranked trial, for ``solarray pretrain --config``."""
     if table.empty or not np.isfinite(float(table[score_column(resolved)[0]].iloc[0])):
-        raise ValueError(f"sweep {resolved.name!r}: no trial reported "
-                         f"{score_column(resolved)[0]!r}; nothing to rank")
+        errors = sorted({e for e in table.get("error", []) if e})
+        why = (f"; {int((table['status'] == 'ERROR').sum())} of {len(table)} trial(s) failed: "
+               + " | ".join(errors[:3])) if errors else ""
+        raise SweepError(f"sweep {resolved.name!r}: no trial reported "
+                         f"{score_column(resolved)[0]!r}, nothing to rank{why}")
     row = table.iloc[0]
     params = {p: _plain(row[p]) for p in _param_columns(resolved)}
     values = train_values(resolved.sweep, params, **resolved.runner_overrides(channels),

@@ -25,10 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from solarray.core.atomic import write_json
+from solarray.core.errors import UsageError
 from solarray.core.ray_connect import set_env_defaults
 from solarray.data import dataset as data_api
 from solarray.train.config import TrainConfig
+from solarray.train.data_size import sized_model_config
 from solarray.train.loop import fit
 from solarray.tune import results as results_mod
 from solarray.tune.callbacks import (
@@ -152,6 +156,7 @@ def run_sweep(sweep: Sweep, run: TuneRun, train_ds, val_ds, channels: Sequence[s
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
+    sweep = sized_to_data(sweep, first_image_size(train_ds), channels)
     resolved = resolve(sweep, run)
     validate_sweep(sweep, channels)
     if resolved.score == "downstream" and probe is None:
@@ -219,6 +224,24 @@ def run_sweep(sweep: Sweep, run: TuneRun, train_ds, val_ds, channels: Sequence[s
     files = results_mod.write_results(table, resolved, best)
     return SweepOutcome(resolved=resolved, table=table, best_config=best, files=files,
                         resumed=restoring)
+
+
+def first_image_size(ds) -> int:
+    """Width (pixels) of the first ``image`` of the Ray Dataset ``ds`` (0: no image column)."""
+    rows = ds.take(1)
+    return int(np.asarray(rows[0]["image"]).shape[-1]) if rows and "image" in rows[0] else 0
+
+
+def sized_to_data(sweep: Sweep, size: int, channels: Sequence[str]) -> Sweep:
+    """``sweep`` with its model sized to the data's ``size``-px images
+    (:func:`~solarray.train.data_size.sized_model_config`: SweepError when the sweep pins
+    another size or the model cannot take it)."""
+    try:
+        mc = sized_model_config(sweep.model, sweep.base.get("model_config") or {}, size, channels,
+                                "the sweep's training data")
+    except UsageError as err:
+        raise SweepError(f"{sweep.source}: {err}") from None
+    return dataclasses.replace(sweep, base={**sweep.base, "model_config": mc})
 
 
 def datasets_from_dir(data_dir: str | os.PathLike, log: Callable[[str], None] = print,

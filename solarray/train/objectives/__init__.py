@@ -3,6 +3,7 @@ in :mod:`solarray.train.loop` owns everything else (data, optimiser, schedule, A
 Ray Train).
 
 * :mod:`~solarray.train.objectives.base`: the :class:`Objective` protocol and the registry;
+* :mod:`~solarray.train.objectives.autoencoder`: ``autoencoder`` (``vit_ae``/``cnn_ae`` alone);
 * :mod:`~solarray.train.objectives.contrastive`: ``solarchip`` (SolarCHIP ViT/CNN);
 * :mod:`~solarray.train.objectives.mae`: ``mae`` (``mae_vit``);
 * :mod:`~solarray.train.objectives.spnet`: ``spnet`` (segmentation);
@@ -19,6 +20,7 @@ by name.
 
 from solarray.train.objectives import (  # noqa: F401  (registration on import)
     ar_gan,
+    autoencoder,
     classifier,
     contrastive,
     fpnet,

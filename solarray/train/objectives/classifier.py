@@ -30,6 +30,9 @@ class ClassifierObjective:
     seeded with ``seed``. ``pretrained_encoder`` (ViT backbone only) initialises both zones."""
 
     models: ClassVar[tuple[str, ...]] = ("ar_classifier",)
+    #: What it trains on, for users who point ``solarray pretrain`` at ingest's shards.
+    data_source: ClassVar[str] = ("labelled region crops (`solarray.train.fit_classifier`, run by "
+                                  "`solarray demo`)")
     required: ClassVar[dict[str, torch.dtype]] = {
         "image": torch.float32, "label": torch.int64, "lon": torch.float32}
     optional: ClassVar[dict[str, torch.dtype]] = {}

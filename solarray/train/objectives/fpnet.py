@@ -22,6 +22,8 @@ class FPNetObjective:
     ``aia``/``hmi`` encoder) and be frozen."""
 
     models: ClassVar[tuple[str, ...]] = ("fpnet",)
+    #: What it trains on, for users who point ``solarray pretrain`` at ingest's shards.
+    data_source: ClassVar[str] = "FPNet's per-region tables (`solarray train-fpnet`)"
     required: ClassVar[dict[str, torch.dtype]] = {
         "image": torch.float32, "scalars": torch.float32, "categories": torch.int64,
         "label": torch.float32}
