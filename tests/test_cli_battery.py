@@ -480,7 +480,10 @@ def test_stall_reason_names_the_missing_resource():
 
     cluster = {"CPU": 2.0}
     data_starved = stall_reason(2, 1.0, False, cluster, {"CPU": 0.0})
-    assert "Ray Data has no CPU" in data_starved and "--cpus-per-worker" in data_starved
+    assert "backpressured" in data_starved and "--cpus-per-worker" in data_starved
+    # the README's 2 workers × 0.75 CPU on 2 cores left 0.5 CPU: too little for one data task
+    half_free = stall_reason(2, 0.75, False, cluster, {"CPU": 0.5})
+    assert "backpressured" in half_free and "0.5 of 2 CPUs free" in half_free
     pending = stall_reason(4, 1.0, False, cluster, {"CPU": 2.0})
     assert "pending placement" in pending and "4 worker(s) × 1 CPU" in pending
     assert "GPU" in stall_reason(1, 1.0, True, cluster, {"CPU": 2.0})

@@ -83,7 +83,7 @@ def test_pretrain_two_workers_survives_failure_resumes_and_embeds(ray_session, t
     config.write_text(
         "model_config:\n  preset: tiny\n"
         "  backbone_config: {image_size: 32, patch_size: 8, embed_dim: 32, decoder_dim: 32}\n"
-        "fail_at_step: 6\nmax_failures: 1\ncpus_per_worker: 0.5\nreport_every: 2\n"
+        "fail_at_step: 6\nmax_failures: 1\nreport_every: 2\n"
         "torch_threads: 1\nwarmup_steps: 2\n"
     )
     storage = tmp_path / "runs"
@@ -91,9 +91,11 @@ def test_pretrain_two_workers_survives_failure_resumes_and_embeds(ray_session, t
             "--run-name", "cli", "--storage", str(storage), "--config", str(config),
             "--checkpoint-every", "4", "--batch-size", "8"]
 
-    # Run 1: rank 1 raises at step 6 (once); Ray Train restarts the group from checkpoint 4.
+    # Run 1 (the README's 2 workers with the default CPUs per worker, fitted to leave Ray Data a
+    # whole CPU): rank 1 raises at step 6 (once); Ray Train restarts the group from checkpoint 4.
     assert main([*base, "--steps", "10"]) == 0
     out = capsys.readouterr().out
+    assert "using 0.5 CPU per worker" in out
     assert "Starting run 'cli'" in out
     assert "Finished run 'cli' at step 10 (resumed from step 4)" in out
     assert (storage / "cli" / ".injected_failure_step_6").exists()
@@ -142,7 +144,7 @@ def test_workers_are_fitted_to_leave_ray_data_a_cpu(capsys):
 
     cfg = TrainConfig(num_workers=2, cpus_per_worker=1.0)
     fitted = fit_workers_to_cluster(cfg, 2.0)
-    assert fitted.cpus_per_worker == 0.75 and "leave Ray Data none" in capsys.readouterr().out
+    assert fitted.cpus_per_worker == 0.5 and "leave Ray Data none" in capsys.readouterr().out
     assert fit_workers_to_cluster(cfg, 8.0) is cfg  # room to spare: unchanged
     assert fit_workers_to_cluster(cfg.replace(num_workers=0), 2.0).cpus_per_worker == 1.0
     with pytest.raises(UsageError, match="too few"):

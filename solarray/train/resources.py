@@ -9,15 +9,16 @@ from collections.abc import Callable
 from solarray.core.errors import UsageError
 from solarray.train.config import TrainConfig
 
-#: CPUs left free for Ray Data's read and preprocessing tasks.
-RAY_DATA_CPUS = 0.5
+#: CPUs left free for Ray Data's read and preprocessing tasks: each asks for one whole CPU by
+#: default, so half a CPU left free schedules none of them and the stream stays backpressured.
+RAY_DATA_CPUS = 1.0
 
 
 def fit_workers_to_cluster(cfg: TrainConfig, cluster_cpus: float,
                            log: Callable[[str], None] = print) -> TrainConfig:
     """``cfg`` with ``cpus_per_worker`` shrunk so that ``RAY_DATA_CPUS`` stay free (said in
-    ``log``), unchanged when there is room; :class:`UsageError` when even 0.1 CPU per worker
-    does not fit."""
+    ``log``; 2 workers on 2 CPUs get 0.5 CPU each), unchanged when there is room;
+    :class:`UsageError` when even 0.1 CPU per worker does not fit."""
     want = cfg.num_workers * cfg.cpus_per_worker
     if cfg.num_workers < 1 or cluster_cpus <= 0 or want <= cluster_cpus - RAY_DATA_CPUS:
         return cfg

@@ -25,8 +25,8 @@ from solarray.train.config import TrainConfig
 #: Seconds without a reported step before the watchdog speaks (0 turns it off).
 STALL_ENV = "SOLARRAY_STALL_WARN_S"
 DEFAULT_STALL_S = 300.0
-#: CPU below which Ray Data cannot schedule its read tasks.
-_MIN_DATA_CPU = 0.1
+#: CPU below which Ray Data cannot schedule its read and map tasks (one CPU each by default).
+_MIN_DATA_CPU = 1.0
 
 
 def stall_reason(num_workers: int, cpus_per_worker: float, use_gpu: bool,
@@ -47,10 +47,10 @@ def stall_reason(num_workers: int, cpus_per_worker: float, use_gpu: bool,
                 f"{need:g} CPUs, the cluster has {cpu_total:g}; use fewer --workers or a smaller "
                 "--cpus-per-worker")
     if cpu_free < _MIN_DATA_CPU:
-        return (f"Ray Data has no CPU: the training workers ({workers} × {cpus:g} CPU) and other "
-                f"tasks hold all {cpu_total:g} CPUs, so the data stream cannot start; use a "
-                f"smaller --cpus-per-worker (e.g. {max(0.1, (cpu_total - 0.5) / workers):.2g}) or "
-                "fewer --workers")
+        return (f"the data stream is backpressured: Ray Data's read and map tasks need 1 CPU each "
+                f"and the training workers ({workers} × {cpus:g} CPU) and other tasks leave "
+                f"{cpu_free:g} of {cpu_total:g} CPUs free; use a smaller --cpus-per-worker (e.g. "
+                f"{max(0.1, (cpu_total - 1.0) / workers):.2g}) or fewer --workers")
     return (f"resources look sufficient ({cpu_free:g} of {cpu_total:g} CPUs free): reading the "
             "data or the first steps may be slow; wait, or lower --batch-size/--report-every to "
             "see progress sooner")
