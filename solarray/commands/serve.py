@@ -1,21 +1,25 @@
 """``solarray serve``: run the forecaster (Ray Serve) on this machine until Ctrl-C or SIGTERM
 (:func:`solarray.serve.local.serve_locally`).
 
-Reads the same ``serve/config.yaml`` as ``serve deploy`` (or the built-in options: each
-deployment's resource request from the code) and fits it to the local machine: GPU requests are
-dropped when Ray sees no GPU and CPU requests are scaled down so that every deployment's minimum
-replicas fit (autoscaling is then capped at the minimum). Configured checkpoints that are local
-paths must exist (a one-line error otherwise; ``--checkpoint-dir`` replaces them). Replicas that
-are not placed within ``--placement-timeout`` seconds are named and the command exits 1; SIGTERM
-stops it at any point.
+Without ``--config`` it serves the checkpoints ``solarray demo`` left
+(:func:`solarray.core.checkpoints.default_checkpoint_dir`) with built-in options (each
+deployment's resource request from the code); ``--checkpoint-dir`` names another directory of the
+same files, ``--config`` a Serve config file (``serve/config.yaml`` is the cluster's, for
+``serve deploy``, and is read only when named). Either is fitted to the local machine: GPU
+requests are dropped when Ray sees no GPU and CPU requests are scaled down so that every
+deployment's minimum replicas fit (autoscaling is then capped at the minimum). Missing
+checkpoints stop it before Ray starts with one line naming them (unless ``--allow-untrained``).
+Replicas that are not placed within ``--placement-timeout`` seconds are named and the command
+exits 1; SIGTERM stops it at any point.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from solarray.core.checkpoints import ROLE_FILES, default_checkpoint_dir
 from solarray.core.frame import DEFAULT_GRID
-from solarray.serve.local import DEFAULT_CONFIG, LocalServe, serve_locally
+from solarray.serve.local import LocalServe, serve_locally
 
 NAME = "serve"
 HELP = "run the flare forecaster HTTP service locally (Ray Serve) until Ctrl-C / SIGTERM"
@@ -25,11 +29,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default=None, help="bind address (default 127.0.0.1, or the config's)")
     p.add_argument("--port", type=int, default=None, help="port (default 8000, or the config's)")
     p.add_argument("--config", default=None,
-                   help=f"Serve config file (default: {DEFAULT_CONFIG} if present, else built-in)")
+                   help="Serve config file, e.g. serve/config.yaml with your checkpoints "
+                        "(default: built-in options)")
     p.add_argument("--checkpoint-dir", default=None,
-                   help="directory of spnet.pt, fpnet_*.pt, hale.pt, mcintosh.pt (replaces the "
-                        "config's checkpoints; default ~/.solarray/demo/checkpoints, as "
-                        "`solarray demo` writes)")
+                   help=f"directory of {', '.join(ROLE_FILES.values())} (replaces the config's "
+                        f"checkpoints; without --config the default is {default_checkpoint_dir()}"
+                        ", where `solarray demo` writes them)")
     p.add_argument("--allow-untrained", action="store_true",
                    help="serve tiny untrained stand-ins for missing checkpoints without "
                         "reporting 'degraded' (a try-out; GET /v1/health is 503 otherwise)")

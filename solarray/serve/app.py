@@ -32,6 +32,11 @@ from solarray.serve.deployments import (
 )
 from solarray.serve.ingress import Forecaster
 
+#: The model roles each model deployment loads (file names: ``core.checkpoints.ROLE_FILES``).
+MODEL_ROLES: dict[str, tuple[str, ...]] = {
+    d.name: tuple(d.func_or_class.roles) for d in (SPNetDeployment, IAToolsDeployment,
+                                                   FPNetDeployment)}
+
 #: Deployment option keys ``build_app`` accepts per deployment (as in a Serve config file).
 OPTION_KEYS = ("num_replicas", "autoscaling_config", "ray_actor_options", "user_config",
                "max_ongoing_requests", "max_queued_requests", "graceful_shutdown_wait_loop_s",
@@ -84,5 +89,5 @@ def options_from_config(config: Mapping[str, Any], app_name: str | None = None
             for d in app.get("deployments") or []}
 
 
-__all__ = ["DEPLOYMENTS", "FPNET", "IATOOLS", "INGRESS", "OPTION_KEYS", "SPNET", "build_app",
-           "default_options", "options_from_config"]
+__all__ = ["DEPLOYMENTS", "FPNET", "IATOOLS", "INGRESS", "MODEL_ROLES", "OPTION_KEYS", "SPNET",
+           "build_app", "default_options", "options_from_config"]

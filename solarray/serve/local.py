@@ -1,12 +1,17 @@
 """The forecaster (Ray Serve) on this machine until Ctrl-C or SIGTERM: what ``solarray serve``
 runs (:func:`serve_locally`).
 
-Reads the same ``serve/config.yaml`` as ``serve deploy`` (or the built-in options: each
-deployment's resource request from the code) and fits it to the local machine
-(:func:`solarray.serve.resources.fit_to_resources`). Configured checkpoints that are local paths
-must exist (:func:`solarray.serve.checkpoints.check_checkpoints`; ``checkpoint_dir`` replaces
-them). Replicas that are not placed within ``placement_timeout`` seconds are named and the run
-ends with status 1; SIGTERM stops it at any point.
+Without a config it serves the checkpoints ``solarray demo`` leaves
+(:func:`solarray.core.checkpoints.default_checkpoint_dir`) with built-in options (each
+deployment's resource request from the code); ``checkpoint_dir`` names another directory of the
+same files, and ``config`` a Serve config file (``serve/config.yaml`` is the cluster's, for
+``serve deploy``; read here only when named). Everything is decided before Ray starts
+(:func:`resolve`): configured checkpoints that are local paths must exist and a checkpoint
+directory must hold every role's file (:mod:`solarray.serve.checkpoints`), unless untrained
+stand-ins are allowed; then the options are fitted to the local machine
+(:func:`solarray.serve.resources.fit_to_resources`). Replicas that are not placed within
+``placement_timeout`` seconds are named and the run ends with status 1; SIGTERM stops it at any
+point.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from solarray.core.checkpoints import default_checkpoint_dir
 from solarray.core.errors import UsageError
 from solarray.core.ray_connect import connect
 from solarray.serve.app import (
@@ -28,14 +34,13 @@ from solarray.serve.app import (
     FPNET,
     IATOOLS,
     INGRESS,
+    MODEL_ROLES,
     SPNET,
     build_app,
     options_from_config,
 )
-from solarray.serve.checkpoints import check_checkpoints
+from solarray.serve.checkpoints import check_checkpoint_dir, check_checkpoints
 from solarray.serve.resources import fit_to_resources, with_defaults
-
-DEFAULT_CONFIG = "serve/config.yaml"
 
 
 @dataclass
@@ -45,8 +50,8 @@ class LocalServe:
 
     host: str | None = None
     port: int | None = None
-    config: str | None = None  # default: DEFAULT_CONFIG if present, else built-in
-    checkpoint_dir: str | None = None
+    config: str | None = None  # a Serve config file; default: built-in options
+    checkpoint_dir: str | None = None  # default without a config: the demo's checkpoints
     allow_untrained: bool = False
     placement_timeout: float = 120.0
     goes: str | None = None
@@ -80,12 +85,12 @@ def _user_config(opts: dict, name: str) -> dict:
     return uc
 
 
-def _apply_settings(s: LocalServe, opts: dict) -> None:
+def _apply_settings(s: LocalServe, opts: dict, checkpoint_dir: Path | None) -> None:
     models = (SPNET, IATOOLS, FPNET)
-    if s.checkpoint_dir:
+    if checkpoint_dir:
         for name in models:
             uc = _user_config(opts, name)
-            uc["checkpoint_dir"] = str(Path(s.checkpoint_dir).expanduser())
+            uc["checkpoint_dir"] = str(checkpoint_dir)
             uc.pop("checkpoints", None)
     if s.allow_untrained:
         for name in models:
@@ -103,16 +108,59 @@ def _apply_settings(s: LocalServe, opts: dict) -> None:
 
 
 def read_config(config: str | None) -> tuple[str | None, dict[str, Any]]:
-    """(path, parsed YAML) of ``config`` (default :data:`DEFAULT_CONFIG` when present)."""
-    path = config or (DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else None)
-    if not path:
+    """(path, parsed YAML) of the Serve config file ``config``; ``(None, {})`` without one."""
+    if not config:
         return None, {}
     try:
-        return path, yaml.safe_load(Path(path).read_text()) or {}
+        return config, yaml.safe_load(Path(config).read_text()) or {}
     except FileNotFoundError:
-        raise UsageError(f"--config {path}: no such file") from None
+        raise UsageError(f"--config {config}: no such file") from None
     except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise UsageError(f"--config {path}: not valid YAML ({err})") from None
+        raise UsageError(f"--config {config}: not valid YAML ({err})") from None
+
+
+@dataclass
+class Resolved:
+    """What :func:`serve_locally` will run, decided before Ray starts."""
+
+    source: str  # where the options come from, for messages: "--config FILE" or the defaults
+    options: dict[str, dict[str, Any]]  # per deployment (not yet fitted to the machine)
+    host: str
+    port: int
+    http: dict[str, Any]  # the config's http_options
+    config: str | None  # the config file read, if any
+
+
+def resolve(settings: LocalServe) -> Resolved:
+    """The options of a local service from ``settings``: the config file's when one is named,
+    else built-in ones serving the demo's checkpoints (``checkpoint_dir`` replaces either's).
+    A one-line UsageError for a bad value or config, or checkpoints that are not there."""
+    settings.check()
+    path, cfg = read_config(settings.config)
+    try:
+        opts = options_from_config(cfg) if cfg.get("applications") else {}
+    except (ValueError, KeyError, TypeError) as err:
+        raise UsageError(f"--config {path}: {err}") from None
+    unknown = sorted(set(opts) - set(DEPLOYMENTS))
+    if unknown:
+        raise UsageError(f"--config {path}: unknown deployments {unknown}; expected "
+                         f"{list(DEPLOYMENTS)}")
+    http = dict(cfg.get("http_options") or {})
+    if settings.checkpoint_dir:
+        ckdir, flag, kind = Path(settings.checkpoint_dir).expanduser(), "--checkpoint-dir", ""
+    elif path is None:
+        ckdir, flag, kind = default_checkpoint_dir(), "", "demo"
+    else:
+        ckdir, flag, kind = None, f"--config {path}", ""
+    _apply_settings(settings, opts, ckdir)
+    source = f"--config {path}" if path else "built-in options"
+    check_checkpoints(opts, source)
+    check_checkpoint_dir(opts, MODEL_ROLES, flag, kind)
+    if ckdir:
+        source += f", {kind + ' ' if kind else ''}checkpoints {ckdir}"
+    return Resolved(source=source, options=with_defaults(opts),
+                    host=settings.host or http.get("host") or "127.0.0.1",
+                    port=settings.port or int(http.get("port", 8000)), http=http, config=path)
 
 
 def unplaced(serve, app: str = "forecaster") -> list[str]:
@@ -132,25 +180,9 @@ def unplaced(serve, app: str = "forecaster") -> list[str]:
 
 
 def serve_locally(settings: LocalServe) -> int:
-    """Check ``settings`` and the config (UsageError before Ray starts), then run the service
-    until Ctrl-C or SIGTERM; → 0, or 1 when it failed to start or place its replicas."""
-    settings.check()
-    path, cfg = read_config(settings.config)
-    try:
-        opts = options_from_config(cfg) if cfg.get("applications") else {}
-    except (ValueError, KeyError, TypeError) as err:
-        raise UsageError(f"--config {path}: {err}") from None
-    unknown = sorted(set(opts) - set(DEPLOYMENTS))
-    if unknown:
-        raise UsageError(f"--config {path}: unknown deployments {unknown}; expected "
-                         f"{list(DEPLOYMENTS)}")
-    http = dict(cfg.get("http_options") or {})
-    host = settings.host or http.get("host") or "127.0.0.1"
-    port = settings.port or int(http.get("port", 8000))
-    _apply_settings(settings, opts)
-    check_checkpoints(opts, f"--config {path}" if path else "built-in options")
-    opts = with_defaults(opts)
-
+    """:func:`resolve` ``settings`` (UsageError before Ray starts), then run the service until
+    Ctrl-C or SIGTERM; → 0, or 1 when it failed to start or place its replicas."""
+    r = resolve(settings)
     stop = threading.Event()
 
     def _term(signum, frame):  # SIGTERM stops like Ctrl-C, whatever the service is waiting for
@@ -158,28 +190,28 @@ def serve_locally(settings: LocalServe) -> int:
 
     previous = signal.signal(signal.SIGTERM, _term)
     try:
-        return _serve(settings, opts, path, host, port, http, stop, _term)
+        return _serve(settings, r, stop, _term)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _serve(settings: LocalServe, opts: dict, path: str | None, host: str, port: int,
-           http: Mapping[str, Any], stop: threading.Event, on_term) -> int:
+def _serve(settings: LocalServe, r: Resolved, stop: threading.Event, on_term) -> int:
     # Joins $RAY_ADDRESS (or the job's cluster) if set, else starts a local instance.
     ray = connect(num_cpus=settings.num_cpus, log_to_driver=True, quiet=False)
     signal.signal(signal.SIGTERM, on_term)  # ray.init installs its own (abort) handler
     from ray import serve
 
     res = ray.cluster_resources()
-    opts, notes = fit_to_resources(opts, res.get("CPU", 1.0), res.get("GPU", 0.0))
+    opts, notes = fit_to_resources(r.options, res.get("CPU", 1.0), res.get("GPU", 0.0))
+    host, port = r.host, r.port
     for n in notes:
         print(f"solarray serve: {n}")
-    print(f"solarray serve: starting on http://{host}:{port} (config: {path or 'built-in'}) …",
+    print(f"solarray serve: starting on http://{host}:{port} ({r.source}) …",
           flush=True)
     status = 0
     try:
         serve.start(http_options={"host": host, "port": port,
-                                  "request_timeout_s": http.get("request_timeout_s", 120)})
+                                  "request_timeout_s": r.http.get("request_timeout_s", 120)})
         status = _deploy_and_wait(serve, build_app(opts), settings.placement_timeout, stop,
                                   res.get("CPU", 0.0))
         if status == 0:
@@ -228,4 +260,4 @@ def _deploy_and_wait(serve, app, timeout_s: float, stop: threading.Event, cpus: 
     return 0
 
 
-__all__ = ["DEFAULT_CONFIG", "LocalServe", "read_config", "serve_locally", "unplaced"]
+__all__ = ["LocalServe", "Resolved", "read_config", "resolve", "serve_locally", "unplaced"]
