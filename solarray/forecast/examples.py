@@ -131,7 +131,9 @@ def build_examples(frames: Frames, table: pd.DataFrame, model_config: Any,
 
     ``full_disk``: one example per table row (a :func:`features.full_disk_table`); the frame,
     resized to ``image_size``; ``f107`` falls back to the shard's value, ``label`` to
-    ``flare_m24``. ``ar``: one per region row, a crop around its pixel position.
+    ``flare_m24``. ``ar``: one per region row, a crop around its pixel position (the table's
+    ``pixel_y``/``pixel_x`` on the frames' grid when it has them — a table built by the served
+    chain, :mod:`solarray.pipeline.feature_tables` — else its ``hgs_lon``/``hgs_lat`` projected).
     """
     mc = config_view(model_config) if isinstance(model_config, Mapping) else model_config
     missing = [c for c in ("t_obs",) + (("hgs_lon", "hgs_lat") if mc.mode == "ar" else ())
@@ -163,8 +165,12 @@ def build_examples(frames: Frames, table: pd.DataFrame, model_config: Any,
             label = np.where(label < 0, frames.flare_m24[idx], label)
         images = resize(frames.image[idx], mc.image_size)
     else:
-        rows, cols = ar_pixel(tab["hgs_lon"], tab["hgs_lat"], tab["t_obs"],
-                              frames.image.shape[-1], frames.frame_rsun)
+        if {"pixel_x", "pixel_y"} <= set(tab.columns):  # the served chain's region centres
+            rows = tab["pixel_y"].to_numpy(float)
+            cols = tab["pixel_x"].to_numpy(float)
+        else:
+            rows, cols = ar_pixel(tab["hgs_lon"], tab["hgs_lat"], tab["t_obs"],
+                                  frames.image.shape[-1], frames.frame_rsun)
         tab["pixel_row"], tab["pixel_col"] = rows, cols
         images = ar_crops(frames.image, rows, cols, frames.frame_rsun, mc.crop_rsun,
                           mc.image_size, index=idx)
