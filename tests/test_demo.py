@@ -7,7 +7,13 @@ import pytest
 
 from solarray.cli import main
 from solarray.demo import StageLog, _print_table
-from solarray.demo.report import held_out_skill, regions_vs_truth, write_report
+from solarray.demo.report import (
+    AUTOMATIC,
+    UPPER_BOUND,
+    held_out_skill,
+    regions_vs_truth,
+    write_report,
+)
 
 
 @pytest.mark.parametrize("args,needle", [(["--days", "1"], "days"), (["--size", "50"], "size"),
@@ -33,9 +39,13 @@ def test_report_and_table(tmp_path, capsys):
                                                  "detected_area_msh": 229, "distance_deg": 0.8}]}
     path = write_report(tmp_path, response, log.rows, [
         {"file": "aia_171_level1.fits", "channel": "aia171", "limb_radius_rsun": 1.0}],
-        {"ar": {"roca": 0.912, "bss": 0.21, "tss": 0.6, "hss": 0.4, "n": 100, "events": 9}},
+        {AUTOMATIC: {"ar": {"roca": 0.912, "bss": 0.21, "tss": 0.6, "hss": 0.4, "n": 100,
+                            "events": 9, "roca_lo": 0.85, "roca_hi": 0.95}},
+         UPPER_BOUND: {"ar": {"roca": 0.97, "bss": 0.4, "n": 100, "events": 9}}},
         truth, {"size": 128}, tmp_path / "ck")
     page = path.read_text()
+    assert "Automatic chain, per region: ROCA 0.91 [0.85, 0.95]" in page  # the headline
+    assert page.index(f"<td>{AUTOMATIC}</td>") < page.index(f"<td>{UPPER_BOUND}</td>")
     assert "2024-03-10T00:00:00Z" in page and "beta-x" in page and "0.67" in page
     assert "<td>229</td>" in page and "<td>0.15</td>" in page  # rounded for people
     assert "<td>0.91</td>" in page and "1 matched, 0 missed, 0 false" in page
@@ -65,6 +75,9 @@ def test_held_out_skill_from_forecast_csvs(tmp_path):
     assert chosen["chosen"] in ("full-disk", "aggregated")
     assert chosen["roca"] == skill[chosen["chosen"]]["roca"]
     assert skill["ar"]["roca"] > 0.8 and skill["ar"]["n"] == 40
+    # intervals resample days (no truth_ar column here) and bracket the value
+    assert skill["ar"]["resampled"] == "days" and skill["ar"]["n_groups"] == 10
+    assert skill["ar"]["roca_lo"] < skill["ar"]["roca"] <= skill["ar"]["roca_hi"]
     # Shuffled probabilities lose the skill (the score reads the forecasts, not the labels).
     for split in ("val", "test"):
         f = tmp_path / "ar" / f"forecasts_{split}.csv"

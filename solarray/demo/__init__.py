@@ -31,15 +31,24 @@ from solarray.analysis.crops import samples_from_directory
 from solarray.core.atomic import atomic_path, write_bytes, write_json
 from solarray.core.checkpoints import MODEL_FILE, ROLE_FILES, default_checkpoint_dir
 from solarray.core.ray_connect import connect
+from solarray.data.dataset import assign_splits
 from solarray.data.labels import init_labels
 from solarray.data.preprocess import PreprocessConfig, preprocess_file
 from solarray.data.quality import measure_limb
 from solarray.data.synthetic import forecast_set
-from solarray.demo.report import held_out_skill, regions_vs_truth, write_report
+from solarray.demo.report import (
+    AUTOMATIC,
+    UPPER_BOUND,
+    held_out_skill,
+    regions_vs_truth,
+    write_report,
+)
+from solarray.forecast.features import write_table
 from solarray.forecast.fpnet_run import run_fpnet_training
 from solarray.forecast.training import FPNetTrainConfig
 from solarray.models import save_model
 from solarray.pipeline.batch import forecast_shards
+from solarray.pipeline.feature_tables import TABLE_ROLES, build_tables, run_sample_ids
 from solarray.pipeline.flare_history import FlareHistory
 from solarray.pipeline.model_set import load_models
 from solarray.train.checkpoints import latest_checkpoint
@@ -140,6 +149,22 @@ def _classifiers(run_dirs: list[Path], ckpt_dir: Path, seed: int, storage: Path)
     return out
 
 
+def _runs_in(split: str, cfg: DemoConfig, run_dirs: list[Path]) -> list[Path]:
+    """The run directories of the Suns in ``split`` of the time split (by their start)."""
+    starts = np.array([r.start for r in cfg.runs()], dtype="datetime64[s]")
+    return [d for d, s in zip(run_dirs, assign_splits(starts), strict=True) if s == split]
+
+
+def _pipeline_tables(root: Path, ckpt_dir: Path, out: Path) -> dict[str, Path]:
+    """FPNet's per-region and disk tables from the served perception and analysis
+    (:func:`solarray.pipeline.feature_tables.build_tables`) with the demo's SPNet and
+    classifiers; → mode → table path."""
+    models = load_models(roles=TABLE_ROLES, checkpoint_dir=ckpt_dir, channels=DEMO_CHANNELS)
+    tables = build_tables(root, models)
+    return {"ar": write_table(tables.ar, out / "pipeline_ar.parquet"),
+            "full-disk": write_table(tables.disk, out / "pipeline_disk.parquet")}
+
+
 def run_demo(cfg: DemoConfig) -> dict:
     """Run every stage; returns the forecast response (also written to ``out/forecast.json``)."""
     out = Path(cfg.out).resolve()
@@ -160,7 +185,8 @@ def run_demo(cfg: DemoConfig) -> dict:
         lambda r: f"{len(runs)} Suns × {cfg.days:g} days ({cfg.suns_per_month} per month, "
                   f"Jan test, Mar validation, Feb/Apr training) → {shards}")
     run_dirs = forecast_set.run_dirs(root)
-    synth_dir = run_dirs[-1]  # the newest Sun: the forecast cycle's observation and truth
+    # The cycle's observation: the last of the first held-out (January) Sun, never trained on.
+    synth_dir = _runs_in("test", cfg, run_dirs)[0]
     real = log.run("real sunpy sample files", _real_files,
                    lambda r: ", ".join(f"{x['channel']} limb at {x['limb_radius_rsun']} R☉" for x in r))
 
@@ -189,28 +215,33 @@ def run_demo(cfg: DemoConfig) -> dict:
         return step
     log.run("SPNet segmentation (Ray Train)", spnet, lambda s: f"step {s}")
 
-    log.run("Hale / McIntosh classifiers",
-            lambda: _classifiers(run_dirs, ckpt_dir, cfg.seed, storage),
+    log.run("Hale / McIntosh classifiers (training Suns only)",
+            lambda: _classifiers(_runs_in("train", cfg, run_dirs), ckpt_dir, cfg.seed, storage),
             lambda r: f"{r['n_crops']} AR crops")
 
     fpnet_dirs = {mode: out / f"fpnet_{mode}" for mode in ("full-disk", "ar")}
+    truth_dirs = {mode: out / f"fpnet_truth_{mode}" for mode in ("full-disk", "ar")}
     def fpnet():
+        # The tables FPNet trains on come from the chain it will be served with.
+        paths = _pipeline_tables(root, ckpt_dir, out / "tables")
         for mode, role in (("full-disk", "fpnet_full_disk"), ("ar", "fpnet_ar")):
-            fp_cfg = FPNetTrainConfig(  # `solarray train-fpnet --mode MODE --encoder MAE ...`
-                mode=mode.replace("-", "_"), model_config={"preset": "tiny"},
-                encoder_checkpoint=str(mae_model), steps=cfg.steps,
-                storage_path=os.path.abspath(storage), run_name=f"demo-fpnet-{mode}")
-            result, _ = run_fpnet_training(fp_cfg, str(shards), str(fpnet_dirs[mode]),
-                                           synthetic=str(root))
-            print(result.reports["test"].table(f"FPNet {fp_cfg.mode} (test)"))
+            for arm, dirs, source in ((AUTOMATIC, fpnet_dirs, {"table": str(paths[mode])}),
+                                      (UPPER_BOUND, truth_dirs, {"synthetic": str(root)})):
+                name = "fpnet" if arm == AUTOMATIC else "fpnet-truth"
+                fp_cfg = FPNetTrainConfig(  # `solarray train-fpnet --mode MODE --encoder MAE ...`
+                    mode=mode.replace("-", "_"), model_config={"preset": "tiny"},
+                    encoder_checkpoint=str(mae_model), steps=cfg.steps,
+                    storage_path=os.path.abspath(storage), run_name=f"demo-{name}-{mode}")
+                result, _ = run_fpnet_training(fp_cfg, str(shards), str(dirs[mode]), **source)
+                print(result.reports["test"].table(f"FPNet {fp_cfg.mode}, {arm} (test)"))
             shutil.copy(fpnet_dirs[mode] / MODEL_FILE, ckpt_dir / ROLE_FILES[role])
-        return held_out_skill(fpnet_dirs)
-    skill = log.run("FPNet flare forecaster (full disk + per AR)", fpnet,
+        return {AUTOMATIC: held_out_skill(fpnet_dirs), UPPER_BOUND: held_out_skill(truth_dirs)}
+    skill = log.run("FPNet on the served chain's tables (full disk + per AR)", fpnet,
                     lambda r: "; ".join(f"{m}: ROCA {_fmt(v.get('roca'))}, BSS {_fmt(v.get('bss'))}"
-                                        for m, v in r.items()))
+                                        for m, v in r[AUTOMATIC].items()))
 
     response = log.run("forecast cycle on the newest sample",
-                       lambda: _cycle(shards, synth_dir, ckpt_dir, cfg, out),
+                       lambda: _cycle(root, synth_dir, ckpt_dir, cfg, out),
                        lambda r: f"{len(r['regions'])} regions, P(≥M, 24 h, disk) = "
                                  f"{_fmt(r['full_disk']['p_m24'])}")
     truth = log.run("regions against the synthetic truth",
@@ -220,6 +251,10 @@ def run_demo(cfg: DemoConfig) -> dict:
                               f"{_fmt(m.get('median_area_ratio'))}")
     log.run("report", lambda: write_report(out, response, log.rows, real, skill, truth,
                                            asdict(cfg), ckpt_dir), lambda p: str(p))
+    write_json(out / "scores.json", {  # what docs/results/demo.json records
+        "held_out": skill, "regions_vs_truth": truth, "observation": response.get(
+            "observation_time"), "truth_sun": synth_dir.name, "config": asdict(cfg),
+        "stages_s": {n: round(dt, 1) for n, dt, _ in log.rows}}, indent=1, default=str)
     print(f"\nsolarray demo finished in {time.perf_counter() - t_total:.0f} s")
     _print_table(response)
     print(f"\nsituational map: {out / 'situational_map.png'}\nreport: {out / 'report.html'}\n"
@@ -231,13 +266,14 @@ def _fmt(p) -> str:
     return "n/a" if p is None else f"{float(p):.2f}"
 
 
-def _cycle(shards: Path, synth_dir: Path, ckpt_dir: Path, cfg: DemoConfig, out: Path) -> dict:
+def _cycle(root: Path, synth_dir: Path, ckpt_dir: Path, cfg: DemoConfig, out: Path) -> dict:
     tables = synth_dir / "tables"
     history = FlareHistory.load(xrs=str(tables / "xrs.parquet"), events=str(tables / "events.parquet"),
                                 indices=str(tables / "indices.parquet"))
     models = load_models(checkpoint_dir=ckpt_dir, channels=DEMO_CHANNELS)
-    # Batch forecasting on the newest sample: what `solarray cycle --last 1` runs.
-    result = next(forecast_shards(shards, models, history=history, last=1))
+    # Batch forecasting on that Sun's newest sample: what `solarray cycle` runs.
+    last = run_sample_ids(root)[synth_dir][-1:]
+    result = next(forecast_shards(root / "shards", models, history=history, sample_ids=last))
     response = result.to_json()
     write_json(out / "forecast.json", response, indent=2, default=str)
     write_bytes(out / "situational_map.png", map_png(result.map_inputs(), dpi=110))

@@ -17,14 +17,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from solarray.benchmarks.fpnet import scores, with_raw
 from solarray.core.atomic import write_text
 from solarray.forecast.prediction import disk_from_regions, verify_table
+from solarray.metrics.bootstrap import SCORES, interval
+from solarray.metrics.calibration import fit_calibration
 from solarray.metrics.region_match import match_regions
 
 SKILL_KEYS = ("roca", "bss", "tss", "hss")
+#: The forecasters the demo scores: the product, and FPNet on the truth (an upper bound).
+AUTOMATIC = "automatic chain"
+UPPER_BOUND = "FPNet* (true features, upper bound)"
 #: Truth regions at least this large count for recall (one 128-px pixel is ≈ 50 MSH at centre).
 MIN_TRUTH_MSH = 100.0
 MATCH_DEG = 5.0
@@ -52,13 +58,43 @@ def held_out_skill(fpnet_dirs: Mapping[str, Path]) -> dict[str, dict[str, Any]]:
         known = test[test["observed"] >= 0]
         s = scores(val, test)
         out[mode] = {**{k: s.get(k) for k in SKILL_KEYS}, "n": int(len(known)),
-                     "events": int(known["observed"].sum())}
+                     "events": int(known["observed"].sum()), **intervals(val, test)}
     if "aggregated" in tables:
         # The full-disk forecast to trust: whichever ranks the validation month better.
         val_roca = {m: verify_table(tables[m][0]).roca or 0.0 for m in ("full-disk", "aggregated")}
         best = max(val_roca, key=val_roca.get)
         out["full disk (chosen on validation)"] = {**out[best], "chosen": best,
                                                    "validation_roca": round(val_roca[best], 3)}
+    return out
+
+
+def score_groups(test: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """Bootstrap groups of a forecast table: the true region a detected one was matched to (per
+    region; unmatched detections each their own group), else the day (full disk)."""
+    if "ar" in test.columns and "truth_ar" in test.columns:
+        own = "u" + test["run"].astype(str) + ":" + test["ar"].astype(str) + ":" + \
+            test["time"].astype(str) if "run" in test.columns else "u" + test.index.astype(str)
+        tag = test["run"].astype(str) + ":" if "run" in test.columns else ""
+        groups = np.where(test["truth_ar"].to_numpy() >= 0, tag + test["truth_ar"].astype(str),
+                          own)
+        return groups, "regions"
+    return test["time"].astype(str).str[:10].to_numpy(), "days"
+
+
+def intervals(val: pd.DataFrame, test: pd.DataFrame, n_boot: int = 1000) -> dict[str, Any]:
+    """95 % bootstrap intervals of ROCA and BSS of the Platt-calibrated test forecasts (as
+    :func:`scores` calibrates them), resampling :func:`score_groups`."""
+    vk, tk = val[val["observed"] >= 0], test[test["observed"] >= 0]
+    if not len(tk) or not len(vk):
+        return {}
+    cal = fit_calibration(vk["observed"].to_numpy(), vk["probability_raw"].to_numpy(),
+                          "platt", "reliable")
+    p = cal(tk["probability_raw"].to_numpy())
+    groups, unit = score_groups(tk.reset_index(drop=True))
+    out: dict[str, Any] = {"resampled": unit}
+    for name, fn in SCORES.items():
+        iv = interval(fn, tk["observed"].to_numpy(), p, groups, n_boot=n_boot)
+        out[f"{name}_lo"], out[f"{name}_hi"], out["n_groups"] = iv["lo"], iv["hi"], iv["n_groups"]
     return out
 
 
@@ -90,6 +126,22 @@ def regions_vs_truth(response: Mapping[str, Any], synth_dir: Path) -> dict[str, 
                      "detected_hale": d.get("hale"),
                      "distance_deg": None if not p else round(p.distance_deg, 1)})
     return {**m.to_dict(), "rows": rows}
+
+
+def _ci(v: Mapping[str, Any], key: str) -> str | None:
+    lo, hi = v.get(f"{key}_lo"), v.get(f"{key}_hi")
+    return None if lo is None or hi is None else f"[{lo:.2f}, {hi:.2f}]"
+
+
+def _headline(modes: Mapping[str, Mapping[str, Any]]) -> str:
+    """One sentence: the automatic chain's held-out per-region and full-disk ROCA and BSS."""
+    parts = []
+    for mode, label in (("ar", "per region"), ("full disk (chosen on validation)", "full disk")):
+        v = modes.get(mode)
+        if v:
+            parts.append(f"{label}: ROCA {_cell(v.get('roca'))} {_ci(v, 'roca') or ''}, BSS "
+                         f"{_cell(v.get('bss'))} {_ci(v, 'bss') or ''}".replace("  ", " "))
+    return "Automatic chain, " + "; ".join(parts) if parts else "Automatic chain: no score"
 
 
 def _cell(v: Any, digits: int = 2) -> str:
@@ -131,10 +183,14 @@ def write_report(out: Path, response: Mapping[str, Any], stages: Sequence[tuple[
     """``out/report.html``: forecast, map, regions, held-out skill, truth match, stages."""
     esc = html.escape
     fd = response.get("full_disk", {}) or {}
-    skill_rows = [{"mode": m, **v} for m, v in skill.items()]
-    skill_html = _table(skill_rows, [("mode", "forecast", 0), ("n", "forecasts", 0),
-                                     ("events", "events", 0), ("roca", "ROCA", 2),
-                                     ("bss", "BSS", 2), ("tss", "TSS", 2), ("hss", "HSS", 2)])
+    skill_rows = [{"forecaster": f, "mode": m, **v, "roca_ci": _ci(v, "roca"),
+                   "bss_ci": _ci(v, "bss")} for f, modes in skill.items() for m, v in modes.items()]
+    skill_html = _table(skill_rows, [("forecaster", "forecaster", 0), ("mode", "forecast", 0),
+                                     ("n", "forecasts", 0), ("events", "events", 0),
+                                     ("roca", "ROCA", 2), ("roca_ci", "95 % interval", 0),
+                                     ("bss", "BSS", 2), ("bss_ci", "95 % interval", 0),
+                                     ("tss", "TSS", 2), ("hss", "HSS", 2)])
+    headline = _headline(skill.get(AUTOMATIC, {}))
     truth_html = "<p>No synthetic truth for this observation.</p>"
     if truth:
         truth_html = (
@@ -160,8 +216,13 @@ td,th{{border:1px solid #ccc;padding:3px 8px}}</style></head><body>
 <img src="situational_map.png" alt="situational awareness map" style="max-width:100%">
 <h2>Active regions</h2>{_table(_rounded_regions(response.get('regions', [])), REGION_COLS)}
 <h2>Detected regions against the synthetic truth</h2>{truth_html}
-<h2>FPNet on the held-out month (January, synthetic)</h2>
-<p>ROCA and BSS of the calibrated probabilities (BSS against the test month's own base rate:
+<h2>The forecaster you get, on the held-out month (January, synthetic)</h2>
+<p><b>{esc(headline)}</b></p>
+<p>"{AUTOMATIC}": FPNet trained and scored on what the service computes (SPNet regions, IATools
+areas and Schrijver R, CNN Hale/McIntosh classes, the flare index of the located XRS history) —
+what `solarray serve` delivers. "{UPPER_BOUND}": the same FPNet fed the synthetic Sun's true
+features, an upper bound, not the product. Intervals: 95 % bootstrap, resampling true regions
+(per region) or days (full disk). ROCA and BSS of the calibrated probabilities (BSS against the test month's own base rate:
 climatology scores 0); TSS and HSS at the threshold chosen on the validation month.
 "aggregated": the per-AR probabilities combined over the disk, 1 − Π(1 − p); the last row is
 whichever full-disk forecast ranks the validation month better (never chosen on the test).</p>{skill_html}
@@ -172,4 +233,4 @@ whichever full-disk forecast ranks the validation month better (never chosen on 
     return write_text(Path(out) / "report.html", page)
 
 
-__all__ = ["held_out_skill", "regions_vs_truth", "truth_regions", "write_report"]
+__all__ = ["AUTOMATIC", "UPPER_BOUND", "held_out_skill", "intervals", "score_groups", "regions_vs_truth", "truth_regions", "write_report"]

@@ -29,6 +29,11 @@ def predict(model, ex: Examples, batch_size: int = 64) -> np.ndarray:
     return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
 
+#: Table columns a forecast table keeps to group its rows when scoring: the true region a
+#: detected one was matched to, and the synthetic Sun it came from.
+SCORING_KEYS = ("truth_ar", "run")
+
+
 def forecast_table(ex: Examples, probability: np.ndarray,
                    raw: np.ndarray | None = None) -> pd.DataFrame:
     """Per-example forecasts: ``time``, ``ar`` (region number; absent in full-disk mode),
@@ -36,6 +41,9 @@ def forecast_table(ex: Examples, probability: np.ndarray,
     df = pd.DataFrame({"time": pd.to_datetime(ex.rows["t_obs"]).dt.strftime("%Y-%m-%dT%H:%M:%S")})
     if "ar_number" in ex.rows.columns:
         df["ar"] = ex.rows["ar_number"].to_numpy()
+    for key in SCORING_KEYS:  # carried for scoring (bootstrap groups), never a model input
+        if key in ex.rows.columns:
+            df[key] = ex.rows[key].to_numpy()
     df["observed"] = ex.label
     df["probability"] = np.asarray(probability, float)
     if raw is not None:

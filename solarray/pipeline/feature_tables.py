@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,13 +111,19 @@ def observation_rows(result: CycleResult) -> tuple[list[dict], dict]:
     return ars, disk
 
 
-def _run_windows(root: Path) -> list[tuple[Path, pd.Timestamp, pd.Timestamp]]:
+def run_sample_ids(root: str | os.PathLike) -> dict[Path, list[str]]:
+    """Each run directory of the forecasting set in ``root`` → the ``sample_id`` s of its
+    observations in ``root/shards`` (oldest first)."""
+    root = Path(root)
     spec = json.loads((root / forecast_set.RUNS_FILE).read_text())
-    out = []
+    ids = shard_ids(root / "shards")
+    times = pd.to_datetime(pd.Series(ids))
+    out = {}
     for r, d in zip(spec["runs"], forecast_set.run_dirs(root), strict=True):
-        t0 = pd.Timestamp(r["start"]).tz_localize(None) if pd.Timestamp(r["start"]).tzinfo \
-            else pd.Timestamp(r["start"])
-        out.append((d, t0, t0 + pd.Timedelta(days=float(r["days"])) + pd.Timedelta(minutes=1)))
+        t0 = pd.Timestamp(r["start"])
+        t0 = t0.tz_localize(None) if t0.tzinfo else t0
+        t1 = t0 + pd.Timedelta(days=float(r["days"])) + pd.Timedelta(minutes=1)
+        out[d] = [s for s, t in zip(ids, times, strict=True) if t0 <= t < t1]
     return out
 
 
@@ -129,10 +135,9 @@ def build_tables(root: str | os.PathLike, models: ModelSet, *, config: CycleConf
     (module docstring). ``progress(run, i, n)`` after each sample."""
     root = Path(root)
     shards = root / "shards"
-    stored = pd.to_datetime(pd.Series(shard_ids(shards)))
     ar_rows: list[dict] = []
     disk_rows: list[dict] = []
-    for run_dir, t0, t1 in _run_windows(root):
+    for run_dir, ids in run_sample_ids(root).items():
         tables = run_dir / "tables"
         history = FlareHistory.load(xrs=str(tables / "xrs.parquet"),
                                     events=str(tables / "events.parquet"),
@@ -140,7 +145,6 @@ def build_tables(root: str | os.PathLike, models: ModelSet, *, config: CycleConf
         events = read_truth_events(tables)
         truth = read_table(tables / "ar.parquet", "AR truth table")
         truth_t = pd.to_datetime(truth["t_obs"], utc=True).dt.tz_localize(None)
-        ids = [s for s, t in zip(shard_ids(shards), stored, strict=True) if t0 <= t < t1]
         for i, result in enumerate(forecast_shards(shards, models, history=history,
                                                    config=config, sample_ids=ids)):
             ars, disk = observation_rows(result)
@@ -163,4 +167,4 @@ def build_tables(root: str | os.PathLike, models: ModelSet, *, config: CycleConf
 
 
 __all__ = ["TABLE_ROLES", "PipelineTables", "build_tables", "observation_rows", "region_labels",
-           "truth_match"]
+           "run_sample_ids", "truth_match"]
