@@ -33,3 +33,13 @@ def test_paired_interval_separates_skill_from_noise_and_ties():
     assert d["beats"] and d["lo"] > 0.3
     same = paired_interval(roca, y, good, good, groups, n_boot=50)
     assert same["difference"] == 0.0 and not same["beats"]
+
+
+def test_paired_interval_averages_seeds_of_a_2d_forecast():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    seeds = np.stack([np.clip(y * 0.5 + rng.random(200) * 0.5, 0, 1) for _ in range(3)])
+    base = rng.random(200)
+    d = paired_interval(roca, y, seeds, base, np.arange(200) // 2, n_boot=100)
+    want = np.mean([roca(y, s) for s in seeds]) - roca(y, base)
+    assert abs(d["difference"] - want) < 1e-12 and d["beats"]

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from solarray.forecast.features import full_disk_table, load_feature_table
 from solarray.forecast.frames import Frames, load_frames, select_channels
 from solarray.forecast.prediction import disk_from_regions, verify_table
 from solarray.forecast.training import FPNetTrainConfig, train_fpnet
+from solarray.metrics.bootstrap import SCORES, interval
 from solarray.metrics.calibration import fit_calibration
 from solarray.metrics.protocol import compare
 
@@ -105,6 +107,43 @@ def scores(val: pd.DataFrame, test: pd.DataFrame) -> dict[str, float | None]:
             out.update(roca=s["roca"], bss=s["bss"], bs=s["bs"])
         else:
             out.update(tss=s["tss"], hss=s["hss"])
+    return out
+
+
+def calibrated(val: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    """``test``'s probabilities Platt-calibrated on ``val`` (``probability_raw``; the reliable
+    operating point, as :func:`scores` calibrates them for ROCA and BSS)."""
+    vk = val[val["observed"] >= 0]
+    cal = fit_calibration(vk["observed"].to_numpy(), vk["probability_raw"].to_numpy(),
+                          "platt", "reliable")
+    return cal(test["probability_raw"].to_numpy())
+
+
+def score_groups(test: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """Bootstrap groups of a forecast table: the true region a detected one was matched to (per
+    region; unmatched detections each their own group), else the day (full disk)."""
+    if "ar" in test.columns and "truth_ar" in test.columns:
+        own = "u" + test["run"].astype(str) + ":" + test["ar"].astype(str) + ":" + \
+            test["time"].astype(str) if "run" in test.columns else "u" + test.index.astype(str)
+        tag = test["run"].astype(str) + ":" if "run" in test.columns else ""
+        groups = np.where(test["truth_ar"].to_numpy() >= 0, tag + test["truth_ar"].astype(str),
+                          own)
+        return groups, "regions"
+    return test["time"].astype(str).str[:10].to_numpy(), "days"
+
+
+def intervals(val: pd.DataFrame, test: pd.DataFrame, n_boot: int = 1000) -> dict[str, Any]:
+    """95 % bootstrap intervals of ROCA and BSS of the Platt-calibrated test forecasts (as
+    :func:`scores` calibrates them), resampling :func:`score_groups`."""
+    vk, tk = val[val["observed"] >= 0], test[test["observed"] >= 0].reset_index(drop=True)
+    if not len(tk) or not len(vk):
+        return {}
+    p = calibrated(val, tk)
+    groups, unit = score_groups(tk)
+    out: dict[str, Any] = {"resampled": unit}
+    for name, fn in SCORES.items():
+        iv = interval(fn, tk["observed"].to_numpy(), p, groups, n_boot=n_boot)
+        out[f"{name}_lo"], out[f"{name}_hi"], out["n_groups"] = iv["lo"], iv["hi"], iv["n_groups"]
     return out
 
 
@@ -203,5 +242,5 @@ def comparisons(per_seed: dict[str, dict[str, list]]) -> dict:
     return out
 
 
-__all__ = ["FPNetBenchmarkConfig", "comparisons", "noise_frames", "run", "scores",
-           "shuffle_physics", "with_raw"]
+__all__ = ["FPNetBenchmarkConfig", "calibrated", "comparisons", "intervals", "noise_frames", "run",
+           "score_groups", "scores", "shuffle_physics", "with_raw"]

@@ -2,13 +2,14 @@
 
 synthetic Suns (+ the real sunpy sample FITS) → Ray Data ingest → MAE pretraining with physics-prior
 masking (Ray Train) → SPNet (segmentation) → Hale/McIntosh classifiers → FPNet (full disk and per
-AR) → one perception → analysis → forecast cycle on the newest sample: the region table and flare
-probabilities printed, the situational map PNG and an HTML report written. The checkpoints land
+AR) trained on the tables the served chain computes (and, as an upper bound, on the truth) → one
+perception → analysis → forecast cycle on a held-out January sample: the region table and flare
+probabilities printed, the situational map PNG, the HTML report and ``scores.json`` written. The checkpoints land
 where ``solarray serve`` looks for them (:func:`solarray.core.checkpoints.default_checkpoint_dir`).
 
 Every stage calls the same library function its command calls (``solarray pretrain`` →
 :func:`solarray.train.pretraining.run_pretraining`, ``label init``/``retrain`` →
-:func:`solarray.data.labels.init_labels`/:func:`solarray.train.label_runs.retrain_labels`,
+:func:`solarray.train.chain.train_spnet`,
 ``train-fpnet`` → :func:`solarray.forecast.fpnet_run.run_fpnet_training`); nothing here is
 demo-only science. Independent Suns in January (test), March (validation), February and April (training) so
 that the held-out scores are measured on Suns the models never saw (as on the benchmark Sun,
@@ -27,12 +28,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from solarray.analysis.crops import samples_from_directory
 from solarray.core.atomic import atomic_path, write_bytes, write_json
 from solarray.core.checkpoints import MODEL_FILE, ROLE_FILES, default_checkpoint_dir
 from solarray.core.ray_connect import connect
 from solarray.data.dataset import assign_splits
-from solarray.data.labels import init_labels
 from solarray.data.preprocess import PreprocessConfig, preprocess_file
 from solarray.data.quality import measure_limb
 from solarray.data.synthetic import forecast_set
@@ -46,15 +45,12 @@ from solarray.demo.report import (
 from solarray.forecast.features import write_table
 from solarray.forecast.fpnet_run import run_fpnet_training
 from solarray.forecast.training import FPNetTrainConfig
-from solarray.models import save_model
 from solarray.pipeline.batch import forecast_shards
 from solarray.pipeline.feature_tables import TABLE_ROLES, build_tables, run_sample_ids
 from solarray.pipeline.flare_history import FlareHistory
 from solarray.pipeline.model_set import load_models
-from solarray.train.checkpoints import latest_checkpoint
+from solarray.train.chain import train_classifiers, train_spnet
 from solarray.train.config import TrainConfig
-from solarray.train.fit_classifier import ClassifierTrainConfig, fit_classifier
-from solarray.train.label_runs import retrain_labels
 from solarray.train.pretraining import run_pretraining
 from solarray.viz.forecast_map import map_png
 
@@ -137,18 +133,6 @@ def _latest_model(fit_result) -> Path:
     return model if model.exists() else ckpt
 
 
-def _classifiers(run_dirs: list[Path], ckpt_dir: Path, seed: int, storage: Path) -> dict:
-    parts = [samples_from_directory(d) for d in run_dirs]
-    data = {k: np.concatenate([p[k] for p in parts]) for k in ("x", "hale", "mcintosh", "lon")}
-    out = {"n_crops": int(len(data["x"]))}
-    for task in ("hale", "mcintosh"):
-        run = fit_classifier(data["x"], data[task], data["lon"], ClassifierTrainConfig(
-            task=task, epochs=3, seed=seed, storage_path=str(storage),
-            run_name=f"demo-{task}"), log=lambda *_: None)
-        save_model(run.model, ckpt_dir / ROLE_FILES[task])
-    return out
-
-
 def _runs_in(split: str, cfg: DemoConfig, run_dirs: list[Path]) -> list[Path]:
     """The run directories of the Suns in ``split`` of the time split (by their start)."""
     starts = np.array([r.start for r in cfg.runs()], dtype="datetime64[s]")
@@ -201,22 +185,16 @@ def run_demo(cfg: DemoConfig) -> dict:
                   lambda r: f"step {r.final_step}, loss {r.metrics.get('loss', float('nan')):.4f}")
     mae_model = _latest_model(mae)
 
-    labels = out / "labels"
+    # Features are a few pixels wide at demo sizes: SPNet needs more steps than the other
+    # stages and the Dice term to predict any foreground at all.
     def spnet():
-        init_labels(str(labels), str(shards))  # `solarray label init`
-        # Features are a few pixels wide at demo sizes: SPNet needs more steps than the other
-        # stages and the Dice term to predict any foreground at all.
-        retrain_labels(str(labels), str(shards), steps=4 * cfg.steps, dice=1.0, workers=1,
-                       storage=str(storage), run_name="demo-spnet",
-                       pretrained_encoder=str(mae_model))  # `solarray label retrain`
-        step, path = latest_checkpoint(storage / "demo-spnet")
-        model = path / MODEL_FILE
-        shutil.copy(model if model.exists() else path, ckpt_dir / ROLE_FILES["spnet"])
-        return step
+        return train_spnet(shards, out / "labels", ckpt_dir, steps=4 * cfg.steps,
+                           storage=storage, run_name="demo-spnet", encoder=str(mae_model))
     log.run("SPNet segmentation (Ray Train)", spnet, lambda s: f"step {s}")
 
     log.run("Hale / McIntosh classifiers (training Suns only)",
-            lambda: _classifiers(_runs_in("train", cfg, run_dirs), ckpt_dir, cfg.seed, storage),
+            lambda: train_classifiers(_runs_in("train", cfg, run_dirs), ckpt_dir, seed=cfg.seed,
+                                      storage=storage, prefix="demo", log=lambda *_: None),
             lambda r: f"{r['n_crops']} AR crops")
 
     fpnet_dirs = {mode: out / f"fpnet_{mode}" for mode in ("full-disk", "ar")}

@@ -17,14 +17,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from solarray.benchmarks.fpnet import scores, with_raw
+from solarray.benchmarks.fpnet import intervals, scores, with_raw
 from solarray.core.atomic import write_text
 from solarray.forecast.prediction import disk_from_regions, verify_table
-from solarray.metrics.bootstrap import SCORES, interval
-from solarray.metrics.calibration import fit_calibration
 from solarray.metrics.region_match import match_regions
 
 SKILL_KEYS = ("roca", "bss", "tss", "hss")
@@ -65,36 +62,6 @@ def held_out_skill(fpnet_dirs: Mapping[str, Path]) -> dict[str, dict[str, Any]]:
         best = max(val_roca, key=val_roca.get)
         out["full disk (chosen on validation)"] = {**out[best], "chosen": best,
                                                    "validation_roca": round(val_roca[best], 3)}
-    return out
-
-
-def score_groups(test: pd.DataFrame) -> tuple[np.ndarray, str]:
-    """Bootstrap groups of a forecast table: the true region a detected one was matched to (per
-    region; unmatched detections each their own group), else the day (full disk)."""
-    if "ar" in test.columns and "truth_ar" in test.columns:
-        own = "u" + test["run"].astype(str) + ":" + test["ar"].astype(str) + ":" + \
-            test["time"].astype(str) if "run" in test.columns else "u" + test.index.astype(str)
-        tag = test["run"].astype(str) + ":" if "run" in test.columns else ""
-        groups = np.where(test["truth_ar"].to_numpy() >= 0, tag + test["truth_ar"].astype(str),
-                          own)
-        return groups, "regions"
-    return test["time"].astype(str).str[:10].to_numpy(), "days"
-
-
-def intervals(val: pd.DataFrame, test: pd.DataFrame, n_boot: int = 1000) -> dict[str, Any]:
-    """95 % bootstrap intervals of ROCA and BSS of the Platt-calibrated test forecasts (as
-    :func:`scores` calibrates them), resampling :func:`score_groups`."""
-    vk, tk = val[val["observed"] >= 0], test[test["observed"] >= 0]
-    if not len(tk) or not len(vk):
-        return {}
-    cal = fit_calibration(vk["observed"].to_numpy(), vk["probability_raw"].to_numpy(),
-                          "platt", "reliable")
-    p = cal(tk["probability_raw"].to_numpy())
-    groups, unit = score_groups(tk.reset_index(drop=True))
-    out: dict[str, Any] = {"resampled": unit}
-    for name, fn in SCORES.items():
-        iv = interval(fn, tk["observed"].to_numpy(), p, groups, n_boot=n_boot)
-        out[f"{name}_lo"], out[f"{name}_hi"], out["n_groups"] = iv["lo"], iv["hi"], iv["n_groups"]
     return out
 
 
@@ -233,4 +200,4 @@ whichever full-disk forecast ranks the validation month better (never chosen on 
     return write_text(Path(out) / "report.html", page)
 
 
-__all__ = ["AUTOMATIC", "UPPER_BOUND", "held_out_skill", "intervals", "score_groups", "regions_vs_truth", "truth_regions", "write_report"]
+__all__ = ["AUTOMATIC", "UPPER_BOUND", "held_out_skill", "regions_vs_truth", "truth_regions", "write_report"]

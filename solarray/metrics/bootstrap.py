@@ -56,17 +56,26 @@ def interval(score: Score, y: Sequence, p: Sequence, groups: Sequence, n_boot: i
     return {"value": score(y, p), "lo": lo, "hi": hi, "n_groups": int(len(set(map(str, groups))))}
 
 
+def _mean_score(score: Score, y: np.ndarray, p: np.ndarray) -> float | None:
+    """``score(y, p)``, or its mean over the rows of a 2-D ``p`` (one forecast per seed)."""
+    if p.ndim == 1:
+        return score(y, p)
+    vals = [score(y, row) for row in p]
+    return None if any(v is None for v in vals) else float(np.mean(vals))
+
+
 def paired_interval(score: Score, y: Sequence, p_a: Sequence, p_b: Sequence, groups: Sequence,
                     n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     """``score(y, p_a) − score(y, p_b)`` with its percentile interval over the same group
-    resamples; ``beats`` when the interval lies above 0."""
+    resamples; ``beats`` when the interval lies above 0. A 2-D ``p_a``/``p_b`` (``[seeds, N]``)
+    scores as the mean over its seeds."""
     y, pa, pb = np.asarray(y), np.asarray(p_a, float), np.asarray(p_b, float)
     diffs = []
     for i in _draws(groups, n_boot, seed):
-        a, b = score(y[i], pa[i]), score(y[i], pb[i])
+        a, b = _mean_score(score, y[i], pa[..., i]), _mean_score(score, y[i], pb[..., i])
         if a is not None and b is not None:
             diffs.append(a - b)
-    va, vb = score(y, pa), score(y, pb)
+    va, vb = _mean_score(score, y, pa), _mean_score(score, y, pb)
     a = (1.0 - level) / 2.0
     lo, hi = (float(np.quantile(diffs, a)), float(np.quantile(diffs, 1 - a))) if diffs else \
         (None, None)

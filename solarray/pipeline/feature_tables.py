@@ -8,7 +8,8 @@ from the run's GOES XRS flare history located with the event list, F10.7 measure
 one row per detected region and one per observation. Their feature columns are
 :func:`~solarray.forecast.features.region_features` / ``disk_features`` of IATools' output —
 the dicts the forecast stage hands FPNet — and ``pixel_x``/``pixel_y`` are the region's centre
-on the shard grid, where the served crop is cut.
+on the shard grid, where the served crop is cut; ``n_m``/``n_x`` (≥M flares of the flare index's
+past 24 h) feed the persistence baseline.
 
 The synthetic truth enters only as labels and scoring keys, never as a feature:
 
@@ -106,9 +107,15 @@ def observation_rows(result: CycleResult) -> tuple[list[dict], dict]:
     sid = result.sample.sample_id
     ars = [{"t_obs": t, "sample_id": sid, "ar_number": int(r["number"]),
             "hgs_lon": r["hgs_lon"], "hgs_lat": r["hgs_lat"], "pixel_x": r["pixel_x"],
-            "pixel_y": r["pixel_y"], **region_features(r, a.disk)} for r in a.ars]
-    disk = {"t_obs": t, "sample_id": sid, **disk_features(a.disk)}
+            "pixel_y": r["pixel_y"], **region_features(r, a.disk), **_past_flares(r)}
+           for r in a.ars]
+    disk = {"t_obs": t, "sample_id": sid, **disk_features(a.disk), **_past_flares(a.disk)}
     return ars, disk
+
+
+def _past_flares(row) -> dict:
+    """M- and X-class flare counts of the flare index's window (persistence's input)."""
+    return {"n_m": row.get("n_m"), "n_x": row.get("n_x")}
 
 
 def run_sample_ids(root: str | os.PathLike) -> dict[Path, list[str]]:

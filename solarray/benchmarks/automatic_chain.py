@@ -1,0 +1,232 @@
+"""The forecaster a user gets, measured: the automatic chain on the benchmark Sun's held-out Suns.
+
+One run trains the chain the service runs — SPNet and the Hale/McIntosh CNNs on the training
+Suns (:mod:`solarray.train.chain`) — builds FPNet's tables with it
+(:func:`solarray.pipeline.feature_tables.build_tables`), and scores, on the same split:
+
+* ``automatic_chain`` — FPNet trained and tested on the pipeline tables (the product);
+* ``fpnet_truth`` — FPNet on the synthetic truth's features: an upper bound, not the product;
+* baselines on the *same pipeline features*: ``climatology`` (the training base rate),
+  ``persistence`` (a ≥M flare in the region / on the disk in the past 24 h, from the located
+  XRS history), ``logistic`` (log R, area, flare index), ``hale_rates`` (the training rate of
+  each pipeline-predicted Hale class); for the full disk also ``logistic_combined`` (the
+  per-region logistic regression combined as 1 − Π(1 − p_i)).
+
+Every forecast is Platt-calibrated on the validation Suns. Test scores: ROCA and BSS with 95 %
+bootstrap intervals resampling true regions (per region) or days (full disk), TSS at the
+validation-chosen threshold; FPNet arms mean ± std over seeds; paired intervals of the automatic
+chain against each baseline (the seed-mean score difference on the same resamples).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from solarray.benchmarks.fpnet import calibrated, score_groups, scores, with_raw
+from solarray.benchmarks.runs import ProtocolConfig
+from solarray.data.dataset import assign_splits
+from solarray.data.synthetic import forecast_set
+from solarray.forecast.baselines import climatology, logistic_baseline
+from solarray.forecast.examples import Examples
+from solarray.forecast.features import (
+    full_disk_table,
+    load_feature_table,
+    read_table,
+    write_table,
+)
+from solarray.forecast.frames import load_frames, select_channels
+from solarray.forecast.prediction import disk_from_regions, forecast_table
+from solarray.forecast.training import FPNetTrainConfig, train_fpnet
+from solarray.metrics.bootstrap import SCORES, interval, paired_interval
+from solarray.pipeline.feature_tables import TABLE_ROLES, build_tables
+from solarray.pipeline.model_set import load_models
+from solarray.train.chain import train_classifiers, train_spnet
+
+CHAIN_SCALARS = ("log_r", "area_msh", "flare_index")
+LOG_SCALARS = ("area_msh", "flare_index")
+
+
+@dataclass
+class ChainBenchmarkConfig(ProtocolConfig):
+    runs_dir: str = ".cache/benchmark_runs/automatic_chain"
+    channels: tuple[str, ...] = ("hmi_m", "aia304")  # SA-AI 2025: HMI magnetogram + AIA 304 Å
+    spnet_steps: int = 400
+    classifier_epochs: int = 3
+    ar_steps: int = 400
+    disk_steps: int = 300
+    batch_size: int = 32
+    lr: float = 1e-3
+    ar_image_size: int = 32
+    model_config: dict = field(default_factory=lambda: {"preset": "tiny"})
+    n_boot: int = 1000
+
+    def __post_init__(self) -> None:
+        self.seeds, self.channels = tuple(self.seeds), tuple(self.channels)
+        if not self.seeds:
+            raise ValueError("seeds: expected at least one seed (the protocol wants ≥ 3)")
+
+
+def train_chain(cfg: ChainBenchmarkConfig, log: Callable[[str], None]) -> Path:
+    """SPNet and the classifiers on the benchmark Sun's training Suns, into
+    ``runs_dir/checkpoints`` (reused when complete)."""
+    root, runs = Path(cfg.root), Path(cfg.runs_dir).resolve()
+    ckpt = runs / "checkpoints"
+    ckpt.mkdir(parents=True, exist_ok=True)
+    if not (ckpt / "spnet.pt").exists():
+        t = time.perf_counter()
+        train_spnet(root / "shards", runs / "labels", ckpt, steps=cfg.spnet_steps,
+                    storage=runs, run_name="chain-spnet", log=lambda *_: None)
+        log(f"[chain] SPNet: {time.perf_counter() - t:.0f} s")
+    if not (ckpt / "mcintosh.pt").exists():
+        dirs = forecast_set.run_dirs(root)
+        starts = np.array([d.name.split("_")[1] for d in dirs], dtype="datetime64[s]")
+        train_dirs = [d for d, s in zip(dirs, assign_splits(starts), strict=True) if s == "train"]
+        train_classifiers(train_dirs, ckpt, seed=0, storage=runs, epochs=cfg.classifier_epochs,
+                          prefix="chain", log=lambda *_: None)
+    return ckpt
+
+
+def chain_tables(cfg: ChainBenchmarkConfig, ckpt: Path, log: Callable[[str], None]
+                 ) -> dict[str, pd.DataFrame]:
+    """The pipeline tables (``ar``, ``disk``) of every benchmark Sun (cached next to the chain)."""
+    paths = {k: Path(cfg.runs_dir) / f"pipeline_{k}.parquet" for k in ("ar", "disk")}
+    if not all(p.exists() for p in paths.values()):
+        t = time.perf_counter()
+        models = load_models(roles=TABLE_ROLES, checkpoint_dir=ckpt,
+                             channels=("hmi_m", "aia193", "aia304"))
+        tables = build_tables(cfg.root, models)
+        write_table(tables.ar, paths["ar"])
+        write_table(tables.disk, paths["disk"])
+        log(f"[chain] pipeline tables: {len(tables.ar)} region rows, {len(tables.disk)} "
+            f"observations, {time.perf_counter() - t:.0f} s")
+    return {k: read_table(p) for k, p in paths.items()}
+
+
+def _column(ex: Examples, name: str) -> np.ndarray:
+    return pd.to_numeric(ex.rows[name], errors="coerce").fillna(0).to_numpy(float) \
+        if name in ex.rows.columns else np.zeros(len(ex))
+
+
+def persistence(splits: dict[str, Examples]) -> dict[str, pd.DataFrame]:
+    """1 when the pipeline's flare history has a ≥M flare (of the region / the disk) in the past
+    24 h, else 0 (raw; calibrated on validation like every arm)."""
+    out = {}
+    for k in ("val", "test"):
+        p = ((_column(splits[k], "n_m") + _column(splits[k], "n_x")) > 0).astype(float)
+        out[k] = forecast_table(splits[k], p, p)
+    return out
+
+
+def hale_rates(splits: dict[str, Examples]) -> dict[str, pd.DataFrame]:
+    """The training split's ≥M rate of each pipeline-predicted Hale class (unknown: overall)."""
+    tr = splits["train"]
+    known = tr.label >= 0
+    hale = tr.rows["hale"].astype(str).to_numpy() if "hale" in tr.rows else np.full(len(tr), "")
+    base = float(tr.label[known].mean())
+    rates = {h: float(tr.label[known & (hale == h)].mean()) for h in set(hale[known])}
+    out = {}
+    for k in ("val", "test"):
+        h = splits[k].rows["hale"].astype(str).to_numpy() if "hale" in splits[k].rows \
+            else np.full(len(splits[k]), "")
+        p = np.array([rates.get(x, base) for x in h])
+        out[k] = forecast_table(splits[k], p, p)
+    return out
+
+
+def _fpnet(cfg: ChainBenchmarkConfig, mode: str, frames, table: pd.DataFrame, seed: int,
+           arm: str, log: Callable[[str], None]):
+    size = cfg.ar_image_size if mode == "ar" else frames.image.shape[-1]
+    tcfg = FPNetTrainConfig(
+        mode=mode, model_config={**cfg.model_config, "image_size": size},
+        steps=cfg.ar_steps if mode == "ar" else cfg.disk_steps, batch_size=cfg.batch_size,
+        lr=cfg.lr, seed=seed, storage_path=str(Path(cfg.runs_dir).resolve()),
+        run_name=f"{mode}_{arm}_s{seed}")
+    t = time.perf_counter()
+    res = train_fpnet(tcfg, frames, table, Path(cfg.runs_dir) / tcfg.run_name, log=lambda s: None)
+    log(f"[chain] {mode} {arm} seed {seed}: {time.perf_counter() - t:.0f} s")
+    return res
+
+
+def _scored(cfg: ChainBenchmarkConfig, val: pd.DataFrame, test: pd.DataFrame) -> dict[str, Any]:
+    """Point scores plus bootstrap intervals of one arm's forecasts."""
+    val, test = with_raw(val), with_raw(test)
+    out = dict(scores(val, test))
+    tk = test[test["observed"] >= 0].reset_index(drop=True)
+    p = calibrated(val, tk)
+    groups, unit = score_groups(tk)
+    for name, fn in SCORES.items():
+        iv = interval(fn, tk["observed"].to_numpy(), p, groups, n_boot=cfg.n_boot)
+        out[f"{name}_lo"], out[f"{name}_hi"] = iv["lo"], iv["hi"]
+    out.update(n=int(len(tk)), events=int(tk["observed"].sum()), n_groups=int(len(set(groups))),
+               resampled=unit)
+    return out
+
+
+def _paired(cfg: ChainBenchmarkConfig, chain: list[tuple[pd.DataFrame, pd.DataFrame]],
+            base: tuple[pd.DataFrame, pd.DataFrame]) -> dict[str, Any]:
+    """The automatic chain (seed mean) minus a baseline, ROCA and BSS, on the same resamples."""
+    bval, btest = with_raw(base[0]), with_raw(base[1])
+    tk = btest[btest["observed"] >= 0].reset_index(drop=True)
+    pb = calibrated(bval, tk)
+    pa = np.stack([calibrated(with_raw(v), with_raw(t)[with_raw(t)["observed"] >= 0])
+                   for v, t in chain])
+    groups, _ = score_groups(tk)
+    y = tk["observed"].to_numpy()
+    return {name: paired_interval(fn, y, pa, pb, groups, n_boot=cfg.n_boot)
+            for name, fn in SCORES.items()}
+
+
+def run(cfg: ChainBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
+    """Train the chain, build its tables, score every arm; → ``{"per_seed", "baselines",
+    "paired", "info"}`` per mode (``ar``, ``full_disk``)."""
+    Path(cfg.runs_dir).mkdir(parents=True, exist_ok=True)
+    ckpt = train_chain(cfg, log)
+    tables = chain_tables(cfg, ckpt, log)
+    frames = select_channels(load_frames(Path(cfg.root) / "shards"), cfg.channels)
+    truth = load_feature_table(synthetic=cfg.root)
+    out: dict[str, Any] = {"per_seed": {"ar": {}, "full_disk": {}}, "baselines": {},
+                           "paired": {}, "info": {}}
+    forecasts: dict[str, dict[str, list]] = {"ar": {}, "full_disk": {}}
+    splits = {}
+    for seed in cfg.seeds:
+        for mode, table in (("ar", tables["ar"]), ("full_disk", tables["disk"])):
+            res = _fpnet(cfg, mode, frames, table, seed, "automatic_chain", log)
+            splits[mode] = res.examples
+            fc = (res.forecasts["val"], res.forecasts["test"])
+            forecasts[mode].setdefault("automatic_chain", []).append(fc)
+            out["per_seed"][mode].setdefault("automatic_chain", []).append(_scored(cfg, *fc))
+            truth_table = truth if mode == "ar" else full_disk_table(truth)
+            tres = _fpnet(cfg, mode, frames, truth_table, seed, "fpnet_truth", log)
+            out["per_seed"][mode].setdefault("fpnet_truth", []).append(
+                _scored(cfg, tres.forecasts["val"], tres.forecasts["test"]))
+    for mode, scal in (("ar", CHAIN_SCALARS), ("full_disk", ("log_r", "area_msh", "flare_index",
+                                                             "n_ar"))):
+        ex = splits[mode]
+        base = {"climatology": (climatology(ex["train"], ex["val"]),
+                                climatology(ex["train"], ex["test"]))}
+        base["persistence"] = tuple(persistence(ex)[k] for k in ("val", "test"))
+        lr = logistic_baseline(ex, list(scal), list(LOG_SCALARS), [])
+        base["logistic"] = (lr["val"], lr["test"])
+        base["hale_rates"] = tuple(hale_rates(ex)[k] for k in ("val", "test"))
+        if mode == "full_disk":
+            ar_lr = logistic_baseline(splits["ar"], list(CHAIN_SCALARS), list(LOG_SCALARS), [])
+            labels = {k: pd.DataFrame({"t_obs": ex[k].rows["t_obs"], "label": ex[k].label})
+                      for k in ("val", "test")}
+            base["logistic_combined"] = tuple(disk_from_regions(ar_lr[k], labels[k])
+                                              for k in ("val", "test"))
+        out["baselines"][mode] = {name: _scored(cfg, *fc) for name, fc in base.items()}
+        out["paired"][mode] = {name: _paired(cfg, forecasts[mode]["automatic_chain"], fc)
+                               for name, fc in base.items()}
+        out["info"][mode] = {k: int(len(v)) for k, v in ex.items()}
+    return out
+
+
+__all__ = ["ChainBenchmarkConfig", "chain_tables", "hale_rates", "persistence", "run",
+           "train_chain"]
