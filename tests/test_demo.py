@@ -67,7 +67,7 @@ def test_held_out_skill_from_forecast_csvs(tmp_path):
             df = pd.DataFrame({"time": times, "observed": obs.astype(int), "probability": p,
                                "probability_raw": p})
             if mode == "ar":
-                df["ar"] = 5
+                df["ar"] = np.arange(40) % 10  # ten regions
             df.to_csv(d / f"forecasts_{split}.csv", index=False)
     skill = held_out_skill({"ar": tmp_path / "ar", "full-disk": tmp_path / "full-disk"})
     assert set(skill) == {"ar", "full-disk", "aggregated", "full disk (chosen on validation)"}
@@ -75,8 +75,9 @@ def test_held_out_skill_from_forecast_csvs(tmp_path):
     assert chosen["chosen"] in ("full-disk", "aggregated")
     assert chosen["roca"] == skill[chosen["chosen"]]["roca"]
     assert skill["ar"]["roca"] > 0.8 and skill["ar"]["n"] == 40
-    # intervals resample days (no truth_ar column here) and bracket the value
-    assert skill["ar"]["resampled"] == "days" and skill["ar"]["n_groups"] == 10
+    # intervals resample the regions (per region) or days (full disk) and bracket the value
+    assert skill["ar"]["resampled"] == "regions" and skill["ar"]["n_groups"] == 10
+    assert skill["full-disk"]["resampled"] == "days" and skill["full-disk"]["n_groups"] == 10
     assert skill["ar"]["roca_lo"] < skill["ar"]["roca"] <= skill["ar"]["roca_hi"]
     # Shuffled probabilities lose the skill (the score reads the forecasts, not the labels).
     for split in ("val", "test"):

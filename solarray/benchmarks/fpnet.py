@@ -120,16 +120,16 @@ def calibrated(val: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
 
 
 def score_groups(test: pd.DataFrame) -> tuple[np.ndarray, str]:
-    """Bootstrap groups of a forecast table: the true region a detected one was matched to (per
-    region; unmatched detections each their own group), else the day (full disk)."""
-    if "ar" in test.columns and "truth_ar" in test.columns:
-        own = "u" + test["run"].astype(str) + ":" + test["ar"].astype(str) + ":" + \
-            test["time"].astype(str) if "run" in test.columns else "u" + test.index.astype(str)
-        tag = test["run"].astype(str) + ":" if "run" in test.columns else ""
-        groups = np.where(test["truth_ar"].to_numpy() >= 0, tag + test["truth_ar"].astype(str),
-                          own)
-        return groups, "regions"
-    return test["time"].astype(str).str[:10].to_numpy(), "days"
+    """Bootstrap groups of a forecast table: per region, the physical region — the true one a
+    detected region was matched to (``truth_ar``; an unmatched detection is its own group), or
+    the table's own ``ar`` on a truth table — within its synthetic Sun (``run``); else (full
+    disk) the day."""
+    if "ar" not in test.columns:
+        return test["time"].astype(str).str[:10].to_numpy(), "days"
+    tag = test["run"].astype(str) + ":" if "run" in test.columns else ""
+    key = test["truth_ar"] if "truth_ar" in test.columns else test["ar"]
+    own = "unmatched:" + test.index.astype(str)
+    return np.where(key.to_numpy() >= 0, tag + key.astype(str), own), "regions"
 
 
 def intervals(val: pd.DataFrame, test: pd.DataFrame, n_boot: int = 1000) -> dict[str, Any]:
