@@ -118,3 +118,19 @@ def test_training_row_and_crop_equal_what_the_service_computes_from_the_fits(
                                      fp.crop_rsun, fp.image_size)
                              for r in sorted(served.ars, key=lambda r: r["number"])])
     np.testing.assert_allclose(ex.image, served_crops, atol=1e-5)
+
+
+def test_feature_tables_command_refuses_what_it_cannot_use(tmp_path, capsys):
+    from solarray.cli import main
+
+    (tmp_path / "set").mkdir()
+    assert main(["feature-tables", "--synthetic", str(tmp_path / "set"), "--checkpoint-dir",
+                 str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "runs.json" in capsys.readouterr().err
+    (tmp_path / "set" / "runs.json").write_text('{"runs": []}')
+    (tmp_path / "ck").mkdir()
+    (tmp_path / "ck" / "spnet.pt").write_bytes(b"")
+    assert main(["feature-tables", "--synthetic", str(tmp_path / "set"), "--checkpoint-dir",
+                 str(tmp_path / "ck"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "hale.pt, mcintosh.pt" in err[0]
