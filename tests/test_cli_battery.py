@@ -236,6 +236,12 @@ BATTERY = [
     _c("forecast", "corrupt-shard", lambda P, o: ["--checkpoint", P.spnet, "--data",
                                                   P.corrupt, "--out", o], "shard_2024"),
     # forecast-index
+    # feature-tables
+    _c("feature-tables", "missing-synthetic", lambda P, o: ["--synthetic", P.missing,
+                                                           "--checkpoint-dir", P.empty, "--out", o],
+       "--synthetic"),
+    _c("feature-tables", "not-a-set", lambda P, o: ["--synthetic", P.empty, "--checkpoint-dir",
+                                                   P.empty, "--out", o], "runs.json"),
     _c("forecast-index", "missing-series", lambda P, o: ["--series", P.missing], "--series"),
     _c("forecast-index", "corrupt-series", lambda P, o: ["--series", P.garbage_csv],
        "garbage.csv"),

@@ -100,15 +100,16 @@ def test_group_samples_pure():
 def test_truth_labels(tmp_path):
     pd.DataFrame({"start": [step(2), step(3), T0 + timedelta(hours=30)],
                   "goes_class": ["C3.1", "M2.5", "X1.0"]}).to_parquet(tmp_path / "events.parquet")
-    pd.DataFrame({"date": ["2024-03-10"], "f107": [150.0], "f30": [120.0]}).to_parquet(
-        tmp_path / "indices.parquet")
+    pd.DataFrame({"date": ["2024-03-09", "2024-03-10"], "f107": [150.0, 160.0],
+                  "f30": [120.0, 125.0]}).to_parquet(tmp_path / "indices.parquet")
     pd.DataFrame({"time": [T0.isoformat()], "kp": [3]}).to_csv(tmp_path / "user.csv", index=False)
     truth = Truth(str(tmp_path), str(tmp_path / "user.csv"))
-    lab = truth.labels_for(T0)
+    lab = truth.labels_for(T0)  # 10 March 00 UT: the index measured last is 9 March's (20 UT)
     assert lab == {"flare_class_24h": "M2.5", "f107": 150.0, "f30": 120.0, "kp": 3}
     later = truth.labels_for(step(3))  # M2.5 starts at t itself: not "after"; X1.0 is 30 h out
     assert later["flare_class_24h"] == "" and later["kp"] is None
-    assert np.isnan(truth.labels_for(datetime(2024, 3, 12))["f107"])
+    assert truth.labels_for(datetime(2024, 3, 10, 21))["f107"] == 160.0
+    assert np.isnan(truth.labels_for(datetime(2024, 3, 15))["f107"])  # older than 3 days
     assert Truth().labels_for(T0)["flare_class_24h"] is None
 
 
@@ -212,8 +213,8 @@ def test_masks_labels_and_cli(ray_session, tmp_path, capsys):
     for k in range(2):  # no mask for step 2 → filled with MASK_UNKNOWN
         _write_masks(str(truth / "masks" / f"masks_{step(k):%Y%m%dT%H%M%S}.fits"), step(k))
     pd.DataFrame({"start": [step(1, 60)], "goes_class": ["M1.0"]}).to_parquet(truth / "tables" / "events.parquet")
-    pd.DataFrame({"date": ["2024-03-10"], "f107": [90.0], "f30": [70.0]}).to_parquet(
-        truth / "tables" / "indices.parquet")
+    pd.DataFrame({"date": ["2024-03-09", "2024-03-10"], "f107": [90.0, 95.0],
+                  "f30": [70.0, 75.0]}).to_parquet(truth / "tables" / "indices.parquet")
     pd.DataFrame({"time": [step(1, 20).isoformat()], "kp": [4.5]}).to_csv(tmp_path / "kp.csv", index=False)
     out = tmp_path / "out"
     rc = cli.main(["ingest", "--input", str(inp), "--out", str(out), "--size", "32", "--channels",
@@ -227,7 +228,7 @@ def test_masks_labels_and_cli(ray_session, tmp_path, capsys):
     ds = D.read_shards(str(out))
     rows = sorted(ds.take_all(), key=lambda r: r["sample_id"])
     assert [r["flare_class_24h"] for r in rows] == ["M1.0", "M1.0", ""]
-    assert rows[0]["f107"] == 90.0
+    assert rows[0]["f107"] == 90.0  # before 20 UT: the previous day's value
     assert np.isnan(rows[0]["kp"]) and rows[1]["kp"] == 4.5  # user labels: nearest within ±6 min
     m0 = rows[0]["masks"]
     assert m0.shape == (3, 32, 32) and m0.dtype == np.uint8

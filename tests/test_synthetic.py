@@ -16,7 +16,7 @@ from sunpy.data.test import get_test_filepath
 from solarray.cli import main
 from solarray.core.classes import HALE_CLASSES
 from solarray.core.goes import goes_class
-from solarray.data.synthetic import SynthConfig, generate, model, parse_cadence
+from solarray.data.synthetic import SynthConfig, activity, generate, model, parse_cadence
 
 
 def _maps(out, channel):
@@ -175,7 +175,7 @@ def test_filaments_lie_on_polarity_inversion_lines():
 
 def test_flare_rate_rises_with_complexity():
     sun = model.build_sun(seed=5, days=30, year=2024.0, activity=3.0)
-    flares = model.simulate_flares(sun, 0.0, 30.0, seed=5)
+    flares = activity.simulate_flares(sun, 0.0, 30.0, seed=5)
     t = np.linspace(0, 30, 601)
     exposure = {h: 0.0 for h in HALE_CLASSES}
     count = {h: 0 for h in HALE_CLASSES}
@@ -204,7 +204,7 @@ def test_flares_follow_the_flux_at_polarity_inversion_lines():
     """Productivity is set by the magnetogram (PIL flux), so regions with more PIL flux flare
     more and bigger; the ≥M base rate per region stays near maximum-of-cycle values."""
     sun = model.build_sun(seed=7, days=30, year=2024.0, activity=3.0)
-    flares = model.simulate_flares(sun, 0.0, 30.0, seed=7)
+    flares = activity.simulate_flares(sun, 0.0, 30.0, seed=7)
     t = np.linspace(0, 30, 601)
     regions = sun.active_regions
     x = np.array([r.pil_flux for r in regions])

@@ -24,11 +24,13 @@ from solarray.data.dataset import assign_splits
 from solarray.data.synthetic import forecast_set
 from solarray.data.synthetic.benchmark_sun import (
     DESCRIPTION_FILE,
+    LOOKAHEAD_CHECKS,
     SUN_VERSION,
     BenchmarkSunConfig,
     build_benchmark_sun,
     contrast,
     feature_sizes,
+    flare_productivity,
 )
 from solarray.forecast.features import full_disk_table, load_feature_table
 
@@ -77,12 +79,15 @@ def base_rates(root: str | os.PathLike) -> dict[str, dict[str, float]]:
 
 
 def describe(root: str | os.PathLike) -> dict:
-    """Feature sizes, EUV contrast against the real Sun, splits and base rates of a benchmark
-    Sun root (the JSON written beside it)."""
+    """Feature sizes, EUV contrast against the real Sun, splits and base rates, where the ≥M
+    flares come from (share by true Hale class; Hale class vs PIL flux ROC AUC) and the
+    look-ahead checks of a benchmark Sun root (the JSON written beside it)."""
     root = Path(root)
     shards = root / "shards"
     return {"root": str(root), "feature_sizes": feature_sizes(shards),
-            "contrast_aia171": contrast(shards), "splits": base_rates(root)}
+            "contrast_aia171": contrast(shards), "splits": base_rates(root),
+            "flare_productivity": flare_productivity(root),
+            "lookahead_checks": list(LOOKAHEAD_CHECKS)}
 
 
 __all__ = ["base_rates", "describe", "make_benchmark_sun"]

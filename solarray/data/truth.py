@@ -1,8 +1,9 @@
 """Truth joined to samples at ingest: truth masks (``masks_<time>.fits``) and label tables.
 
 * masks: the file nearest in time (within the tolerance), resampled onto the output grid;
-* labels: ``flare_class_24h`` from an events table, ``f107``/``f30`` from daily indices, and any
-  columns of a user CSV with a time column.
+* labels: ``flare_class_24h`` from an events table, ``f107``/``f30`` from daily indices (the
+  latest value measured by the sample time, :func:`~solarray.data.tables.indices.index_at`: they
+  are model inputs), and any columns of a user CSV with a time column.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from solarray.data.tables.indices import index_at
 from solarray.data.tables.truth import read_truth_events, read_truth_indices, read_user_labels
 from solarray.data.warp import output_scale, sun_in_header
 
@@ -51,9 +53,7 @@ class Truth:
         self.tolerance = tolerance
         if tables_dir:
             self.events = read_truth_events(tables_dir)
-            ix = read_truth_indices(tables_dir)
-            if ix is not None:
-                self.indices = ix.set_axis(ix.index.date)  # keyed by datetime.date
+            self.indices = read_truth_indices(tables_dir)  # by day (midnight UTC)
         if labels_csv:
             self.user = read_user_labels(labels_csv)
 
@@ -63,17 +63,17 @@ class Truth:
 
     def labels_for(self, t: datetime) -> dict[str, object]:
         """``flare_class_24h`` (strongest flare starting in (t, t+24 h]; '' none; None unknown),
-        ``f107``/``f30`` (sfu, NaN unknown) and the user CSV's columns (nearest row in tolerance)."""
+        ``f107``/``f30`` (sfu, NaN unknown: the latest value measured at or before ``t``) and
+        the user CSV's columns (nearest row in tolerance)."""
         out: dict[str, object] = {"flare_class_24h": None, "f107": float("nan"), "f30": float("nan")}
         if self.events is not None:
             ev = self.events
             sel = ev[(ev["start"] > t) & (ev["start"] <= t + timedelta(hours=24))]
             out["flare_class_24h"] = "" if sel.empty else str(sel.loc[sel["peak_flux"].idxmax(), "goes_class"])
-        if self.indices is not None and t.date() in self.indices.index:
-            row = self.indices.loc[t.date()]
+        if self.indices is not None:
             for k in ("f107", "f30"):
-                if k in row:
-                    out[k] = float(row[k])
+                if k in self.indices.columns:
+                    out[k] = float(index_at(self.indices[k], [t])[0])
         if self.user is not None and len(self.user):
             times = self.user["_t"].to_numpy(dtype="datetime64[us]")
             i = int(np.argmin(np.abs(times - np.datetime64(t, "us"))))

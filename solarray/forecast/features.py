@@ -7,7 +7,8 @@ the synthetic Sun's truth all work. Columns (per-AR table, one row per region pe
 * physical features: ``area_msh`` (MSH), ``hale`` ('alpha' | 'beta' | 'beta-x'), ``mcintosh``
   (Z letter A–H), ``flare_index`` (FI = 100·N_X + 10·N_M + 1·N_C over flares ≥ C5.0 in the
   previous 24 h, :mod:`solarray.analysis.flare_index`; NaN when unknown), ``log_r``
-  (log10 Schrijver R; NaN when unknown), ``f107`` (sfu, daily);
+  (log10 Schrijver R; NaN when unknown), ``f107`` (sfu: the latest daily value measured at or
+  before ``t_obs``, :func:`~solarray.data.tables.indices.index_at`);
 * ``label``: 1 if that region produces a ≥M1.0 flare starting in (t, t + 24 h], else 0.
 
 The full-disk table (:func:`full_disk_table`) has one row per time with disk-level aggregates
@@ -34,6 +35,7 @@ from solarray.core.atomic import atomic_path
 from solarray.core.classes import encode_categories, most_complex, vocabulary
 from solarray.core.goes import class_to_flux
 from solarray.data.synthetic import forecast_set
+from solarray.data.tables.indices import index_at, read_indices
 from solarray.data.tables.table import read_table as read_any_table
 
 M1_FLUX = 1e-5  # W m⁻²
@@ -83,14 +85,6 @@ def flare_labels(events: pd.DataFrame, times: Sequence, horizon_hours: float = 2
     return out
 
 
-def _daily(indices: pd.DataFrame | None, times: pd.Series, column: str = "f107") -> np.ndarray:
-    if indices is None or column not in indices:
-        return np.full(len(times), np.nan)
-    lut = dict(zip(pd.to_datetime(indices["date"]).dt.date, indices[column].astype(float),
-                   strict=True))
-    return np.array([lut.get(t.date(), np.nan) for t in times])
-
-
 def synthetic_ar_table(synth_dir: str | os.PathLike, run: str | None = None) -> pd.DataFrame:
     """The per-AR table of one synthetic-Sun output directory (its ``tables/``): positions, area,
     Hale, McIntosh from ``ar.parquet``; flare index and labels from ``events.parquet``; F10.7
@@ -100,7 +94,7 @@ def synthetic_ar_table(synth_dir: str | os.PathLike, run: str | None = None) -> 
         raise FileNotFoundError(f"{tables}/ar.parquet not found (a synthetic-Sun output dir?)")
     ar = read_any_table(tables / "ar.parquet", "AR truth table")
     events = read_any_table(tables / "events.parquet", "flare events")
-    indices = read_any_table(tables / "indices.parquet", "indices") \
+    indices = read_indices(tables / "indices.parquet", None) \
         if (tables / "indices.parquet").exists() else None
     t = utc_naive(ar["t_obs"])
     out = pd.DataFrame({
@@ -114,7 +108,8 @@ def synthetic_ar_table(synth_dir: str | os.PathLike, run: str | None = None) -> 
     nums = out["ar_number"].to_numpy()
     out["flare_index"] = flare_index_at(events, t, by_ar=nums)
     out["log_r"] = np.nan
-    out["f107"] = _daily(indices, t)
+    out["f107"] = index_at(indices["f107"], t) \
+        if indices is not None and "f107" in indices else np.nan
     out["label"] = flare_labels(events, t, by_ar=nums)
     out["disk_label"] = flare_labels(events, t)
     out["disk_flare_index"] = flare_index_at(events, t)

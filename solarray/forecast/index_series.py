@@ -6,10 +6,11 @@
 * :func:`load_features` — a Parquet with ``t_obs`` (or ``date``) and numeric feature columns
   (e.g. ``solarray compress``'s ``mu_*``) → one row per day (rows of one day averaged);
 * :func:`make_samples` — issue dates ``t`` with ``y(t)``, ``y(t+h)`` and features at ``t`` all
-  present (gaps dropped and counted, never interpolated), split by the month of ``t``
-  (validation = March, test = January, the rest training) with an embargo: a sample is kept only
-  when every day of ``[t − h, t + h]`` is in the same split, so no issue date of one split lies
-  within ``h`` days of another split's target;
+  present (gaps dropped and counted, never interpolated; a forecast is issued at the end of day
+  ``t``, after its index measurement and its images, so no input is later than the issue), split
+  by the month of ``t`` (validation = March, test = January, the rest training) with an
+  embargo: a sample is kept only when every day of ``[t − h, t + h]`` is in the same split, so
+  no issue date of one split lies within ``h`` days of another split's target;
 * :func:`downsample_pixels` — the second extractor: block-averaged pixels as features.
 """
 

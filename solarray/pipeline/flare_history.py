@@ -9,7 +9,8 @@ A :class:`FlareHistory` is loaded once (per IATools replica) from a configured s
   ``hgs_lat``; the synthetic ``tables/events.parquet``, or a list derived from AIA 193 Å
   localisation). Detected flares take the position of the located flare peaking within
   ``match_minutes``; without XRS the located table is the history itself;
-* ``indices`` (optional): daily ``date, f107`` (sfu), FPNet's F10.7 feature.
+* ``indices`` (optional): daily ``date, f107`` (sfu), FPNet's F10.7 feature (at an observation:
+  the latest value measured by then).
 
 A directory is read as a synthetic-Sun ``tables/`` directory (or its parent). The files are read
 by :mod:`solarray.data.tables` (:func:`~solarray.data.tables.goes_xrs.read_xrs`,
@@ -39,7 +40,7 @@ from solarray.analysis.flare_index import FI_COLUMNS, FI_MIN_CLASS, flare_index
 from solarray.core.geometry import great_circle_deg, synodic_rate
 from solarray.data.tables.events import read_flare_events
 from solarray.data.tables.goes_xrs import XRSReadError
-from solarray.data.tables.indices import read_indices
+from solarray.data.tables.indices import index_at, read_indices
 from solarray.data.tables.table import TableError, naive_utc
 
 
@@ -100,12 +101,11 @@ class FlareHistory:
         return self.source != "none"
 
     def f107_at(self, t_obs) -> float:
-        """F10.7 (sfu) of the latest day ≤ ``t_obs`` (NaN when unknown)."""
+        """F10.7 (sfu) measured last at or before ``t_obs`` (the previous day's before 20 UT,
+        :func:`~solarray.data.tables.indices.index_at`); NaN when unknown."""
         if self.f107 is None or not len(self.f107):
             return float("nan")
-        day = pd.Timestamp(t_obs).normalize()
-        past = self.f107[self.f107.index <= day]
-        return float(past.iloc[-1]) if len(past) else float("nan")
+        return float(index_at(self.f107, [t_obs])[0])
 
     @property
     def located(self) -> bool:

@@ -13,17 +13,19 @@
     OUT/synth.json                               written last: the set is complete
 
 Tables cover one day before the first and after the last image so that 24-h flare labels and
-flare-history features are defined for every time step. AIA files are in DN (divide by EXPTIME),
-HMI in Gauss with the instrument's ≈180° roll (CROTA2), exactly as JSOC level-1 data, so the same
-code reads synthetic and real observations.
+flare-history features are defined for every time step. No table value describes the Sun after
+its time: a flare shows from its start, a day's F10.7/F30 is the Sun at its measurement hour.
+AIA files are in DN (divide by EXPTIME), HMI in Gauss with the instrument's ≈180° roll (CROTA2),
+exactly as JSOC level-1 data, so the same code reads synthetic and real observations.
 
-Modules: :mod:`~.model` (what the Sun contains), :mod:`~.render` (fields and intensities on a
-grid), :mod:`~.level1` (pointing, headers, noise), :mod:`~.tables`, :mod:`~.preview`,
+Modules: :mod:`~.model` (what the Sun contains), :mod:`~.activity` (what it emits over time:
+flares, GOES XRS, F10.7/F30), :mod:`~.render` (fields and intensities on a grid),
+:mod:`~.level1` (pointing, headers, noise), :mod:`~.tables`, :mod:`~.preview`,
 :mod:`~.generator` (the public API below), :mod:`~.blocks` (per-pixel work in cache-sized row
 bands on two threads) and :mod:`~.draws` (a step's random draws made ahead on a thread). Also
 here, built on the generator or standing in for it: :mod:`~.toy` (tiny in-memory training
-samples) and :mod:`~.forecast_set` (several synthetic runs ingested into one multi-month
-forecasting set).
+samples), :mod:`~.forecast_set` (several synthetic runs ingested into one multi-month
+forecasting set) and :mod:`~.productivity` (where its ≥M flares come from, without rendering).
 """
 
 from solarray.data.synthetic.generator import (

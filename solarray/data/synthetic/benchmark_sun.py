@@ -14,8 +14,11 @@ the forecasting base rates per split, which need the per-AR tables of :mod:`sola
 The Sun it renders is tuned against real files (:mod:`solarray.data.synthetic.render`): the 171 Å
 limb/centre ratio and on-disk p99/median match the real AIA file shipped with sunpy within 25 %
 (:data:`solarray.data.quality.REAL_AIA171_CONTRAST`); flare productivity follows the flux at
-polarity inversion lines (:func:`solarray.data.synthetic.model.simulate_flares`) with a per-region
-≥M base rate near 5 % and ≈ 1 ≥M flare per day, as near solar maximum (the runs are in 2024).
+polarity inversion lines continuously (:func:`solarray.data.synthetic.activity.simulate_flares`),
+with a per-region ≥M base rate of a few % and ≈ 1 ≥M flare per day, as near solar maximum (the
+runs are in 2024). The description states, computed by :func:`flare_productivity`, where the ≥M
+flares come from and how well the Hale class and the PIL flux rank regions, and lists what was
+checked for look-ahead (:data:`LOOKAHEAD_CHECKS`).
 """
 
 from __future__ import annotations
@@ -36,14 +39,48 @@ from solarray.data.quality import REAL_AIA171_CONTRAST, euv_contrast
 from solarray.data.shard_reader import iter_rows
 from solarray.data.shards import shard_paths
 from solarray.data.synthetic import forecast_set
+from solarray.data.synthetic.generator import SynthConfig
+from solarray.data.synthetic.productivity import productivity
 
 DESCRIPTION_FILE = "benchmark_sun.json"
 #: Bumped whenever the synthetic Sun's physics or rendering changes: a cached root built by
 #: another version is refused (results on it would not be reproducible from this code).
-SUN_VERSION = 2
+SUN_VERSION = 3
 BENCHMARK_CHANNELS = ("hmi_m", "aia171", "aia193", "aia211", "aia304")
 #: Independent Suns per calendar month: January = test, March = validation, the rest training.
 RUNS_PER_MONTH = {1: 3, 2: 2, 3: 3, 4: 2, 5: 2}
+
+
+#: What was checked so that no model input reads the future of its observation (labels do, by
+#: definition), one line each; tests/test_index_causality.py and tests/test_synthetic_activity.py
+#: fail if the indices, flare-start, limb and McIntosh ones break.
+LOOKAHEAD_CHECKS = (
+    "F10.7/F30 generation: a day's value is the Sun at its measurement hour, 20 UT "
+    "(activity.f107_series; was noon)",
+    "F10.7/F30 in shards (ingest labels, data.truth): latest value measured <= sample time "
+    "(data.tables.indices.index_at; was the same UTC day's)",
+    "F10.7 in the per-AR feature table (forecast.features.synthetic_ar_table): index_at(t_obs) "
+    "(was the same UTC day's)",
+    "F10.7 of the served forecaster (pipeline.flare_history.FlareHistory.f107_at): "
+    "index_at(t_obs) (was the same UTC day's)",
+    "index forecasting (forecast.index_series): issued at the end of day t, after y(t) and the "
+    "day's images; target y(t+h), h >= 1 day",
+    "flares in XRS and images: nothing before a flare's start (its Gaussian rise had flux "
+    "before start_time, and images were rendered from start - 29 min)",
+    "XRS 0.5-4 A: peaks 1 min before 1-8 A but starts with it",
+    "flares behind the limb: not in XRS or the event list (activity.seen_by_goes; were)",
+    "flare index, region and disk (forecast.features, pipeline.flare_history): flares peaking "
+    "in (t - 24 h, t]",
+    "labels: flares starting in (t, t + 24 h] (look ahead by definition; never an input)",
+    "GOES background and the AEC exposure cut: XRS at t only",
+    "AR table: position, area, fluxes at t; McIntosh penumbrae from the field at t (were from "
+    "full strength, i.e. the region's future growth)",
+    "Hale class: the delta-spot is in the magnetogram at t (fixed geometry, field x strength(t))",
+    "PIL flux (flare productivity): no table column; seen only through the magnetogram at t",
+    "images vs their step time: rendered at the step time (files stamped <= 22.5 s later); "
+    "real data: ingest groups files within +-6 min of a grid time and labels count from it "
+    "(not changed here)",
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +145,19 @@ def build_benchmark_sun(root: str | os.PathLike, cfg: BenchmarkSunConfig | None 
     return root
 
 
+def flare_productivity(root: str | os.PathLike) -> dict:
+    """:func:`~solarray.data.synthetic.productivity.productivity` over the Suns of a built root
+    (each rebuilt from its ``synth.json`` config, without rendering): ≥M flares per day, their
+    share by true Hale class, and the ROC AUC of the true Hale class, PIL flux and area for
+    ranking regions by ≥M-in-24-h."""
+    cfgs = []
+    for run_dir in forecast_set.run_dirs(root):
+        spec = json.loads((Path(run_dir) / "synth.json").read_text())["config"]
+        spec["channels"] = tuple(spec["channels"])
+        cfgs.append(SynthConfig(**spec))
+    return productivity(cfgs)
+
+
 def _component_sizes(masks: np.ndarray) -> dict[str, list[int]]:
     """Pixel areas of the 8-connected components of each feature mask ``[K, N, N]``."""
     out = {}
@@ -154,5 +204,6 @@ def contrast(shard_dir: str | os.PathLike, channel: str = "aia171", every: int =
     return out
 
 
-__all__ = ["BENCHMARK_CHANNELS", "DESCRIPTION_FILE", "RUNS_PER_MONTH", "SUN_VERSION",
-           "BenchmarkSunConfig", "build_benchmark_sun", "contrast", "feature_sizes"]
+__all__ = ["BENCHMARK_CHANNELS", "DESCRIPTION_FILE", "LOOKAHEAD_CHECKS", "RUNS_PER_MONTH",
+           "SUN_VERSION", "BenchmarkSunConfig", "build_benchmark_sun", "contrast", "feature_sizes",
+           "flare_productivity"]

@@ -24,7 +24,7 @@ from solarray.core.features import FEATURE_KINDS
 from solarray.core.frame import FRAME_RSUN
 from solarray.core.frame_header import centred_grid, frame_header
 from solarray.core.geometry import ImageGrid, Observer, earth_observer
-from solarray.data.synthetic import model
+from solarray.data.synthetic import activity, model
 from solarray.data.synthetic.blocks import banded, banded_geometry
 from solarray.data.synthetic.draws import StepDraws
 from solarray.data.synthetic.level1 import (
@@ -139,6 +139,17 @@ def check_writable(out_dir: Path) -> None:
         raise PermissionError(f"--out {out_dir}: cannot write there ({err.strerror})") from None
 
 
+def simulate(cfg: SynthConfig) -> tuple[model.SunModel, np.ndarray, np.ndarray, np.ndarray]:
+    """The Sun of ``cfg`` with its flares, and its 1-min GOES XRS one day either side of the
+    images: ``(sun, xrs_t, xrsa, xrsb)``, ``xrs_t`` in days since the start, fluxes W m⁻²."""
+    days = cfg.hours / 24.0
+    sun = model.build_sun(cfg.seed, days, float(cfg.start_time.decimalyear), cfg.activity)
+    sun.flares = activity.simulate_flares(sun, -1.0, days + 1.0, cfg.seed)
+    xrs_t = np.arange(-1440, int(np.ceil(days * 1440)) + 1441) / 1440.0
+    xrsa, xrsb = activity.xrs_series(sun, xrs_t, cfg.seed)
+    return sun, xrs_t, xrsa, xrsb
+
+
 def generate(cfg: SynthConfig, out_dir: str | Path,
              progress: Callable[[int, int], None] | None = None) -> SynthResult:
     """Render the sequence described by ``cfg`` into ``out_dir`` (see the package docstring)."""
@@ -147,13 +158,7 @@ def generate(cfg: SynthConfig, out_dir: str | Path,
     (out / "synth.json").unlink(missing_ok=True)  # an interrupted rewrite must not look complete
     t0 = cfg.start_time
     days = cfg.hours / 24.0
-    year = float(t0.decimalyear)
-    sun = model.build_sun(cfg.seed, days, year, cfg.activity)
-    sun.flares = model.simulate_flares(sun, -1.0, days + 1.0, cfg.seed)
-
-    # GOES XRS, 1-min, one day either side of the images.
-    xrs_t = np.arange(-1440, int(np.ceil(days * 1440)) + 1441) / 1440.0
-    xrsa, xrsb = model.xrs_series(sun, xrs_t, cfg.seed)
+    sun, xrs_t, xrsa, xrsb = simulate(cfg)
 
     n_files, bad, rows = 0, [], []
     times = cfg.times
@@ -240,4 +245,4 @@ def parse_cadence(text: str) -> float:
     return value / 60.0 if unit in ("s", "sec") else value * 60.0 if unit in ("h", "hr") else value
 
 
-__all__ = ["SynthConfig", "SynthResult", "check_writable", "generate", "parse_cadence"]
+__all__ = ["SynthConfig", "SynthResult", "check_writable", "generate", "parse_cadence", "simulate"]

@@ -1,9 +1,16 @@
-"""What the synthetic Sun contains: active regions, coronal holes, filaments, flares, GOES XRS, F10.7.
+"""What the synthetic Sun contains: active regions, coronal holes, filaments, flares.
 
 Everything here is a seeded, physically motivated *model* of one evolving Sun in heliographic
 coordinates, independent of any image grid (rendering lives in
-:mod:`~solarray.data.synthetic.render`). Times are days since the sequence start (float). Sources
-of the numbers: REFERENCE.md "Typical values".
+:mod:`~solarray.data.synthetic.render`; what it emits over time — flare times, GOES XRS, F10.7 —
+in :mod:`~solarray.data.synthetic.activity`). Times are days since the sequence start (float).
+Sources of the numbers: REFERENCE.md "Typical values".
+
+Magnetic complexity is continuous: bipoles range from wide to compact (opposite-polarity spots
+a few degrees apart), and a δ-spot (Künzel 1960: opposite-polarity umbrae closer than
+:data:`DELTA_MAX_DEG`, in one penumbra) has a continuous strength. The Hale class is what the
+magnetogram shows (:func:`delta_spots`); flare productivity follows :attr:`ActiveRegion.pil_flux`,
+not the class.
 
 Conventions: Stonyhurst longitude grows towards the west limb, so solar rotation moves features to
 larger longitudes; an AR's leading polarity is the western one (Hale's law sign depends on the
@@ -15,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 from solarray.core.classes import HALE_CLASSES
 from solarray.core.geometry import synodic_rate
@@ -25,6 +33,14 @@ AR_MASK_GAUSS = 100.0  # |B_r| above which a pixel belongs to an AR footprint (i
 COMPLEXITY = {"alpha": 0.3, "beta": 1.0, "beta-x": 3.0}
 PENUMBRA_GAUSS = 1000.0  # a spot whose peak |B_r| exceeds this has a penumbra (McIntosh)
 PIL_SCALE_DEG = 2.0  # e-folding distance of opposite polarities for ActiveRegion.pil_flux
+DELTA_MAX_DEG = 2.0  # opposite-polarity umbrae closer than this share a penumbra: a δ-spot
+#: Main-spot separation of bipoles (deg), log-uniform: compact bipoles (≥ DELTA_MAX_DEG apart, so
+#: never a δ) have opposite spots close enough for a substantial PIL flux.
+BIPOLE_SEP_DEG = (2.4, 18.0)
+#: δ-spot flux as a fraction of the region's flux per polarity, log-uniform (weak δs exist).
+DELTA_FRACTION = (0.08, 0.45)
+DELTA_REGION_FLUX = 1.5  # δ-spot regions are larger: their flux per polarity is this × more
+DELTA_OFFSET_SIGMA = 1.5  # δ umbra's distance from the leading spot, its sigmas (≤ ¾ DELTA_MAX_DEG)
 
 
 def north_leading_sign(year: float) -> int:
@@ -102,10 +118,28 @@ class ActiveRegion:
                     total += min(abs(a.flux), abs(b.flux)) * np.exp(-d / PIL_SCALE_DEG)
         return total / 1e22
 
-    @property
-    def mcintosh(self) -> str:
+    def mcintosh_at(self, t: float) -> str:
+        """McIntosh Z class at ``t`` (days): penumbrae of the main spots as strong as they are
+        then (an emerging region gets its penumbrae as its field grows, not before)."""
+        s = float(self.strength(t))
         spots = [p for p in self.poles if p.spot]
-        return mcintosh_z(self.hale, self.separation, sum(p.peak_gauss >= PENUMBRA_GAUSS for p in spots[:2]))
+        return mcintosh_z(self.hale, self.separation,
+                          sum(s * p.peak_gauss >= PENUMBRA_GAUSS for p in spots[:2]))
+
+    @property
+    def pil_site(self) -> tuple[float, float]:
+        """Midpoint (deg offsets) of the opposite-signed spot pair adding most to
+        :attr:`pil_flux`, where flares start; the centre for a region without one."""
+        spots = [p for p in self.poles if p.spot]
+        best, site = 0.0, (0.0, 0.0)
+        for i, a in enumerate(spots):
+            for b in spots[i + 1:]:
+                if np.sign(a.flux) != np.sign(b.flux):
+                    d = float(np.hypot(a.dlon - b.dlon, a.dlat - b.dlat))
+                    w = min(abs(a.flux), abs(b.flux)) * np.exp(-d / PIL_SCALE_DEG)
+                    if w > best:
+                        best, site = w, ((a.dlon + b.dlon) / 2, (a.dlat + b.dlat) / 2)
+        return site
 
 
 def mcintosh_z(hale: str, extent_deg: float, n_penumbral: int) -> str:
@@ -136,6 +170,9 @@ class CoronalHole:
         return self.lon0 + float(synodic_rate(self.lat)) * np.asarray(t)
 
 
+RISE_SIGMAS = 2.0  # a flare starts this many rise sigmas before its peak
+
+
 @dataclass
 class Flare:
     ar_number: int
@@ -146,15 +183,18 @@ class Flare:
     site: tuple[float, float]  # offsets from the AR centre, deg
 
     def profile(self, t_days: np.ndarray) -> np.ndarray:
-        """Excess 1–8 Å flux (W m⁻²) at times ``t_days``: Gaussian rise, exponential decay."""
+        """Excess 1–8 Å flux (W m⁻²) at times ``t_days``: a Gaussian rise from 0 at
+        :attr:`start_time` (nothing of the flare exists before it starts), exponential decay."""
         dt = (np.asarray(t_days) - self.peak_time) * 1440.0
-        rise = np.exp(-0.5 * (np.minimum(dt, 0.0) / self.rise) ** 2)
+        g0 = np.exp(-0.5 * RISE_SIGMAS**2)
+        g = np.exp(-0.5 * (np.minimum(dt, 0.0) / self.rise) ** 2)
+        rise = np.clip((g - g0) / (1.0 - g0), 0.0, None)
         decay = np.exp(-np.maximum(dt, 0.0) / self.decay)
         return self.excess_flux * np.where(dt < 0, rise, decay)
 
     @property
     def start_time(self) -> float:
-        return self.peak_time - 2.0 * self.rise / 1440.0
+        return self.peak_time - RISE_SIGMAS * self.rise / 1440.0
 
     @property
     def end_time(self) -> float:
@@ -207,7 +247,7 @@ def _new_region(rng: np.random.Generator, number: int, lon0: float, t_birth: flo
         return ActiveRegion(number, lon0, lat, t_birth, 1.0, rng.uniform(20, 40), "beta", poles,
                             flux, sep, (0.0, 0.0), decayed=True)
     hale = rng.choice(HALE_CLASSES, p=[0.25, 0.55, 0.20])
-    flux = 10 ** rng.uniform(21.6, 22.5) * (1.8 if hale == "beta-x" else 1.0)
+    flux = 10 ** rng.uniform(21.6, 22.5) * (DELTA_REGION_FLUX if hale == "beta-x" else 1.0)
     sigma = rng.uniform(0.5, 1.1)
     if hale == "alpha":
         spot = Pole(0.0, 0.0, lead * 0.7 * flux, sigma)
@@ -216,23 +256,29 @@ def _new_region(rng: np.random.Generator, number: int, lon0: float, t_birth: flo
                 Pole(rng.uniform(-3, -1), 0.0, -lead * 0.3 * flux, 6.0, spot=False)]
         poles, sep, site = [spot, plage, *halo], 0.0, (0.0, 0.0)
     else:
-        sep = rng.uniform(3.0, 18.0)
+        # Compactness is continuous: wide bipoles hardly have a strong-field PIL, compact ones
+        # (spots ≥ DELTA_MAX_DEG apart, separate penumbrae) do.
+        sep = float(np.exp(rng.uniform(*np.log(BIPOLE_SEP_DEG))))
         poles = _bipole(rng, lat, flux, sep, lead, sigma)
-        site = (0.0, 0.0)
         if hale == "beta-x":
-            # A delta spot: opposite polarities packed in one penumbra next to the leading spot,
-            # sheared at a random angle; its polarity inversion line is where flares start.
-            lx, ly = poles[0].dlon, poles[0].dlat
-            ang = rng.uniform(0, np.pi)
-            d = 0.55 * sigma
-            dx, dy = d * np.cos(ang), d * np.sin(ang)
-            dflux = rng.uniform(0.1, 0.6) * flux  # δ strength: visible only in the magnetogram
-            poles += [Pole(lx - 1.2 * sigma + dx, ly + dy, dflux, 0.6 * sigma),
-                      Pole(lx - 1.2 * sigma - dx, ly - dy, -dflux, 0.6 * sigma)]
-            site = (lx - 1.2 * sigma, ly)
+            # A δ-spot: an opposite-polarity umbra inside the leading spot's penumbra, at a
+            # random (shear) angle, its flux continuous; the leading spot gains as much flux, so
+            # the region stays balanced.
+            spot, other = poles[0], poles[1]
+            outward = np.arctan2(spot.dlat - other.dlat, spot.dlon - other.dlon)
+            ang = outward + rng.uniform(-0.6, 0.6) * np.pi  # not into the following spot
+            dflux = float(np.exp(rng.uniform(*np.log(DELTA_FRACTION)))) * flux
+            spot.flux += lead * dflux
+            d = min(DELTA_OFFSET_SIGMA * spot.sigma, 0.75 * DELTA_MAX_DEG)
+            poles.append(Pole(spot.dlon + d * np.cos(ang), spot.dlat + d * np.sin(ang),
+                              -lead * dflux, 0.4 * spot.sigma))
+        site = (0.0, 0.0)
     t_grow = rng.uniform(0.5, 2.0)
-    return ActiveRegion(number, lon0, lat, t_birth, t_grow, rng.uniform(6.0, 25.0), str(hale),
-                        poles, flux, sep, site)
+    region = ActiveRegion(number, lon0, lat, t_birth, t_grow, rng.uniform(6.0, 25.0), str(hale),
+                          poles, flux, sep, site)
+    if hale != "alpha":
+        region.flare_site = region.pil_site
+    return region
 
 
 def _pil_filament(rng: np.random.Generator, region: ActiveRegion) -> Filament:
@@ -288,67 +334,6 @@ def build_sun(seed: int, days: float, year: float, activity: float = 1.0) -> Sun
     return SunModel(regions, holes, filaments, network_seed=int(rng.integers(2**31)))
 
 
-def simulate_flares(sun: SunModel, t_min: float, t_max: float, seed: int,
-                    rate_per_day: float = 0.7) -> list[Flare]:
-    """Flares in ``[t_min, t_max]`` days: a Poisson process per AR, thinned by its strength.
-
-    Productivity follows the flux at strong polarity inversion lines (:attr:`ActiveRegion.
-    pil_flux`, x in 10²² Mx), as flare rates follow Schrijver's R on the real Sun: the rate of
-    flares above the region's lower cut is ``rate_per_day``·(0.12 + x) and the cut itself grows
-    with x (1e-6·(0.25 + 2.2·min(x, 3)) W m⁻²) under a power law of index 1.8, so δ-spots and
-    compact bipoles give more and larger flares. Near maximum this yields ≈ 1 ≥M1 flare per day
-    on the disk, a per-region ≥M-in-24-h base rate of ≈ 5 % (REFERENCE.md "Typical values").
-    """
-    rng = np.random.default_rng([seed, 2])
-    flares = []
-    for r in sun.active_regions:
-        x = r.pil_flux
-        lam = rate_per_day * (0.12 + x)
-        n = rng.poisson(lam * (t_max - t_min))
-        times = np.sort(rng.uniform(t_min, t_max, size=n))
-        keep = rng.random(n) < r.strength(times)
-        f_min = 1e-6 * (0.25 + 2.2 * min(x, 3.0))
-        for t in times[keep]:
-            f = min(f_min * rng.random() ** (-1.0 / 0.8), 3e-3)
-            rise = rng.uniform(3.0, 8.0)
-            decay = rng.uniform(8.0, 25.0) * (1.0 + 0.3 * np.log10(f / 1e-6 + 1.0))
-            site = (r.flare_site[0] + rng.normal(0, 0.3), r.flare_site[1] + rng.normal(0, 0.3))
-            flares.append(Flare(r.number, float(t), float(f), float(rise), float(decay), site))
-    flares.sort(key=lambda f: f.peak_time)
-    return flares
-
-
-def visible_weight(region: ActiveRegion, t: np.ndarray) -> np.ndarray:
-    """1 while the region is on the Earth-facing hemisphere (X-rays from just behind the limb too)."""
-    lon = (region.lon(t) + 180.0) % 360.0 - 180.0
-    return np.clip((100.0 - np.abs(lon)) / 10.0, 0.0, 1.0)
-
-
-def xrs_series(sun: SunModel, t_days: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """GOES XRS (xrsa 0.5–4 Å, xrsb 1–8 Å) in W m⁻² at ``t_days``.
-
-    Background from the visible active flux (≈B1 for a spotless Sun to C-level at maximum) with
-    slow fluctuations; each flare adds its profile. The 0.5–4 Å channel is ~10× lower and peaks
-    a minute earlier with a faster decay.
-    """
-    rng = np.random.default_rng([seed, 3])
-    t_days = np.asarray(t_days, dtype=float)
-    active = np.zeros_like(t_days)
-    for r in sun.active_regions:
-        active += (r.flux / 1e22) * r.strength(t_days) * visible_weight(r, t_days)
-    wiggle = np.exp(0.15 * np.sin(2 * np.pi * t_days / 0.7 + rng.uniform(0, 6.3)))
-    bg_b = (1e-7 + 1.5e-7 * active) * wiggle
-    xrsb = bg_b.copy()
-    xrsa = 0.02 * bg_b
-    for f in sun.flares:
-        xrsb += f.profile(t_days)
-        shifted = Flare(f.ar_number, f.peak_time - 1.0 / 1440.0, 0.12 * f.excess_flux, f.rise,
-                        0.7 * f.decay, f.site)
-        xrsa += shifted.profile(t_days)
-    noise = 1.0 + 0.005 * rng.standard_normal((2, t_days.size))
-    return xrsa * noise[0], xrsb * noise[1]
-
-
 def active_area_msh(region: ActiveRegion, t: float, step_deg: float = 0.1) -> float:
     """Footprint area (MSH) where the region's |B_r| ≥ AR_MASK_GAUSS, on a local tangent grid."""
     s = float(region.strength(t))
@@ -362,6 +347,31 @@ def active_area_msh(region: ActiveRegion, t: float, step_deg: float = 0.1) -> fl
                  / (2 * np.pi) * 1e6)
 
 
+UMBRA_FRACTION = 0.15  # an umbra in delta_spots: a local |B_r| extremum ≥ this × the region's max
+
+
+def delta_spots(region: ActiveRegion, step_deg: float = 0.05) -> list[tuple[float, float]]:
+    """δ-spots seen in the region's full-strength magnetogram: midpoints (deg offsets) of pairs
+    of opposite-polarity umbrae (local |B_r| extrema ≥ ``UMBRA_FRACTION`` of the region's
+    peak |B_r|) closer than :data:`DELTA_MAX_DEG` (Künzel 1960). A region is ``beta-x`` exactly
+    when this is non-empty (tests/test_synthetic_activity.py checks the generator keeps it so)."""
+    extent = max(abs(p.dlon) + abs(p.dlat) + 4 * p.sigma for p in region.poles if p.spot)
+    ax = np.arange(-extent, extent + step_deg, step_deg)
+    gx, gy = np.meshgrid(ax, ax)
+    b = region_field(region, gx, gy, 1.0).astype(np.float64)
+    floor = UMBRA_FRACTION * np.abs(b).max()
+    size = max(3, int(round(0.5 / step_deg)) | 1)  # extrema ≥ 0.25° from a stronger neighbour
+    pos = (b == ndimage.maximum_filter(b, size)) & (b >= floor)
+    neg = (b == ndimage.minimum_filter(b, size)) & (b <= -floor)
+    out = []
+    for i, j in zip(*np.nonzero(pos), strict=True):
+        for k, m in zip(*np.nonzero(neg), strict=True):
+            d = np.hypot(gx[i, j] - gx[k, m], gy[i, j] - gy[k, m])
+            if d < DELTA_MAX_DEG:
+                out.append((float(gx[i, j] + gx[k, m]) / 2, float(gy[i, j] + gy[k, m]) / 2))
+    return out
+
+
 def region_field(region: ActiveRegion, dlon: np.ndarray, dlat: np.ndarray,
                  strength: float) -> np.ndarray:
     """Radial field (G) of a region at local offsets (deg, tangent plane) for a flux envelope."""
@@ -371,16 +381,3 @@ def region_field(region: ActiveRegion, dlon: np.ndarray, dlat: np.ndarray,
         r2 = ((dlon - p.dlon) ** 2 + (dlat - p.dlat) ** 2) / np.float32(2 * p.sigma**2)
         b += peak * np.exp(-r2)
     return b
-
-
-def f107_series(sun: SunModel, days: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Daily F10.7 and F30 (sfu) tracking the visible active-region area (65 sfu floor)."""
-    rng = np.random.default_rng([seed, 4])
-    area = np.array([
-        sum(active_area_msh(r, d + 0.5) * float(visible_weight(r, np.array([d + 0.5]))[0])
-            for r in sun.active_regions)
-        for d in days
-    ])
-    f107 = 65.0 + 0.012 * area + rng.normal(0, 2.0, size=len(days))
-    f30 = 0.55 * f107 + 12.0 + rng.normal(0, 1.5, size=len(days))
-    return f107, f30

@@ -172,7 +172,7 @@ def render_fields(sun: SunModel, t: float, grid: ImageGrid, obs: Observer, geom:
         br = HMI_NETWORK_GAUSS * network  # 0 off-disk, as the network
 
     active_flares = [(f, float(f.profile(np.array([t]))[0])) for f in sun.flares
-                     if f.start_time - 0.02 <= t <= f.peak_time + 8 * f.decay / 1440.0]
+                     if f.start_time <= t <= f.peak_time + 8 * f.decay / 1440.0]
     for reg in sun.regions:
         s = float(reg.strength(t))
         if s <= 0 or (masks_only and reg.decayed):  # decayed plage claims no AR pixels

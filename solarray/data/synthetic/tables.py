@@ -1,7 +1,8 @@
 """The synthetic Sun's ground-truth tables: ARs per time step, flares, GOES XRS, daily F10.7/F30.
 
 Written to ``OUT/tables/``: ``ar.parquet``, ``events.parquet`` and ``events.csv``, ``xrs.parquet``
-(1-min xrsa/xrsb, W m⁻²) and ``indices.parquet`` (daily F10.7 and F30, sfu).
+(1-min xrsa/xrsb, W m⁻²) and ``indices.parquet`` (daily F10.7 and F30, sfu; a day's value
+describes the Sun at its measurement hour, :func:`~solarray.data.synthetic.activity.f107_series`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from astropy.time import Time, TimeDelta
 from solarray.core.atomic import atomic_path
 from solarray.core.geometry import Observer, carrington_longitude, hgs_to_hpc
 from solarray.core.goes import goes_class
-from solarray.data.synthetic import model
+from solarray.data.synthetic import activity, model
 
 AR_COLUMNS = ["t_obs", "ar_number", "hgs_lon", "hgs_lat", "carr_lon", "area_msh", "hale",
               "mcintosh", "flux_pos", "flux_neg", "complexity", "mu"]
@@ -54,7 +55,7 @@ def ar_rows(sun: model.SunModel, t: Time, t_day: float, obs: Observer) -> list[d
         rows.append({
             "t_obs": t.datetime, "ar_number": r.number, "hgs_lon": lon, "hgs_lat": r.lat,
             "carr_lon": float(carrington_longitude(lon, obs)), "area_msh": area,
-            "hale": r.hale, "mcintosh": r.mcintosh,
+            "hale": r.hale, "mcintosh": r.mcintosh_at(t_day),
             "flux_pos": s * sum(p.flux for p in r.poles if p.flux > 0),
             "flux_neg": s * sum(p.flux for p in r.poles if p.flux < 0),
             "complexity": r.complexity, "mu": float(mu[0]),
@@ -63,9 +64,13 @@ def ar_rows(sun: model.SunModel, t: Time, t_day: float, obs: Observer) -> list[d
 
 
 def event_table(sun: model.SunModel, t0: Time, xrs_t: np.ndarray, xrsb: np.ndarray) -> pd.DataFrame:
-    """The flare list as observed in the XRS light curve ``xrsb`` at ``xrs_t`` (days since ``t0``)."""
+    """The flare list as observed in the XRS light curve ``xrsb`` at ``xrs_t`` (days since
+    ``t0``): the flares GOES sees (not those on the far side, :func:`~solarray.data.synthetic.
+    activity.seen_by_goes`)."""
     rows = []
     for f in sun.flares:
+        if activity.seen_by_goes(sun, f) <= 0:
+            continue
         # The observed peak: the light-curve maximum within 3 min of the flare's own maximum.
         near = np.flatnonzero(np.abs(xrs_t - f.peak_time) <= 3.0 / 1440.0)
         i = int(near[np.argmax(xrsb[near])])
@@ -108,7 +113,7 @@ def write_tables(tables: Path, sun: model.SunModel, t0: Time, days: float, seed:
     n_days = int(np.ceil(days)) + 3
     day_offsets = np.array([days_since(first_day + TimeDelta(k, format="jd"), t0)
                             for k in range(n_days)])
-    f107, f30 = model.f107_series(sun, day_offsets, seed)
+    f107, f30 = activity.f107_series(sun, day_offsets, seed)
     write_table(tables / "indices.parquet", pd.DataFrame({
         "date": [(first_day + TimeDelta(k, format="jd")).datetime.date() for k in range(n_days)],
         "f107": f107, "f30": f30}))
