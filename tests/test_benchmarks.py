@@ -19,13 +19,18 @@ from solarray.forecast.frames import Frames, select_channels
 def test_benchmark_sun_runs_put_several_suns_in_every_split():
     cfg = BenchmarkSunConfig()
     runs = cfg.runs()
-    assert len({r.seed for r in runs}) == len(runs) == 12
+    assert len({r.seed for r in runs}) == len(runs) == 25
     starts = np.array([np.datetime64(r.start) for r in runs])
     ends = starts + np.timedelta64(int(cfg.days * 86400), "s")
     split = assign_splits(starts)
-    assert (split == assign_splits(ends)).all()  # a run never crosses into another split
+    assert (split == assign_splits(ends)).all()  # no sample of a run falls in a split gap
     assert {s: int((split == s).sum()) for s in ("train", "val", "test")} == \
-        {"train": 6, "val": 3, "test": 3}
+        {"train": 9, "val": 4, "test": 12}
+    # Suns never share a time step (sample ids are times), and the test Suns span activity
+    spans = sorted(zip(starts, ends, strict=True))
+    assert all(e0 <= s1 for (_, e0), (s1, _) in zip(spans, spans[1:]))
+    assert {r.activity for r, s in zip(runs, split, strict=True) if s == "test"} == \
+        {0.3, 0.65, 1.0, 1.35}
 
 
 @pytest.mark.parametrize("kwargs,needle", [({"size": 64}, "size"), ({"days": 20}, "days"),

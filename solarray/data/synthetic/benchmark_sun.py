@@ -45,10 +45,18 @@ from solarray.data.synthetic.productivity import productivity
 DESCRIPTION_FILE = "benchmark_sun.json"
 #: Bumped whenever the synthetic Sun's physics or rendering changes: a cached root built by
 #: another version is refused (results on it would not be reproducible from this code).
-SUN_VERSION = 3
+SUN_VERSION = 4
 BENCHMARK_CHANNELS = ("hmi_m", "aia171", "aia193", "aia211", "aia304")
 #: Independent Suns per calendar month: January = test, March = validation, the rest training.
-RUNS_PER_MONTH = {1: 3, 2: 2, 3: 3, 4: 2, 5: 2}
+#: Twelve test Suns (January of 2024 and 2025: the split is by calendar month) so that the
+#: per-region test holds ≥ 150 distinct regions.
+RUNS_PER_MONTH = {1: 12, 2: 3, 3: 4, 4: 3, 5: 3}
+#: Activity of successive Suns of a month (1 ≈ solar maximum): quiet to maximum in every split,
+#: so probabilities calibrated at one base rate meet others.
+ACTIVITY_LEVELS = (0.3, 0.65, 1.0, 1.35)
+#: Suns of ≤ 5 days fit five to a month (starting on the 2nd, 7th, …, 22nd: clear of the time
+#: split's 24-h gaps at the month's ends); more go to the same month of the next year.
+SUNS_PER_MONTH_YEAR = 5
 
 
 #: What was checked so that no model input reads the future of its observation (labels do, by
@@ -85,12 +93,12 @@ LOOKAHEAD_CHECKS = (
 
 @dataclass(frozen=True)
 class BenchmarkSunConfig:
-    """What the benchmark Sun holds. The defaults are the shipped benchmark (128², 2-h cadence,
-    12 Suns × 5 days = 720 time steps)."""
+    """What the benchmark Sun holds. The defaults are the shipped benchmark (128², 3-h cadence,
+    25 Suns × 5 days = 1000 time steps; 12 test Suns)."""
 
     size: int = 128
     days: float = 5.0
-    cadence_minutes: float = 120.0
+    cadence_minutes: float = 180.0
     channels: tuple[str, ...] = BENCHMARK_CHANNELS
     runs_per_month: dict[int, int] = field(default_factory=lambda: dict(RUNS_PER_MONTH))
     seed: int = 1000  # first Sun's seed; run k uses seed + k
@@ -98,8 +106,8 @@ class BenchmarkSunConfig:
     def __post_init__(self) -> None:
         if self.size < 128:
             raise ValueError(f"size: the benchmark Sun is ≥ 128 px, got {self.size}")
-        if not 1.0 <= self.days <= 12.0:
-            raise ValueError(f"days: expected 1–12 days per Sun (a run stays in its month), "
+        if not 1.0 <= self.days <= 5.0:
+            raise ValueError(f"days: expected 1–5 days per Sun (five Suns share a month), "
                              f"got {self.days}")
         for month in (1, 3):
             if self.runs_per_month.get(month, 0) < 2:
@@ -108,14 +116,16 @@ class BenchmarkSunConfig:
             raise ValueError("channels: aia171 is needed to check the contrast against the real Sun")
 
     def runs(self) -> list[forecast_set.SynthRun]:
-        """One run per Sun, starting on the 3rd, 10th or 17th of its month (so the 24-h gap of
-        the time split never cuts a run)."""
+        """One run per Sun: the j-th Sun of a month starts on day 2 + 5·(j mod 5) of that month
+        in year 2024 + j // 5 (so Suns never share a time step and the 24-h gap of the time split
+        never cuts one), at activity ``ACTIVITY_LEVELS[j mod 4]``."""
         out, k = [], 0
         for month, n in sorted(self.runs_per_month.items()):
             for j in range(n):
-                day = (3, 10, 17)[j % 3]
-                out.append(forecast_set.SynthRun(f"2024-{month:02d}-{day:02d}T00:00", self.days,
-                                                 self.seed + k))
+                year, day = 2024 + j // SUNS_PER_MONTH_YEAR, 2 + 5 * (j % SUNS_PER_MONTH_YEAR)
+                out.append(forecast_set.SynthRun(
+                    f"{year}-{month:02d}-{day:02d}T00:00", self.days, self.seed + k,
+                    ACTIVITY_LEVELS[j % len(ACTIVITY_LEVELS)]))
                 k += 1
         return out
 
@@ -204,6 +214,6 @@ def contrast(shard_dir: str | os.PathLike, channel: str = "aia171", every: int =
     return out
 
 
-__all__ = ["BENCHMARK_CHANNELS", "DESCRIPTION_FILE", "LOOKAHEAD_CHECKS", "RUNS_PER_MONTH",
+__all__ = ["ACTIVITY_LEVELS", "BENCHMARK_CHANNELS", "DESCRIPTION_FILE", "LOOKAHEAD_CHECKS", "RUNS_PER_MONTH",
            "SUN_VERSION", "BenchmarkSunConfig", "build_benchmark_sun", "contrast", "feature_sizes",
            "flare_productivity"]

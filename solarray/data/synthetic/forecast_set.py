@@ -30,11 +30,13 @@ RUNS_FILE = "runs.json"
 
 @dataclass(frozen=True)
 class SynthRun:
-    """One synthetic-Sun run: ``start`` (UTC ISO), ``days`` long, ``seed``."""
+    """One synthetic-Sun run: ``start`` (UTC ISO), ``days`` long, ``seed``, ``activity`` (number
+    of regions and emergence rate; 1 ≈ solar maximum)."""
 
     start: str
     days: float
     seed: int
+    activity: float = 1.0
 
 
 def default_runs(days: float = 4.0) -> list[SynthRun]:
@@ -88,7 +90,8 @@ def make_synthetic_set(
             log(f"[synthset] generating {name} ({run.days:g} days, {cadence_minutes:g} min)")
             generate(SynthConfig(start=run.start, hours=24.0 * run.days,
                                  cadence_minutes=cadence_minutes, size=size, seed=run.seed,
-                                 channels=tuple(channels), preview=False), out)
+                                 channels=tuple(channels), activity=run.activity,
+                                 preview=False), out)
         cfg = ing.IngestConfig(
             input=str(out / "fits"), out_dir=str(shards), channels=tuple(channels),
             preprocess=pp.PreprocessConfig(size=size), cadence_minutes=cadence_minutes,
