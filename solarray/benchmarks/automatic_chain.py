@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from solarray.benchmarks.fpnet import calibrated, score_groups, scores, with_raw
+from solarray.benchmarks.fpnet import calibrated, intervals, score_groups, scores, with_raw
 from solarray.benchmarks.runs import ProtocolConfig
 from solarray.data.dataset import assign_splits
 from solarray.data.synthetic import forecast_set
@@ -44,7 +44,7 @@ from solarray.forecast.features import (
 from solarray.forecast.frames import load_frames, select_channels
 from solarray.forecast.prediction import disk_from_regions, forecast_table
 from solarray.forecast.training import FPNetTrainConfig, train_fpnet
-from solarray.metrics.bootstrap import SCORES, interval, paired_interval
+from solarray.metrics.bootstrap import SCORES, paired_interval
 from solarray.pipeline.feature_tables import TABLE_ROLES, build_tables
 from solarray.pipeline.model_set import load_models
 from solarray.train.chain import train_classifiers, train_spnet
@@ -157,16 +157,9 @@ def _fpnet(cfg: ChainBenchmarkConfig, mode: str, frames, table: pd.DataFrame, se
 def _scored(cfg: ChainBenchmarkConfig, val: pd.DataFrame, test: pd.DataFrame) -> dict[str, Any]:
     """Point scores plus bootstrap intervals of one arm's forecasts."""
     val, test = with_raw(val), with_raw(test)
-    out = dict(scores(val, test))
-    tk = test[test["observed"] >= 0].reset_index(drop=True)
-    p = calibrated(val, tk)
-    groups, unit = score_groups(tk)
-    for name, fn in SCORES.items():
-        iv = interval(fn, tk["observed"].to_numpy(), p, groups, n_boot=cfg.n_boot)
-        out[f"{name}_lo"], out[f"{name}_hi"] = iv["lo"], iv["hi"]
-    out.update(n=int(len(tk)), events=int(tk["observed"].sum()), n_groups=int(len(set(groups))),
-               resampled=unit)
-    return out
+    known = test[test["observed"] >= 0]
+    return {**scores(val, test), **intervals(val, test, cfg.n_boot), "n": int(len(known)),
+            "events": int(known["observed"].sum())}
 
 
 def _paired(cfg: ChainBenchmarkConfig, chain: list[tuple[pd.DataFrame, pd.DataFrame]],
