@@ -48,10 +48,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"- {name}: ROCA 95 % {_ci(s, 'roca')}, BSS 95 % {_ci(s, 'bss')} "
                   f"({s['n_groups']} {s['resampled']})")
         for name, d in res["paired"][mode].items():
-            print(f"- automatic_chain − {name}: " + ", ".join(
+            print(f"- automatic_chain − {name} ({d['n']} forecasts): " + ", ".join(
                 f"{k} {v['difference']:+.3f} [{v['lo']:+.3f}, {v['hi']:+.3f}]"
                 f"{' beats' if v['beats'] else ''}" for k, v in d.items()
-                if v["difference"] is not None and v["lo"] is not None))
+                if k in ("roca", "bss") and v["difference"] is not None
+                and v["lo"] is not None))
     BENCH.finish(asdict(cfg), res, cfg.seeds)
     return 0
 

@@ -31,3 +31,15 @@ def test_hale_rates_are_training_rates_of_the_predicted_class():
     out = hale_rates({"train": train, "val": test, "test": test})
     # beta-x 2/2, beta 1/2, alpha 0/1; a class never seen in training: the overall 3/5
     assert out["test"]["probability_raw"].tolist() == [1.0, 0.5, 0.0, 0.6]
+
+
+def test_baseline_scalars_are_chosen_by_name_not_position():
+    from solarray.benchmarks.automatic_chain import with_scalars
+
+    ex = _ex(["beta"] * 3, [0, 1, 2], [0, 1, 0])
+    ex.rows["log_r"] = [1.5, 2.5, None]
+    ex.rows["area_msh"] = [100.0, 200.0, 300.0]
+    out = with_scalars({"test": ex}, ("area_msh", "log_r", "missing"))["test"]
+    np.testing.assert_array_equal(out.scalars, np.array(
+        [[100, 1.5, np.nan], [200, 2.5, np.nan], [300, np.nan, np.nan]], np.float32))
+    assert out.label.tolist() == [0, 1, 0] and out.rows is ex.rows

@@ -21,7 +21,7 @@ chain against each baseline (the seed-mean score difference on the same resample
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from solarray.benchmarks.runs import ProtocolConfig
 from solarray.data.dataset import assign_splits
 from solarray.data.synthetic import forecast_set
 from solarray.forecast.baselines import climatology, logistic_baseline
-from solarray.forecast.examples import Examples
+from solarray.forecast.examples import Examples, build_examples, config_view, split_examples
 from solarray.forecast.features import (
     full_disk_table,
     load_feature_table,
@@ -43,7 +43,7 @@ from solarray.forecast.features import (
 )
 from solarray.forecast.frames import load_frames, select_channels
 from solarray.forecast.prediction import disk_from_regions, forecast_table
-from solarray.forecast.training import FPNetTrainConfig, train_fpnet
+from solarray.forecast.training import FPNetTrainConfig, model_config_for, train_fpnet
 from solarray.metrics.bootstrap import SCORES, paired_interval
 from solarray.pipeline.feature_tables import TABLE_ROLES, build_tables
 from solarray.pipeline.model_set import load_models
@@ -140,18 +140,53 @@ def hale_rates(splits: dict[str, Examples]) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _fpnet(cfg: ChainBenchmarkConfig, mode: str, frames, table: pd.DataFrame, seed: int,
-           arm: str, log: Callable[[str], None]):
+def _train_config(cfg: ChainBenchmarkConfig, mode: str, frames, seed: int,
+                  arm: str) -> FPNetTrainConfig:
     size = cfg.ar_image_size if mode == "ar" else frames.image.shape[-1]
-    tcfg = FPNetTrainConfig(
+    return FPNetTrainConfig(
         mode=mode, model_config={**cfg.model_config, "image_size": size},
         steps=cfg.ar_steps if mode == "ar" else cfg.disk_steps, batch_size=cfg.batch_size,
         lr=cfg.lr, seed=seed, storage_path=str(Path(cfg.runs_dir).resolve()),
         run_name=f"{mode}_{arm}_s{seed}")
+
+
+def _fpnet(cfg: ChainBenchmarkConfig, mode: str, frames, table: pd.DataFrame, seed: int,
+           arm: str, log: Callable[[str], None]) -> dict[str, pd.DataFrame]:
+    """FPNet's validation and test forecasts for one arm and seed: trained, or read back from a
+    finished run of the same name (``model.pt`` and both forecast CSVs in its directory: a
+    benchmark stopped after its training resumes without retraining)."""
+    tcfg = _train_config(cfg, mode, frames, seed, arm)
+    out = Path(cfg.runs_dir) / tcfg.run_name
+    done = {k: out / f"forecasts_{k}.csv" for k in ("val", "test")}
+    if (out / "model.pt").exists() and all(p.exists() for p in done.values()):
+        log(f"[chain] {mode} {arm} seed {seed}: finished run reused ({out})")
+        return {k: pd.read_csv(p) for k, p in done.items()}
     t = time.perf_counter()
-    res = train_fpnet(tcfg, frames, table, Path(cfg.runs_dir) / tcfg.run_name, log=lambda s: None)
+    res = train_fpnet(tcfg, frames, table, out, log=lambda s: None)
     log(f"[chain] {mode} {arm} seed {seed}: {time.perf_counter() - t:.0f} s")
-    return res
+    return res.forecasts
+
+
+def _examples(cfg: ChainBenchmarkConfig, mode: str, frames, table: pd.DataFrame
+              ) -> dict[str, Examples]:
+    """The train/val/test examples FPNet is trained and scored on (for the baselines)."""
+    tcfg = _train_config(cfg, mode, frames, cfg.seeds[0], "examples")
+    mc = config_view({**model_config_for(tcfg, frames.channels), "channels": frames.channels})
+    ex = build_examples(frames, table, mc, tcfg.tolerance_minutes)
+    return split_examples(ex, tcfg.val_months, tcfg.test_months, tcfg.gap_hours)
+
+
+def with_scalars(splits: dict[str, Examples], names: Sequence[str]) -> dict[str, Examples]:
+    """``splits`` whose ``scalars`` are the table columns ``names`` (in that order), so a
+    baseline's features are chosen by name, not by FPNet's column order."""
+    out = {}
+    for k, ex in splits.items():
+        cols = [pd.to_numeric(ex.rows[n], errors="coerce").to_numpy(np.float64)
+                if n in ex.rows.columns else np.full(len(ex), np.nan) for n in names]
+        scal = np.stack(cols, axis=1).astype(np.float32) if cols else \
+            np.zeros((len(ex), 0), np.float32)
+        out[k] = Examples(ex.image, scal, ex.categories, ex.label, ex.rows, ex.dropped)
+    return out
 
 
 def _scored(cfg: ChainBenchmarkConfig, val: pd.DataFrame, test: pd.DataFrame) -> dict[str, Any]:
@@ -164,16 +199,25 @@ def _scored(cfg: ChainBenchmarkConfig, val: pd.DataFrame, test: pd.DataFrame) ->
 
 def _paired(cfg: ChainBenchmarkConfig, chain: list[tuple[pd.DataFrame, pd.DataFrame]],
             base: tuple[pd.DataFrame, pd.DataFrame]) -> dict[str, Any]:
-    """The automatic chain (seed mean) minus a baseline, ROCA and BSS, on the same resamples."""
+    """The automatic chain (seed mean) minus a baseline, ROCA and BSS, on the same resamples of
+    the test forecasts both made (matched by time, and region per region)."""
     bval, btest = with_raw(base[0]), with_raw(base[1])
     tk = btest[btest["observed"] >= 0].reset_index(drop=True)
-    pb = calibrated(bval, tk)
-    pa = np.stack([calibrated(with_raw(v), with_raw(t)[with_raw(t)["observed"] >= 0])
-                   for v, t in chain])
+    keys = ["time", "ar"] if "ar" in tk.columns else ["time"]
+    want = pd.MultiIndex.from_frame(tk[keys].astype(str))
+    pa = []
+    for val, test in chain:
+        val, test = with_raw(val), with_raw(test)
+        p = pd.Series(calibrated(val, test), index=pd.MultiIndex.from_frame(test[keys].astype(str)))
+        pa.append(p.reindex(want).to_numpy(float))
+    pa = np.stack(pa)
+    both = np.isfinite(pa).all(axis=0)
+    tk = tk[both].reset_index(drop=True)
     groups, _ = score_groups(tk)
-    y = tk["observed"].to_numpy()
-    return {name: paired_interval(fn, y, pa, pb, groups, n_boot=cfg.n_boot)
-            for name, fn in SCORES.items()}
+    out = {name: paired_interval(fn, tk["observed"].to_numpy(), pa[:, both],
+                                 calibrated(bval, tk), groups, n_boot=cfg.n_boot)
+           for name, fn in SCORES.items()}
+    return {**out, "n": int(both.sum())}
 
 
 def run(cfg: ChainBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
@@ -187,29 +231,30 @@ def run(cfg: ChainBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
     out: dict[str, Any] = {"per_seed": {"ar": {}, "full_disk": {}}, "baselines": {},
                            "paired": {}, "info": {}}
     forecasts: dict[str, dict[str, list]] = {"ar": {}, "full_disk": {}}
-    splits = {}
+    chain = {"ar": tables["ar"], "full_disk": tables["disk"]}
     for seed in cfg.seeds:
-        for mode, table in (("ar", tables["ar"]), ("full_disk", tables["disk"])):
-            res = _fpnet(cfg, mode, frames, table, seed, "automatic_chain", log)
-            splits[mode] = res.examples
-            fc = (res.forecasts["val"], res.forecasts["test"])
-            forecasts[mode].setdefault("automatic_chain", []).append(fc)
-            out["per_seed"][mode].setdefault("automatic_chain", []).append(_scored(cfg, *fc))
+        for mode, table in chain.items():
+            fc = _fpnet(cfg, mode, frames, table, seed, "automatic_chain", log)
+            pair = (fc["val"], fc["test"])
+            forecasts[mode].setdefault("automatic_chain", []).append(pair)
+            out["per_seed"][mode].setdefault("automatic_chain", []).append(_scored(cfg, *pair))
             truth_table = truth if mode == "ar" else full_disk_table(truth)
-            tres = _fpnet(cfg, mode, frames, truth_table, seed, "fpnet_truth", log)
+            tfc = _fpnet(cfg, mode, frames, truth_table, seed, "fpnet_truth", log)
             out["per_seed"][mode].setdefault("fpnet_truth", []).append(
-                _scored(cfg, tres.forecasts["val"], tres.forecasts["test"]))
+                _scored(cfg, tfc["val"], tfc["test"]))
+    splits = {mode: _examples(cfg, mode, frames, table) for mode, table in chain.items()}
     for mode, scal in (("ar", CHAIN_SCALARS), ("full_disk", ("log_r", "area_msh", "flare_index",
                                                              "n_ar"))):
         ex = splits[mode]
         base = {"climatology": (climatology(ex["train"], ex["val"]),
                                 climatology(ex["train"], ex["test"]))}
         base["persistence"] = tuple(persistence(ex)[k] for k in ("val", "test"))
-        lr = logistic_baseline(ex, list(scal), list(LOG_SCALARS), [])
+        lr = logistic_baseline(with_scalars(ex, scal), list(scal), list(LOG_SCALARS), [])
         base["logistic"] = (lr["val"], lr["test"])
         base["hale_rates"] = tuple(hale_rates(ex)[k] for k in ("val", "test"))
         if mode == "full_disk":
-            ar_lr = logistic_baseline(splits["ar"], list(CHAIN_SCALARS), list(LOG_SCALARS), [])
+            ar_lr = logistic_baseline(with_scalars(splits["ar"], CHAIN_SCALARS),
+                                      list(CHAIN_SCALARS), list(LOG_SCALARS), [])
             labels = {k: pd.DataFrame({"t_obs": ex[k].rows["t_obs"], "label": ex[k].label})
                       for k in ("val", "test")}
             base["logistic_combined"] = tuple(disk_from_regions(ar_lr[k], labels[k])
