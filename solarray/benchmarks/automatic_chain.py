@@ -200,10 +200,10 @@ def _scored(cfg: ChainBenchmarkConfig, val: pd.DataFrame, test: pd.DataFrame) ->
 def _paired(cfg: ChainBenchmarkConfig, chain: list[tuple[pd.DataFrame, pd.DataFrame]],
             base: tuple[pd.DataFrame, pd.DataFrame]) -> dict[str, Any]:
     """The automatic chain (seed mean) minus a baseline, ROCA and BSS, on the same resamples of
-    the test forecasts both made (matched by time, and region per region)."""
+    the test forecasts both made (matched by time, Sun and region)."""
     bval, btest = with_raw(base[0]), with_raw(base[1])
     tk = btest[btest["observed"] >= 0].reset_index(drop=True)
-    keys = ["time", "ar"] if "ar" in tk.columns else ["time"]
+    keys = [k for k in ("time", "run", "ar") if k in tk.columns]
     want = pd.MultiIndex.from_frame(tk[keys].astype(str))
     pa = []
     for val, test in chain:
