@@ -204,11 +204,17 @@ def _paired(cfg: ChainBenchmarkConfig, chain: list[tuple[pd.DataFrame, pd.DataFr
     bval, btest = with_raw(base[0]), with_raw(base[1])
     tk = btest[btest["observed"] >= 0].reset_index(drop=True)
     keys = [k for k in ("time", "run", "ar") if k in tk.columns]
+    # a key twice (the time step two consecutive Suns share, when a table has no ``run``) has
+    # no single partner: left out
+    tk = tk[~tk.duplicated(keys, keep=False)].reset_index(drop=True)
     want = pd.MultiIndex.from_frame(tk[keys].astype(str))
     pa = []
     for val, test in chain:
         val, test = with_raw(val), with_raw(test)
-        p = pd.Series(calibrated(val, test), index=pd.MultiIndex.from_frame(test[keys].astype(str)))
+        test = test.assign(probability_raw=calibrated(val, test))
+        test = test[~test.duplicated(keys, keep=False)]
+        p = pd.Series(test["probability_raw"].to_numpy(),
+                      index=pd.MultiIndex.from_frame(test[keys].astype(str)))
         pa.append(p.reindex(want).to_numpy(float))
     pa = np.stack(pa)
     both = np.isfinite(pa).all(axis=0)
