@@ -38,6 +38,19 @@ def test_platt_matches_sklearn_logistic_regression():
     assert smoothed.a == pytest.approx(ours.a, rel=0.02)
 
 
+def test_platt_never_inverts_the_ranking():
+    """Validation forecasts that rank backwards (a small, unrepresentative validation set) must
+    not flip the model's ranking on new data: the slope is held at 0 and the map returns the
+    validation base rate as Platt's smoothed targets average it."""
+    o, p = _miscalibrated(1)
+    backwards = cal.fit_platt(o, 1.0 - p)
+    assert backwards.a == 0.0
+    n_pos, n = o.sum(), len(o)
+    t_mean = (n_pos * (n_pos + 1) / (n_pos + 2) + (n - n_pos) / (n - n_pos + 2)) / n
+    assert backwards(np.array([0.1, 0.9])) == pytest.approx([t_mean, t_mean])
+    assert cal.fit_platt(o, p).a > 0  # the same data the right way round keeps its slope
+
+
 def test_isotonic_matches_sklearn():
     o, p = _miscalibrated(1, n=800)
     p = np.round(p, 2)  # ties

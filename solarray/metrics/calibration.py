@@ -170,7 +170,8 @@ def fit_platt(
     max_iter: int = 100,
     tol: float = 1e-10,
 ) -> PlattCalibrator:
-    """Fit Platt scaling by Newton's method with backtracking (Lin, Lin & Weng 2007).
+    """Fit Platt scaling by Newton's method with backtracking (Lin, Lin & Weng 2007), with the
+    slope constrained to ≥ 0 (a monotone map: no calibration inverts the model's ranking).
 
     ``smooth_targets``: Platt's (1999) targets (N₊+1)/(N₊+2) and 1/(N₋+2) instead of 1 and 0,
     which keep the fit finite when the validation set is perfectly separated.
@@ -213,6 +214,11 @@ def fit_platt(
             break
     if not (math.isfinite(a) and math.isfinite(b)):
         raise ValueError("Platt fit diverged (validation set perfectly separated?)")
+    if a < 0:
+        # A calibration maps scores to probabilities and never re-ranks them: validation
+        # forecasts that rank backwards leave only the (smoothed) validation base rate, the
+        # constrained optimum on a = 0.
+        a, b = 0.0, float(_logit(np.array([t.mean()]))[0])
     return PlattCalibrator(float(a), float(b))
 
 
