@@ -7,7 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from fpnet_helpers import CH, ablate_images, ar_table, disk_table, shuffle_scalars, toy_frames
+from fpnet_helpers import (
+    CH,
+    ablate_images,
+    ar_table,
+    delta_frames,
+    disk_table,
+    fit_in_process,
+    shuffle_scalars,
+    toy_frames,
+)
+from train_helpers import uninformative_permutation
 
 from solarray.core.classes import encode_categories
 from solarray.core.goes import class_to_flux
@@ -15,8 +25,9 @@ from solarray.forecast import features as feat
 from solarray.forecast.baselines import climatology, logistic_baseline
 from solarray.forecast.examples import build_examples, crop_region, split_examples, to_dataset
 from solarray.forecast.frames import ar_pixel
-from solarray.forecast.prediction import forecast, verify_table
+from solarray.forecast.prediction import forecast, predict, verify_table
 from solarray.forecast.training import FPNetTrainConfig, train_fpnet
+from solarray.metrics.verification import roc_auc
 from solarray.models import build, load_model, save_model
 from solarray.models.pretrained import load_encoder
 
@@ -253,3 +264,40 @@ def test_per_ar_fpnet_and_logistic_learn_from_the_physics_scalars(ray_session, t
     assert lr.roca > 0.85 and lr.roca >= lr_shuf.roca + 0.2
     assert fp.roca > 0.85 and fp.roca >= fp_shuf.roca + 0.2
     assert fp.bss > clim.bss + 0.3 and fp.bss > fp_shuf.bss + 0.3
+
+
+def test_per_ar_image_pathway_learns_from_crops_alone():
+    """Per AR with every physics input removed (scalars all unknown, categories all 0), where
+    only the ``hmi_m`` crop says which regions are labelled 1: a compact δ-like bipole (a
+    strong-gradient PIL) against a separated one, of the same peak field
+    (:func:`fpnet_helpers.delta_frames`). Crops are cut by :func:`build_examples`; training on
+    February's frames, scores on January's (other frames, other regions). The same training on
+    the labels permuted so that they carry no information must stay near chance, and the model
+    must beat the crop's unsigned flux used as a score (it reads more than the amount of field).
+    Measured (data, permutation and training seeds 0–11; 200 steps, ≈ 3 s per fit): real ROCA
+    0.96–1.00; permuted 0.42–0.62, real − permuted 0.37–0.56; unsigned flux alone 0.66–0.77,
+    peak |B| alone 0.36–0.52. A plain permutation scored 0.40–0.67; crops cut 12 px off the
+    regions, 0.55."""
+    fr, table = delta_frames(seed=0)
+    mc = {"preset": "tiny", "mode": "ar", "image_size": 16, "patch_size": 4, "embed_dim": 32,
+          "depth": 1, "head_hidden": 32}
+    sp = split_examples(build_examples(fr, table, mc))
+    train, test = sp["train"], sp["test"]
+    for ex in (train, test):  # nothing but the image reaches the model
+        assert np.isnan(ex.scalars).all() and (ex.categories == 0).all()
+    assert set(train.t).isdisjoint(test.t) and len(test) >= 150
+    assert 0.2 < test.label.mean() < 0.5
+    field = np.abs(test.image[:, CH.index("hmi_m")])
+    peak = roc_auc(test.label, field.max(axis=(1, 2)))
+    unsigned = field.sum(axis=(1, 2))
+    flux = roc_auc(test.label, unsigned / unsigned.max())
+    assert abs(peak - 0.5) < 0.2  # the peak field strength does not give the label away
+
+    real = roc_auc(test.label, predict(fit_in_process(train, train.label, mc), test))
+    permuted = uninformative_permutation(train.label, seed=0)
+    assert permuted.sum() == train.label.sum()
+    assert abs(np.corrcoef(permuted, train.label)[0, 1]) < 0.02
+    control = roc_auc(test.label, predict(fit_in_process(train, permuted, mc), test))
+    assert control < 0.7  # with the labels cut loose from the images: nothing to learn
+    assert real >= 0.85 and real >= control + 0.25
+    assert real >= max(flux, 1 - flux) + 0.1

@@ -87,26 +87,28 @@ def _history(metrics_file: Path) -> dict[str, list[float]]:
     return {z: [r[f"loss_{z}"] for r in rows if f"loss_{z}" in r] for z in ("inner", "outer")}
 
 
-def fit_classifier(x: np.ndarray, y: np.ndarray, lon_deg: np.ndarray,
-                   cfg: ClassifierTrainConfig | None = None,
-                   log: Callable[[str], None] = print) -> ClassifierFit:
-    """Train an ``ar_classifier`` on crops ``x`` [N, 1, S, S] (scaled), class indices ``y`` [N]
-    and longitudes ``lon_deg`` [N] (deg). Returns the model in eval mode."""
-    cfg = cfg or ClassifierTrainConfig()
-    x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
-    lon = np.asarray(lon_deg, np.float64)
+def _untrained(cfg: ClassifierTrainConfig) -> ARClassifier:
+    """The model ``cfg`` describes, initialised from ``cfg.seed`` (its config fully resolved)."""
     mc = {**cfg.model_config, "task": cfg.task}
-    fields = {k: v for k, v in mc.items() if k != "preset"}
     torch.manual_seed(cfg.seed)
-    probe = build(MODEL_NAME, preset=mc.get("preset"), **fields)  # the resolved config
-    if len(x) == 0:
-        return ClassifierFit(probe.eval(), {"inner": [], "outer": []}, None)
+    return build(MODEL_NAME, preset=mc.get("preset"),
+                 **{k: v for k, v in mc.items() if k != "preset"})
+
+
+def classifier_train_config(y: np.ndarray, lon_deg: np.ndarray,
+                            cfg: ClassifierTrainConfig) -> TrainConfig:
+    """The generic loop's run for ``cfg`` on class indices ``y`` [N] (N > 0) and longitudes
+    ``lon_deg`` [N] (deg): per-zone class weights, ``epochs`` passes of full batches
+    (steps = epochs · (N // batch)), SA-AI 2025's optimiser (see module docstring)."""
+    y, lon = np.asarray(y, np.int64), np.asarray(lon_deg, np.float64)
+    mc = {**cfg.model_config, "task": cfg.task}
+    probe = _untrained(cfg)  # the resolved config: classes, longitude zones
     n_cls = len(probe.config.classes)
     inner = probe.zone(lon)
     weights = {z: class_weights(y[sel], n_cls) if cfg.class_balance else []
                for z, sel in (("inner", inner), ("outer", ~inner))}
-    batch = min(cfg.batch_size, len(x))
-    per_epoch = len(x) // batch  # full batches (the loop drops a last partial one)
+    batch = min(cfg.batch_size, len(y))
+    per_epoch = len(y) // batch  # full batches (the loop drops a last partial one)
     steps = cfg.epochs * per_epoch
     tcfg = TrainConfig(
         model=MODEL_NAME, model_config=mc, objective="ar_classifier",
@@ -116,11 +118,25 @@ def fit_classifier(x: np.ndarray, y: np.ndarray, lon_deg: np.ndarray,
                           "pretrained_instrument": cfg.pretrained_instrument},
         channels=(CROP_CHANNEL,), steps=steps, batch_size=batch, lr=cfg.lr,
         weight_decay=cfg.weight_decay, betas=(0.9, 0.999), warmup_steps=0, min_lr_ratio=1.0,
-        grad_clip=0.0, amp=False, seed=cfg.seed, shuffle_buffer=min(len(x), MAX_SHUFFLE_ROWS),
+        grad_clip=0.0, amp=False, seed=cfg.seed, shuffle_buffer=min(len(y), MAX_SHUFFLE_ROWS),
         report_every=per_epoch, checkpoint_every=steps, num_to_keep=1,
         run_name=cfg.run_name, storage_path=cfg.storage_path, num_workers=cfg.num_workers,
         torch_threads=cfg.torch_threads,
     )
+    return tcfg
+
+
+def fit_classifier(x: np.ndarray, y: np.ndarray, lon_deg: np.ndarray,
+                   cfg: ClassifierTrainConfig | None = None,
+                   log: Callable[[str], None] = print) -> ClassifierFit:
+    """Train an ``ar_classifier`` on crops ``x`` [N, 1, S, S] (scaled), class indices ``y`` [N]
+    and longitudes ``lon_deg`` [N] (deg). Returns the model in eval mode."""
+    cfg = cfg or ClassifierTrainConfig()
+    x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
+    lon = np.asarray(lon_deg, np.float64)
+    if len(x) == 0:
+        return ClassifierFit(_untrained(cfg).eval(), {"inner": [], "outer": []}, None)
+    tcfg = classifier_train_config(y, lon, cfg)
     result = fit(tcfg, classifier_rows(x, y, lon, cfg.seed), log=log)
     if result.checkpoint is None:
         raise RuntimeError(f"classifier run {cfg.run_name!r} wrote no checkpoint")
@@ -128,4 +144,5 @@ def fit_classifier(x: np.ndarray, y: np.ndarray, lon_deg: np.ndarray,
                          result.checkpoint)
 
 
-__all__ = ["ClassifierFit", "ClassifierTrainConfig", "classifier_rows", "fit_classifier"]
+__all__ = ["ClassifierFit", "ClassifierTrainConfig", "classifier_rows", "classifier_train_config",
+           "fit_classifier"]
