@@ -4,8 +4,8 @@ in one line before Ray starts.
 
 Every family that trains from shards is pretrained for 2 steps (in-process, Ray Train local mode,
 so no worker start-up is paid per model); every shipped sweep's trial configuration, sized by the
-sweep runner, trains 2 steps and reports the metric ASHA watches; one sweep runs end to end
-through `solarray tune`.
+sweep runner, trains 2 steps and reports the metric ASHA watches; `solarray tune` sizes (or
+refuses) a sweep before Ray starts (the Tune machinery itself: tests/test_tune_run.py).
 """
 
 from __future__ import annotations
@@ -178,12 +178,19 @@ def test_a_sweep_pinning_another_size_is_refused():
         sized_to_data(pinned, SIZE, CHANNELS)
 
 
-@pytest.mark.timeout(600)
-def test_tune_command_runs_the_masking_sweep_on_128px_shards(ray_session, shards128, tmp_path,
-                                                            capsys):
-    assert main(["tune", "--sweep", "masking", "--data", str(shards128), "--samples", "1",
-                 "--steps", "2", "--storage", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "best_yaml" in out
-    best = (tmp_path / "masking" / "results" / "best_config.json")
-    assert json.loads(best.read_text())["model_config"]["image_size"] == SIZE
+def test_tune_command_sizes_the_sweep_before_ray(shards128, tmp_path, capsys):
+    """The command sizes the shipped sweep to the shards before Ray starts: a sweep file that
+    pins 64 px is refused in one line on 128² shards, with no Ray instance started."""
+    import ray
+    import yaml
+
+    sweep = load_sweep("masking").to_dict()
+    sweep["base"]["model_config"] = {"preset": "tiny", "image_size": 64}
+    path = tmp_path / "pinned.yaml"
+    path.write_text(yaml.safe_dump(sweep))
+    started = ray.is_initialized()
+    assert main(["tune", "--sweep", str(path), "--data", str(shards128), "--samples", "1",
+                 "--steps", "2", "--storage", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "64-px" in err[0] and "128-px" in err[0], err
+    assert ray.is_initialized() == started
