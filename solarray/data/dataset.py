@@ -86,11 +86,12 @@ def _settings_channels(data_dir: str) -> list[str]:
     return list(_settings(data_dir).get("channels") or [])
 
 
-def _first_image_size(path: str) -> int:
-    """Width (pixels) of the first stored image of the shard at ``path`` (0 if it has none)."""
+def _first_image_size(path_or_file) -> int:
+    """Width (pixels) of the first stored image of a shard (a path or an open
+    ``pyarrow.parquet.ParquetFile``; 0 if it has none)."""
     import pyarrow.parquet as pq
 
-    f = pq.ParquetFile(path)
+    f = path_or_file if isinstance(path_or_file, pq.ParquetFile) else pq.ParquetFile(path_or_file)
     if f.metadata.num_rows == 0 or "image" not in f.schema_arrow.names:
         return 0
     image = f.read_row_group(0, columns=["image"])["image"].combine_chunks().slice(0, 1)
@@ -314,7 +315,7 @@ def open_shards(flag: str, path: str) -> ShardSet:
                                  f.read_row_group(0, columns=["channels"])["channels"][0].as_py())
             except (OSError, ValueError, KeyError, IndexError) as err:
                 why = _one_line(err, 160)
-            size = size or _first_image_size(p)
+            size = size or _first_image_size(f)  # the file already open
             columns = tuple(f.schema_arrow.names)
         f.close()
     return ShardSet(os.fspath(path), tuple(paths), tuple(sorted(ids)), channels, why, size,
