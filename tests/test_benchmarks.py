@@ -19,21 +19,22 @@ from solarray.forecast.frames import Frames, select_channels
 def test_benchmark_sun_runs_put_several_suns_in_every_split():
     cfg = BenchmarkSunConfig()
     runs = cfg.runs()
-    assert len({r.seed for r in runs}) == len(runs) == 25
+    assert len({r.seed for r in runs}) == len(runs) == 36
     starts = np.array([np.datetime64(r.start) for r in runs])
     ends = starts + np.timedelta64(int(cfg.days * 86400), "s")
     split = assign_splits(starts)
     assert (split == assign_splits(ends)).all()  # no sample of a run falls in a split gap
     assert {s: int((split == s).sum()) for s in ("train", "val", "test")} == \
-        {"train": 9, "val": 4, "test": 12}
+        {"train": 16, "val": 8, "test": 12}
     # Suns never share a time step (sample ids are times), and the test Suns span activity
     spans = sorted(zip(starts, ends, strict=True))
-    assert all(e0 <= s1 for (_, e0), (s1, _) in zip(spans, spans[1:], strict=False))
-    assert {r.activity for r, s in zip(runs, split, strict=True) if s == "test"} == \
-        {0.3, 0.65, 1.0, 1.35}
+    assert all(e0 < s1 for (_, e0), (s1, _) in zip(spans, spans[1:], strict=False))
+    for name in ("test", "val"):
+        assert {r.activity for r, s in zip(runs, split, strict=True) if s == name} == \
+            {0.3, 0.65, 1.0, 1.35}
 
 
-@pytest.mark.parametrize("kwargs,needle", [({"size": 64}, "size"), ({"days": 20}, "days"),
+@pytest.mark.parametrize("kwargs,needle", [({"size": 64}, "size"), ({"days": 20}, "days"), ({"days": 5.0}, "next Sun"),
                                            ({"runs_per_month": {1: 1, 3: 3}}, "month 1"),
                                            ({"channels": ("hmi_m", "aia193")}, "aia171")])
 def test_benchmark_sun_config_errors(kwargs, needle):

@@ -45,18 +45,21 @@ from solarray.data.synthetic.productivity import productivity
 DESCRIPTION_FILE = "benchmark_sun.json"
 #: Bumped whenever the synthetic Sun's physics or rendering changes: a cached root built by
 #: another version is refused (results on it would not be reproducible from this code).
-SUN_VERSION = 4
+SUN_VERSION = 5
 BENCHMARK_CHANNELS = ("hmi_m", "aia171", "aia193", "aia211", "aia304")
 #: Independent Suns per calendar month: January = test, March = validation, the rest training.
-#: Twelve test Suns (January of 2024 and 2025: the split is by calendar month) so that the
-#: per-region test holds ≥ 150 distinct regions.
-RUNS_PER_MONTH = {1: 12, 2: 3, 3: 4, 4: 3, 5: 3}
+#: Twelve test Suns (January of 2024–2026: the split is by calendar month) so that the
+#: per-region test holds ≥ 150 distinct regions; eight validation Suns (every activity level
+#: twice), since Platt scaling and the decision threshold are fitted there; sixteen training Suns.
+RUNS_PER_MONTH = {1: 12, 2: 4, 3: 8, 4: 4, 5: 4, 6: 4}
 #: Activity of successive Suns of a month (1 ≈ solar maximum): quiet to maximum in every split,
 #: so probabilities calibrated at one base rate meet others.
 ACTIVITY_LEVELS = (0.3, 0.65, 1.0, 1.35)
-#: Suns of ≤ 5 days fit five to a month (starting on the 2nd, 7th, …, 22nd: clear of the time
-#: split's 24-h gaps at the month's ends); more go to the same month of the next year.
+#: Suns fit five to a month, one every ``SUN_SPACING_DAYS`` (starting on the 2nd, 7th, …, 22nd:
+#: clear of the time split's 24-h gaps at the month's ends); more go to the same month of the
+#: next year.
 SUNS_PER_MONTH_YEAR = 5
+SUN_SPACING_DAYS = 5.0
 
 
 #: What was checked so that no model input reads the future of its observation (labels do, by
@@ -94,10 +97,12 @@ LOOKAHEAD_CHECKS = (
 @dataclass(frozen=True)
 class BenchmarkSunConfig:
     """What the benchmark Sun holds. The defaults are the shipped benchmark (128², 3-h cadence,
-    25 Suns × 5 days = 1000 time steps; 12 test Suns)."""
+    36 Suns × 40 time steps; 12 test, 8 validation Suns). A Sun lasts ``days`` including its
+    last time step, which must come before the next Sun's first (:data:`SUN_SPACING_DAYS`), so
+    no time step — and no sample id — belongs to two Suns."""
 
     size: int = 128
-    days: float = 5.0
+    days: float = 4.875
     cadence_minutes: float = 180.0
     channels: tuple[str, ...] = BENCHMARK_CHANNELS
     runs_per_month: dict[int, int] = field(default_factory=lambda: dict(RUNS_PER_MONTH))
@@ -106,9 +111,11 @@ class BenchmarkSunConfig:
     def __post_init__(self) -> None:
         if self.size < 128:
             raise ValueError(f"size: the benchmark Sun is ≥ 128 px, got {self.size}")
-        if not 1.0 <= self.days <= 5.0:
-            raise ValueError(f"days: expected 1–5 days per Sun (five Suns share a month), "
-                             f"got {self.days}")
+        last = SUN_SPACING_DAYS - self.cadence_minutes / 1440.0
+        if not 1.0 <= self.days <= last:
+            raise ValueError(f"days: expected 1–{last:g} days per Sun (its last time step "
+                             f"before the next Sun's first, {SUN_SPACING_DAYS:g} days after its "
+                             f"start), got {self.days}")
         for month in (1, 3):
             if self.runs_per_month.get(month, 0) < 2:
                 raise ValueError(f"runs_per_month: the held-out month {month} needs ≥ 2 Suns")
@@ -122,7 +129,8 @@ class BenchmarkSunConfig:
         out, k = [], 0
         for month, n in sorted(self.runs_per_month.items()):
             for j in range(n):
-                year, day = 2024 + j // SUNS_PER_MONTH_YEAR, 2 + 5 * (j % SUNS_PER_MONTH_YEAR)
+                year = 2024 + j // SUNS_PER_MONTH_YEAR
+                day = 2 + int(SUN_SPACING_DAYS) * (j % SUNS_PER_MONTH_YEAR)
                 out.append(forecast_set.SynthRun(
                     f"{year}-{month:02d}-{day:02d}T00:00", self.days, self.seed + k,
                     ACTIVITY_LEVELS[j % len(ACTIVITY_LEVELS)]))
@@ -214,6 +222,6 @@ def contrast(shard_dir: str | os.PathLike, channel: str = "aia171", every: int =
     return out
 
 
-__all__ = ["ACTIVITY_LEVELS", "BENCHMARK_CHANNELS", "DESCRIPTION_FILE", "LOOKAHEAD_CHECKS", "RUNS_PER_MONTH",
-           "SUN_VERSION", "BenchmarkSunConfig", "build_benchmark_sun", "contrast", "feature_sizes",
+__all__ = ["ACTIVITY_LEVELS", "BENCHMARK_CHANNELS", "DESCRIPTION_FILE", "LOOKAHEAD_CHECKS",
+           "RUNS_PER_MONTH", "SUN_SPACING_DAYS", "SUN_VERSION", "BenchmarkSunConfig", "build_benchmark_sun", "contrast", "feature_sizes",
            "flare_productivity"]
