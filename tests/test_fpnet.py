@@ -59,6 +59,27 @@ def test_forward_shapes_and_missing_features():
         m(torch.randn(3, 2, 16, 16), s, c)
 
 
+def test_linear_skip_starts_at_zero_and_adds_a_logistic_term():
+    torch.manual_seed(0)
+    deep = _fp().eval()
+    wide = _fp(linear_skip=True, scalar_mean=(100.0, 0.0, 1.0, 0.0),
+               scalar_std=(50.0, 1.0, 2.0, 1.0)).eval()
+    missing = wide.load_state_dict(deep.state_dict(), strict=False).missing_keys
+    assert missing and all(k.startswith("wide.") for k in missing)
+    x = torch.randn(2, 2, 32, 32)
+    s = torch.tensor([[150.0, 0.0, 5.0, 0.0], [100.0, float("nan"), 1.0, 0.0]])
+    c = torch.tensor([[4, 3], [0, 1]])
+    assert torch.equal(wide.wide(*wide.mapper.standardise(s), c), torch.zeros(2))  # at init
+    base = wide(x, s, c)
+    with torch.no_grad():
+        w = wide.wide.scalars.weight  # [1, 2·Ks]: values then missing flags
+        w[0, 0], w[0, 2], w[0, 5] = 1.0, 0.5, -2.0  # f107, log_r, flare_index missing
+        wide.wide.categories[1].weight[3, 0] = 0.25  # hale code 3 (beta-x)
+    # by hand: row 0: (150-100)/50·1 + (5-1)/2·0.5 + hale 3 → 0.25 ⇒ +2.25;
+    #          row 1: 0 + (1-1)/2·0.5 + flare_index missing → −2 ⇒ −2.0
+    assert torch.allclose(wide(x, s, c) - base, torch.tensor([2.25, -2.0]), atol=1e-5)
+
+
 def test_config_errors_and_categories():
     with pytest.raises(ValueError, match="mode"):
         _fp(mode="region")

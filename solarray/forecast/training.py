@@ -98,8 +98,9 @@ def model_config_for(cfg: FPNetTrainConfig, channels: Sequence[str]) -> dict[str
     mode, and the encoder settings of ``encoder_checkpoint`` (which must share the channels)."""
     mc = dict(cfg.model_config)
     mc["mode"] = cfg.mode
+    mc.setdefault("linear_skip", True)
     if cfg.mode == "full_disk":
-        mc.setdefault("scalar_features", ["f107", "flare_index", "area_msh", "n_ar"])
+        mc.setdefault("scalar_features", ["f107", "flare_index", "log_r", "area_msh", "n_ar"])
         mc.setdefault("log_features", ["flare_index", "area_msh"])
     if cfg.encoder_checkpoint:
         enc = encoder_settings(cfg.encoder_checkpoint, want_channels=channels)

@@ -7,6 +7,8 @@
     categories [B, Kc] (McIntosh Z, Hale class) ────────────┴─physics feature mapper─► [B, Ks+Kc, D]
     joint embedding layers: pre-LN transformer blocks over [g; physics tokens]
     concat(g', mean(physics')) ──MLP──► logit ──sigmoid──► probability
+    (+ with ``linear_skip``: a linear term of the standardised scalars, their missing flags and
+       one weight per category value, added to the logit)
 
 The encoder's class token is the learnable global token. The physics feature mapper gives each
 scalar a learned direction, offset and "missing" embedding (NaN = unknown) after an optional
@@ -14,6 +16,12 @@ scalar a learned direction, offset and "missing" embedding (NaN = unknown) after
 in the config), and each category an embedding table (index 0 = unknown). Two modes, same network:
 ``full_disk`` (the whole frame; disk-level features) and ``ar`` (a crop of ``crop_rsun`` R☉
 half-width around one active region, resized to ``image_size``; that region's features).
+
+``linear_skip`` adds a "wide" path beside the deep one (Cheng et al. 2016's wide & deep): the
+logit is the deep network's plus a logistic regression on the same physical inputs, initialised
+at zero. With a few dozen flaring regions to learn from, the deep path alone ranks regions worse
+than a logistic regression on (log R, area, flare index) does; the wide path gives FPNet that
+regression as its floor, and the deep path (images, interactions) learns the rest.
 
 ``calibration`` (a :mod:`solarray.metrics.calibration` calibrator dict fitted on validation
 forecasts) travels with the checkpoint: :meth:`FPNet.calibrated` applies it, so "yes" is
@@ -58,6 +66,7 @@ class FPNetConfig:
     joint_depth: int = 1  # joint embedding layers over [global token; physics tokens]
     head_hidden: int = 64
     dropout: float = 0.1
+    linear_skip: bool = False  # the wide path (module docstring); new trainings switch it on
     crop_rsun: float = 0.275  # ar mode: half-width of the crop around the region, R☉
     frame_rsun: float = FRAME_RSUN  # half-width of the full-disk frame the crops are cut from, R☉
     scalar_features: tuple[str, ...] = ("f107", "flare_index", "log_r", "area_msh")
@@ -151,6 +160,31 @@ class PhysicsFeatureMapper(nn.Module):
         return self.norm(t)
 
 
+class LinearSkip(nn.Module):
+    """The wide path: ``Σ_k a_k·x_k + c_k·missing_k + Σ_j E_j[code_j]`` → ``[B]``, all weights
+    zero at the start (``x`` standardised scalars with unknowns at 0, ``E_j`` one weight per
+    category value, index 0 = unknown)."""
+
+    def __init__(self, n_scalars: int, category_sizes: list[int]):
+        super().__init__()
+        self.scalars = nn.Linear(2 * n_scalars, 1) if n_scalars else None
+        self.categories = nn.ModuleList(nn.Embedding(k + 1, 1) for k in category_sizes)
+        for m in [self.scalars, *self.categories]:
+            if m is not None:
+                nn.init.zeros_(m.weight)
+        if self.scalars is not None:
+            nn.init.zeros_(self.scalars.bias)
+
+    def forward(self, x: torch.Tensor, missing: torch.Tensor,
+                categories: torch.Tensor) -> torch.Tensor:
+        out = x.new_zeros(x.shape[0])
+        if self.scalars is not None:
+            out = out + self.scalars(torch.cat([x, missing.float()], dim=1))[:, 0]
+        for j, emb in enumerate(self.categories):
+            out = out + emb(categories[:, j].long().clamp(0, emb.num_embeddings - 1))[:, 0]
+        return out
+
+
 @register("fpnet")
 class FPNet(nn.Module):
     """Flare forecaster (see module docstring). ``forward`` → logits ``[B]``."""
@@ -177,6 +211,8 @@ class FPNet(nn.Module):
             nn.Linear(c.head_hidden, 1))
         self.joint.apply(init_weights)
         self.head.apply(init_weights)
+        self.wide = LinearSkip(ks, [len(CATEGORY_VOCAB[n]) for n in c.categorical_features]) \
+            if c.linear_skip else None
 
     def pretrained_encoders(self) -> list[nn.Module]:
         """The ViT encoder a pretrained checkpoint (e.g. ``mae_vit``) initialises."""
@@ -216,7 +252,10 @@ class FPNet(nn.Module):
             t = block(t)
         t = self.joint_norm(t)
         phys = t[:, 1:].mean(dim=1) if t.shape[1] > 1 else torch.zeros_like(t[:, 0])
-        return self.head(torch.cat([t[:, 0], phys], dim=-1))[:, 0]
+        logit = self.head(torch.cat([t[:, 0], phys], dim=-1))[:, 0]
+        if self.wide is not None:
+            logit = logit + self.wide(*self.mapper.standardise(scalars), categories)
+        return logit
 
     @torch.no_grad()
     def predict_proba(self, image: torch.Tensor, scalars: torch.Tensor | None = None,
