@@ -53,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{' beats' if v['beats'] else ''}" for k, v in d.items()
                 if k in ("roca", "bss") and v["difference"] is not None
                 and v["lo"] is not None))
+    print("\n### per region, one stage swapped for its truth (stage cost = swapped − chain)\n")
+    chain = res["per_seed"]["ar"]["automatic_chain"]
+    rows = pm_rows({"automatic_chain": chain, **{f"swap_{k}": v["fpnet"]
+                                                 for k, v in res["stages"]["ar"].items()}}, KEYS)
+    rows += [{"arm": f"logistic swap_{k}", **{m: f"{v['logistic'][m]:.3f}" for m in KEYS}}
+             for k, v in res["stages"]["ar"].items()]
+    print(markdown_table(rows, ["arm", *KEYS]))
     BENCH.finish(asdict(cfg), res, cfg.seeds)
     return 0
 

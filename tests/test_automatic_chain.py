@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from solarray.benchmarks.automatic_chain import hale_rates, persistence
 from solarray.forecast.examples import Examples
@@ -43,3 +44,33 @@ def test_baseline_scalars_are_chosen_by_name_not_position():
     np.testing.assert_array_equal(out.scalars, np.array(
         [[100, 1.5, np.nan], [200, 2.5, np.nan], [300, np.nan, np.nan]], np.float32))
     assert out.label.tolist() == [0, 1, 0] and out.rows is ex.rows
+
+
+def test_truth_swapped_replaces_one_stage_on_matched_rows_only():
+    from solarray.benchmarks.automatic_chain import truth_log_r, truth_swapped
+
+    t = pd.Timestamp("2024-01-05T03:00")
+    table = pd.DataFrame({
+        "run": ["r1", "r1", "r2"], "ar_number": [1, 2, 1], "truth_ar": [7, -1, 7],
+        "t_obs": [t, t, t + pd.Timedelta(minutes=2)], "hale": ["alpha", "beta", "alpha"],
+        "mcintosh": ["A", "B", "A"], "area_msh": [100.0, 200.0, 300.0],
+        "log_r": [0.0, 1.0, 2.0]})
+    truth = pd.DataFrame({  # region 7 of run r1 at t, of run r2 (its own Sun) at t + 2 min
+        "run": ["r1", "r2"], "ar_number": [7, 7],
+        "t_obs": pd.to_datetime([t, t + pd.Timedelta(minutes=2)]).tz_localize("UTC"),
+        "hale": ["beta-x", "beta"], "mcintosh": ["F", "D"], "area_msh": [900.0, 50.0]})
+    true_r = np.array([0.5, np.nan, 0.0])
+    classes = truth_swapped(table, truth, true_r, "classes")
+    assert classes["hale"].tolist() == ["beta-x", "beta", "beta"]
+    assert classes["mcintosh"].tolist() == ["F", "B", "D"]
+    assert classes["area_msh"].tolist() == [100.0, 200.0, 300.0]  # other stages untouched
+    assert truth_swapped(table, truth, true_r, "area")["area_msh"].tolist() == \
+        [900.0, 200.0, 50.0]
+    r = truth_swapped(table, truth, true_r, "r")["log_r"].to_numpy()
+    np.testing.assert_allclose(r, [np.log10(5001.0), 1.0, 0.0])
+    assert truth_log_r(np.array([0.0]))[0] == 0.0
+    every = truth_swapped(table, truth, true_r, "all")
+    assert every.loc[0, ["hale", "area_msh"]].tolist() == ["beta-x", 900.0]
+    assert table["hale"].tolist() == ["alpha", "beta", "alpha"]  # the input is not modified
+    with pytest.raises(ValueError, match="stage"):
+        truth_swapped(table, truth, true_r, "masks")

@@ -12,6 +12,18 @@ Suns (:mod:`solarray.train.chain`) — builds FPNet's tables with it
   each pipeline-predicted Hale class); for the full disk also ``logistic_combined`` (the
   per-region logistic regression combined as 1 − Π(1 − p_i)).
 
+Beside them, two readings of where skill is lost:
+
+* ``oracle`` — the generator's own probability of a ≥M flare (:mod:`solarray.data.synthetic.
+  oracle`: the hidden PIL flux and future strength of each region). Not a forecast: the ceiling
+  that the flares' randomness leaves to any forecast of this Sun;
+* ``stages`` (per region) — the chain with one stage's output swapped for its truth counterpart
+  on the regions it detected (``classes``: true Hale/McIntosh; ``area``: true area; ``r``: the
+  true PIL flux at the region's strength then, for IATools' Schrijver R; ``all``: the three),
+  FPNet (every seed) and the logistic regression retrained on each: the rise over the chain is
+  that stage's cost. What is left between ``all`` and ``fpnet_truth`` is detection (missed and
+  spurious regions) and the located flare history.
+
 Every forecast is Platt-calibrated on the validation Suns. Test scores: ROCA and BSS with 95 %
 bootstrap intervals resampling true regions (per region) or days (full disk), TSS at the
 validation-chosen threshold; FPNet arms mean ± std over seeds; paired intervals of the automatic
@@ -33,6 +45,7 @@ from solarray.benchmarks.fpnet import calibrated, intervals, score_groups, score
 from solarray.benchmarks.runs import ProtocolConfig
 from solarray.data.dataset import assign_splits
 from solarray.data.synthetic import forecast_set
+from solarray.data.synthetic.oracle import disk_oracle, oracle_columns, run_suns
 from solarray.forecast.baselines import climatology, logistic_baseline
 from solarray.forecast.examples import Examples, build_examples, config_view, split_examples
 from solarray.forecast.features import (
@@ -51,6 +64,9 @@ from solarray.train.chain import train_classifiers, train_spnet
 
 CHAIN_SCALARS = ("log_r", "area_msh", "flare_index")
 LOG_SCALARS = ("area_msh", "flare_index")
+#: The chain's stages and the table columns each one writes (swapped for the truth's).
+STAGE_COLUMNS = {"classes": ("hale", "mcintosh"), "area": ("area_msh",), "r": ("log_r",),
+                 "all": ("hale", "mcintosh", "area_msh", "log_r")}
 
 
 @dataclass
@@ -107,6 +123,77 @@ def chain_tables(cfg: ChainBenchmarkConfig, ckpt: Path, log: Callable[[str], Non
         log(f"[chain] pipeline tables: {len(tables.ar)} region rows, {len(tables.disk)} "
             f"observations, {time.perf_counter() - t:.0f} s")
     return {k: read_table(p) for k, p in paths.items()}
+
+
+def _minute_key(t) -> pd.Series:
+    t = pd.to_datetime(pd.Series(t))
+    t = t.dt.tz_localize(None) if t.dt.tz is not None else t
+    return t.dt.round("10min")
+
+
+def truth_log_r(true_r: np.ndarray) -> np.ndarray:
+    """The true PIL flux (10²² Mx) on a log scale like IATools' ``log_r`` (log10 of 1 + R in
+    10¹⁸ Mx): a monotone stand-in, since FPNet and the regression standardise their inputs."""
+    return np.log10(1.0 + 1e4 * np.asarray(true_r, dtype=float))
+
+
+def truth_swapped(table: pd.DataFrame, truth: pd.DataFrame, true_r: np.ndarray,
+                  stage: str) -> pd.DataFrame:
+    """The pipeline's per-region ``table`` with the columns of ``stage`` (:data:`STAGE_COLUMNS`)
+    replaced by the truth's on rows matched to a true region (``truth_ar`` ≥ 0; others keep the
+    pipeline's): classes and area from the ``truth`` table (same run, region and time), R from
+    ``true_r`` (:func:`solarray.data.synthetic.oracle.true_r` per row)."""
+    if stage not in STAGE_COLUMNS:
+        raise ValueError(f"stage: expected one of {', '.join(STAGE_COLUMNS)}, got {stage!r}")
+    out = table.copy()
+    matched = out["truth_ar"].to_numpy() >= 0
+    cols = [c for c in STAGE_COLUMNS[stage] if c != "log_r"]
+    if cols:
+        key = ["run", "ar_number", "t_key"]
+        tr = truth.assign(t_key=_minute_key(truth["t_obs"]).to_numpy())[key + cols]
+        tr = tr.drop_duplicates(key)
+        left = pd.DataFrame({"run": out["run"].to_numpy(),
+                             "ar_number": out["truth_ar"].to_numpy(np.int64),
+                             "t_key": _minute_key(out["t_obs"]).to_numpy()})
+        got = left.merge(tr, on=key, how="left")
+        for c in cols:
+            ok = matched & got[c].notna().to_numpy()
+            out.loc[ok, c] = got.loc[ok, c].to_numpy()
+    if "log_r" in STAGE_COLUMNS[stage]:
+        r = np.asarray(true_r, dtype=float)
+        ok = matched & np.isfinite(r)
+        out.loc[ok, "log_r"] = truth_log_r(r[ok])
+    return out
+
+
+def oracle(splits: dict[str, Examples], suns, mode: str) -> dict[str, pd.DataFrame]:
+    """The generator's own probabilities (:mod:`solarray.data.synthetic.oracle`) for the
+    validation and test rows: the ceiling row, not a forecast."""
+    out = {}
+    for k in ("val", "test"):
+        rows = splits[k].rows
+        p = oracle_columns(rows, suns)["oracle"].to_numpy() if mode == "ar" \
+            else disk_oracle(rows, suns)
+        out[k] = forecast_table(splits[k], p, p)
+    return out
+
+
+def stage_costs(cfg: ChainBenchmarkConfig, frames, table: pd.DataFrame, truth: pd.DataFrame,
+                suns, log: Callable[[str], None]) -> dict[str, Any]:
+    """Per region: FPNet (every seed) and the logistic regression on the chain's table with
+    each stage swapped for its truth (:func:`truth_swapped`) → ``{stage: {"fpnet": [scores per
+    seed], "logistic": scores}}``."""
+    true_r = oracle_columns(table, suns)["true_r"].to_numpy()
+    out: dict[str, Any] = {}
+    for stage in STAGE_COLUMNS:
+        swapped = truth_swapped(table, truth, true_r, stage)
+        runs = [_fpnet(cfg, "ar", frames, swapped, seed, f"swap_{stage}", log)
+                for seed in cfg.seeds]
+        ex = with_scalars(_examples(cfg, "ar", frames, swapped), CHAIN_SCALARS)
+        lr = logistic_baseline(ex, list(CHAIN_SCALARS), list(LOG_SCALARS), [])
+        out[stage] = {"fpnet": [_scored(cfg, r["val"], r["test"]) for r in runs],
+                      "logistic": _scored(cfg, lr["val"], lr["test"])}
+    return out
 
 
 def _column(ex: Examples, name: str) -> np.ndarray:
@@ -228,12 +315,14 @@ def _paired(cfg: ChainBenchmarkConfig, chain: list[tuple[pd.DataFrame, pd.DataFr
 
 def run(cfg: ChainBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
     """Train the chain, build its tables, score every arm; → ``{"per_seed", "baselines",
-    "paired", "info"}`` per mode (``ar``, ``full_disk``)."""
+    "paired", "info"}`` per mode (``ar``, ``full_disk``) and ``{"stages": {"ar": …}}``
+    (:func:`stage_costs`)."""
     Path(cfg.runs_dir).mkdir(parents=True, exist_ok=True)
     ckpt = train_chain(cfg, log)
     tables = chain_tables(cfg, ckpt, log)
     frames = select_channels(load_frames(Path(cfg.root) / "shards"), cfg.channels)
     truth = load_feature_table(synthetic=cfg.root)
+    suns = run_suns(cfg.root)
     out: dict[str, Any] = {"per_seed": {"ar": {}, "full_disk": {}}, "baselines": {},
                            "paired": {}, "info": {}}
     forecasts: dict[str, dict[str, list]] = {"ar": {}, "full_disk": {}}
@@ -258,6 +347,7 @@ def run(cfg: ChainBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
         lr = logistic_baseline(with_scalars(ex, scal), list(scal), list(LOG_SCALARS), [])
         base["logistic"] = (lr["val"], lr["test"])
         base["hale_rates"] = tuple(hale_rates(ex)[k] for k in ("val", "test"))
+        base["oracle"] = tuple(oracle(ex, suns, mode)[k] for k in ("val", "test"))
         if mode == "full_disk":
             ar_lr = logistic_baseline(with_scalars(splits["ar"], CHAIN_SCALARS),
                                       list(CHAIN_SCALARS), list(LOG_SCALARS), [])
@@ -269,8 +359,9 @@ def run(cfg: ChainBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
         out["paired"][mode] = {name: _paired(cfg, forecasts[mode]["automatic_chain"], fc)
                                for name, fc in base.items()}
         out["info"][mode] = {k: int(len(v)) for k, v in ex.items()}
+    out["stages"] = {"ar": stage_costs(cfg, frames, tables["ar"], truth, suns, log)}
     return out
 
 
-__all__ = ["ChainBenchmarkConfig", "chain_tables", "hale_rates", "persistence", "run",
-           "train_chain"]
+__all__ = ["STAGE_COLUMNS", "ChainBenchmarkConfig", "chain_tables", "hale_rates", "oracle",
+           "persistence", "run", "stage_costs", "train_chain", "truth_log_r", "truth_swapped"]
