@@ -71,3 +71,16 @@ def test_polarity_separation_of_two_points():
     d = M.polarity_separation(b, np.ones((1, 2), bool), lon, lat, area, 6.96e8)
     assert d == pytest.approx(np.deg2rad(10) * 696.0, rel=1e-9)  # Mm along the great circle
     assert np.isnan(M.polarity_separation(np.abs(b), np.ones((1, 2), bool), lon, lat, area, 6.96e8))
+
+
+def test_strong_field_area_counts_pixels_at_or_above_the_line_in_radial_field():
+    from solarray.analysis.magnetic import strong_field_area
+
+    b = np.array([[150.0, -120.0, 50.0], [60.0, np.nan, -300.0]])
+    mu = np.array([[1.0, 1.0, 0.5], [0.5, 1.0, 0.05]])  # |B|/μ: 150 120 100 | 120 nan 3000
+    area = np.array([[1.0, 2.0, 4.0], [8.0, 16.0, 32.0]])
+    mask = np.array([[True, True, True], [True, True, False]])
+    # in the mask and |B|/μ ≥ 100: 1 + 2 + 4 + 8 (the NaN pixel and the masked-out one excluded)
+    assert strong_field_area(b, mask, area, mu) == 15.0
+    assert strong_field_area(b, mask, area, mu, gauss=121.0) == 1.0
+    assert strong_field_area(b, ~mask, area, mu) == 32.0  # μ clipped at 0.1: 3000 G

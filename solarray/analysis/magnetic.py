@@ -50,6 +50,23 @@ def region_fluxes(b_los: np.ndarray, mask: np.ndarray, area_cm2: np.ndarray, *,
     return {"flux_pos": pos, "flux_neg": neg, "flux_unsigned": pos - neg, "flux_net": pos + neg}
 
 
+#: |B_r| (G) above which a pixel counts towards an active region's area (the footprint of its
+#: strong field; the synthetic Sun's truth masks and areas use the same line).
+AR_AREA_GAUSS = 100.0
+
+
+def strong_field_area(b_los: np.ndarray, mask: np.ndarray, area_msh: np.ndarray,
+                      mu: np.ndarray, gauss: float = AR_AREA_GAUSS,
+                      mu_min: float = 0.1) -> float:
+    """Area (MSH) of the pixels of ``mask`` whose radial-field estimate |B_los|/μ (μ clipped at
+    ``mu_min``) reaches ``gauss``: the region's magnetic footprint measured at the
+    magnetogram's own resolution, not the segmentation's outline (which a coarse model grid
+    and its upsampling widen)."""
+    b = np.abs(np.asarray(b_los, dtype=float)) / np.clip(np.nan_to_num(mu, nan=1.0), mu_min, 1.0)
+    sel = np.asarray(mask, dtype=bool) & np.isfinite(b) & (b >= gauss)
+    return float(np.asarray(area_msh, dtype=float)[sel].sum())
+
+
 def _disk(radius_px: int) -> np.ndarray:
     r = max(int(radius_px), 1)
     return np.ones((2 * r + 1, 2 * r + 1), dtype=bool)

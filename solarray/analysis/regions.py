@@ -43,7 +43,8 @@ ENTITY_COLUMNS = [
     "bbox_x1",
 ]
 AR_COLUMNS = ["flux_pos", "flux_neg", "flux_unsigned", "flux_net", "mean_b", "max_abs_b", "r",
-              "log_r", "pil_pixels", "psep_mm"]
+              "log_r", "pil_pixels", "psep_mm", "mask_area_msh"]
+AR_AREAS = ("field", "mask")
 CH_COLUMNS = ["mean_b", "polarity"]
 AR_METHODS = ("components", "pixels")
 COORDS = ("closed_form", "sunpy")
@@ -58,6 +59,11 @@ class RegionConfig:
     ar_min_density: str = "60 Mm2"  # DBSCAN min_samples as an area inside eps (→ pixel count)
     ar_min_area_msh: float = 20.0
     ar_method: str = "components"  # DBSCAN from connected components | "pixels" (sklearn)
+    #: An AR's ``area_msh``: its pixels with |B_los|/μ ≥ ``ar_area_gauss`` ("field", needs the
+    #: magnetogram; else the mask's) or every pixel of its mask ("mask"). ``mask_area_msh``
+    #: keeps the mask's area either way.
+    ar_area: str = "field"
+    ar_area_gauss: float = 100.0
     ch_merge: str = "30 Mm"  # merge CH components whose boundaries are closer than this
     ch_min_area_msh: float = 300.0
     fl_merge: str = "20 Mm"
@@ -72,6 +78,9 @@ class RegionConfig:
     def __post_init__(self) -> None:
         if self.coords not in COORDS:
             raise ValueError(f"RegionConfig.coords must be one of {COORDS}, got {self.coords!r}")
+        if self.ar_area not in AR_AREAS:
+            raise ValueError(f"RegionConfig.ar_area must be one of {AR_AREAS}, "
+                             f"got {self.ar_area!r}")
         if self.ar_method not in AR_METHODS:
             raise ValueError(f"RegionConfig.ar_method must be one of {AR_METHODS}, "
                              f"got {self.ar_method!r}")
@@ -190,8 +199,14 @@ def describe(labels: np.ndarray, kind: str, smap, geometry: C.MapGeometry, *,
                "bbox_x1": x0 + int(xs.max()) + 1}
         row["lon_span"] = row["lon_max"] - row["lon_min"]
         row.update(hgs_lon=clon, hgs_lat=clat)
+        if kind == "AR":
+            row["mask_area_msh"] = row["area_msh"]
         if kind == "AR" and b_los is not None:
             row.update(M.region_magnetics(b_los, labels == lab, g, radial=config.radial_flux))
+            if config.ar_area == "field":
+                row["area_msh"] = M.strong_field_area(
+                    b_los[box], sel, g.area_msh[box], g.mu[box], config.ar_area_gauss,
+                    config.mu_min)
         if kind == "CH":
             vals = b_los[box][sel] if b_los is not None else np.array([])
             vals = vals[np.isfinite(vals)]
