@@ -103,11 +103,11 @@ class FakeFido:
         self.queries.append(attrs)
         return ["r1", "r2"]
 
-    def fetch(self, result, path, max_conn):
+    def fetch(self, result, path, max_conn, overwrite=False):
         out = []
         for i, _ in enumerate(result):
             p = path.format(file=f"f{len(self.queries)}_{i}.fits")
-            open(p, "w").close()
+            write_level1(p, "aia171", T, size=8)  # a complete FITS file (empty ones are cut off)
             out.append(p)
         return out
 

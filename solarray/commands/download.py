@@ -1,4 +1,8 @@
-"""``solarray download``: fetch real AIA/HMI level-1 FITS files (sunpy Fido: VSO, or JSOC)."""
+"""``solarray download``: fetch real AIA/HMI level-1 FITS files (sunpy Fido: VSO, or JSOC).
+
+A network fault (no network, a refused mirror, a timeout, a file cut off mid-transfer) ends in one
+line naming the source and what to do; complete files stay on disk and a re-run fetches only
+what is missing (:func:`solarray.data.sources.download`)."""
 
 from __future__ import annotations
 
@@ -33,6 +37,8 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default="data/raw", help="directory; files go to OUT/<channel>/")
     p.add_argument("--jsoc-email", default=None,
                    help="registered JSOC export e-mail: use JSOC (drms) instead of the VSO")
+    p.add_argument("--provider", default=None,
+                   help="one VSO data provider (e.g. JSOC, SDAC; default: any); not with --jsoc-email")
     p.add_argument("--max-conn", type=int, default=4, help="parallel downloads (default 4)")
 
 
@@ -49,12 +55,20 @@ def run(args, fido=None) -> int:
         sources.time_range(args.start, args.end)
     except ValueError as err:
         raise UsageError(f"--start/--end: {err}") from None
+    provider = getattr(args, "provider", None)
+    if provider and args.jsoc_email:
+        raise UsageError("--provider picks a VSO data provider; with --jsoc-email files come from "
+                         "JSOC itself: give one or the other")
     require_out_dir("--out", args.out)
     cfg = sources.DownloadConfig(start=args.start, end=args.end, channels=channels,
                                  cadence_minutes=cadence, out_dir=args.out,
-                                 jsoc_email=args.jsoc_email, max_conn=args.max_conn)
+                                 jsoc_email=args.jsoc_email, max_conn=args.max_conn,
+                                 provider=provider)
     try:
         got = sources.download(cfg, fido=fido)
+    except sources.DownloadError as err:
+        # the network's state, not a bug: one line (the traceback stays with SOLARRAY_DEBUG=1)
+        raise UsageError(str(err)) from err
     except ValueError as err:
         raise UsageError(str(err)) from None
     total = sum(len(v) for v in got.values())
