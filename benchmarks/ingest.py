@@ -25,10 +25,9 @@ import time
 import warnings
 from datetime import datetime, timedelta
 
-from astropy.io import fits
-
 from solarray.benchmarks import ingest_arms as ia
 from solarray.benchmarks.arms import format_spread, interleave, ratio, summary
+from solarray.benchmarks.fullres import write_rice
 from solarray.benchmarks.script import Bench
 from solarray.data import ingest as ing
 from solarray.data import preprocess as pp
@@ -59,9 +58,7 @@ def make_inputs(work: str, n_samples: int, size: int) -> list[str]:
                 h = header.copy()
                 h["DATE-OBS"] = (t0 + timedelta(minutes=12 * k)).isoformat(timespec="milliseconds")
                 h.remove("T_OBS", ignore_missing=True)
-                fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(
-                    data, h, compression_type="RICE_1")]).writeto(p + ".tmp", overwrite=True)
-                os.replace(p + ".tmp", p)
+                write_rice(data, h, p)
             paths.append(p)
     return sorted(paths)
 

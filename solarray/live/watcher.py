@@ -95,8 +95,13 @@ class Watcher:
             self.log(f"GOES source not readable yet ({err}); flare history unknown this poll")
             return FlareHistory()
 
-    def _forecast(self, s: InputSet, history: FlareHistory) -> bool:
+    def forecast_set(self, s: InputSet, history: FlareHistory) -> bool:
+        """Forecast one complete set and store it (read, decode, preprocess, cycle; the stored
+        response's ``timings_s`` has each stage). False when the set is refused (recorded as
+        skipped) or another watcher stored that time first."""
+        t0 = time.perf_counter()
         files = [(os.path.basename(s.files[ch]), read_bytes(s.files[ch])) for ch in self.channels]
+        t_read = time.perf_counter() - t0
         try:
             sample = sample_from_fits(files, self.inputs)
         except InputError as err:
@@ -105,7 +110,13 @@ class Watcher:
             self.given_up.add(s.t_ref.isoformat())
             self.log(f"skipped {s.t_ref:%Y-%m-%dT%H:%M:%S}: {err}")
             return False
+        del files
+        t1 = time.perf_counter()
         result = run_cycle(sample, self.models, self.cycle, history=history)
+        # the stored response says where the time went: read, decode, preprocess, cycle stages
+        result.timings = {"read": t_read, **(sample.source.get("timings") or {}),
+                          "input": t1 - t0, **result.timings, "cycle": result.timings["total"],
+                          "total": time.perf_counter() - t0}
         response = result.to_json()
         try:
             self.store.add_forecast(response, list(s.files.values()),
@@ -137,7 +148,7 @@ class Watcher:
                                                         f": no {', '.join(s.missing)}")
                     self.given_up.add(s.t_ref.isoformat())
                 continue
-            new += self._forecast(s, history)
+            new += self.forecast_set(s, history)
         verified = verify_pending(self.store, history, log=self.log)
         if verified or new:
             update_scores(self.store)

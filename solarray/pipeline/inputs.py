@@ -8,7 +8,10 @@ Two ways in:
   the required channels; channels the forecaster does not use are left out with a warning
   (``sample.source["warnings"]``, copied into the response); images must be 2-D, within the
   size limits, carry the keywords preprocessing needs, and be co-temporal. Then each is
-  preprocessed (:func:`solarray.data.preprocess.preprocess`) onto the sample grid.
+  preprocessed (:func:`solarray.data.preprocess.preprocess`) onto the sample grid. Files are
+  decoded, and channels preprocessed, in parallel threads; RICE-compressed level-1 files (4096²,
+  as JSOC exports them) are decoded from the uploaded bytes by
+  :mod:`solarray.data.tiled_fits`, bit for bit as astropy decodes them.
 * :func:`sample_from_dataset` — a sample of an ingested shard directory, by ``sample_id``, from
   directories the service allows.
 
@@ -22,9 +25,11 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import time
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,10 +42,15 @@ from solarray.data import preprocess as pp
 from solarray.data import sources
 from solarray.data.shard_reader import ShardRow, meta_frame, meta_header, read_row, sample_ids
 from solarray.data.shards import shard_paths
+from solarray.data.tiled_fits import decode_rice_rows
 from solarray.pipeline.sample import Sample
 
 FITS_MAGIC = b"SIMPLE  ="
 GZIP_MAGIC = b"\x1f\x8b"
+
+#: Threads that decode the uploaded files, and then preprocess the channels, of one request (one
+#: per file up to this many; the RICE decoder and numpy release the GIL).
+MAX_THREADS = 4
 
 
 #: Why an input is refused (the service maps each to an HTTP status, :mod:`solarray.serve.errors`).
@@ -104,8 +114,24 @@ def _decompress(name: str, raw: bytes, limit: int) -> bytes:
     return raw
 
 
-def read_upload(name: str, raw: bytes, config: InputConfig) -> tuple[np.ndarray, object]:
-    """``(data [H, W] float, header)`` of one uploaded FITS file, or :class:`InputError`."""
+def read_upload(name: str, raw: bytes, config: InputConfig,
+                skip: Callable[[object], bool] | None = None) -> tuple[np.ndarray | None, object]:
+    """``(data [H, W] float, header)`` of one uploaded FITS file, or :class:`InputError`.
+
+    RICE tile-compressed images (SDO level 1 as JSOC exports them) are decoded by
+    :func:`~solarray.data.tiled_fits.decode_rice_rows` straight from ``raw`` (no copy of the
+    upload; the C decoder releases the GIL, so files decode in parallel threads), anything else
+    by astropy. ``skip(header)`` true: the header is returned without decoding the data
+    (``None``), for files the caller will not use.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _read_upload(name, raw, config, skip)
+
+
+def _read_upload(name: str, raw: bytes, config: InputConfig,
+                 skip: Callable[[object], bool] | None = None) -> tuple[np.ndarray | None, object]:
+    """:func:`read_upload` without touching the warning filters (safe in threads)."""
     from astropy.io import fits
 
     if not raw:
@@ -115,17 +141,19 @@ def read_upload(name: str, raw: bytes, config: InputConfig) -> tuple[np.ndarray,
         raise InputError(f"file {name!r} is not a FITS file (it does not start with "
                          "'SIMPLE  =')", "unsupported")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with fits.open(io.BytesIO(raw), memmap=False, lazy_load_hdus=False) as hdul:
-                hdu = next((h for h in hdul if getattr(h, "is_image", False)
-                            and h.header.get("NAXIS", 0) >= 2), None)
-                if hdu is None:
-                    raise InputError(f"file {name!r}: no 2-D image HDU")
-                nx, ny = int(hdu.header.get("NAXIS1", 0)), int(hdu.header.get("NAXIS2", 0))
-                _check_size(name, hdu.header.get("NAXIS", 0), nx, ny, config)
-                data = np.asarray(hdu.data)
-                header = hdu.header.copy()
+        # BytesIO of a bytes object shares its buffer: the upload is not copied
+        with fits.open(io.BytesIO(raw), memmap=False, lazy_load_hdus=False) as hdul:
+            hdu = next((h for h in hdul if getattr(h, "is_image", False)
+                        and h.header.get("NAXIS", 0) >= 2), None)
+            if hdu is None:
+                raise InputError(f"file {name!r}: no 2-D image HDU")
+            nx, ny = int(hdu.header.get("NAXIS1", 0)), int(hdu.header.get("NAXIS2", 0))
+            _check_size(name, hdu.header.get("NAXIS", 0), nx, ny, config)
+            if skip is not None and skip(hdu.header):
+                return None, hdu.header.copy()
+            data = decode_rice_rows(hdu, raw) if isinstance(hdu, fits.CompImageHDU) else None
+            data = np.asarray(hdu.data) if data is None else data
+            header = hdu.header.copy()
     except InputError:
         raise
     except Exception as err:  # noqa: BLE001 - astropy raises many types on broken files
@@ -138,6 +166,33 @@ def read_upload(name: str, raw: bytes, config: InputConfig) -> tuple[np.ndarray,
     return data, header
 
 
+def _threads(fn: Callable, items: Sequence) -> list:
+    """``[fn(x) for x in items]`` on up to :data:`MAX_THREADS` threads (one per item), in order;
+    each item's exception is returned in its place (the caller raises the first in order)."""
+    def call(x):
+        try:
+            return fn(x)
+        except Exception as err:  # noqa: BLE001 - re-raised by the caller, in file order
+            return _Failed(err)
+
+    if len(items) <= 1:
+        return [call(x) for x in items]
+    with ThreadPoolExecutor(min(len(items), MAX_THREADS), thread_name_prefix="solarray-input") \
+            as pool:
+        return list(pool.map(call, items))
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: Exception
+
+
+def _result(value):
+    if isinstance(value, _Failed):
+        raise value.error
+    return value
+
+
 def _check_size(name: str, naxis: int, nx: int, ny: int, config: InputConfig) -> None:
     if naxis != 2:
         raise InputError(f"file {name!r}: expected a 2-D image, NAXIS={naxis}")
@@ -148,18 +203,38 @@ def _check_size(name: str, naxis: int, nx: int, ny: int, config: InputConfig) ->
 
 
 def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) -> Sample:
-    """Uploaded ``(filename, bytes)`` pairs, one per channel → preprocessed :class:`Sample`."""
+    """Uploaded ``(filename, bytes)`` pairs, one per channel → preprocessed :class:`Sample`.
+
+    The files are decoded in parallel threads, then the channels are preprocessed in parallel
+    threads (files of channels the forecaster does not read are not decoded at all).
+    ``sample.source["timings"]`` holds the wall seconds of the two phases (``decode``: FITS
+    parsing and decompression; ``preprocess``: validation, calibration, warp and scaling).
+    """
+    t0 = time.perf_counter()
     if not files:
         raise InputError("no files uploaded (multipart field 'files', one FITS per channel)")
     if len(files) > config.max_files:
         raise InputError(f"{len(files)} files uploaded; at most {config.max_files}", "too_large")
-    by_channel: dict[str, tuple[str, np.ndarray, object]] = {}
-    ignored: list[str] = []
     for name, raw in files:
         if len(raw) > config.max_file_bytes:
             raise InputError(f"file {name!r}: {len(raw) // 2**20} MiB, more than "
                              f"{config.max_file_bytes // 2**20} MiB", "too_large")
-        data, header = read_upload(name, raw, config)
+
+    def unused(header) -> bool:
+        ch = chans.channel_from_header(header)
+        return bool(config.accepted) and ch is not None and ch not in config.accepted
+
+    # Warning filters are process-wide before Python 3.14: each phase saves and restores them
+    # here, in this thread, after its threads are done (catch_warnings inside concurrent threads
+    # would otherwise restore each other's filters out of order).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # astropy's header complaints, as in read_upload
+        read = _threads(lambda f: _read_upload(f[0], f[1], config, skip=unused), files)
+    t1 = time.perf_counter()
+    by_channel: dict[str, tuple[str, np.ndarray, object]] = {}
+    ignored: list[str] = []
+    for (name, _), result in zip(files, read, strict=True):
+        data, header = _result(result)
         ch = chans.channel_from_header(header)
         if ch is None:
             raise InputError(f"file {name!r}: unknown channel ({sources.describe_instrument(header)});"
@@ -203,27 +278,35 @@ def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) ->
     channels = tuple(c for c in (config.accepted or sorted(by_channel)) if c in by_channel)
     cfg = pp.PreprocessConfig(size=config.size, frame=config.frame, off_limb="keep",
                               degradation_table=config.degradation_table)
-    image = np.full((len(channels), config.size, config.size), np.nan, np.float32)
-    b_los = None
-    info = {}
-    for i, ch in enumerate(channels):
+
+    def prep(ch: str) -> pp.Preprocessed:
         name, data, header = by_channel[ch]
         try:
-            out = pp.preprocess(data, header, ch, cfg, t_obs=times[ch])
+            return pp.preprocess(data, header, ch, cfg, t_obs=times[ch])
         except sources.RejectError as err:
             raise InputError(f"file {name!r} ({ch}): {err}", channel=ch) from None
         except Exception as err:  # noqa: BLE001 - bad WCS etc.
             raise InputError(f"file {name!r} ({ch}): cannot preprocess ({type(err).__name__}: "
                              f"{str(err)[:200]})", channel=ch) from None
+
+    with warnings.catch_warnings():
+        planes = [_result(r) for r in _threads(prep, channels)]
+    image = np.full((len(channels), config.size, config.size), np.nan, np.float32)
+    b_los = None
+    info = {}
+    for i, (ch, out) in enumerate(zip(channels, planes, strict=True)):
+        name, _, header = by_channel[ch]
         image[i] = out.scaled
         if ch == "hmi_m":
             b_los = out.data
         info[ch] = {"file": name, "time": times[ch].isoformat(), "header": sources.header_meta(header)}
     header = sample_frame_header(config.size, t_obs, by_channel[ref][2], config.frame)
+    t2 = time.perf_counter()
     return Sample(image, channels, t_obs, header, present=np.ones(len(channels), bool),
                   b_los=b_los, sample_id=t_obs.strftime("%Y-%m-%dT%H:%M:%S"),
                   source={"kind": "upload", "files": info,
-                          "warnings": _ignored_warning(ignored, config.accepted)})
+                          "warnings": _ignored_warning(ignored, config.accepted),
+                          "timings": {"decode": t1 - t0, "preprocess": t2 - t1}})
 
 
 def _ignored_warning(ignored: Sequence[str], accepted: Sequence[str]) -> list[str]:

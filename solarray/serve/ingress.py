@@ -27,6 +27,7 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from solarray import __version__
+from solarray.core.server_timing import server_timing_header
 from solarray.live.store import ForecastStore
 from solarray.pipeline.inputs import InputConfig, InputError, sample_from_dataset, sample_from_fits
 from solarray.pipeline.map_view import map_inputs
@@ -165,8 +166,10 @@ class Forecaster:
     # -- the cycle ---------------------------------------------------------------------------
 
     async def _sample(self, request: Request):
+        """``(sample, seconds spent receiving and parsing the body)``."""
         ctype = request.headers.get("content-type", "").lower()
         icfg = await self._input_config()
+        t0 = time.perf_counter()
         if ctype.startswith("multipart/form-data"):
             parts = await read_form(request, self.max_request_bytes, max_parts=icfg.max_files + 4,
                                     max_file_bytes=icfg.max_file_bytes)
@@ -174,8 +177,11 @@ class Forecaster:
             if not files:
                 raise RequestError("no 'files' field in the form (one FITS file per channel)", 422,
                                  fields=sorted({p.name for p in parts}))
-            return await asyncio.to_thread(sample_from_fits, files, icfg)
+            del parts  # `files` holds the only reference to each upload's bytes
+            t_parse = time.perf_counter() - t0
+            return await asyncio.to_thread(sample_from_fits, files, icfg), t_parse
         body = await read_body(request, self.max_request_bytes)
+        t_parse = time.perf_counter() - t0
         if ctype.startswith("application/json"):
             try:
                 req = DatasetRequest.model_validate_json(body)
@@ -183,13 +189,15 @@ class Forecaster:
                 raise RequestError("invalid JSON request: expected {\"dataset\": DIR, "
                                  "\"sample_id\": ID}", 422,
                                  errors=[e["msg"] for e in err.errors()][:5]) from None
-            return await asyncio.to_thread(sample_from_dataset, req.dataset, req.sample_id, icfg)
+            return (await asyncio.to_thread(sample_from_dataset, req.dataset, req.sample_id, icfg),
+                    t_parse)
         raise RequestError(f"unsupported content type {ctype or 'none'!r}: use multipart/form-data "
                          "(field 'files') or application/json", 415)
 
-    async def _cycle(self, request: Request) -> dict:
+    async def _cycle(self, request: Request) -> tuple[dict, float, float]:
+        """``(response body, start, end of the cycle)`` (``time.perf_counter`` seconds)."""
         t0 = time.perf_counter()
-        sample = await self._sample(request)
+        sample, t_parse = await self._sample(request)
         t1 = time.perf_counter()
         thr = self.cycle.get("threshold")  # None: the SPNet checkpoint's tuned thresholds
         thr = None if thr is None else float(thr)
@@ -201,10 +209,12 @@ class Forecaster:
             sample, analysis, int(self.cycle.get("max_regions", 64)))
         t4 = time.perf_counter()
         versions, degraded = await self._versions()
-        timings = {"input": t1 - t0, "perception": t2 - t1, "analysis": t3 - t2,
-                   "forecast": t4 - t3, "total": t4 - t0, "perception_compute": t_seg,
-                   "analysis_compute": t_an, "forecast_compute": t_fc,
-                   "perception_batch": b_seg, "forecast_batch": b_fc}
+        # input = upload_parse + decode + preprocess (+ handing over to the thread)
+        timings = {"upload_parse": t_parse, **((sample.source or {}).get("timings") or {}),
+                   "input": t1 - t0, "perception": t2 - t1, "analysis": t3 - t2,
+                   "forecast": t4 - t3, "cycle": t4 - t1, "total": t4 - t0,
+                   "perception_compute": t_seg, "analysis_compute": t_an,
+                   "forecast_compute": t_fc, "perception_batch": b_seg, "forecast_batch": b_fc}
         rid = new_id()
         body = build_response(rid, sample, analysis, fc, versions, timings,
                               [f"DEGRADED: {d}" for d in degraded])
@@ -213,7 +223,7 @@ class Forecaster:
         while len(self.results) > self.max_results:
             self.results.popitem(last=False)
         self.latest = rid
-        return body
+        return body, t0, t4
 
     async def _versions(self) -> tuple[dict[str, str], list[str]]:
         """``(model versions by role, degraded reasons)``. Cached briefly: a reconfigured
@@ -233,7 +243,8 @@ class Forecaster:
               summary="Run one perception → analysis → forecast cycle")
     async def forecast(self, request: Request):
         try:
-            body = await asyncio.wait_for(self._cycle(request), self.request_timeout_s)
+            body, t0, t_cycle = await asyncio.wait_for(self._cycle(request),
+                                                       self.request_timeout_s)
         except (InputError, RequestError) as err:
             return error_response(err)
         except TimeoutError:
@@ -246,7 +257,13 @@ class Forecaster:
                 return _error(503, str(cause))
             log.exception("forecast failed")
             return _error(500, f"forecast failed: {type(cause).__name__}: {str(cause)[:300]}")
-        return JSONResponse(body)
+        response = JSONResponse(body)
+        # The body cannot time its own building and encoding: the header carries every stage.
+        t_end = time.perf_counter()
+        stages = {k: v for k, v in body["timings_s"].items() if not k.endswith("_batch")}
+        response.headers["Server-Timing"] = server_timing_header(
+            {**stages, "response": t_end - t_cycle, "server": t_end - t0})
+        return response
 
     @api.get("/v1/forecast/{forecast_id}", summary="A stored forecast (JSON)")
     async def get_forecast(self, forecast_id: str):
