@@ -39,6 +39,20 @@ def test_schrijver_r_hand_built_bipole():
     assert out2["r"] == pytest.approx(500 * 116 * 4, rel=1e-6)
 
 
+def test_schrijver_threshold_scales_on_pixels_coarser_than_the_reference():
+    cfg = M.RValueConfig()
+    assert cfg.threshold_at(1.44) == 150.0 and cfg.threshold_at(0.36) == 150.0  # HMI: unchanged
+    assert cfg.threshold_at(2.88) == pytest.approx(150.0 * 0.5**0.45)  # 109.8 G
+    assert cfg.threshold_at(11.9625) == pytest.approx(150.0 * (1.44 / 11.9625) ** 0.45)  # 57.9 G
+    b, mask = _bipole(b0=100.0)  # below the 2.88-Mm threshold (109.8 G) too
+    assert M.schrijver_r(b, 2.88, mask=mask)["r"] == 0.0
+    b, mask = _bipole(b0=115.0)  # above the 2.88-Mm threshold only
+    assert M.schrijver_r(b, 1.44, mask=mask)["r"] == 0.0
+    assert M.schrijver_r(b, 2.88, mask=mask)["pil_pixels"] == 116
+    fixed = M.RValueConfig(resolution_exponent=0.0)
+    assert M.schrijver_r(b, 2.88, mask=mask, config=fixed)["r"] == 0.0
+
+
 def test_schrijver_r_below_threshold_and_unipolar_are_zero():
     b, mask = _bipole(b0=149.0)
     assert M.schrijver_r(b, 1.44, mask=mask) == {"r": 0.0, "log_r": 0.0, "pil_pixels": 0}

@@ -134,3 +134,41 @@ def test_feature_tables_command_refuses_what_it_cannot_use(tmp_path, capsys):
                  str(tmp_path / "ck"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "hale.pt, mcintosh.pt" in err[0]
+
+
+@pytest.mark.timeout(600)
+def test_no_feature_reads_the_synthetic_truth(forecasting_set, models, tmp_path):
+    """The truth's region table rewritten (classes, areas, positions, numbers) and the event
+    list's region numbers scrambled: every feature column of the tables stays the same; only the
+    labels' region matching (``truth_ar``) may move."""
+    import shutil
+
+    from solarray.data.synthetic.forecast_set import run_dirs
+    from solarray.pipeline.config import CycleConfig
+    from solarray.pipeline.feature_tables import build_tables
+
+    config = CycleConfig(threshold=0.5)
+    before = build_tables(forecasting_set, models, config=config)
+    root = tmp_path / "fset"
+    shutil.copytree(forecasting_set, root)
+    for run in run_dirs(root):
+        tables = run / "tables"
+        ar = pd.read_parquet(tables / "ar.parquet")
+        ar["hale"] = "alpha"
+        ar["mcintosh"] = "A"
+        ar["area_msh"] = ar["area_msh"] * 7 + 1000.0
+        ar["hgs_lon"] = (ar["hgs_lon"] + 90.0 + 180.0) % 360.0 - 180.0
+        ar["ar_number"] = ar["ar_number"] + 500
+        ar.to_parquet(tables / "ar.parquet")
+        ev = pd.read_parquet(tables / "events.parquet")
+        ev["ar_number"] = 999
+        ev.to_parquet(tables / "events.parquet")
+    after = build_tables(root, models, config=config)
+    scoring = {"truth_ar", "label", "disk_label"}
+    cols = [c for c in before.ar.columns if c not in scoring]
+    assert {"log_r", "area_msh", "hale", "mcintosh", "flare_index", "f107"} <= set(cols)
+    pd.testing.assert_frame_equal(before.ar[cols], after.ar[cols])
+    pd.testing.assert_frame_equal(before.disk, after.disk)
+    # the check can fail: the truth's rewritten table is what truth_ar reads
+    assert not before.ar["truth_ar"].equals(after.ar["truth_ar"]) or \
+        (before.ar["truth_ar"] < 0).all()
