@@ -62,6 +62,13 @@ DEMO_CHANNELS = ("hmi_m", "aia193", "aia304")  # SPNet: HMI/193/304; FPNet: HMI 
 DEMO_MONTHS = (1, 2, 3, 4)
 
 
+#: Steps of SPNet and of each FPNet run per ``DemoConfig.steps``: SPNet's features are a few
+#: pixels wide at demo sizes, and FPNet's wide path (a logistic regression on the physical
+#: inputs) needs a few hundred steps at lr 1e-3 to move from zero.
+SPNET_STEPS_PER_STEP = 4
+FPNET_STEPS_PER_STEP = 4
+
+
 @dataclass
 class DemoConfig:
     out: str = "demo_out"
@@ -186,9 +193,10 @@ def run_demo(cfg: DemoConfig) -> dict:
     mae_model = _latest_model(mae)
 
     # Features are a few pixels wide at demo sizes: SPNet needs more steps than the other
-    # stages and the Dice term to predict any foreground at all.
+    # stages (SPNET_STEPS_PER_STEP) and the Dice term to predict any foreground at all.
     def spnet():
-        return train_spnet(shards, out / "labels", ckpt_dir, steps=4 * cfg.steps,
+        return train_spnet(shards, out / "labels", ckpt_dir,
+                           steps=SPNET_STEPS_PER_STEP * cfg.steps,
                            storage=storage, run_name="demo-spnet", encoder=str(mae_model))
     log.run("SPNet segmentation (Ray Train)", spnet, lambda s: f"step {s}")
 
@@ -208,7 +216,7 @@ def run_demo(cfg: DemoConfig) -> dict:
                 name = "fpnet" if arm == AUTOMATIC else "fpnet-truth"
                 fp_cfg = FPNetTrainConfig(  # `solarray train-fpnet --mode MODE --encoder MAE ...`
                     mode=mode.replace("-", "_"), model_config={"preset": "tiny"},
-                    encoder_checkpoint=str(mae_model), steps=cfg.steps,
+                    encoder_checkpoint=str(mae_model), steps=FPNET_STEPS_PER_STEP * cfg.steps,
                     storage_path=os.path.abspath(storage), run_name=f"demo-{name}-{mode}")
                 result, _ = run_fpnet_training(fp_cfg, str(shards), str(dirs[mode]), **source)
                 print(result.reports["test"].table(f"FPNet {fp_cfg.mode}, {arm} (test)"))
