@@ -98,45 +98,51 @@ def decode_rice_rows(hdu, raw: bytes) -> np.ndarray | None:
     zblank_col = np.asarray(table["ZBLANK"]) if "ZBLANK" in table.dtype.names else None
     zblank_hdr = th.get("ZBLANK", hdu.header.get("BLANK", None))
 
-    ints = np.empty((ny, nx), tile_dtype)
-    decoded = np.zeros(ny, bool)  # rows from the RICE stream (else: lossless GZIP rows)
-    for i, (n, off) in enumerate(desc.tolist()):
-        if n == 0:
-            continue
-        a = heap_start + off
-        ints[i] = np.frombuffer(decompress_rice_1_c(raw[a:a + n], blocksize, bytepix, nx),
-                                tile_dtype, count=nx)
-        decoded[i] = True
-
-    if not quantized:
-        if not decoded.all():
-            return None
-        image = ints.astype(dtype, copy=False)
-    else:
-        image = np.empty((ny, nx), dtype)
+    # Decoded block by block into small reused buffers (they stay in cache; only the image is
+    # allocated): rows of RICE integers, then (quantized images) their float64 values.
+    image = np.empty((ny, nx), dtype)
+    ints = np.empty((ROWS_PER_BLOCK, nx), tile_dtype)
+    vals = np.empty((ROWS_PER_BLOCK, nx), np.float64) if quantized else None
+    gzip_rows: list[int] = []  # quantized rows stored losslessly instead (GZIP_COMPRESSED_DATA)
+    if quantized:
         zscale = np.asarray(table["ZSCALE"]).astype(np.float64)
         zzero = np.asarray(table["ZZERO"]).astype(np.float64)
         method = DITHER_METHODS[th.get("ZQUANTIZ", "NO_DITHER")]
         seed = th.get("ZDITHER0", 0)
         unquantize = unquantize_float_c if zbitpix == -32 else unquantize_double_c
-        for r in range(0, ny, ROWS_PER_BLOCK):
-            rows = slice(r, min(ny, r + ROWS_PER_BLOCK))
-            q = ints[rows]
-            if method == -1:  # NO_DITHER: value = q · ZSCALE + ZZERO (float64, as astropy)
-                vals = q * zscale[rows, None]
-                vals += zzero[rows, None]
-            else:
-                vals = np.stack([np.frombuffer(unquantize(
-                    ints[i].tobytes(), i + seed, nx, zscale[i], zzero[i], method, 0, 0, 0.0,
-                    bytepix), dtype) if decoded[i] else np.zeros(nx, dtype)
-                    for i in range(rows.start, rows.stop)])
-            blank = zblank_col[rows] if zblank_col is not None else zblank_hdr
-            if blank is not None:
-                blank = np.asarray(blank)
-                vals[q == (blank[:, None] if blank.ndim else blank)] = np.nan
-            image[rows] = vals
-        for i in np.flatnonzero(~decoded):  # written after the blanks: never masked
-            image[i] = _gzip_row(raw, heap_start, table, int(i), nx, dtype)
+    descriptors = desc.tolist()
+    for r in range(0, ny, ROWS_PER_BLOCK):
+        m = min(ny, r + ROWS_PER_BLOCK) - r
+        q = ints[:m]
+        for k in range(m):
+            n, off = descriptors[r + k]
+            if n == 0:
+                if not quantized:
+                    return None
+                gzip_rows.append(r + k)
+                q[k] = 0
+                continue
+            a = heap_start + off
+            q[k] = np.frombuffer(decompress_rice_1_c(raw[a:a + n], blocksize, bytepix, nx),
+                                 tile_dtype, count=nx)
+        if not quantized:
+            image[r:r + m] = q
+            continue
+        v = vals[:m]
+        if method == -1:  # NO_DITHER: value = q · ZSCALE + ZZERO in float64, as astropy
+            np.multiply(q, zscale[r:r + m, None], out=v)
+            v += zzero[r:r + m, None]
+        else:
+            for k in range(m):
+                i = r + k
+                v[k] = np.frombuffer(unquantize(q[k].tobytes(), i + seed, nx, zscale[i],
+                                                zzero[i], method, 0, 0, 0.0, bytepix), dtype)
+        blank = zblank_col[r:r + m, None] if zblank_col is not None else zblank_hdr
+        if blank is not None:
+            v[q == blank] = np.nan
+        image[r:r + m] = v
+    for i in gzip_rows:  # written last: the blank mask never touches them
+        image[i] = _gzip_row(raw, heap_start, table, i, nx, dtype)
     data = hdu._scale_data(image)
     hdu._update_header_scale_info(data.dtype)
     return data
