@@ -85,6 +85,16 @@ def test_ar_centre_area_and_magnetics(grid):
     assert 30 < row["psep_mm"] < 80  # centroids ~ 4R/3π·6° apart ≈ 62 Mm
     l0 = m.meta["crln_obs"]  # = L0 of the date for an observer at HGLN_OBS = 0
     assert row["carr_lon"] == pytest.approx((l0 + row["hgs_lon"]) % 360, abs=0.01)
+    assert row["mask_area_msh"] == row["area_msh"]  # the default area is the mask's
+    # the field's footprint: only the western half is strong enough at 300 G
+    b[ar & ~west] = 200.0
+    field = R.find_entities({"AR": ar}, m, b_los=b, config=R.RegionConfig(
+        ar_min_area_msh=1, ar_area="field", ar_area_gauss=300.0)).table.iloc[0]
+    assert field["mask_area_msh"] == pytest.approx(row["area_msh"])
+    assert field["area_msh"] == pytest.approx(float(g.area_msh[west].sum()), rel=0.02)
+    assert 0.3 < field["area_msh"] / row["area_msh"] < 0.7
+    with pytest.raises(ValueError, match="ar_area"):
+        R.RegionConfig(ar_area="outline")
 
 
 def test_ch_merge_polarity_and_span(grid):

@@ -59,10 +59,12 @@ class RegionConfig:
     ar_min_density: str = "60 Mm2"  # DBSCAN min_samples as an area inside eps (→ pixel count)
     ar_min_area_msh: float = 20.0
     ar_method: str = "components"  # DBSCAN from connected components | "pixels" (sklearn)
-    #: An AR's ``area_msh``: its pixels with |B_los|/μ ≥ ``ar_area_gauss`` ("field", needs the
-    #: magnetogram; else the mask's) or every pixel of its mask ("mask"). ``mask_area_msh``
-    #: keeps the mask's area either way.
-    ar_area: str = "field"
+    #: An AR's ``area_msh``: every pixel of its mask ("mask") or its pixels with |B_los|/μ ≥
+    #: ``ar_area_gauss`` ("field", needs the magnetogram; else the mask's). ``mask_area_msh``
+    #: keeps the mask's area either way. On the benchmark Sun's 128² grid with the chain's SPNet,
+    #: detected/true area (regions ≥ 300 MSH) is 0.72 by the mask and 0.55 by the field at 100 G
+    #: (0.67 at 30 G): averaging over 12-Mm pixels lowers |B|, so "mask" is the default.
+    ar_area: str = "mask"
     ar_area_gauss: float = 100.0
     ch_merge: str = "30 Mm"  # merge CH components whose boundaries are closer than this
     ch_min_area_msh: float = 300.0
