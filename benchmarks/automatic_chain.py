@@ -2,26 +2,29 @@
 
     python benchmarks/automatic_chain.py [--root .cache/benchmark_sun] [--seeds 0,1,2]
         [--spnet-steps 400] [--ar-steps 400] [--disk-steps 300] [--n-boot 1000]
-        [--out docs/results/automatic_chain.json]
+        [--out docs/results/automatic_chain.json] [--serving-set DIR]
 
 Trains SPNet and the Hale/McIntosh CNNs on the training Suns, builds FPNet's tables with that
 chain, trains FPNet on them (and, as an upper bound, on the truth's features) for every seed and
 scores every arm of :mod:`solarray.benchmarks.automatic_chain` on the test Suns: mean ± std over
 seeds, 95 % bootstrap intervals (true regions / days resampled) and the paired intervals of the
-chain against each baseline on the same pipeline features.
+chain against each baseline on the same pipeline features. ``--serving-set DIR`` also writes the
+measured chain (SPNet, classifiers, the first seed's FPNet runs) as a checkpoint directory for
+``solarray serve --checkpoint-dir DIR`` / ``solarray watch`` / ``benchmarks/live_replay.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from solarray.benchmarks.automatic_chain import ChainBenchmarkConfig, run
+from solarray.benchmarks.automatic_chain import ChainBenchmarkConfig, run, serving_set
 from solarray.benchmarks.record import markdown_table, pm_rows
 from solarray.benchmarks.script import Bench
 
 BENCH = Bench("automatic_chain", "benchmarks/automatic_chain.py", __doc__)
 FLAGS = {"--spnet-steps": 400, "--classifier-epochs": 3, "--ar-steps": 400, "--disk-steps": 300,
-         "--batch-size": 32, "--lr": 1e-3, "--n-boot": 1000}
+         "--batch-size": 32, "--lr": 1e-3, "--n-boot": 1000,
+         "--serving-set": (None, "also write the measured chain's checkpoints here")}
 KEYS = ("roca", "bss", "tss")
 
 
@@ -60,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     rows += [{"arm": f"logistic swap_{k}", **{m: f"{v['logistic'][m]:.3f}" for m in KEYS}}
              for k, v in res["stages"]["ar"].items()]
     print(markdown_table(rows, ["arm", *KEYS]))
+    if args.serving_set:
+        print(f"serving checkpoints: {serving_set(cfg, args.serving_set)}")
     BENCH.finish(asdict(cfg), res, cfg.seeds)
     return 0
 

@@ -6,8 +6,10 @@ and per-region ROCA/BSS with 95 % bootstrap intervals (days resampled).
 
     python benchmarks/live_replay.py --days 10 --cadence 3h --size 128 --kills 2
 
-Uses the demo's checkpoints when they exist (`solarray demo`), else the untrained stand-ins (the
-report says which). Writes docs/results/live_replay.json.
+Uses the demo's checkpoints when they exist (`solarray demo`; or ``--checkpoint-dir``, e.g. a
+serving set assembled from the automatic-chain benchmark), else the untrained stand-ins (the
+report says which). ``--activity`` sets the replayed Sun's activity (1 ≈ solar maximum). Writes
+docs/results/live_replay.json.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def _watch(synth: Path, store: Path, size: int, ckpt: Path) -> subprocess.Popen:
 
 
 FLAGS = {"--days": 10.0, "--cadence": "3h", "--size": 128, "--kills": 2, "--seed": 11,
+         "--activity": (1.0, "the replayed Sun's activity (1 ≈ solar maximum)"),
+         "--checkpoint-dir": (None, "checkpoints to serve (default: the demo's)"),
          "--work": (None, "working directory (default: a temp dir)")}
 
 
@@ -53,9 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     if not (synth / "synth.json").exists():
         generate(SynthConfig(start="2024-01-01T00:00:00", hours=24 * args.days,
                              cadence_minutes=parse_cadence(args.cadence), size=args.size,
-                             seed=args.seed, channels=("hmi_m", "aia193", "aia304"),
+                             seed=args.seed, activity=args.activity,
+                             channels=("hmi_m", "aia193", "aia304"),
                              preview=False), synth)
-    ckpt = default_checkpoint_dir()
+    ckpt = Path(args.checkpoint_dir).expanduser() if args.checkpoint_dir \
+        else default_checkpoint_dir()
     trained = (ckpt / "spnet.pt").exists()
     if not trained:
         ckpt = work / "no_checkpoints"
@@ -113,11 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         "full_disk_since_start": {k: running.get(k) for k in ("n", "tss", "hss", "bss", "roca")},
         "intervals_95": intervals,
         "latency_s": {"p50": float(np.median(lat)), "p95": float(np.percentile(lat, 95))},
-        "final_run_wall_s": round(wall_final, 1), "checkpoints": "demo" if trained else "untrained",
+        "final_run_wall_s": round(wall_final, 1), "checkpoints": str(ckpt) if trained else "untrained",
         "skipped_inputs": len(store.skipped())}
     print(json.dumps(results, indent=2))
     config = {"days": args.days, "cadence": args.cadence, "size": args.size,
-              "channels": ["hmi_m", "aia193", "aia304"], "seed": args.seed}
+              "channels": ["hmi_m", "aia193", "aia304"], "seed": args.seed,
+              "activity": args.activity, "checkpoint_dir": str(ckpt)}
     BENCH.finish(config, results, [args.seed])
     return 0
 

@@ -74,3 +74,22 @@ def test_truth_swapped_replaces_one_stage_on_matched_rows_only():
     assert table["hale"].tolist() == ["alpha", "beta", "alpha"]  # the input is not modified
     with pytest.raises(ValueError, match="stage"):
         truth_swapped(table, truth, true_r, "masks")
+
+
+def test_serving_set_copies_the_measured_chain_per_role(tmp_path):
+    from solarray.benchmarks.automatic_chain import ChainBenchmarkConfig, serving_set
+
+    runs = tmp_path / "runs"
+    (runs / "checkpoints").mkdir(parents=True)
+    for name in ("spnet.pt", "hale.pt", "mcintosh.pt"):
+        (runs / "checkpoints" / name).write_bytes(name.encode())
+    cfg = ChainBenchmarkConfig(runs_dir=str(runs), seeds=(2, 0, 1))
+    with pytest.raises(FileNotFoundError, match="seed 2"):
+        serving_set(cfg, tmp_path / "serve")
+    for mode in ("ar", "full_disk"):
+        (runs / f"{mode}_automatic_chain_s2").mkdir()
+        (runs / f"{mode}_automatic_chain_s2" / "model.pt").write_bytes(mode.encode())
+    out = serving_set(cfg, tmp_path / "serve")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "fpnet_ar.pt", "fpnet_full_disk.pt", "hale.pt", "mcintosh.pt", "spnet.pt"]
+    assert (out / "fpnet_full_disk.pt").read_bytes() == b"full_disk"

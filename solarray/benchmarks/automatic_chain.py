@@ -32,6 +32,7 @@ chain against each baseline (the seed-mean score difference on the same resample
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ import pandas as pd
 
 from solarray.benchmarks.fpnet import calibrated, intervals, score_groups, scores, with_raw
 from solarray.benchmarks.runs import ProtocolConfig
+from solarray.core.checkpoints import MODEL_FILE, ROLE_FILES
 from solarray.data.dataset import assign_splits
 from solarray.data.synthetic import forecast_set
 from solarray.data.synthetic.oracle import disk_oracle, oracle_columns, run_suns
@@ -193,6 +195,30 @@ def stage_costs(cfg: ChainBenchmarkConfig, frames, table: pd.DataFrame, truth: p
         lr = logistic_baseline(ex, list(CHAIN_SCALARS), list(LOG_SCALARS), [])
         out[stage] = {"fpnet": [_scored(cfg, r["val"], r["test"]) for r in runs],
                       "logistic": _scored(cfg, lr["val"], lr["test"])}
+    return out
+
+
+def serving_set(cfg: ChainBenchmarkConfig, out: str | Path, seed: int | None = None) -> Path:
+    """The measured chain as a checkpoint directory ``solarray serve``/``watch`` load
+    (:data:`~solarray.core.checkpoints.ROLE_FILES`): SPNet and the classifiers of the run, and
+    the automatic-chain FPNet runs (per region, full disk) of ``seed`` (default: the first)."""
+    seed = cfg.seeds[0] if seed is None else seed
+    runs = Path(cfg.runs_dir)
+    sources = {"spnet": runs / "checkpoints" / ROLE_FILES["spnet"],
+               "hale": runs / "checkpoints" / ROLE_FILES["hale"],
+               "mcintosh": runs / "checkpoints" / ROLE_FILES["mcintosh"],
+               "fpnet_ar": runs / f"ar_automatic_chain_s{seed}" / MODEL_FILE,
+               "fpnet_full_disk": runs / f"full_disk_automatic_chain_s{seed}" / MODEL_FILE}
+    missing = [str(p) for p in sources.values() if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"the chain benchmark has not finished seed {seed}: missing "
+                                f"{', '.join(missing)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for role, src in sources.items():
+        tmp = out / f".{ROLE_FILES[role]}.tmp"
+        shutil.copyfile(src, tmp)
+        tmp.replace(out / ROLE_FILES[role])
     return out
 
 
@@ -364,4 +390,4 @@ def run(cfg: ChainBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
 
 
 __all__ = ["STAGE_COLUMNS", "ChainBenchmarkConfig", "chain_tables", "hale_rates", "oracle",
-           "persistence", "run", "stage_costs", "train_chain", "truth_log_r", "truth_swapped"]
+           "persistence", "run", "serving_set", "stage_costs", "train_chain", "truth_log_r", "truth_swapped"]
