@@ -207,6 +207,21 @@ def test_threads_report_the_first_bad_file_in_upload_order(rice_step):
     assert "broken.fits" in str(err.value)
 
 
+def test_preprocess_errors_come_after_the_sets_checks(rice_step, tmp_path):
+    """Files are preprocessed as soon as they are decoded, but the set is judged first: a
+    channel that cannot be preprocessed is reported only for an otherwise valid set."""
+    paths, _ = rice_step
+    data, header = sources.read_fits(str(paths[1]))  # aia193
+    nan = fr.write_rice(np.full_like(data, np.nan), header, tmp_path / "nan193.fits")
+    uploads = [(p.name, p.read_bytes()) for p in paths[:3]]
+    uploads[1] = (nan.name, nan.read_bytes())
+    cfg = InputConfig(size=64, accepted=CHANNELS)
+    with pytest.raises(InputError, match="wrong channel set"):
+        sample_from_fits(uploads[1:], cfg)  # no HMI: the set's error, not the NaN file's
+    with pytest.raises(InputError, match=r"nan193.fits.*NaN-filled"):
+        sample_from_fits(uploads, cfg)
+
+
 def test_watcher_stores_the_stage_times(rice_step, tmp_path, one_torch_thread):
     """``solarray watch``'s step for a landed set records read, decode, preprocess and the cycle
     in the stored forecast."""

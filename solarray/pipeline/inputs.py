@@ -205,10 +205,13 @@ def _check_size(name: str, naxis: int, nx: int, ny: int, config: InputConfig) ->
 def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) -> Sample:
     """Uploaded ``(filename, bytes)`` pairs, one per channel → preprocessed :class:`Sample`.
 
-    The files are decoded in parallel threads, then the channels are preprocessed in parallel
-    threads (files of channels the forecaster does not read are not decoded at all).
-    ``sample.source["timings"]`` holds the wall seconds of the two phases (``decode``: FITS
-    parsing and decompression; ``preprocess``: validation, calibration, warp and scaling).
+    One thread per file decodes it and, as soon as it is decoded, preprocesses it (no barrier
+    between the two: a core never waits for the slowest file's decode); files of channels the
+    forecaster does not read are not decoded at all. The set is then validated in upload order,
+    as one file after the other would be, and the first problem raised. ``sample.source["timings"]``
+    holds wall seconds: ``decode`` until the last file is decoded (FITS parsing, decompression),
+    ``preprocess`` from then until the sample is built (calibration, warp, scaling — begun
+    earlier for the files decoded first).
     """
     t0 = time.perf_counter()
     if not files:
@@ -219,22 +222,40 @@ def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) ->
         if len(raw) > config.max_file_bytes:
             raise InputError(f"file {name!r}: {len(raw) // 2**20} MiB, more than "
                              f"{config.max_file_bytes // 2**20} MiB", "too_large")
+    cfg = pp.PreprocessConfig(size=config.size, frame=config.frame, off_limb="keep",
+                              degradation_table=config.degradation_table)
 
-    def unused(header) -> bool:
+    def used(header) -> str | None:
         ch = chans.channel_from_header(header)
-        return bool(config.accepted) and ch is not None and ch not in config.accepted
+        return ch if ch is not None and (not config.accepted or ch in config.accepted) else None
 
-    # Warning filters are process-wide before Python 3.14: each phase saves and restores them
-    # here, in this thread, after its threads are done (catch_warnings inside concurrent threads
-    # would otherwise restore each other's filters out of order).
+    def one(f: tuple[str, bytes]) -> tuple[object, object, float]:
+        """(header, Preprocessed | _Failed | None, when decoded) of one file."""
+        data, header = _read_upload(f[0], f[1], config, skip=lambda h: used(h) is None)
+        decoded = time.perf_counter()
+        ch = used(header)
+        if data is None or ch is None or sources.missing_keywords(header, ch):
+            return header, None, decoded  # refused or ignored below, in upload order
+        try:
+            t = sources.parse_time(header)
+        except (KeyError, ValueError):
+            return header, None, decoded
+        try:
+            return header, pp.preprocess(data, header, ch, cfg, t_obs=t), decoded
+        except Exception as err:  # noqa: BLE001 - reported below, after the set's checks
+            return header, _Failed(err), decoded
+
+    # Warning filters are process-wide before Python 3.14: they are set and restored here, in
+    # this thread, around the threads (catch_warnings inside concurrent threads would restore
+    # each other's filters out of order).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # astropy's header complaints, as in read_upload
-        read = _threads(lambda f: _read_upload(f[0], f[1], config, skip=unused), files)
-    t1 = time.perf_counter()
-    by_channel: dict[str, tuple[str, np.ndarray, object]] = {}
+        read = _threads(one, files)
+    t_decoded = max([r[2] for r in read if not isinstance(r, _Failed)], default=t0)
+    by_channel: dict[str, tuple[str, object, object]] = {}
     ignored: list[str] = []
     for (name, _), result in zip(files, read, strict=True):
-        data, header = _result(result)
+        header, out, _ = _result(result)
         ch = chans.channel_from_header(header)
         if ch is None:
             raise InputError(f"file {name!r}: unknown channel ({sources.describe_instrument(header)});"
@@ -251,7 +272,7 @@ def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) ->
         if missing:
             raise InputError(f"file {name!r} ({ch}): header lacks {', '.join(missing)}",
                              channel=ch)
-        by_channel[ch] = (name, data, header)
+        by_channel[ch] = (name, out, header)
     absent = [c for c in config.required if c not in by_channel]
     if absent:
         raise InputError(f"wrong channel set: {', '.join(absent)} required, got "
@@ -276,37 +297,28 @@ def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) ->
     ref = "hmi_m" if "hmi_m" in by_channel else sorted(by_channel)[0]
     t_obs = times[ref]
     channels = tuple(c for c in (config.accepted or sorted(by_channel)) if c in by_channel)
-    cfg = pp.PreprocessConfig(size=config.size, frame=config.frame, off_limb="keep",
-                              degradation_table=config.degradation_table)
-
-    def prep(ch: str) -> pp.Preprocessed:
-        name, data, header = by_channel[ch]
-        try:
-            return pp.preprocess(data, header, ch, cfg, t_obs=times[ch])
-        except sources.RejectError as err:
-            raise InputError(f"file {name!r} ({ch}): {err}", channel=ch) from None
-        except Exception as err:  # noqa: BLE001 - bad WCS etc.
-            raise InputError(f"file {name!r} ({ch}): cannot preprocess ({type(err).__name__}: "
-                             f"{str(err)[:200]})", channel=ch) from None
-
-    with warnings.catch_warnings():
-        planes = [_result(r) for r in _threads(prep, channels)]
     image = np.full((len(channels), config.size, config.size), np.nan, np.float32)
     b_los = None
     info = {}
-    for i, (ch, out) in enumerate(zip(channels, planes, strict=True)):
-        name, _, header = by_channel[ch]
+    for i, ch in enumerate(channels):
+        name, out, header = by_channel[ch]
+        if isinstance(out, _Failed):
+            err = out.error
+            if isinstance(err, sources.RejectError):
+                raise InputError(f"file {name!r} ({ch}): {err}", channel=ch) from None
+            raise InputError(f"file {name!r} ({ch}): cannot preprocess ({type(err).__name__}: "
+                             f"{str(err)[:200]})", channel=ch) from None
         image[i] = out.scaled
         if ch == "hmi_m":
             b_los = out.data
         info[ch] = {"file": name, "time": times[ch].isoformat(), "header": sources.header_meta(header)}
     header = sample_frame_header(config.size, t_obs, by_channel[ref][2], config.frame)
-    t2 = time.perf_counter()
+    t_end = time.perf_counter()
     return Sample(image, channels, t_obs, header, present=np.ones(len(channels), bool),
                   b_los=b_los, sample_id=t_obs.strftime("%Y-%m-%dT%H:%M:%S"),
                   source={"kind": "upload", "files": info,
                           "warnings": _ignored_warning(ignored, config.accepted),
-                          "timings": {"decode": t1 - t0, "preprocess": t2 - t1}})
+                          "timings": {"decode": t_decoded - t0, "preprocess": t_end - t_decoded}})
 
 
 def _ignored_warning(ignored: Sequence[str], accepted: Sequence[str]) -> list[str]:
