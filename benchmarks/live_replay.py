@@ -47,6 +47,8 @@ def _watch(synth: Path, store: Path, size: int, ckpt: Path) -> subprocess.Popen:
 FLAGS = {"--days": 10.0, "--cadence": "3h", "--size": 128, "--kills": 2, "--seed": 11,
          "--activity": (1.0, "the replayed Sun's activity (1 ≈ solar maximum)"),
          "--checkpoint-dir": (None, "checkpoints to serve (default: the demo's)"),
+         "--channels": ("hmi_m,aia193,aia304", "channels of the replayed Sun (every one the "
+                        "checkpoints read)"),
          "--work": (None, "working directory (default: a temp dir)")}
 
 
@@ -54,11 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     args = BENCH.parse(argv, FLAGS)
     work = Path(args.work or tempfile.mkdtemp(prefix="live_replay_"))
     synth, store_dir = work / "synth", work / "store"
+    channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
     if not (synth / "synth.json").exists():
         generate(SynthConfig(start="2024-01-01T00:00:00", hours=24 * args.days,
                              cadence_minutes=parse_cadence(args.cadence), size=args.size,
                              seed=args.seed, activity=args.activity,
-                             channels=("hmi_m", "aia193", "aia304"),
+                             channels=channels,
                              preview=False), synth)
     ckpt = Path(args.checkpoint_dir).expanduser() if args.checkpoint_dir \
         else default_checkpoint_dir()
@@ -123,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         "skipped_inputs": len(store.skipped())}
     print(json.dumps(results, indent=2))
     config = {"days": args.days, "cadence": args.cadence, "size": args.size,
-              "channels": ["hmi_m", "aia193", "aia304"], "seed": args.seed,
+              "channels": list(channels), "seed": args.seed,
               "activity": args.activity, "checkpoint_dir": str(ckpt)}
     BENCH.finish(config, results, [args.seed])
     return 0
