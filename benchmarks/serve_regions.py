@@ -32,7 +32,7 @@ from solarray.data.synthetic import SynthConfig, generate
 from solarray.metrics.region_match import match_regions
 from solarray.serve.app import FPNET, IATOOLS, INGRESS, SPNET, build_app
 
-CHANNELS = ("hmi_m", "aia193", "aia304")
+CHANNELS = "hmi_m,aia193,aia304"
 BENCH = Bench("serve_regions", "benchmarks/serve_regions.py", __doc__)
 
 
@@ -46,18 +46,20 @@ def _post(url: str, files: list[Path]) -> dict:
 
 FLAGS = {"--checkpoint-dir": None, "--suns": 3, "--size": (512, "rendered (uploaded) image size"),
          "--grid": (128, "the service's sample grid (the models')"), "--min-msh": 300.0,
-         "--max-deg": 5.0}
+         "--max-deg": 5.0,
+         "--channels": (CHANNELS, "rendered and posted channels (every one the checkpoints read)")}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = BENCH.parse(argv, FLAGS)
     ckpt = Path(args.checkpoint_dir).expanduser() if args.checkpoint_dir else default_checkpoint_dir()
     tmp = Path(tempfile.mkdtemp(prefix="solarray-serve-regions-"))
+    channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
     steps = []
     for k in range(args.suns):
         out = tmp / f"sun{k}"
         generate(SynthConfig(start=f"2024-06-{10 + k:02d}T00:00", hours=0, size=args.size,
-                             seed=5000 + k, channels=CHANNELS, preview=False), out)
+                             seed=5000 + k, channels=channels, preview=False), out)
         steps.append(out)
     connect(num_cpus=2)
     with socket.socket() as s:
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                     INGRESS: {**common, "user_config": {"size": args.grid,
                                                         "request_timeout_s": 600}}}
             serve.run(build_app(opts), name="forecaster", route_prefix="/")
-            files = [sorted((out / "fits" / c).glob("*.fits"))[0] for c in CHANNELS]
+            files = [sorted((out / "fits" / c).glob("*.fits"))[0] for c in channels]
             t = time.perf_counter()
             resp = _post(url, files)
             dt = time.perf_counter() - t
