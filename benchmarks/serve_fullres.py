@@ -2,7 +2,8 @@
 ``solarray serve`` (HTTP upload) and through ``solarray watch``, beside the decode floor.
 
     python benchmarks/serve_fullres.py [--repeats 7] [--checkpoint-dir DIR] [--quick]
-        [--arms floor,astropy_decode,input,watch,serve] [--out docs/results/serve_fullres.json]
+        [--arms floor,decode_one_thread,astropy_decode,input,watch,serve]
+        [--out docs/results/serve_fullres.json]
 
 Inputs (cached in ``--work``): one time step of the synthetic Sun (seed 7) at ``--input-size``²,
 HMI magnetogram, AIA 193 and 304 Å, written RICE tile-compressed as JSOC exports level-1 files
@@ -15,6 +16,7 @@ Arms, one call each per round, rounds interleaved in rotated order after ``--war
 
 - ``floor``: the RICE decode of the three files, one thread per file (the decoder the service
   uses) — what any forecast from these files must pay;
+- ``decode_one_thread``: the same decode, one file after the other (what the threads buy);
 - ``astropy_decode``: astropy's decode of the three files, one after the other (the decode before);
 - ``input``: files → sample in this process (:func:`solarray.pipeline.inputs.sample_from_fits`:
   decode, preprocess);
@@ -58,7 +60,7 @@ from solarray.live.watcher import WatchConfig, Watcher
 from solarray.pipeline.inputs import InputConfig, sample_from_fits
 
 BENCH = Bench("serve_fullres", "benchmarks/serve_fullres.py", __doc__)
-ARMS = ("floor", "astropy_decode", "input", "watch", "serve")
+ARMS = ("floor", "decode_one_thread", "astropy_decode", "input", "watch", "serve")
 SERVE_STAGES = ("upload_parse", "decode", "preprocess", "input", "perception", "analysis",
                 "forecast", "cycle", "response", "server", "transport")
 WATCH_STAGES = ("read", "decode", "preprocess", "input", "perception", "analysis", "forecast",
@@ -67,7 +69,8 @@ FLAGS = {"--input-size": 4096, "--size": DEFAULT_GRID, "--seed": 7, "--repeats":
          "--warmup": 1, "--num-cpus": 2, "--target": (1.2, "p50 target, seconds"),
          "--checkpoint-dir": (None, "model checkpoints (default: the demo's)"),
          "--arms": ",".join(ARMS), "--work": "/tmp/solarray-bench-fullres",
-         "--quick": (False, "the regression check: 3 rounds, no astropy_decode arm")}
+         "--quick": (False, "the regression check: 3 rounds, no decode_one_thread and "
+                            "astropy_decode arms")}
 
 
 def watch_arm(files: Sequence[Path], synth_dir: Path, work: Path, size: int,
@@ -109,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     a = BENCH.parse(argv, FLAGS)
     warnings.simplefilter("ignore")
     if a.quick:
-        a.repeats, a.arms = 3, ",".join(k for k in a.arms.split(",") if k != "astropy_decode")
+        a.repeats, a.arms = 3, ",".join(k for k in a.arms.split(",")
+                                        if k not in ("decode_one_thread", "astropy_decode"))
     arms = tuple(a.arms.split(","))
     unknown = sorted(set(arms) - set(ARMS))
     if unknown or "floor" not in arms:
@@ -129,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
     calls: dict[str, list[dict]] = {"serve": [], "watch": []}
     fns = {"floor": lambda: fr.decode_parallel(raws),
+           "decode_one_thread": lambda: fr.decode_one_thread(raws),
            "astropy_decode": lambda: fr.decode_astropy(raws)}
     if "input" in arms:
         icfg = InputConfig(size=a.size, accepted=fr.CHANNELS)
@@ -200,7 +205,7 @@ def report(times: dict[str, list[float]], calls: dict[str, list[dict]], a, mib: 
     for k, s in res["arms_s"].items():
         r = res["ratios_to_floor"].get(k)
         extra = f"  ×{r['median']:.2f} [{r['min']:.2f}–{r['max']:.2f}] the floor" if r else ""
-        print(f"  {k:15s} {format_spread(s)}{extra}")
+        print(f"  {k:18s} {format_spread(s)}{extra}")
     for name in ("serve", "watch"):
         if f"{name}_stages_s" in res:
             print(f"{name} p50 {res[f'{name}_p50_s']:.3f} s, p95 {res[f'{name}_p95_s']:.3f} s "
