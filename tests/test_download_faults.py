@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from solarray import cli
+from solarray.data import download as dl
 from solarray.data import download_faults as faults
-from solarray.data import sources
 
 START, END = "2024-01-01T00:00", "2024-01-01T00:30"
 ADVICE_VSO = ("run the same command again later (files complete on disk are skipped, only the "
@@ -238,8 +238,8 @@ class FakeFido:
         return results
 
 
-def _cfg(tmp_path, channels=("aia171",), **kw) -> sources.DownloadConfig:
-    return sources.DownloadConfig(start=START, end=END, channels=channels, cadence_minutes=12,
+def _cfg(tmp_path, channels=("aia171",), **kw) -> dl.DownloadConfig:
+    return dl.DownloadConfig(start=START, end=END, channels=channels, cadence_minutes=12,
                                   out_dir=str(tmp_path / "raw"), **kw)
 
 
@@ -255,7 +255,7 @@ def test_rerun_fetches_only_what_is_missing_and_refetches_a_cut_off_file(tmp_pat
     before = os.stat(folder / "a.fits")
     fake = FakeFido({"aia171": ["a.fits", "bb.fits", "ccc.fits"]})
     logged: list[str] = []
-    got = sources.download(_cfg(tmp_path), fido=fake, log=logged.append)
+    got = dl.download(_cfg(tmp_path), fido=fake, log=logged.append)
     assert fake.transfers == ["bb.fits", "ccc.fits"]  # a.fits complete: not transferred again
     assert sorted(os.path.basename(p) for p in got["aia171"]) == ["a.fits", "bb.fits", "ccc.fits"]
     assert _complete(folder) == ["a.fits", "bb.fits", "ccc.fits"]
@@ -264,10 +264,10 @@ def test_rerun_fetches_only_what_is_missing_and_refetches_a_cut_off_file(tmp_pat
     assert "[download] aia171: 2 fetched, 1 already complete on disk" in logged
 
     again = FakeFido({"aia171": ["a.fits", "bb.fits", "ccc.fits"]})
-    sources.download(_cfg(tmp_path), fido=again, log=lambda s: None)
+    dl.download(_cfg(tmp_path), fido=again, log=lambda s: None)
     assert again.transfers == []
     (folder / "bb.fits").unlink()
-    sources.download(_cfg(tmp_path), fido=again, log=lambda s: None)
+    dl.download(_cfg(tmp_path), fido=again, log=lambda s: None)
     assert again.transfers == ["bb.fits"]
 
 
@@ -330,7 +330,7 @@ def test_failed_transfer_names_source_host_and_fault_after_every_channel(
     fake = FakeFido({"aia171": ["a.fits", "bb.fits"], "aia193": ["x.fits", "yy.fits"]},
                     fail={"bb.fits": fault()})
     with pytest.raises(faults.DownloadError) as caught:
-        sources.download(_cfg(tmp_path, ("aia171", "aia193")), fido=fake, log=lambda s: None)
+        dl.download(_cfg(tmp_path, ("aia171", "aia193")), fido=fake, log=lambda s: None)
     assert str(caught.value) == (
         f"VSO (provider JSOC; host jsoc.example.org) {said}: aia171 1 of 2 files failed (first: "
         f"{detail}); 3 complete files kept in {tmp_path / 'raw'}; {ADVICE_VSO}")
@@ -343,7 +343,7 @@ def test_vso_search_errors_with_no_records_fail_the_channel(tmp_path):
     fake = FakeFido({"aia193": ["x.fits"]}, search_errors={"aia171": [TimeoutError("timed out")]})
     with pytest.raises(faults.DownloadError, match=r"^VSO \(provider JSOC\) timed out: aia171 "
                        r"search failed \(first: TimeoutError: timed out\); 1 complete file kept"):
-        sources.download(_cfg(tmp_path, ("aia171", "aia193")), fido=fake, log=lambda s: None)
+        dl.download(_cfg(tmp_path, ("aia171", "aia193")), fido=fake, log=lambda s: None)
 
 
 def test_unregistered_jsoc_address_and_local_disk_faults(tmp_path, monkeypatch, capsys):
@@ -375,12 +375,12 @@ def test_unregistered_jsoc_address_and_local_disk_faults(tmp_path, monkeypatch, 
 def test_provider_goes_to_the_vso_query_only(tmp_path):
     from sunpy.net import attrs as a
 
-    (_, q), = sources.build_queries(_cfg(tmp_path, provider="SDAC"))
+    (_, q), = dl.build_queries(_cfg(tmp_path, provider="SDAC"))
     assert [x.value for x in q if isinstance(x, a.Provider)] == ["SDAC"]
-    (_, q), = sources.build_queries(_cfg(tmp_path))
+    (_, q), = dl.build_queries(_cfg(tmp_path))
     assert not any(isinstance(x, a.Provider) for x in q)
     with pytest.raises(ValueError, match="provider"):
-        sources.build_queries(_cfg(tmp_path, provider="SDAC", jsoc_email="me@example.org"))
+        dl.build_queries(_cfg(tmp_path, provider="SDAC", jsoc_email="me@example.org"))
     rc = cli.main(["download", "--start", START, "--end", END, "--out", str(tmp_path / "raw"),
                    "--provider", "SDAC", "--jsoc-email", "me@example.org"])
     assert rc == 2

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from ingest_helpers import write_level1
 
+from solarray.data import download as dl
 from solarray.data import sources
 
 T = datetime(2024, 1, 1, 0, 0, 7)
@@ -117,10 +118,10 @@ def test_download_builds_fido_queries(tmp_path):
     from sunpy.net import attrs as a
 
     fake = FakeFido(tmp_path)
-    cfg = sources.DownloadConfig(start="2024-01-01T00:00", end="2024-01-01T01:00",
+    cfg = dl.DownloadConfig(start="2024-01-01T00:00", end="2024-01-01T01:00",
                                  channels=("aia171", "aia1600", "hmi_m"), cadence_minutes=12,
                                  out_dir=str(tmp_path / "raw"))
-    got = sources.download(cfg, fido=fake, log=lambda s: None)
+    got = dl.download(cfg, fido=fake, log=lambda s: None)
     assert {k: len(v) for k, v in got.items()} == {"aia171": 2, "aia1600": 2, "hmi_m": 2}
     assert all(p.startswith(str(tmp_path / "raw" / k)) for k, v in got.items() for p in v)
     aia = fake.queries[0]
@@ -129,12 +130,12 @@ def test_download_builds_fido_queries(tmp_path):
     samp = next(x for x in aia if isinstance(x, a.Sample))
     assert samp.value == pytest.approx(720)
     assert any(isinstance(x, a.Physobs) and x.value.lower() == "los_magnetic_field" for x in fake.queries[2])
-    jsoc = sources.build_queries(sources.DownloadConfig("2024-01-01", "2024-01-02", ("aia1600", "hmi_m"),
+    jsoc = dl.build_queries(dl.DownloadConfig("2024-01-01", "2024-01-02", ("aia1600", "hmi_m"),
                                                         jsoc_email="me@x.org"))
     series = [next(x.value for x in q if isinstance(x, a.jsoc.Series)) for _, q in jsoc]
     assert series == ["aia.lev1_uv_24s", "hmi.M_45s"]
     with pytest.raises(ValueError, match="vector"):
-        sources.build_queries(sources.DownloadConfig("2024-01-01", "2024-01-02", ("hmi_bz",)))
+        dl.build_queries(dl.DownloadConfig("2024-01-01", "2024-01-02", ("hmi_bz",)))
 
 
 def test_download_command(tmp_path, capsys):

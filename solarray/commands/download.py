@@ -2,7 +2,7 @@
 
 A network fault (no network, a refused mirror, a timeout, a file cut off mid-transfer) ends in one
 line naming the source and what to do; complete files stay on disk and a re-run fetches only
-what is missing (:func:`solarray.data.sources.download`)."""
+what is missing (:func:`solarray.data.dl.download`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import re
 from solarray.core import channels as chans
 from solarray.core.errors import UsageError
 from solarray.core.paths import require_out_dir
-from solarray.data import sources
+from solarray.data import download as dl
 
 NAME = "download"
 HELP = "download AIA/HMI level-1 FITS files for a time range (sunpy Fido; needs the network)"
@@ -52,7 +52,7 @@ def run(args, fido=None) -> int:
     except (KeyError, ValueError) as err:
         raise UsageError(f"--channels: {err.args[0]}") from None
     try:
-        sources.time_range(args.start, args.end)
+        dl.time_range(args.start, args.end)
     except ValueError as err:
         raise UsageError(f"--start/--end: {err}") from None
     provider = getattr(args, "provider", None)
@@ -60,13 +60,13 @@ def run(args, fido=None) -> int:
         raise UsageError("--provider picks a VSO data provider; with --jsoc-email files come from "
                          "JSOC itself: give one or the other")
     require_out_dir("--out", args.out)
-    cfg = sources.DownloadConfig(start=args.start, end=args.end, channels=channels,
+    cfg = dl.DownloadConfig(start=args.start, end=args.end, channels=channels,
                                  cadence_minutes=cadence, out_dir=args.out,
                                  jsoc_email=args.jsoc_email, max_conn=args.max_conn,
                                  provider=provider)
     try:
-        got = sources.download(cfg, fido=fido)
-    except sources.DownloadError as err:
+        got = dl.download(cfg, fido=fido)
+    except dl.DownloadError as err:
         # the network's state, not a bug: one line (the traceback stays with SOLARRAY_DEBUG=1)
         raise UsageError(str(err)) from err
     except ValueError as err:

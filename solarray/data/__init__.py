@@ -1,7 +1,10 @@
 """Data: FITS sources, preprocessing, the Ray Data ingest pipeline, shards, training datasets,
 the synthetic Sun and versioned label sets.
 
-* :mod:`~solarray.data.sources` — list, read and validate FITS files; download real SDO data;
+* :mod:`~solarray.data.sources` — list, read and validate FITS files;
+  :mod:`~solarray.data.tiled_fits` — RICE tile decoding straight from bytes;
+* :mod:`~solarray.data.download` — download real SDO data (sunpy Fido/drms), its network faults
+  in one line (:mod:`~solarray.data.download_faults`);
 * :mod:`~solarray.data.tables` — table sources, one reader each: GOES XRS, NOAA SRS, flare event
   lists, F10.7/F30 indices, the synthetic Sun's truth tables;
 * preprocessing of one image: :mod:`~solarray.data.calibration` (exposure, degradation),
