@@ -19,7 +19,9 @@ HELP = ("build the benchmark Sun every learned model is judged on (independent s
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=".cache/benchmark_sun", help="root directory (reused if complete)")
     p.add_argument("--size", type=int, default=128, help="image size N (≥ 128)")
-    p.add_argument("--days", type=float, default=5.0, help="days per synthetic Sun")
+    p.add_argument("--days", type=float, default=BenchmarkSunConfig.days,
+                   help="days per synthetic Sun, its last time step included (default "
+                        f"{BenchmarkSunConfig.days:g}: one cadence before the next Sun starts)")
     p.add_argument("--channels", default=",".join(BENCHMARK_CHANNELS))
     p.add_argument("--num-cpus", type=int, default=None, help="local Ray CPUs (default: all)")
 
