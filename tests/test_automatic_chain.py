@@ -47,7 +47,7 @@ def test_baseline_scalars_are_chosen_by_name_not_position():
 
 
 def test_truth_swapped_replaces_one_stage_on_matched_rows_only():
-    from solarray.benchmarks.automatic_chain import truth_log_r, truth_swapped
+    from solarray.benchmarks.truth_swaps import truth_log_r, truth_swapped
 
     t = pd.Timestamp("2024-01-05T03:00")
     table = pd.DataFrame({

@@ -44,6 +44,7 @@ import pandas as pd
 
 from solarray.benchmarks.fpnet import calibrated, intervals, score_groups, scores, with_raw
 from solarray.benchmarks.runs import ProtocolConfig
+from solarray.benchmarks.truth_swaps import STAGE_COLUMNS, truth_swapped
 from solarray.core.checkpoints import MODEL_FILE, ROLE_FILES
 from solarray.data.dataset import assign_splits
 from solarray.data.synthetic import forecast_set
@@ -66,9 +67,6 @@ from solarray.train.chain import train_classifiers, train_spnet
 
 CHAIN_SCALARS = ("log_r", "area_msh", "flare_index")
 LOG_SCALARS = ("area_msh", "flare_index")
-#: The chain's stages and the table columns each one writes (swapped for the truth's).
-STAGE_COLUMNS = {"classes": ("hale", "mcintosh"), "area": ("area_msh",), "r": ("log_r",),
-                 "all": ("hale", "mcintosh", "area_msh", "log_r")}
 
 
 @dataclass
@@ -125,47 +123,6 @@ def chain_tables(cfg: ChainBenchmarkConfig, ckpt: Path, log: Callable[[str], Non
         log(f"[chain] pipeline tables: {len(tables.ar)} region rows, {len(tables.disk)} "
             f"observations, {time.perf_counter() - t:.0f} s")
     return {k: read_table(p) for k, p in paths.items()}
-
-
-def _minute_key(t) -> pd.Series:
-    t = pd.to_datetime(pd.Series(t))
-    t = t.dt.tz_localize(None) if t.dt.tz is not None else t
-    return t.dt.round("10min")
-
-
-def truth_log_r(true_r: np.ndarray) -> np.ndarray:
-    """The true PIL flux (10²² Mx) on a log scale like IATools' ``log_r`` (log10 of 1 + R in
-    10¹⁸ Mx): a monotone stand-in, since FPNet and the regression standardise their inputs."""
-    return np.log10(1.0 + 1e4 * np.asarray(true_r, dtype=float))
-
-
-def truth_swapped(table: pd.DataFrame, truth: pd.DataFrame, true_r: np.ndarray,
-                  stage: str) -> pd.DataFrame:
-    """The pipeline's per-region ``table`` with the columns of ``stage`` (:data:`STAGE_COLUMNS`)
-    replaced by the truth's on rows matched to a true region (``truth_ar`` ≥ 0; others keep the
-    pipeline's): classes and area from the ``truth`` table (same run, region and time), R from
-    ``true_r`` (:func:`solarray.data.synthetic.oracle.true_r` per row)."""
-    if stage not in STAGE_COLUMNS:
-        raise ValueError(f"stage: expected one of {', '.join(STAGE_COLUMNS)}, got {stage!r}")
-    out = table.copy()
-    matched = out["truth_ar"].to_numpy() >= 0
-    cols = [c for c in STAGE_COLUMNS[stage] if c != "log_r"]
-    if cols:
-        key = ["run", "ar_number", "t_key"]
-        tr = truth.assign(t_key=_minute_key(truth["t_obs"]).to_numpy())[key + cols]
-        tr = tr.drop_duplicates(key)
-        left = pd.DataFrame({"run": out["run"].to_numpy(),
-                             "ar_number": out["truth_ar"].to_numpy(np.int64),
-                             "t_key": _minute_key(out["t_obs"]).to_numpy()})
-        got = left.merge(tr, on=key, how="left")
-        for c in cols:
-            ok = matched & got[c].notna().to_numpy()
-            out.loc[ok, c] = got.loc[ok, c].to_numpy()
-    if "log_r" in STAGE_COLUMNS[stage]:
-        r = np.asarray(true_r, dtype=float)
-        ok = matched & np.isfinite(r)
-        out.loc[ok, "log_r"] = truth_log_r(r[ok])
-    return out
 
 
 def oracle(splits: dict[str, Examples], suns, mode: str) -> dict[str, pd.DataFrame]:
@@ -389,5 +346,5 @@ def run(cfg: ChainBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
     return out
 
 
-__all__ = ["STAGE_COLUMNS", "ChainBenchmarkConfig", "chain_tables", "hale_rates", "oracle",
-           "persistence", "run", "serving_set", "stage_costs", "train_chain", "truth_log_r", "truth_swapped"]
+__all__ = ["ChainBenchmarkConfig", "chain_tables", "hale_rates", "oracle", "persistence", "run",
+           "serving_set", "stage_costs", "train_chain"]
