@@ -17,7 +17,7 @@ in the config), and each category an embedding table (index 0 = unknown). Two mo
 ``full_disk`` (the whole frame; disk-level features) and ``ar`` (a crop of ``crop_rsun`` R☉
 half-width around one active region, resized to ``image_size``; that region's features).
 
-``linear_skip`` adds a "wide" path beside the deep one (Cheng et al. 2016's wide & deep): the
+``linear_skip`` adds a "wide" path beside the deep one (Cheng 2016's wide & deep): the
 logit is the deep network's plus a logistic regression on the same physical inputs, initialised
 at zero. With a few dozen flaring regions to learn from, the deep path alone ranks regions worse
 than a logistic regression on (log R, area, flare index) does; the wide path gives FPNet that
