@@ -29,8 +29,7 @@ from solarray.data.synthetic import forecast_set
 from solarray.data.synthetic.activity import CUM_INDEX, rate_and_cut, visible_weight
 from solarray.data.synthetic.generator import SynthConfig
 from solarray.data.synthetic.model import ActiveRegion, SunModel, build_sun
-
-M1_FLUX = 1e-5  # W m⁻²
+from solarray.data.synthetic.productivity import M1_FLUX
 
 
 def m_rate_seen(region: ActiveRegion, t_days: np.ndarray) -> np.ndarray:
