@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ import torch
 from solarray.core.channels import CATALOGUE
 from solarray.models import build, list_models, load_model, save_model
 from solarray.models.layers import patchify, sincos_pos_embed_2d, unpatchify
-from solarray.models.registry import make_config
+from solarray.models.registry import get_model_class, make_config
 from solarray.models.solarchip import split_modalities
 from solarray.models.vit import ViTAEConfig
 
@@ -41,6 +42,22 @@ def test_presets_differ_and_paper_is_vit_base():
     paper = make_config(ViTAEConfig, "paper", in_channels=13)
     assert (paper.embed_dim, paper.depth, paper.num_heads, paper.patch_size) == (768, 12, 12, 16)
     assert tiny.embed_dim < paper.embed_dim and paper.in_channels == 13
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("vit_ae", {"in_channels": 2}), ("mae_vit", {"channels": ("aia171", "hmi_m")}),
+    ("solarchip_vit", {"channels": ("aia171", "hmi_m")}),
+    ("spnet", {"channels": ("hmi_m", "aia193")}), ("fpnet", {"channels": ("hmi_m", "aia193")})])
+def test_small_preset_sits_between_tiny_and_paper_at_128px(name, kw):
+    cls = get_model_class(name).config_class
+    small = make_config(cls, "small", **kw)
+    tiny = make_config(cls, "tiny", **kw)
+    size = getattr(small, "image_size", None) or small.backbone_config["image_size"]
+    assert size == 128
+    params = {p: sum(t.numel() for t in build(name, preset=p, **kw).parameters())
+              for p in ("tiny", "small")}
+    assert params["tiny"] < params["small"] < 10e6, params
+    assert dataclasses.asdict(small) != dataclasses.asdict(tiny)
 
 
 def test_models_import_without_ray():

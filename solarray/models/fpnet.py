@@ -79,6 +79,8 @@ class FPNetConfig:
     PRESETS: ClassVar[dict[str, dict]] = {
         "tiny": dict(image_size=64, patch_size=8, embed_dim=64, depth=2, num_heads=4,
                      joint_depth=1, head_hidden=64),
+        "small": dict(image_size=128, patch_size=8, embed_dim=192, depth=4, num_heads=4,
+                      joint_depth=1, head_hidden=128),
         "paper": dict(image_size=512, patch_size=16, embed_dim=768, depth=12, num_heads=12,
                       joint_depth=2, head_hidden=512),
     }

@@ -67,6 +67,8 @@ class MAEViTConfig:
     PRESETS: ClassVar[dict[str, dict]] = {
         "tiny": dict(image_size=64, patch_size=8, embed_dim=64, depth=2, num_heads=4,
                      decoder_dim=64, decoder_depth=1, decoder_heads=4),
+        "small": dict(image_size=128, patch_size=8, embed_dim=192, depth=4, num_heads=4,
+                      decoder_dim=128, decoder_depth=2, decoder_heads=4),
         # MAE ViT-B/16 with its 8-block 512-wide decoder (SA-AI 2025 uses 512² inputs).
         "paper": dict(image_size=512, patch_size=16, embed_dim=768, depth=12, num_heads=12,
                       decoder_dim=512, decoder_depth=8, decoder_heads=16),

@@ -54,6 +54,7 @@ class SolarCHIPConfig:
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "tiny": dict(backbone_config={"preset": "tiny"}, proj_dim=64),
+        "small": dict(backbone_config={"preset": "small"}, proj_dim=128),
         "paper": dict(backbone_config={"preset": "paper"}, proj_dim=256),
     }
 

@@ -59,6 +59,9 @@ class SPNetConfig:
     PRESETS: ClassVar[dict[str, dict]] = {
         "tiny": dict(image_size=64, patch_size=8, embed_dim=64, depth=2, num_heads=4,
                      decoder_dim=16, skip_dim=8),
+        # CPU-sized for skill at 128² (ViT-Ti width, 4 blocks): where model compute shows.
+        "small": dict(image_size=128, patch_size=8, embed_dim=192, depth=4, num_heads=4,
+                      decoder_dim=32, skip_dim=16),
         # ViT-B/16 encoder at the paper's 512² frames.
         "paper": dict(image_size=512, patch_size=16, embed_dim=768, depth=12, num_heads=12,
                       decoder_dim=256, skip_dim=32),

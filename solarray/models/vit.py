@@ -47,6 +47,8 @@ class ViTAEConfig:
     PRESETS: ClassVar[dict[str, dict]] = {
         "tiny": dict(image_size=64, patch_size=8, embed_dim=64, depth=2, num_heads=4,
                      decoder_dim=64, decoder_depth=1, decoder_heads=4),
+        "small": dict(image_size=128, patch_size=8, embed_dim=192, depth=4, num_heads=4,
+                      decoder_dim=128, decoder_depth=2, decoder_heads=4),
         # ViT-B/16 encoder with the MAE decoder (SolarCHIP trains ViT backbones at 512²).
         "paper": dict(image_size=512, patch_size=16, embed_dim=768, depth=12, num_heads=12,
                       decoder_dim=512, decoder_depth=8, decoder_heads=16),
