@@ -1,15 +1,18 @@
-"""Live operations under faults: a synthetic Sun replayed through `solarray watch`, the watcher
-killed (SIGKILL) at random points and restarted, then checked: every time step forecast exactly
-once, every verifiable forecast with its outcome, the running scores equal to `solarray verify`
-on the same forecasts, the latency from a file landing to its stored forecast, and the full-disk
-and per-region ROCA/BSS with 95 % bootstrap intervals (days resampled).
+"""Live operations under faults: unseen synthetic Suns replayed through `solarray watch`, the
+watcher killed (SIGKILL) at random points and restarted, then checked: every time step forecast
+exactly once, every verifiable forecast with its outcome, the running scores equal to
+`solarray verify` on the same forecasts, the latency from a file landing to its stored forecast,
+and the full-disk and per-region ROCA/BSS with 95 % bootstrap intervals (days resampled), pooled
+over the Suns — beside the generator's oracle on the same rows (the best any forecast of those
+Suns could score, :mod:`solarray.benchmarks.replay_scores`).
 
     python benchmarks/live_replay.py --days 10 --cadence 3h --size 128 --kills 2
 
-Uses the demo's checkpoints when they exist (`solarray demo`; or ``--checkpoint-dir``, e.g. a
-serving set assembled from the automatic-chain benchmark), else the untrained stand-ins (the
-report says which). ``--activity`` sets the replayed Sun's activity (1 ≈ solar maximum). Writes
-docs/results/live_replay.json.
+The Suns span activity levels (``--activities``, one Sun each; 1 ≈ solar maximum), as the
+benchmark Sun's test split does: one 10-day Sun at one level ranks days within a Sun, where even
+the oracle scores near chance. Uses the demo's checkpoints when they exist (`solarray demo`; or
+``--checkpoint-dir``, e.g. a serving set assembled from the automatic-chain benchmark), else the
+untrained stand-ins (the report says which). Writes docs/results/live_replay.json.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ import pandas as pd
 from solarray.benchmarks.script import Bench
 from solarray.core.checkpoints import default_checkpoint_dir
 from solarray.data.synthetic import SynthConfig, generate, parse_cadence
+from solarray.benchmarks.replay_scores import replay_pairs
 from solarray.live.replay import Replay
 from solarray.live.scores import verified_pairs
 from solarray.live.store import ForecastStore
-from solarray.metrics.bootstrap import SCORES, interval
+from solarray.metrics.bootstrap import SCORES, interval, paired_interval
 from solarray.metrics.verification import verify
 
 BENCH = Bench("live_replay", "benchmarks/live_replay.py", __doc__)
@@ -45,31 +49,16 @@ def _watch(synth: Path, store: Path, size: int, ckpt: Path) -> subprocess.Popen:
 
 
 FLAGS = {"--days": 10.0, "--cadence": "3h", "--size": 128, "--kills": 2, "--seed": 11,
-         "--activity": (1.0, "the replayed Sun's activity (1 ≈ solar maximum)"),
+         "--activities": ("0.3,0.65,1.0,1.35", "one replayed Sun per activity level (1 ≈ solar "
+                          "maximum), seeds --seed, --seed + 1, ..."),
          "--checkpoint-dir": (None, "checkpoints to serve (default: the demo's)"),
          "--channels": ("hmi_m,aia193,aia304", "channels of the replayed Sun (every one the "
                         "checkpoints read)"),
          "--work": (None, "working directory (default: a temp dir)")}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = BENCH.parse(argv, FLAGS)
-    work = Path(args.work or tempfile.mkdtemp(prefix="live_replay_"))
-    synth, store_dir = work / "synth", work / "store"
-    channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
-    if not (synth / "synth.json").exists():
-        generate(SynthConfig(start="2024-01-01T00:00:00", hours=24 * args.days,
-                             cadence_minutes=parse_cadence(args.cadence), size=args.size,
-                             seed=args.seed, activity=args.activity,
-                             channels=channels,
-                             preview=False), synth)
-    ckpt = Path(args.checkpoint_dir).expanduser() if args.checkpoint_dir \
-        else default_checkpoint_dir()
-    trained = (ckpt / "spnet.pt").exists()
-    if not trained:
-        ckpt = work / "no_checkpoints"
-        ckpt.mkdir(exist_ok=True)
-    rng = np.random.default_rng(args.seed)
+def _replay_sun(synth: Path, store_dir: Path, args, ckpt: Path, rng) -> dict | None:
+    """Replay one Sun with ``args.kills`` SIGKILLs, then the run to the end; its checks."""
     kill_after = []
     for _ in range(args.kills):
         proc = _watch(synth, store_dir, args.size, ckpt)
@@ -87,15 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     out, _ = proc.communicate()
     if proc.returncode != 0:
         print(out[-3000:])
-        return 1
+        return None
     wall_final = time.perf_counter() - t_final
 
     store = ForecastStore(store_dir)
-    steps = Replay(synth, work / "probe").steps
+    steps = Replay(synth, store_dir.parent / "probe").steps
     fc, oc = store.forecasts(), store.outcomes()
     xrs = pd.read_parquet(synth / "tables" / "xrs.parquet")
     xrs_end = pd.to_datetime(xrs["time"], utc=True).dt.tz_localize(None).max()
-    verifiable = int((fc["observation_time"] + pd.Timedelta(hours=24) <= xrs_end).sum())
     scores = json.loads((store_dir / "scores.json").read_text())
     pairs = verified_pairs(store)["full_disk"]
     one_off = verify(pairs["observed"].to_numpy(), pairs["probability"].to_numpy()).scores()
@@ -103,32 +91,84 @@ def main(argv: list[str] | None = None) -> int:
     equal = all((running[k] is None and one_off[k] is None)
                 or abs(running[k] - one_off[k]) < 1e-12
                 for k in ("tss", "hss", "bss", "roca"))
-    lat = fc["latency_s"].to_numpy(float)
-    # 95 % bootstrap intervals resampling days (the store keeps no region identity across
-    # observations, so per-region forecasts are resampled by day too)
-    intervals = {}
-    for kind, df in verified_pairs(store).items():
+    return {"time_steps": len(steps), "forecasts": len(fc),
+            "duplicated": int(len(fc) - fc["observation_time"].nunique()),
+            "lost": len(steps) - int(fc["observation_time"].nunique()),
+            "kills": len(kill_after), "stored_at_kill": kill_after,
+            "verifiable": int((fc["observation_time"] + pd.Timedelta(hours=24) <= xrs_end).sum()),
+            "outcomes": len(oc), "events": int(oc["observed"].sum()),
+            "scores_equal_verify": bool(equal),
+            "full_disk_since_start": {k: running.get(k) for k in ("n", "tss", "hss", "bss", "roca")},
+            "latency_s": fc["latency_s"].to_numpy(float).tolist(),
+            "final_run_wall_s": round(wall_final, 1), "skipped_inputs": len(store.skipped())}
+
+
+def _pooled(pairs: list[dict[str, pd.DataFrame]]) -> dict:
+    """Scores of the pooled verified forecasts with 95 % intervals (days resampled; the store
+    keeps no region identity across observations, so per-region rows are resampled by day too),
+    the oracle's on the same rows and the paired difference forecast − oracle."""
+    out = {}
+    for kind in ("full_disk", "regions"):
+        df = pd.concat([p[kind] for p in pairs], ignore_index=True)
+        if not len(df):
+            out[kind] = {"n": 0}
+            continue
         days = pd.to_datetime(df["observation_time"]).dt.strftime("%Y-%m-%d").to_numpy()
-        intervals[kind] = {"n": len(df), "events": int(df["observed"].sum()), **{
-            name: interval(fn, df["observed"].to_numpy(), df["probability"].to_numpy(), days)
-            for name, fn in SCORES.items()}} if len(df) else {"n": 0}
+        y, p, o = (df[c].to_numpy(float) for c in ("observed", "probability", "oracle"))
+        out[kind] = {"n": len(df), "events": int(y.sum()), **{
+            name: interval(fn, y, p, days) for name, fn in SCORES.items()},
+            "oracle": {name: interval(fn, y, o, days) for name, fn in SCORES.items()},
+            "minus_oracle": {name: paired_interval(fn, y, p, o, days)
+                             for name, fn in SCORES.items()}}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = BENCH.parse(argv, FLAGS)
+    work = Path(args.work or tempfile.mkdtemp(prefix="live_replay_"))
+    channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
+    activities = [float(a) for a in args.activities.split(",") if a.strip()]
+    ckpt = Path(args.checkpoint_dir).expanduser() if args.checkpoint_dir \
+        else default_checkpoint_dir()
+    trained = (ckpt / "spnet.pt").exists()
+    if not trained:
+        ckpt = work / "no_checkpoints"
+        ckpt.mkdir(exist_ok=True)
+    rng = np.random.default_rng(args.seed)
+    suns, pairs = [], []
+    for i, activity in enumerate(activities):
+        # Each Sun starts after the previous one ends (days stay distinct for the bootstrap).
+        start = pd.Timestamp("2024-01-01") + pd.Timedelta(days=i * (int(np.ceil(args.days)) + 2))
+        synth = work / f"sun{i}" / "synth"
+        if not (synth / "synth.json").exists():
+            generate(SynthConfig(start=start.isoformat(), hours=24 * args.days,
+                                 cadence_minutes=parse_cadence(args.cadence), size=args.size,
+                                 seed=args.seed + i, activity=activity, channels=channels,
+                                 preview=False), synth)
+        print(f"Sun {i + 1}/{len(activities)}: activity {activity:g}, seed {args.seed + i}",
+              flush=True)
+        checks = _replay_sun(synth, work / f"sun{i}" / "store", args, ckpt, rng)
+        if checks is None:
+            return 1
+        pairs.append(replay_pairs(ForecastStore(work / f"sun{i}" / "store"), synth))
+        suns.append({"activity": activity, "seed": args.seed + i, "start": start.isoformat(),
+                     **checks, "pooled": _pooled(pairs[-1:])})
+    lat = np.concatenate([s.pop("latency_s") for s in suns])
     results = {
-        "time_steps": len(steps), "forecasts": len(fc),
-        "duplicated": int(len(fc) - fc["observation_time"].nunique()),
-        "lost": len(steps) - int(fc["observation_time"].nunique()),
-        "kills": len(kill_after), "stored_at_kill": kill_after,
-        "verifiable": verifiable, "outcomes": len(oc), "events": int(oc["observed"].sum()),
-        "scores_equal_verify": bool(equal),
-        "full_disk_since_start": {k: running.get(k) for k in ("n", "tss", "hss", "bss", "roca")},
-        "intervals_95": intervals,
+        "suns": suns,
+        "time_steps": sum(s["time_steps"] for s in suns),
+        "forecasts": sum(s["forecasts"] for s in suns),
+        "duplicated": sum(s["duplicated"] for s in suns), "lost": sum(s["lost"] for s in suns),
+        "kills": sum(s["kills"] for s in suns),
+        "scores_equal_verify": all(s["scores_equal_verify"] for s in suns),
+        "intervals_95": _pooled(pairs),
         "latency_s": {"p50": float(np.median(lat)), "p95": float(np.percentile(lat, 95))},
-        "final_run_wall_s": round(wall_final, 1), "checkpoints": str(ckpt) if trained else "untrained",
-        "skipped_inputs": len(store.skipped())}
-    print(json.dumps(results, indent=2))
+        "checkpoints": str(ckpt) if trained else "untrained"}
+    print(json.dumps(results, indent=2, default=str))
     config = {"days": args.days, "cadence": args.cadence, "size": args.size,
-              "channels": list(channels), "seed": args.seed,
-              "activity": args.activity, "checkpoint_dir": str(ckpt)}
-    BENCH.finish(config, results, [args.seed])
+              "channels": list(channels), "seed": args.seed, "activities": activities,
+              "checkpoint_dir": str(ckpt)}
+    BENCH.finish(config, results, [args.seed + i for i in range(len(activities))])
     return 0
 
 

@@ -102,3 +102,19 @@ def test_regions_vs_truth(tmp_path):
     assert (m["n_matched"], m["n_missed"], m["n_false"]) == (1, 1, 1)  # AR 3 < 100 MSH: not counted
     assert m["median_area_ratio"] == pytest.approx(1.25)
     assert [r["truth"] for r in m["rows"]] == [1, 2, 3] and m["rows"][0]["detected"] == 9
+
+
+def test_demo_suns_span_the_activity_levels():
+    """The training Suns hold every activity level of the benchmark Sun and the held-out month
+    spans quiet to active (a demo trained at one base rate is miscalibrated at another)."""
+    from solarray.data.dataset import assign_splits
+    from solarray.data.synthetic.benchmark_sun import ACTIVITY_LEVELS
+    from solarray.demo import DemoConfig
+
+    runs = DemoConfig().runs()
+    splits = assign_splits(np.array([r.start for r in runs], dtype="datetime64[s]"))
+    by_split = {s: sorted(r.activity for r, x in zip(runs, splits, strict=True) if x == s)
+                for s in ("train", "val", "test")}
+    assert set(by_split["train"]) == set(ACTIVITY_LEVELS)
+    assert min(by_split["test"]) <= min(ACTIVITY_LEVELS) and max(by_split["test"]) >= 1.0
+    assert len({r.seed for r in runs}) == len(runs)

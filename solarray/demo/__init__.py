@@ -61,6 +61,12 @@ DEMO_CHANNELS = ("hmi_m", "aia193", "aia304")  # SPNet: HMI/193/304; FPNet: HMI 
 #: and April = training (the time split of :func:`solarray.data.dataset.assign_splits`).
 DEMO_MONTHS = (1, 2, 3, 4)
 
+#: Activity of the first and second Sun of each month (1 ≈ solar maximum; the benchmark Sun's
+#: levels, :data:`~solarray.data.synthetic.benchmark_sun.ACTIVITY_LEVELS`): the training Suns
+#: hold every level and the test month spans quiet to active, so probabilities calibrated at one
+#: base rate show it. The first January Sun (the cycle's observation) is an active one.
+DEMO_ACTIVITY = {1: (1.0, 0.3), 2: (1.35, 0.3), 3: (1.0, 0.65), 4: (0.65, 1.0)}
+
 
 #: Steps of SPNet and of each FPNet run per ``DemoConfig.steps``: SPNet's features are a few
 #: pixels wide at demo sizes, and FPNet's wide path (a logistic regression on the physical
@@ -93,9 +99,10 @@ class DemoConfig:
             raise ValueError(f"steps: expected ≥ 10, got {self.steps}")
 
     def runs(self) -> list[forecast_set.SynthRun]:
-        """One run per Sun, on the 3rd and 14th of each month (the 24-h gaps cut nothing)."""
+        """One run per Sun, on the 3rd and 14th of each month (the 24-h gaps cut nothing), at the
+        month's :data:`DEMO_ACTIVITY`."""
         return [forecast_set.SynthRun(f"2024-{m:02d}-{(3, 14)[k]:02d}T00:00", self.days,
-                                      self.seed * 100 + 2 * i + k)
+                                      self.seed * 100 + 2 * i + k, DEMO_ACTIVITY[m][k])
                 for i, m in enumerate(DEMO_MONTHS) for k in range(self.suns_per_month)]
 
 

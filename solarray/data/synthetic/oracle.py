@@ -70,6 +70,17 @@ def run_suns(root: str | os.PathLike) -> dict[str, tuple[SunModel, pd.Timestamp]
     return out
 
 
+def synth_sun(synth_dir: str | os.PathLike) -> tuple[SunModel, pd.Timestamp]:
+    """The Sun of one generator output directory (its ``synth.json``) as the generator built it,
+    and its start time (tz-naive UTC)."""
+    spec = json.loads((Path(synth_dir) / "synth.json").read_text())["config"]
+    cfg = SynthConfig(start=spec["start"], hours=float(spec["hours"]), seed=int(spec["seed"]),
+                      activity=float(spec.get("activity", 1.0)))
+    t0 = pd.Timestamp(spec["start"])
+    return (build_sun(cfg.seed, cfg.hours / 24.0, float(cfg.start_time.decimalyear),
+                      cfg.activity), t0.tz_localize(None) if t0.tzinfo else t0)
+
+
 def _days(t, t0: pd.Timestamp) -> float:
     t = pd.Timestamp(t)
     t = t.tz_localize(None) if t.tzinfo else t
@@ -108,4 +119,4 @@ def disk_oracle(rows: pd.DataFrame, suns: dict[str, tuple[SunModel, pd.Timestamp
 
 
 __all__ = ["disk_oracle", "expected_m_flares", "m_rate_seen", "oracle_columns", "run_suns",
-           "true_r"]
+           "synth_sun", "true_r"]
