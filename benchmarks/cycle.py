@@ -1,13 +1,17 @@
 """The forecast cycle at 512² on this machine: per stage, per lever, against its FLOP floor.
 
     python benchmarks/cycle.py [--repeats 5] [--checkpoint-dir DIR] [--size 512]
-        [--arms default,dbscan_pixels,coords_sunpy,crops_one_by_one,threads_1,channels_last]
+        [--arms default,dbscan_pixels,coords_sunpy,crops_one_by_one,threads_1,channels_last,
+                small_untrained]
         [--out docs/results/cycle.json]
 
 The models are the shipped defaults: the checkpoints ``solarray demo`` leaves (or
 ``--checkpoint-dir``; a role without a checkpoint is a tiny untrained stand-in, named so in the
 JSON's ``versions``). Arms (:mod:`solarray.benchmarks.cycle`) run interleaved in rotated rounds
 after one warm-up round; each prints median [min–max] per stage and its ratio to ``default``.
+The ``small_untrained`` arm swaps SPNet and both FPNets for untrained models at the registry's
+``small`` preset (same image sizes and channels); each model set's stages are reported against
+their FLOP floor (``model_sets`` in the JSON).
 """
 
 from __future__ import annotations
@@ -65,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     rf = res["ratio_to_floor"]
     print(f"cycle p50 {res['p50_cycle_s']:.3f} s = {rf['cycle']:.0f}× its FLOP floor "
           f"({res['floor_s']['total'] * 1e3:.1f} ms)")
+    print("\n| models | stage | time (s) | GFLOP | FLOP floor (ms) | time / floor |\n|---|---|---|---|---|---|")
+    for name, ms in res["model_sets"].items():
+        for stage, st in ms["stages"].items():
+            r = st["time_over_floor"]
+            print(f"| {name} | {stage} | {format_spread(st['seconds'])} | {st['gflop']:.3f} | "
+                  f"{st['floor_s'] * 1e3:.2f} | " + (f"{r['median']:.0f}× [{r['min']:.0f}–"
+                                                     f"{r['max']:.0f}]" if r else "—") + " |")
+        print(f"  {name}: {ms['params_M']} M parameters, regions {ms['regions']}")
     BENCH.finish(asdict(cfg) | {"checkpoint_dir": args.checkpoint_dir}, res)
     return 0
 

@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from solarray.benchmarks.cycle import channels_last
+from solarray.benchmarks.cycle import channels_last, floor_report, small_models
+from solarray.benchmarks.floor import count_flops
 from solarray.data.synthetic import SynthConfig, generate
 from solarray.data.truth import resample_masks
 from solarray.pipeline.analysis_stage import analyse
 from solarray.pipeline.config import CycleConfig
 from solarray.pipeline.forecast_stage import forecast
 from solarray.pipeline.inputs import InputConfig, sample_from_fits
-from solarray.pipeline.model_set import load_models
+from solarray.pipeline.model_set import ModelSet, load_models
 from solarray.pipeline.perception import Perception, perceive
 
 CHANNELS = ("aia193", "aia304", "hmi_m")
@@ -75,3 +76,36 @@ def test_channels_last_models_give_the_same_probabilities(cycle_inputs):
     a1 = analyse(sample, truth, hale=cl.optional("hale"), mcintosh=cl.optional("mcintosh"))
     assert [r["hale_probability"] for r in a1.ars] == pytest.approx(
         [r["hale_probability"] for r in a0.ars], abs=1e-5)
+
+
+def test_small_arm_rebuilds_the_vits_at_the_small_preset_and_keeps_what_the_cycle_feeds(
+        cycle_inputs):
+    sample, truth, models = cycle_inputs
+    small = small_models(models)
+    for role in ("spnet", "fpnet_full_disk", "fpnet_ar"):
+        shipped, s = models.get(role).config, small.get(role).config
+        assert (s.embed_dim, s.depth) == (192, 4)
+        assert (s.image_size, s.channels) == (shipped.image_size, shipped.channels)
+        assert "small" in small.versions()[role]
+    assert small.get("hale") is models.get("hale")  # no small preset: the shipped CNN stays
+    assert models.get("spnet").config.embed_dim == 64  # the shipped set is untouched
+    a = analyse(sample, truth, hale=small.optional("hale"), mcintosh=small.optional("mcintosh"))
+    fc = forecast(small.optional("fpnet_full_disk"), small.optional("fpnet_ar"), [sample], [a])[0]
+    assert len(fc.regions) == len(a.ars) >= 1
+    per_ar = {name: count_flops(lambda m=m: forecast(None, m.optional("fpnet_ar"), [sample],
+                                                     [a]))[0]
+              for name, m in (("shipped", models), ("small", small))}
+    assert per_ar["small"] > 3 * per_ar["shipped"] > 0
+
+
+def test_floor_report_divides_each_stage_by_its_floor():
+    rows = [{"perception": p, "analysis": 1.0, "forecast": 0.5, "cycle": 1.5 + p, "regions": 2}
+            for p in (0.2, 0.4, 0.3)]
+    flops = {"perception": 10, "analysis": 0, "forecast": 5, "total": 15}
+    rep = floor_report(rows, ModelSet(), flops, rate=100.0)
+    per = rep["stages"]["perception"]
+    assert per["floor_s"] == pytest.approx(0.1)
+    assert per["time_over_floor"]["median"] == pytest.approx(3.0)
+    assert (per["time_over_floor"]["min"], per["time_over_floor"]["max"]) == pytest.approx((2, 4))
+    assert rep["stages"]["analysis"]["time_over_floor"] is None
+    assert rep["regions"] == [2]

@@ -12,6 +12,7 @@ in rotated rounds. The floor is the FLOPs of the cycle's model forwards
 from __future__ import annotations
 
 import copy
+import dataclasses
 import statistics
 import time
 import warnings
@@ -34,12 +35,20 @@ from solarray.pipeline.cycle import run_cycle
 from solarray.pipeline.flare_history import FlareHistory
 from solarray.pipeline.forecast_stage import forecast
 from solarray.pipeline.inputs import InputConfig, sample_from_fits
-from solarray.pipeline.model_set import ModelSet
+from solarray.pipeline.model_set import UNTRAINED, LoadedModel, ModelSet
 from solarray.pipeline.perception import perceive
 
 CHANNELS = ("hmi_m", "aia193", "aia304")
 STAGES = ("input", "perception", "analysis", "forecast")
 CONV_ROLES = ("spnet", "hale", "mcintosh")  # the roles with convolutions (channels-last arm)
+#: The roles the ``small_untrained`` arm rebuilds at the registry's ``small`` preset (the Hale and
+#: McIntosh CNNs have no ``small`` preset: they ship at their paper size and stay).
+SMALL_ROLES = {"spnet": "spnet", "fpnet_full_disk": "fpnet", "fpnet_ar": "fpnet"}
+#: Fields a ``small`` model keeps from the shipped one: what the cycle feeds it (sizes, channels,
+#: inputs), so that only the widths and depths change.
+KEPT_FIELDS = ("channels", "image_size", "mode", "scalar_features", "log_features",
+               "categorical_features", "scalar_mean", "scalar_std", "crop_rsun", "frame_rsun",
+               "thresholds", "linear_skip")
 
 
 @dataclass
@@ -51,7 +60,7 @@ class CycleBenchConfig:
     threads: int = 2
     gemm_size: int = 1024
     arms: tuple[str, ...] = ("default", "dbscan_pixels", "coords_sunpy", "crops_one_by_one",
-                             "threads_1", "channels_last")
+                             "threads_1", "channels_last", "small_untrained")
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,6 +80,29 @@ def channels_last(models: ModelSet) -> ModelSet:
         lm = out.roles.get(role)
         if lm is not None and lm.ok:
             lm.model = lm.model.to(memory_format=torch.channels_last)
+    return out
+
+
+def small_models(models: ModelSet, seed: int = 0) -> ModelSet:
+    """A copy of ``models`` whose SPNet and FPNets are rebuilt, untrained (seeded), at the
+    registry's ``small`` preset, keeping each shipped model's image size, channels and inputs.
+
+    Untrained weights time the forwards as well as trained ones do; the SPNet's masks (hence the
+    analysis stage's work and the regions FPNet crops) are not the shipped model's."""
+    from solarray.models import build
+
+    out = copy.copy(models)
+    out.roles = dict(models.roles)
+    for role, name in SMALL_ROLES.items():
+        lm = models.roles.get(role)
+        if lm is None or not lm.ok:
+            continue
+        shipped = dataclasses.asdict(lm.model.config)
+        keep = {k: shipped[k] for k in KEPT_FIELDS if k in shipped}
+        torch.manual_seed(seed)
+        model = build(name, preset="small", **keep).eval()
+        out.roles[role] = LoadedModel(role, model, f"{name}-small:{UNTRAINED}", UNTRAINED,
+                                      fallback="benchmark arm: small preset, untrained")
     return out
 
 
@@ -98,7 +130,9 @@ def build_arms(models: ModelSet, cfg: CycleBenchConfig) -> dict[str, Arm]:
         "threads_1": Arm(models, base, 1),
         "channels_last": Arm(channels_last(models), base, cfg.threads),
     }
-    unknown = sorted(set(cfg.arms) - set(all_arms))
+    if "small_untrained" in cfg.arms:
+        all_arms["small_untrained"] = Arm(small_models(models, cfg.seed), base, cfg.threads)
+    unknown = sorted(set(cfg.arms) - set(all_arms) - {"small_untrained"})
     if unknown:
         raise ValueError(f"unknown arm(s) {unknown}; known: {', '.join(all_arms)}")
     return {a: all_arms[a] for a in cfg.arms}
@@ -182,6 +216,30 @@ def analysis_parts(models: ModelSet, uploads, icfg: InputConfig, history: FlareH
     return out
 
 
+def floor_report(rows: list[dict[str, Any]], models: ModelSet, flops: dict[str, int],
+                 rate: float) -> dict[str, Any]:
+    """One model set's stages against their FLOP floor: per stage (and the cycle) the measured
+    seconds (median, range), FLOPs, floor seconds and time / floor (median and the range of the
+    per-round ratios)."""
+    out: dict[str, Any] = {"versions": models.versions(), "params_M": params_m(models),
+                           "regions": sorted({r["regions"] for r in rows}), "stages": {}}
+    for stage, key in (("perception", "perception"), ("analysis", "analysis"),
+                       ("forecast", "forecast"), ("cycle", "total")):
+        times = [r[stage] for r in rows]
+        fl = floor_seconds(flops[key], rate)
+        out["stages"][stage] = {
+            "seconds": summary(times), "gflop": flops[key] / 1e9, "floor_s": fl,
+            "time_over_floor": {k: v / fl for k, v in summary(times).items() if k != "n"}
+            if fl else None}
+    return out
+
+
+def params_m(models: ModelSet) -> dict[str, float]:
+    """Parameters (millions) of each loaded role."""
+    return {r: round(sum(p.numel() for p in lm.model.parameters()) / 1e6, 3)
+            for r, lm in models.roles.items() if lm.ok}
+
+
 def run(models: ModelSet, synth_dir: Path, cfg: CycleBenchConfig,
         progress: Callable[[str], None] | None = None,
         untrained: ModelSet | None = None) -> dict[str, Any]:
@@ -214,6 +272,10 @@ def run(models: ModelSet, synth_dir: Path, cfg: CycleBenchConfig,
     floor = {k: floor_seconds(v, rate) for k, v in flops.items()}
     default = stages.get("default") or next(iter(stages.values()))
     model_stages = ("perception", "analysis", "forecast")
+    sets = {"shipped": ("default", models, flops)}
+    if "small_untrained" in arms:
+        small = arms["small_untrained"].models
+        sets["small"] = ("small_untrained", small, model_flops(small, uploads, icfg, history))
     return {
         "stages": stages,
         "analysis_parts": parts,
@@ -228,12 +290,13 @@ def run(models: ModelSet, synth_dir: Path, cfg: CycleBenchConfig,
             "cycle": default["cycle"]["median"] / floor["total"],
             "model_stages": {k: default[k]["median"] / floor[k] if floor[k] else None
                              for k in model_stages}},
+        "model_sets": {k: floor_report(timed[a], m, f, rate) for k, (a, m, f) in sets.items()
+                       if a in timed},
         "regions": {a: sorted({r["regions"] for r in rows}) for a, rows in timed.items()},
         "same_entities": {a: all(r["areas"] == timed[a][0]["areas"] for r in rows)
                           and rows[0]["areas"] == timed[cfg.arms[0]][0]["areas"]
-                          for a, rows in timed.items()},
-        "params_M": {r: round(sum(p.numel() for p in lm.model.parameters()) / 1e6, 3)
-                     for r, lm in models.roles.items() if lm.ok},
+                          for a, rows in timed.items() if a != "small_untrained"},
+        "params_M": params_m(models),
         "versions": models.versions(),
         "p50_cycle_s": statistics.median([r["cycle"] for r in timed[cfg.arms[0]]]),
         "per_round": {a: [{k: round(float(v), 4) for k, v in r.items()
@@ -245,4 +308,4 @@ def run(models: ModelSet, synth_dir: Path, cfg: CycleBenchConfig,
 
 
 __all__ = ["CHANNELS", "STAGES", "CycleBenchConfig", "build_arms", "channels_last",
-           "make_uploads", "model_flops", "run"]
+           "floor_report", "make_uploads", "model_flops", "run", "small_models"]
