@@ -365,3 +365,26 @@ def test_banded_pieces_equal_the_whole_frame_functions(monkeypatch):
         np.testing.assert_array_equal(data, blocks.banded(detector_noise, (64, 64), np.float32,
                                                           "aia171", clean, 2.0, 64, draws.noise()))
     draws.close()
+
+
+def test_a_complete_forecasting_set_is_reused_only_for_the_same_runs(tmp_path):
+    """A set made with other runs is never silently reused (its scores would belong to other
+    Suns): the same request returns at once, another names the file and what differs."""
+    import json
+
+    from solarray.data.synthetic.forecast_set import RUNS_FILE, SynthRun, make_synthetic_set
+
+    runs = [SynthRun("2024-01-03T00:00", 2.0, 1, 0.3)]
+    names = ["run00_2024-01-03_s1"]
+    spec = {"size": 64, "cadence_minutes": 240.0, "channels": ["hmi_m"],
+            "runs": [{"start": "2024-01-03T00:00", "days": 2.0, "seed": 1, "activity": 0.3,
+                      "name": names[0]}]}
+    (tmp_path / RUNS_FILE).write_text(json.dumps(spec))
+    assert make_synthetic_set(tmp_path, runs, size=64, cadence_minutes=240,
+                              channels=("hmi_m",)) == tmp_path
+    assert not (tmp_path / "synth").exists()  # nothing generated
+    with pytest.raises(ValueError, match=r"runs\.json.*runs"):
+        make_synthetic_set(tmp_path, [SynthRun("2024-01-03T00:00", 2.0, 1, 1.0)], size=64,
+                           cadence_minutes=240, channels=("hmi_m",))
+    with pytest.raises(ValueError, match="size"):
+        make_synthetic_set(tmp_path, runs, size=128, cadence_minutes=240, channels=("hmi_m",))

@@ -70,21 +70,28 @@ def make_synthetic_set(
     ingest_workers: int = 1,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Generate and ingest ``runs`` under ``root`` (skips when ``root/runs.json`` exists; a
+    """Generate and ingest ``runs`` under ``root`` (skips when ``root/runs.json`` records the
+    same set; a set made with other runs, size, cadence or channels raises ``ValueError``; a
     half-finished run is regenerated, ingest resumes). Needs Ray (ingest uses Ray Data).
 
     Shards: images ``size``² of ``channels`` (SA-AI 2025: HMI magnetogram + AIA 304 Å), the truth
     masks, ``flare_class_24h`` from the run's events and daily F10.7/F30.
     """
     root = Path(root)
-    if is_complete(root):
-        return root
     runs = list(runs or default_runs())
+    names = [f"run{k:02d}_{run.start[:10]}_s{run.seed}" for k, run in enumerate(runs)]
+    spec = {"size": size, "cadence_minutes": cadence_minutes, "channels": list(channels),
+            "runs": [dict(asdict(r), name=n) for r, n in zip(runs, names, strict=True)]}
+    if is_complete(root):
+        made = json.loads((root / RUNS_FILE).read_text())
+        if made != spec:
+            differ = sorted(k for k in spec if made.get(k) != spec[k])
+            raise ValueError(f"{root / RUNS_FILE}: this set was made with other "
+                             f"{', '.join(differ)} than asked for; remove {root} to rebuild it, "
+                             f"or choose another directory")
+        return root
     shards = root / "shards"
-    names = []
-    for k, run in enumerate(runs):
-        name = f"run{k:02d}_{run.start[:10]}_s{run.seed}"
-        names.append(name)
+    for run, name in zip(runs, names, strict=True):
         out = root / "synth" / name
         if not (out / "synth.json").exists():
             log(f"[synthset] generating {name} ({run.days:g} days, {cadence_minutes:g} min)")
@@ -100,7 +107,5 @@ def make_synthetic_set(
         )
         log(f"[synthset] ingesting {name}")
         ing.run_ingest(cfg, log=lambda s: None)
-    spec = {"size": size, "cadence_minutes": cadence_minutes, "channels": list(channels),
-            "runs": [dict(asdict(r), name=n) for r, n in zip(runs, names, strict=True)]}
     write_text(root / RUNS_FILE, json.dumps(spec, indent=2))
     return root
