@@ -29,6 +29,7 @@ from solarray.analysis.regions import find_entities
 from solarray.benchmarks.arms import interleave, ratio, summary
 from solarray.benchmarks.floor import count_flops, floor_seconds, gemm_rate
 from solarray.data.synthetic import SynthConfig, generate
+from solarray.models import build
 from solarray.pipeline.analysis_stage import analyse
 from solarray.pipeline.config import CycleConfig
 from solarray.pipeline.cycle import run_cycle
@@ -89,8 +90,6 @@ def small_models(models: ModelSet, seed: int = 0) -> ModelSet:
 
     Untrained weights time the forwards as well as trained ones do; the SPNet's masks (hence the
     analysis stage's work and the regions FPNet crops) are not the shipped model's."""
-    from solarray.models import build
-
     out = copy.copy(models)
     out.roles = dict(models.roles)
     for role, name in SMALL_ROLES.items():
