@@ -216,8 +216,9 @@ def test_preprocess_errors_come_after_the_sets_checks(rice_step, tmp_path):
     uploads = [(p.name, p.read_bytes()) for p in paths[:3]]
     uploads[1] = (nan.name, nan.read_bytes())
     cfg = InputConfig(size=64, accepted=CHANNELS)
-    with pytest.raises(InputError, match="wrong channel set"):
-        sample_from_fits(uploads[1:], cfg)  # no HMI: the set's error, not the NaN file's
+    with pytest.raises(InputError, match="wrong channel set"):  # an operator requiring HMI
+        sample_from_fits(uploads[1:], InputConfig(size=64, accepted=CHANNELS,
+                                                  required=("hmi_m",)))  # not the NaN file's
     with pytest.raises(InputError, match=r"nan193.fits.*NaN-filled"):
         sample_from_fits(uploads, cfg)
 

@@ -22,6 +22,7 @@ from solarray.analysis.regions import find_entities
 from solarray.core.classes import most_complex
 from solarray.core.features import FEATURE_KINDS
 from solarray.pipeline.config import CycleConfig
+from solarray.pipeline.degraded import Fallback, history_fallback
 from solarray.pipeline.flare_history import FlareHistory
 from solarray.pipeline.perception import Perception
 from solarray.pipeline.sample import Sample
@@ -45,13 +46,18 @@ class Analysis:
     ar_labels: np.ndarray  # int32 [H, W], values = AR numbers
     disk: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    #: the full-disk forecast without FPNet (only when asked: :mod:`solarray.pipeline.degraded`)
+    fallback: Fallback | None = None
 
 
 def analyse(sample: Sample, perception: Perception, *, hale=None, mcintosh=None,
-            history: FlareHistory | None = None, config: CycleConfig | None = None) -> Analysis:
+            history: FlareHistory | None = None, config: CycleConfig | None = None,
+            fallback: bool = False) -> Analysis:
     """IATools on SPNet's masks (see the module docstring). ``hale``/``mcintosh``:
     :class:`~solarray.models.classifier.ARClassifier` or None; ``history`` None: flare index
-    unknown."""
+    unknown; ``fallback``: FPNet will not forecast (a degraded observation), so the full-disk
+    probability is computed here, where the flare history is
+    (:func:`~solarray.pipeline.degraded.history_fallback`)."""
     config = config or CycleConfig()
     grid = sample.grid_map()
     b = sample.magnetogram()
@@ -81,11 +87,16 @@ def analyse(sample: Sample, perception: Perception, *, hale=None, mcintosh=None,
                 log_r=max(logs) if logs else None,
                 hale=most_complex([r.get("hale") for r in ar_rows], "hale"),
                 mcintosh=most_complex([r.get("mcintosh") for r in ar_rows], "mcintosh"))
+    fb = None
+    if fallback:
+        fb = history_fallback(history, sample.t_obs, lookback_hours=config.fallback_lookback_hours,
+                              min_hours=config.fallback_min_hours,
+                              climatology=config.climatology_p_m24)
     return Analysis(
         ars=ar_rows,
         chs=[_row(r, CH_FIELDS) for r in tables["CH"].to_dict("records")] if len(tables["CH"]) else [],
         fls=[_row(r, FL_FIELDS) for r in tables["FL"].to_dict("records")] if len(tables["FL"]) else [],
-        ar_labels=labels.astype(np.int32), disk=disk, notes=notes)
+        ar_labels=labels.astype(np.int32), disk=disk, notes=notes, fallback=fb)
 
 
 def _classify(ar_rows: list[dict[str, Any]], ars, labels: np.ndarray, b: np.ndarray | None,

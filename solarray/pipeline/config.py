@@ -26,6 +26,12 @@ class CycleConfig:
     fi_weighting: str = "count"  # 'count' (SA-AI 2025: 100·N_X + 10·N_M + N_C) | 'magnitude'
     assign_deg: float = 5.0  # flare → region tolerance beyond the region's radius, deg
     max_regions: int = 64  # per-AR forecasts for at most this many regions (largest first)
+    #: Without a magnetogram (:mod:`solarray.pipeline.degraded`): the full-disk probability from
+    #: the ≥C1 flares of the flare history over this many past hours, when at least
+    #: ``fallback_min_hours`` are covered; else ``climatology_p_m24`` (None: unknown).
+    fallback_lookback_hours: float = 72.0
+    fallback_min_hours: float = 24.0
+    climatology_p_m24: float | None = None
 
     def __post_init__(self) -> None:
         if self.fi_weighting not in FI_WEIGHTINGS:
@@ -38,6 +44,12 @@ class CycleConfig:
                              f"got {self.fi_min_class!r}") from err
         if not self.fi_window_hours > 0:
             raise ValueError(f"CycleConfig.fi_window_hours must be > 0, got {self.fi_window_hours}")
+        if not 0 < self.fallback_min_hours <= self.fallback_lookback_hours:
+            raise ValueError("CycleConfig: need 0 < fallback_min_hours ≤ fallback_lookback_hours, "
+                             f"got {self.fallback_min_hours} and {self.fallback_lookback_hours}")
+        if self.climatology_p_m24 is not None and not 0 <= self.climatology_p_m24 <= 1:
+            raise ValueError("CycleConfig.climatology_p_m24 must be a probability in [0, 1], "
+                             f"got {self.climatology_p_m24}")
 
     def region_config(self) -> RegionConfig:
         return RegionConfig(**self.region)

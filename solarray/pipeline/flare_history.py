@@ -60,6 +60,9 @@ class FlareHistory:
     #: last minute with a valid 1–8 Å flux (naive UTC); ``None`` without an XRS source, when
     #: flares after it cannot be known yet (continuous verification waits for it)
     xrs_end: pd.Timestamp | None = None
+    #: first minute with a valid 1–8 Å flux (naive UTC; ``None`` without an XRS source): how
+    #: far back the history reaches (the degraded full-disk fallback's rate)
+    xrs_start: pd.Timestamp | None = None
 
     @classmethod
     def load(cls, xrs: str | None = None, events: str | None = None, indices: str | None = None,
@@ -67,7 +70,7 @@ class FlareHistory:
         """Read the configured sources (see the module docstring); all are optional."""
         xrs, events, indices, notes = _resolve(xrs, events, indices)
         located = _read_events(events) if events else None
-        src, xrs_end = [], None
+        src, xrs_end, xrs_start = [], None, None
         if xrs:
             try:
                 detected, data = F.detect_from_file(xrs)
@@ -75,6 +78,7 @@ class FlareHistory:
                 raise FlareSourceError(str(err)) from err
             valid = data.flux["xrsb"].dropna().index
             xrs_end = naive_utc(pd.Series(valid[-1:])).iloc[0] if len(valid) else None
+            xrs_start = naive_utc(pd.Series(valid[:1])).iloc[0] if len(valid) else None
             detected = detected[["start", "peak", "end", "goes_class", "peak_flux"]].copy()
             detected["peak"] = naive_utc(detected["peak"])
             src.append(f"xrs:{Path(xrs).name}")
@@ -94,7 +98,8 @@ class FlareHistory:
         f107 = _read_f107(indices) if indices else None
         if indices:
             src.append(f"indices:{Path(indices).name}")
-        return cls(ev.reset_index(drop=True), f107, "+".join(src) or "none", notes, xrs_end)
+        return cls(ev.reset_index(drop=True), f107, "+".join(src) or "none", notes, xrs_end,
+                   xrs_start)
 
     @property
     def configured(self) -> bool:

@@ -48,23 +48,42 @@ def _probabilities(model, images: np.ndarray, feats: Sequence[Mapping[str, Any]]
     return np.clip(np.asarray(cal(p) if cal else p, dtype=np.float64), 0.0, 1.0)
 
 
+def fallback_forecast(analysis: Analysis) -> Forecast:
+    """The forecast of a degraded observation FPNet does not forecast: the analysis' full-disk
+    fallback (:mod:`solarray.pipeline.degraded`), no per-region probability."""
+    fb = analysis.fallback
+    return Forecast(None if fb is None else fb.p_m24, {}, None)
+
+
+def _readable(model, sample: Sample) -> bool:
+    """Whether ``sample`` holds at least one of the channels ``model`` reads."""
+    have = {c for c, p in zip(sample.channels, sample.present, strict=True) if p}
+    return any(c in have for c in model.config.channels)
+
+
 def forecast(fp_disk, fp_ar, samples: Sequence[Sample], analyses: Sequence[Analysis],
              max_regions: int = 64, crop_batch: int | None = None) -> list[Forecast]:
     """FPNet on a batch: one full-disk image per sample, one crop per AR (largest
     ``max_regions`` per sample), all crops in one forward (``crop_batch``: at most that many
-    per forward). Either model may be None (its probabilities are None)."""
-    disk_p = [None] * len(samples)
+    per forward). Either model may be None (its probabilities are None), and so are a model's
+    probabilities for a sample holding none of its channels."""
+    disk_p: list[float | None] = [None] * len(samples)
     if fp_disk is not None and samples:
         c = fp_disk.config
-        imgs = np.stack([prepare_stack(s.image, s.present, s.channels, c.channels,
-                                       c.image_size)[0] for s in samples])
-        disk_p = list(_probabilities(fp_disk, imgs, [disk_features(a.disk) for a in analyses]))
+        idx = [i for i, s in enumerate(samples) if _readable(fp_disk, s)]
+        if idx:
+            imgs = np.stack([prepare_stack(samples[i].image, samples[i].present,
+                                           samples[i].channels, c.channels, c.image_size)[0]
+                             for i in idx])
+            probs = _probabilities(fp_disk, imgs, [disk_features(analyses[i].disk) for i in idx])
+            for i, p in zip(idx, probs, strict=True):
+                disk_p[i] = p
     region_p: list[dict[int, float]] = [{} for _ in samples]
     if fp_ar is not None:
         c = fp_ar.config
         crops, feats, owners = [], [], []
         for i, (s, a) in enumerate(zip(samples, analyses, strict=True)):
-            if not a.ars:
+            if not a.ars or not _readable(fp_ar, s):
                 continue
             full, _ = prepare_stack(s.image, s.present, s.channels, c.channels, s.size)
             rows = sorted(a.ars, key=lambda r: -(r.get("area_msh") or 0))[:max_regions]
@@ -78,11 +97,11 @@ def forecast(fp_disk, fp_ar, samples: Sequence[Sample], analyses: Sequence[Analy
             for (i, n), p in zip(owners, probs, strict=True):
                 region_p[i][int(n)] = float(p)
     out = []
-    for dp, rp in zip(disk_p, region_p, strict=True):
+    for s, dp, rp in zip(samples, disk_p, region_p, strict=True):
         combined = float(1.0 - np.prod([1.0 - p for p in rp.values()])) if rp else (
-            0.0 if fp_ar is not None else None)
+            0.0 if fp_ar is not None and _readable(fp_ar, s) else None)
         out.append(Forecast(None if dp is None else float(dp), rp, combined))
     return out
 
 
-__all__ = ["Forecast", "forecast"]
+__all__ = ["Forecast", "fallback_forecast", "forecast"]

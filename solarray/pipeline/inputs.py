@@ -4,9 +4,11 @@ Two ways in:
 
 * :func:`sample_from_fits` — uploaded FITS files (bytes), one per channel. Each file is checked to
   be FITS (magic bytes; gzip accepted) and parsed by astropy only (no pickle, no code); its
-  channel comes from the header (:func:`solarray.core.channels.channel_from_header`); the set must hold
-  the required channels; channels the forecaster does not use are left out with a warning
-  (``sample.source["warnings"]``, copied into the response); images must be 2-D, within the
+  channel comes from the header (:func:`solarray.core.channels.channel_from_header`); the set must
+  hold the required channels (none by default: an accepted channel not uploaded becomes a NaN
+  plane flagged absent, and the forecast is degraded, :mod:`solarray.pipeline.degraded`); channels
+  the forecaster does not use are left out with a warning (``sample.source["warnings"]``,
+  copied into the response); images must be 2-D, within the
   size limits, carry the keywords preprocessing needs, and be co-temporal. Then each is
   preprocessed (:func:`solarray.data.preprocess.preprocess`) onto the sample grid. Files are
   decoded, and channels preprocessed, in parallel threads; RICE-compressed level-1 files (4096²,
@@ -79,7 +81,7 @@ class InputConfig:
     size: int = DEFAULT_GRID  # sample grid N (pixels)
     frame: float = FRAME_RSUN  # ±R☉ of the grid
     accepted: tuple[str, ...] = ()  # channels the forecaster uses (empty: any known channel)
-    required: tuple[str, ...] = ("hmi_m",)  # channels every request must hold
+    required: tuple[str, ...] = ()  # channels every request must hold (else: forecast degraded)
     max_files: int = 16
     max_file_bytes: int = 80 * 2**20  # decompressed FITS bytes per file
     min_pixels: int = 64  # per side
@@ -296,11 +298,14 @@ def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) ->
                          times={c: t.isoformat() for c, t in times.items()})
     ref = "hmi_m" if "hmi_m" in by_channel else sorted(by_channel)[0]
     t_obs = times[ref]
-    channels = tuple(c for c in (config.accepted or sorted(by_channel)) if c in by_channel)
+    # every accepted channel has a plane: an absent one stays NaN, flagged not present
+    channels = tuple(config.accepted or sorted(by_channel))
     image = np.full((len(channels), config.size, config.size), np.nan, np.float32)
     b_los = None
     info = {}
     for i, ch in enumerate(channels):
+        if ch not in by_channel:
+            continue
         name, out, header = by_channel[ch]
         if isinstance(out, _Failed):
             err = out.error
@@ -314,7 +319,8 @@ def sample_from_fits(files: Sequence[tuple[str, bytes]], config: InputConfig) ->
         info[ch] = {"file": name, "time": times[ch].isoformat(), "header": sources.header_meta(header)}
     header = sample_frame_header(config.size, t_obs, by_channel[ref][2], config.frame)
     t_end = time.perf_counter()
-    return Sample(image, channels, t_obs, header, present=np.ones(len(channels), bool),
+    return Sample(image, channels, t_obs, header,
+                  present=np.array([c in by_channel for c in channels], bool),
                   b_los=b_los, sample_id=t_obs.strftime("%Y-%m-%dT%H:%M:%S"),
                   source={"kind": "upload", "files": info,
                           "warnings": _ignored_warning(ignored, config.accepted),

@@ -22,6 +22,14 @@ class Perception:
     threshold: tuple[float, ...]  # per feature
 
 
+def empty_perception(sample: Sample) -> Perception:
+    """No feature anywhere: the perception of an observation SPNet cannot read (none of its
+    channels present, :func:`solarray.pipeline.degraded.assess`); thresholds NaN."""
+    n, k = sample.size, len(FEATURE_KINDS)
+    return Perception(np.zeros((k, n, n), np.float32), np.zeros((k, n, n), np.uint8),
+                      (float("nan"),) * k)
+
+
 def perceive(spnet, samples: Sequence[Sample], threshold: float | None = None
              ) -> list[Perception]:
     """SPNet on a batch of samples (any sizes, any channel sets) → one :class:`Perception` each;
@@ -53,4 +61,4 @@ def perceive(spnet, samples: Sequence[Sample], threshold: float | None = None
     return out
 
 
-__all__ = ["Perception", "perceive"]
+__all__ = ["Perception", "empty_perception", "perceive"]

@@ -4,6 +4,12 @@ Unknown is not zero: a region's flare index, R value or Hale/McIntosh class that
 computed is ``null`` (FPNet reads it through its "missing" embedding,
 :func:`solarray.forecast.features.feature_arrays`), and ``warnings`` says which values are unknown
 and why (the analysis notes that explain it).
+
+Missing inputs are not hidden either: ``degraded`` is true when the observation lacked a channel
+the models read, ``missing`` names those channels, ``fallback`` names the full-disk method used
+instead of FPNet (``"flare history"``, ``"climatology"``, ``"none"``; null when FPNet forecast)
+with ``fallback_detail``, and a ``DEGRADED`` warning says the same in words
+(:mod:`solarray.pipeline.degraded`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from solarray.pipeline.analysis_stage import Analysis
+from solarray.pipeline.degraded import InputStatus, status_warnings
 from solarray.pipeline.forecast_stage import Forecast
 from solarray.pipeline.model_set import UNTRAINED
 from solarray.pipeline.sample import Sample
@@ -28,16 +35,20 @@ def new_id() -> str:
 
 def build_response(result_id: str, sample: Sample, analysis: Analysis, fc: Forecast,
                    versions: Mapping[str, str], timings: Mapping[str, float],
-                   warnings_: Sequence[str] = ()) -> dict[str, Any]:
+                   warnings_: Sequence[str] = (), inputs: InputStatus | None = None
+                   ) -> dict[str, Any]:
     """The JSON body of a forecast (NaN → null); models whose version says
-    :data:`~solarray.pipeline.model_set.UNTRAINED` put a warning first."""
+    :data:`~solarray.pipeline.model_set.UNTRAINED` put a warning first, a degraded observation
+    (``inputs``, :func:`~solarray.pipeline.degraded.assess`) the next."""
+    inputs = inputs or InputStatus()
+    fb = analysis.fallback
     regions = []
     for r in analysis.ars:
         row = dict(r)
         row["p_m24"] = fc.regions.get(r["number"])
         regions.append(row)
     untrained = sorted(k for k, v in versions.items() if UNTRAINED in v)
-    warn = list(warnings_)
+    warn = status_warnings(inputs, fb) + list(warnings_)
     if untrained:
         warn.insert(0, f"UNTRAINED models ({', '.join(untrained)}): probabilities, masks and "
                        "classes are not meaningful")
@@ -57,6 +68,10 @@ def build_response(result_id: str, sample: Sample, analysis: Analysis, fc: Forec
         "filaments": analysis.fls,
         "model_versions": dict(versions),
         "untrained": bool(untrained),
+        "degraded": inputs.degraded,
+        "missing": list(inputs.missing),
+        "fallback": None if fb is None else fb.method,
+        "fallback_detail": None if fb is None else dict(fb.detail),
         "timings_s": {k: round(float(v), 4) for k, v in timings.items()},
         "warnings": warn,
         "notes": list(analysis.notes),

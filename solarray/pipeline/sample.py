@@ -61,6 +61,11 @@ class Sample:
         return int(self.image.shape[-1])
 
     @property
+    def present_channels(self) -> tuple[str, ...]:
+        """The channels this observation holds (``present``), in ``channels`` order."""
+        return tuple(c for c, p in zip(self.channels, self.present, strict=True) if p)
+
+    @property
     def frame(self) -> float:
         """Half-width of the frame, R☉ (the header's ``FRAME``)."""
         return header_frame(self.header)

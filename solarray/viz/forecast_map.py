@@ -32,6 +32,7 @@ class MapInputs:
     t_obs: datetime
     full_disk: float | None
     untrained: bool
+    degraded: str = ""  # what a degraded forecast lacks (a title line), "" when complete
 
 
 def map_panels(channels: Sequence[str], present: Sequence[bool]) -> tuple[tuple[str, str], ...]:
@@ -51,9 +52,11 @@ def map_png(m: MapInputs, *, dpi: int = 100) -> bytes:
         title += f"   P(≥M, 24 h) full disk: {100 * m.full_disk:.0f}%"
     if m.untrained:
         title += "\nUNTRAINED MODELS — not a forecast"
+    if m.degraded:
+        title += f"\n{m.degraded}"
     return situational_map_png(m.image, m.channels, m.masks, m.header, present=m.present,
                                regions=m.ars, title=title,
-                               title_colour="red" if m.untrained else "black",
+                               title_colour="red" if m.untrained or m.degraded else "black",
                                panels=m.panels, dpi=dpi)
 
 
