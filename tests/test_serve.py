@@ -130,7 +130,7 @@ def test_upload_becomes_a_centred_sample(synth):
 
 @pytest.mark.parametrize("case, status, words", [
     ("not_fits", 415, "not a FITS file"),
-    ("missing_hmi", 422, "wrong channel set"),
+    ("missing_required_hmi", 422, "wrong channel set"),
     ("duplicate", 422, "one file per channel"),
     ("tiny_image", 422, "unsupported image size"),
     ("not_cotemporal", 422, "not co-temporal"),
@@ -144,8 +144,8 @@ def test_upload_validation_errors(synth, case, status, words):
     cfg = _icfg()
     if case == "not_fits":
         ups[0] = ("notes.txt", b"hello, I am not an image")
-    elif case == "missing_hmi":
-        ups = ups[:2]
+    elif case == "missing_required_hmi":  # refused only when the operator requires HMI
+        ups, cfg = ups[:2], _icfg(required=("hmi_m",))
     elif case == "duplicate":
         ups.append(("copy.fits", ups[0][1]))
     elif case == "tiny_image":
@@ -173,6 +173,16 @@ def test_upload_validation_errors(synth, case, status, words):
     json.dumps(error_body(err.value))
 
 
+def test_missing_channel_is_an_absent_plane_not_an_error(synth):
+    """Without HMI (nothing required by default) the upload is a sample whose hmi_m plane is
+    NaN and flagged absent: the cycle forecasts it degraded instead of refusing it."""
+    _, files = synth
+    s = sample_from_fits(_uploads(files, ("aia193", "aia304")), _icfg())
+    assert s.channels == CHANNELS and s.present.tolist() == [True, True, False]
+    assert s.present_channels == ("aia193", "aia304")
+    assert np.isnan(s.image[2]).all() and s.magnetogram() is None and s.b_los is None
+
+
 def test_unused_channels_are_ignored_with_a_warning(synth):
     """A full time step (here + a real AIA 171 file the forecaster does not read) is accepted:
     the unused channels are left out and named in a warning, not refused."""
@@ -185,7 +195,7 @@ def test_unused_channels_are_ignored_with_a_warning(synth):
     assert s.channels == ("aia304", "hmi_m")
     (warning,) = s.source["warnings"]
     assert "aia171" in warning and "aia193" in warning and "does not use" in warning
-    with pytest.raises(InputError, match="none used by this forecaster"):
+    with pytest.raises(InputError, match="no uploaded file is a channel this forecaster uses"):
         sample_from_fits([(aia171.name, aia171.read_bytes())], _icfg(accepted=("aia304", "hmi_m")))
 
 
@@ -524,6 +534,7 @@ def test_service_end_to_end(service, synth):
     assert fc["observation_time"].startswith("2024-01-01T00:0")
     assert all("untrained" in v for v in fc["model_versions"].values())
     assert sum(w.startswith("DEGRADED: ") for w in fc["warnings"]) == 5
+    assert fc["degraded"] is False and fc["missing"] == []  # every input present
     assert {"perception", "analysis", "forecast", "total"} <= set(fc["timings_s"])
     assert fc["full_disk"]["p_m24"] is not None and fc["full_disk"]["flare_index"] is not None
     assert isinstance(fc["coronal_holes"], list) and isinstance(fc["filaments"], list)
@@ -546,7 +557,6 @@ def test_service_rejects_bad_inputs_and_keeps_serving(service, synth):
     good = _uploads(files)
     cases = [
         (encode_multipart([("files", "a.txt", b"plain text")]), 415, "not a FITS"),
-        (encode_multipart([("files", n, b) for n, b in good[:2]]), 422, "wrong channel set"),
         (encode_multipart([("files", n, b) for n, b in good] + [("files", "big.fits",
                           b"SIMPLE  =" + bytes(4 * 2**20))]), 413, "exceeds the limit"),
         (encode_multipart([("other", n, b) for n, b in good]), 422, "no 'files' field"),
@@ -570,6 +580,40 @@ def test_service_rejects_bad_inputs_and_keeps_serving(service, synth):
     assert any("aia171" in w and "does not use" in w for w in json.loads(body)["warnings"])
     health = json.loads(_http(base, "/v1/health")[2])
     assert health["status"] == "degraded" and not health["problems"]
+
+
+@pytest.mark.slow
+def test_service_degrades_instead_of_refusing(service, synth):
+    """A time step missing a channel is answered 200, not 422: ``degraded``, the channel named in
+    ``missing``, a warning and the page. Without 304 Å FPNet forecasts from the channels
+    present; without the magnetogram no region gets a probability and the full disk comes from
+    the flare history."""
+    base, _ = service
+    _, files = synth
+    for absent in ("aia304", "hmi_m"):
+        present = [c for c in CHANNELS if c != absent]
+        payload, ctype = encode_multipart([("files", n, b) for n, b in _uploads(files, present)])
+        st, _, body = _http(base, "/v1/forecast", payload, ctype)
+        assert st == 200, body[:300]
+        fc = json.loads(body)
+        assert fc["degraded"] is True and fc["missing"] == [absent]
+        assert sorted(fc["channels_present"]) == sorted(present)
+        assert any(w.startswith(f"DEGRADED: missing input(s) {absent}") for w in fc["warnings"])
+        p = fc["full_disk"]["p_m24"]
+        assert p is not None and 0.0 < p < 1.0
+        if absent == "hmi_m":
+            assert fc["fallback"] == "flare history" and fc["fallback_detail"]["hours"] >= 24
+            assert all(r["p_m24"] is None for r in fc["regions"])
+            assert fc["full_disk"]["p_m24_from_regions"] is None
+        else:
+            assert fc["fallback"] is None and fc["fallback_detail"] is None
+            assert all(r["p_m24"] is not None for r in fc["regions"])
+        st, _, page = _http(base, "/")
+        assert st == 200 and f"data-missing='{absent}'".encode() in page
+        assert _http(base, fc["map_url"])[0] == 200
+    payload, ctype = encode_multipart([("files", n, b) for n, b in _uploads(files)])
+    fc = json.loads(_http(base, "/v1/forecast", payload, ctype)[2])
+    assert fc["degraded"] is False and fc["missing"] == [] and fc["fallback"] is None
 
 
 @pytest.mark.slow

@@ -186,15 +186,18 @@ class IAToolsDeployment(_ModelStage):
             out["goes"]["error"] = self.history_error
         return out
 
-    async def analyse(self, sample, perception, cycle: dict) -> tuple:
-        """(:class:`~solarray.pipeline.analysis_stage.Analysis`, seconds)."""
+    async def analyse(self, sample, perception, cycle: dict, fallback: bool = False) -> tuple:
+        """(:class:`~solarray.pipeline.analysis_stage.Analysis`, seconds); ``fallback``: FPNet
+        will not forecast this (degraded) observation, so the full-disk fallback is computed
+        here, where the flare history is."""
         if self.history_error:
             raise RuntimeError(f"flare history not loaded: {self.history_error}")
         cfg = CycleConfig(**cycle)
         t0 = time.perf_counter()
         a = await asyncio.to_thread(
             analyse, sample, perception, hale=self.models.optional("hale"),
-            mcintosh=self.models.optional("mcintosh"), history=self.history, config=cfg)
+            mcintosh=self.models.optional("mcintosh"), history=self.history, config=cfg,
+            fallback=fallback)
         return a, time.perf_counter() - t0
 
 

@@ -16,7 +16,8 @@ from solarray.live.store import ForecastStore
 from solarray.viz.forecast_history import history_png
 
 COLUMNS = ("observation_time", "issued_at", "p_full_disk", "p_from_regions", "n_regions",
-           "observed", "max_class", "model_version", "latency_s")
+           "observed", "max_class", "model_version", "latency_s", "degraded", "missing",
+           "fallback")
 
 
 def parse_since(text: str | None) -> pd.Timestamp | None:
@@ -40,11 +41,13 @@ def _plain(v: Any) -> Any:
 
 
 def forecast_records(store: ForecastStore, since: pd.Timestamp | None) -> list[dict[str, Any]]:
-    """One dict per forecast (:data:`COLUMNS` + ``regions``), oldest first."""
+    """One dict per forecast (:data:`COLUMNS` + ``regions``; ``missing`` a list), oldest
+    first."""
     j = store.joined(since)
     out = []
     for _, r in j.iterrows():
         rec = {c: _plain(r.get(c)) for c in COLUMNS}
+        rec["missing"] = json.loads(r["missing"])
         rec["regions"] = json.loads(r["regions"])
         out.append(rec)
     return out

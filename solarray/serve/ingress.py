@@ -29,9 +29,12 @@ from ray.serve.handle import DeploymentHandle
 from solarray import __version__
 from solarray.core.server_timing import server_timing_header
 from solarray.live.store import ForecastStore
+from solarray.pipeline.degraded import assess
+from solarray.pipeline.forecast_stage import fallback_forecast
 from solarray.pipeline.inputs import InputConfig, InputError, sample_from_dataset, sample_from_fits
 from solarray.pipeline.map_view import map_inputs
 from solarray.pipeline.model_set import ModelLoadError
+from solarray.pipeline.perception import empty_perception
 from solarray.pipeline.response import build_response, new_id
 from solarray.serve.deployments import FPNET, IATOOLS, INGRESS, SPNET, degraded_reasons
 from solarray.serve.errors import RequestError, error_response
@@ -59,7 +62,11 @@ api = FastAPI(
         "P(≥M1 flare within 24 h), coronal holes, filaments, the full-disk probability and a "
         "situational-awareness map. Models without trained checkpoints are tiny and untrained: "
         "their versions say 'untrained' and, unless the operator allowed it, /v1/health reports "
-        "'degraded' (503) and every response warns. Unknown values are null, with a warning."),
+        "'degraded' (503) and every response warns. Unknown values are null, with a warning. "
+        "An observation missing a channel is still forecast, from the channels present: the "
+        "response says `degraded: true` and names the `missing` channels; without the HMI "
+        "magnetogram no region gets a probability and the full-disk one comes from the flare "
+        "history (`fallback`)."),
 )
 
 
@@ -90,7 +97,8 @@ _FORECAST_BODY = {
         "404": {"description": "dataset or sample not found"},
         "413": {"description": "request too large"},
         "415": {"description": "a file is not FITS / unsupported content type"},
-        "422": {"description": "invalid input: wrong channel set, size, header, times"},
+        "422": {"description": "invalid input: a required channel missing (none by default), "
+                               "size, header, times"},
         "503": {"description": "a model is not loaded"},
         "504": {"description": "the forecast took longer than the request timeout"},
     },
@@ -126,6 +134,7 @@ class Forecaster:
         self.results: OrderedDict[str, dict] = OrderedDict()
         self.latest: str | None = None
         self.accepted: tuple[str, ...] | None = None
+        self.stage_channels: dict[str, tuple[str, ...]] = {}
         self._accepted_at = -1e9
         self._versions_cache: dict[str, str] = {}
         self._versions_at = -1e9
@@ -153,13 +162,16 @@ class Forecaster:
         now = time.monotonic()
         if self.accepted is None or now - self._accepted_at > 30.0:  # models may be reconfigured
             self._accepted_at = now
+            # the channels each stage's models read: what a degraded observation is weighed against
+            self.stage_channels = {"perception": tuple(await self.spnet.channels.remote()),
+                                   "forecast": tuple(await self.fpnet.channels.remote())}
             if self.configured_accepted:
                 self.accepted = self.configured_accepted
             else:  # the channels the models read
-                chans = await self.spnet.channels.remote()
-                chans += [c for c in await self.fpnet.channels.remote() if c not in chans]
+                chans = list(self.stage_channels["perception"])
+                chans += [c for c in self.stage_channels["forecast"] if c not in chans]
                 self.accepted = tuple(chans)
-        required = tuple(c for c in self.input_kw.get("required", ("hmi_m",))
+        required = tuple(c for c in self.input_kw.get("required", ())
                          if not self.accepted or c in self.accepted)
         return InputConfig(**{**self.input_kw, "accepted": self.accepted, "required": required})
 
@@ -201,12 +213,20 @@ class Forecaster:
         t1 = time.perf_counter()
         thr = self.cycle.get("threshold")  # None: the SPNet checkpoint's tuned thresholds
         thr = None if thr is None else float(thr)
-        perception, t_seg, b_seg = await self.spnet.segment.remote(sample, thr)
+        status = assess(sample.present_channels, self.stage_channels)  # degrade, don't refuse
+        if status.perceive:
+            perception, t_seg, b_seg = await self.spnet.segment.remote(sample, thr)
+        else:
+            perception, t_seg, b_seg = empty_perception(sample), 0.0, 0
         t2 = time.perf_counter()
-        analysis, t_an = await self.iatools.analyse.remote(sample, perception, self.cycle)
+        analysis, t_an = await self.iatools.analyse.remote(sample, perception, self.cycle,
+                                                           not status.models_forecast)
         t3 = time.perf_counter()
-        fc, t_fc, b_fc = await self.fpnet.predict.remote(
-            sample, analysis, int(self.cycle.get("max_regions", 64)))
+        if status.models_forecast:
+            fc, t_fc, b_fc = await self.fpnet.predict.remote(
+                sample, analysis, int(self.cycle.get("max_regions", 64)))
+        else:
+            fc, t_fc, b_fc = fallback_forecast(analysis), 0.0, 0
         t4 = time.perf_counter()
         versions, degraded = await self._versions()
         # input = upload_parse + decode + preprocess (+ handing over to the thread)
@@ -217,8 +237,8 @@ class Forecaster:
                    "forecast_compute": t_fc, "perception_batch": b_seg, "forecast_batch": b_fc}
         rid = new_id()
         body = build_response(rid, sample, analysis, fc, versions, timings,
-                              [f"DEGRADED: {d}" for d in degraded])
-        m = map_inputs(sample, perception, analysis, fc, body["untrained"])
+                              [f"DEGRADED: {d}" for d in degraded], status)
+        m = map_inputs(sample, perception, analysis, fc, body["untrained"], status)
         self.results[rid] = {"json": body, "map": m, "png": None}
         while len(self.results) > self.max_results:
             self.results.popitem(last=False)

@@ -1,6 +1,7 @@
 """The forecaster's home page (``GET /``): the latest forecast as an operator reads it.
 
-Warnings first (untrained or degraded models, unknown values, ignored channels), then the
+Warnings first (untrained or degraded models, unknown values, ignored channels), a degraded
+forecast's missing inputs and fallback in a box of their own (``id='degraded'``), then the
 full-disk probability of an M-class or larger flare within 24 h, the situational map, the active
 region table and the coronal holes and filaments, all rounded and with units, and the model
 versions that made the forecast. Values that could not be computed (``null`` in the JSON) show
@@ -146,15 +147,29 @@ def _warnings(items: Sequence[str]) -> str:
             f"<b>Warnings</b><ul>{lis}</ul></div>")
 
 
-def _full_disk(fd: Mapping[str, Any], n_regions: int) -> str:
+def _degraded(latest: Mapping[str, Any]) -> str:
+    """The degraded box: the missing inputs and the full-disk fallback (empty when complete)."""
+    if not latest.get("degraded"):
+        return ""
+    missing = [str(c) for c in latest.get("missing") or []]
+    fb = latest.get("fallback")
+    what = (f"full-disk probability from the <b>{html.escape(str(fb))}</b> fallback; no "
+            "per-region forecasts" if fb else "forecast from the channels present")
+    return (f"<div id='degraded' class='warnings' data-missing='{html.escape(','.join(missing))}'"
+            f" data-fallback='{html.escape(str(fb or ''))}'><b>DEGRADED forecast</b>: missing "
+            f"{html.escape(', '.join(missing) or 'none')} — {what}.</div>")
+
+
+def _full_disk(fd: Mapping[str, Any], n_regions: int, fallback: str | None = None) -> str:
     counts = ", ".join(f"{fd[k]} {k[2:].upper()}" for k in ("n_c", "n_m", "n_x")
                        if fd.get(k) is not None)
+    source = (f"from the {html.escape(fallback)} fallback, not FPNet" if fallback else
+              f"combined from the regions: {percent(fd.get('p_m24_from_regions'))}")
     return (
         "<h2>Full disk</h2>"
         f"<p>P(≥M1 flare within 24 h): <span id='p-full-disk' class='prob'>"
         f"{percent(fd.get('p_m24'))}</span> "
-        f"<span class='meta'>(combined from the regions: {percent(fd.get('p_m24_from_regions'))})"
-        "</span></p>"
+        f"<span class='meta'>({source})</span></p>"
         f"<p>Flare index (past 24 h): {number(1)(fd.get('flare_index'))}"
         f"{f' ({counts} flares)' if counts else ''} · F10.7: {number(1, ' sfu')(fd.get('f107'))}"
         f" · active regions: {n_regions}</p>")
@@ -181,12 +196,13 @@ def render_index_html(latest: Mapping[str, Any] | None, history: str = "") -> st
     parts = [
         head,
         _warnings(latest.get("warnings") or []),
+        _degraded(latest),
         f"<p class='meta'>Observation <b id='observation-time'>"
         f"{html.escape(str(latest.get('observation_time')))}</b> · channels "
         f"{html.escape(channels)} · {number(0, ' px')(latest.get('image_size'))} grid · forecast "
         f"<code id='forecast-id'>{html.escape(str(latest.get('id')))}</code> "
         f"(<a href='/v1/forecast/{html.escape(str(latest.get('id')))}'>JSON</a>)</p>",
-        _full_disk(latest.get("full_disk") or {}, len(regions)),
+        _full_disk(latest.get("full_disk") or {}, len(regions), latest.get("fallback")),
         f"<img id='map' src='{html.escape(str(latest.get('map_url', '')))}' "
         "alt='situational map of the latest forecast' width='800'>",
         MAP_CHECK,
