@@ -96,7 +96,8 @@ def test_watcher_actor_and_skipped_inputs(ray_session, ten_days, tmp_path):
     assert totals["forecasts"] == 3
     assert len(ForecastStore(cfg.store).forecasts()) == 3
 
-    # A corrupt file and an incomplete set are recorded and skipped, never forecast.
+    # A corrupt file is recorded and skipped; an incomplete set is waited for one grace period,
+    # then forecast degraded (never skipped, never waited for for ever).
     live_in = Path(cfg.input)
     (live_in / "hmi_m" / "broken.fits").write_bytes(b"SIMPLE  = T\n garbage")
     late = replay.steps[2].t + pd.Timedelta(days=1)  # the next, never released, step
@@ -110,11 +111,12 @@ def test_watcher_actor_and_skipped_inputs(ray_session, ten_days, tmp_path):
     store = ForecastStore(cfg.store)
     reasons = [s["reason"] for s in store.skipped()]
     assert any(r.startswith("corrupt file") for r in reasons)
-    assert not any("incomplete" in r for r in reasons)  # still waited for
-    watcher.poll_once(os.stat(live_in / "aia193" / src.name).st_mtime + cfg.late_s + 1)
-    assert any("incomplete set" in s["reason"] and "hmi_m" in s["reason"]
-               for s in store.skipped())
-    assert len(store.forecasts()) == 3
+    assert len(store.forecasts()) == 3  # still waited for
+    assert watcher.poll_once(os.stat(live_in / "aia193" / src.name).st_mtime + cfg.grace
+                             + 1)["forecasts"] == 1
+    fc = store.forecasts()
+    assert len(fc) == 4 and fc["degraded"].tolist() == [False, False, False, True]
+    assert "hmi_m" in fc["missing"].iloc[-1] and fc["fallback"].iloc[-1]
 
 
 def _wait_for(predicate, timeout: float = 90.0) -> bool:

@@ -52,6 +52,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"sample grid in pixels (default {DEFAULT_GRID})")
     p.add_argument("--checkpoint-dir", default=None,
                    help="checkpoints per role (default: where `solarray demo` leaves them)")
+    p.add_argument("--grace", default=None,
+                   help="how long a set missing a channel is waited for before it is forecast "
+                        "degraded from the channels present (default: one --cadence step; "
+                        "--replay: 0, a replayed step's files land together)")
     p.add_argument("--settle", type=float, default=2.0,
                    help="seconds a file must be unchanged before it is read (default 2)")
     p.add_argument("--name", default="default", help="watcher name (one per input stream)")
@@ -73,9 +77,11 @@ def _minutes(flag: str, text: str) -> float:
 def _config(args: argparse.Namespace, **over) -> WatchConfig:
     every = _minutes("--every", args.every)
     cadence = _minutes("--cadence", args.cadence) if args.cadence else every
+    grace = _minutes("--grace", args.grace) * 60.0 if args.grace else None
     values = dict(input=args.input, store=args.out, goes=args.goes, every_s=every * 60.0,
                   cadence_minutes=cadence, tolerance_minutes=min(6.0, cadence / 2),
-                  settle_s=args.settle, size=args.size, checkpoint_dir=args.checkpoint_dir)
+                  settle_s=args.settle, size=args.size, checkpoint_dir=args.checkpoint_dir,
+                  grace_s=grace)
     values.update(over)
     try:
         return WatchConfig(**values)
@@ -102,8 +108,11 @@ def _replay(args: argparse.Namespace) -> int:
         raise UsageError(f"--replay: {err}") from None
     cadence = (replay.steps[1].t - replay.steps[0].t).total_seconds() / 60 \
         if len(replay.steps) > 1 else 60.0
+    # A step's files are released together: a channel the replayed Sun lacks never comes, so it
+    # is not waited for (forecast degraded at once) unless --grace says otherwise.
     cfg = _config(args, input=str(replay.input_dir), goes=args.goes or str(replay.goes_dir),
-                  cadence_minutes=cadence, tolerance_minutes=min(6.0, cadence / 2), settle_s=0.0)
+                  cadence_minutes=cadence, tolerance_minutes=min(6.0, cadence / 2), settle_s=0.0,
+                  **({} if args.grace else {"grace_s": 0.0}))
     print(f"replaying {len(replay.steps)} time steps of {replay.synth} into {replay.live} "
           f"(speed {args.speed:g}; store {cfg.store})", flush=True)
     if args.local:

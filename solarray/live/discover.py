@@ -4,9 +4,10 @@ Each poll lists the FITS files under the input directory (or an fsspec URL: http
 ``settle_s`` and its size has not changed since the previous poll (a file still being copied is
 waited for); landed files are header-scanned once (:func:`solarray.data.sources.scan_file`) and
 grouped onto the cadence grid (:func:`solarray.data.grouping.group_samples`, ``tolerance``
-minutes). A set holding every wanted channel is *complete*; an incomplete one is waited for until
-``late_s`` after its newest file landed, then reported as given up. Files whose header cannot be
-used (corrupt, unknown channel, bad time, QUALITY ≠ 0) are reported with the scan's reason.
+minutes). A set holding every wanted channel is *complete*; an incomplete one is reported with
+its ``missing`` channels (the watcher waits a grace period, then forecasts it degraded). Files
+whose header cannot be used (corrupt, unknown channel, bad time, QUALITY ≠ 0) are reported with
+the scan's reason.
 """
 
 from __future__ import annotations

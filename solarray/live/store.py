@@ -15,7 +15,11 @@ Forecast row: ``observation_time`` (timestamp, window start), ``issued_at`` (wal
 ``latency_s`` (newest input file landing → forecast stored), ``p_full_disk`` (P(≥M in 24 h),
 NaN when the full-disk model is absent), ``p_from_regions``, ``model_version`` (one string naming
 every model's version), ``n_regions``, ``regions`` (JSON list: number, hgs_lon, hgs_lat,
-area_msh, p_m24), ``inputs`` (JSON list of file names), ``response`` (the API response JSON).
+area_msh, p_m24), ``inputs`` (JSON list of file names), ``response`` (the API response JSON),
+``degraded`` (bool: an input the models read was missing), ``missing`` (JSON list of those
+channels), ``fallback`` (the full-disk method used instead of FPNet, "" when FPNet forecast; also
+appended to ``model_version`` as ``;fallback=<method>``, so its scores are kept apart). Rows
+written before these three columns existed read as complete (``degraded`` False).
 Outcome row: ``observation_time``, ``observed`` (0/1: ≥M flare in [t, t + 24 h) by the NOAA rule
 on GOES XRS), ``max_class``, ``regions_observed`` (JSON {number: 0/1}, empty when flares carry no
 positions), ``source``, ``verified_at``.
@@ -39,7 +43,10 @@ from solarray.core.atomic import atomic_path, write_text
 
 WINDOW_HOURS = 24.0
 FORECAST_COLUMNS = ("observation_time", "issued_at", "latency_s", "p_full_disk", "p_from_regions",
-                    "model_version", "n_regions", "regions", "inputs", "response")
+                    "model_version", "n_regions", "regions", "inputs", "response", "degraded",
+                    "missing", "fallback")
+#: Values of the degraded-input columns in rows stored before they existed.
+DEGRADED_DEFAULTS = {"degraded": False, "missing": "[]", "fallback": ""}
 OUTCOME_COLUMNS = ("observation_time", "observed", "max_class", "regions_observed", "source",
                    "verified_at")
 
@@ -98,6 +105,8 @@ class ForecastStore:
         regions = [{k: r.get(k) for k in ("number", "hgs_lon", "hgs_lat", "area_msh", "p_m24")}
                    for r in response.get("regions", [])]
         p = disk.get("p_m24")
+        fallback = response.get("fallback") or ""
+        version = model_version(response.get("model_versions", {}))
         row = {
             "observation_time": t.to_pydatetime(),
             "issued_at": _naive_utc(issued_at or datetime.now(UTC)).to_pydatetime(),
@@ -105,11 +114,14 @@ class ForecastStore:
             "p_full_disk": float("nan") if p is None else float(p),
             "p_from_regions": float("nan") if disk.get("p_m24_from_regions") is None
             else float(disk["p_m24_from_regions"]),
-            "model_version": model_version(response.get("model_versions", {})),
+            "model_version": version + (f";fallback={fallback}" if fallback else ""),
             "n_regions": len(regions),
             "regions": json.dumps(regions),
             "inputs": json.dumps([os.path.basename(p) for p in inputs]),
             "response": json.dumps(response),
+            "degraded": bool(response.get("degraded", False)),
+            "missing": json.dumps(list(response.get("missing") or [])),
+            "fallback": fallback,
         }
         return self._write_row("forecasts", t, row)
 
@@ -153,6 +165,10 @@ class ForecastStore:
         """Every stored forecast (columns :data:`FORECAST_COLUMNS`), oldest first; ``since``
         keeps observation times ≥ it."""
         df = self._read("forecasts", FORECAST_COLUMNS)
+        for col, default in DEGRADED_DEFAULTS.items():  # rows from before degraded forecasts
+            df[col] = df[col].astype(object).where(df[col].notna(), default) \
+                if col in df.columns else pd.Series([default] * len(df), dtype=object)
+        df["degraded"] = df["degraded"].astype(bool)
         if since is not None and len(df):
             df = df[df["observation_time"] >= _naive_utc(since)].reset_index(drop=True)
         return df
@@ -174,5 +190,5 @@ class ForecastStore:
         return path
 
 
-__all__ = ["FORECAST_COLUMNS", "OUTCOME_COLUMNS", "WINDOW_HOURS", "ForecastStore", "StoreError",
+__all__ = ["DEGRADED_DEFAULTS", "FORECAST_COLUMNS", "OUTCOME_COLUMNS", "WINDOW_HOURS", "ForecastStore", "StoreError",
            "model_version", "stamp"]

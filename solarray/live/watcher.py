@@ -7,6 +7,11 @@ actor (:mod:`solarray.live.actor`). It is restart-safe by construction: everythi
 the store (a time is forecast only when the store lacks it; each forecast is one atomic file), so a
 watcher killed at any point and started again resumes where it stopped and never forecasts a time
 twice.
+
+A set still missing a channel the models read ``grace_s`` after its newest file landed (default:
+one cadence step, when the next observation is due) is not waited for any longer: it is forecast
+from the channels present, marked degraded (:mod:`solarray.pipeline.degraded`), and the log says
+which channels were missing. A file that lands after that does not replace the stored forecast.
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ class WatchConfig:
     cadence_minutes: float = 12.0  # the observation grid a set is grouped onto
     tolerance_minutes: float = 6.0
     settle_s: float = 2.0  # a file must be this old and unchanged over one poll
-    late_s: float = 3600.0  # an incomplete set is given up this long after its newest file
+    #: an incomplete set is forecast degraded this long after its newest file landed (None: one
+    #: cadence step, ``cadence_minutes``)
+    grace_s: float | None = None
     size: int = DEFAULT_GRID
     checkpoint_dir: str | None = None
     cycle: dict = field(default_factory=dict)  # CycleConfig fields
@@ -52,6 +59,13 @@ class WatchConfig:
     def __post_init__(self) -> None:
         if self.every_s <= 0 or self.cadence_minutes <= 0:
             raise ValueError("every_s and cadence_minutes must be > 0")
+        if self.grace_s is not None and self.grace_s < 0:
+            raise ValueError(f"grace_s must be ≥ 0 seconds, got {self.grace_s}")
+
+    @property
+    def grace(self) -> float:
+        """Seconds an incomplete set is waited for before it is forecast degraded."""
+        return self.cadence_minutes * 60.0 if self.grace_s is None else float(self.grace_s)
 
 
 def model_channels(models: ModelSet) -> tuple[str, ...]:
@@ -79,8 +93,7 @@ class Watcher:
         for role in self.models.untrained:
             log(f"WARNING model {role} is UNTRAINED (no checkpoint in {ckpt})")
         self.channels = model_channels(self.models)
-        self.inputs = InputConfig(size=config.size, accepted=self.channels,
-                                  required=tuple(c for c in ("hmi_m",) if c in self.channels))
+        self.inputs = InputConfig(size=config.size, accepted=self.channels)
         self.cycle = CycleConfig(**config.cycle)
         self.discovery = Discovery(config.input, self.channels, config.cadence_minutes,
                                    config.tolerance_minutes, config.settle_s)
@@ -96,11 +109,13 @@ class Watcher:
             return FlareHistory()
 
     def forecast_set(self, s: InputSet, history: FlareHistory) -> bool:
-        """Forecast one complete set and store it (read, decode, preprocess, cycle; the stored
-        response's ``timings_s`` has each stage). False when the set is refused (recorded as
-        skipped) or another watcher stored that time first."""
+        """Forecast one set and store it (read, decode, preprocess, cycle; the stored
+        response's ``timings_s`` has each stage); an incomplete set is forecast degraded. False
+        when the set is refused (recorded as skipped) or another watcher stored that time
+        first."""
         t0 = time.perf_counter()
-        files = [(os.path.basename(s.files[ch]), read_bytes(s.files[ch])) for ch in self.channels]
+        files = [(os.path.basename(s.files[ch]), read_bytes(s.files[ch]))
+                 for ch in self.channels if ch in s.files]
         t_read = time.perf_counter() - t0
         try:
             sample = sample_from_fits(files, self.inputs)
@@ -125,7 +140,12 @@ class Watcher:
             return False
         p = response["full_disk"].get("p_m24")
         self.log(f"forecast {response['observation_time']}: {len(response['regions'])} regions, "
-                 f"P(≥M, 24 h, disk) = {'n/a' if p is None else f'{p:.2f}'}")
+                 f"P(≥M, 24 h, disk) = {'n/a' if p is None else f'{p:.2f}'}"
+                 + (f" — DEGRADED: no {', '.join(response['missing'])} "
+                    f"{self.config.grace:.0f} s after the set's newest file landed"
+                    + (f"; full disk from the {response['fallback']} fallback, no region "
+                       "forecasts" if response.get("fallback") else "")
+                    if response.get("degraded") else ""))
         return True
 
     def poll_once(self, now: float | None = None) -> dict[str, Any]:
@@ -141,13 +161,8 @@ class Watcher:
         for s in sets:
             if self.store.has_forecast(s.t_ref) or s.t_ref.isoformat() in self.given_up:
                 continue
-            if not s.complete:
-                if now - s.landed > self.config.late_s:
-                    for path in s.files.values():
-                        self.store.record_skipped(path, f"incomplete set {s.t_ref:%Y-%m-%dT%H:%M:%S}"
-                                                        f": no {', '.join(s.missing)}")
-                    self.given_up.add(s.t_ref.isoformat())
-                continue
+            if not s.complete and now - s.landed <= self.config.grace:
+                continue  # within the grace period: the missing files may still land
             new += self.forecast_set(s, history)
         verified = verify_pending(self.store, history, log=self.log)
         if verified or new:
