@@ -259,3 +259,36 @@ def test_watcher_forecasts_an_incomplete_set_after_the_grace_period(tmp_path, on
     with pytest.raises(ValueError, match="grace_s"):
         WatchConfig(input="x", store="y", grace_s=-1)
     assert Path(now.store).is_dir()
+
+
+# ---------------------------------------------------------------------------------------------
+# The benchmark's pieces (benchmarks/degraded_inputs.py), on hand-made inputs
+# ---------------------------------------------------------------------------------------------
+
+
+def test_benchmark_removes_a_channel_and_scores_arms_by_hand():
+    from solarray.benchmarks.degraded_inputs import paired, score, without
+    from solarray.core.frame_header import sample_frame_header
+    from solarray.pipeline.sample import Sample
+
+    img = np.ones((3, 16, 16), np.float32)
+    s = Sample(img, CHANNELS, T0.to_pydatetime(), sample_frame_header(16, T0.to_pydatetime()),
+               b_los=np.ones((16, 16), np.float32))
+    no_b = without(s, "hmi_m")
+    assert no_b.present_channels == ("aia193", "aia304") and np.isnan(no_b.image[2]).all()
+    assert no_b.b_los is None and no_b.magnetogram() is None
+    assert s.present.all() and np.isfinite(s.image).all()  # the original is untouched
+    assert without(s, "aia304").b_los is not None
+
+    times = pd.date_range(T0, periods=8, freq="6h")
+    y = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    disk = pd.DataFrame({"arm": ["all"] * 8 + ["no_x"] * 8, "run": "r", "time": list(times) * 2,
+                         "observed": list(y) * 2,
+                         "probability": list(0.2 + 0.6 * y) + list(0.5 - 0.4 * y)})
+    best = score(disk[disk["arm"] == "all"], False, n_boot=50)
+    assert best["n"] == 8 and best["events"] == 4 and best["roca"]["value"] == 1.0
+    assert best["bss"]["value"] == pytest.approx(1 - 0.04 / 0.25)  # Brier 0.2² vs 0.5·0.5
+    assert score(disk[disk["arm"] == "no_x"], False, n_boot=50)["roca"]["value"] == 0.0
+    d = paired(disk, "no_x", n_boot=50)
+    assert d["n"] == 8 and d["roca"]["difference"] == 1.0
+    assert score(disk.iloc[:0], True, n_boot=10) == {"n": 0}
