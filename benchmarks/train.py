@@ -1,18 +1,23 @@
 """Benchmark the generic Ray Train loop and record SolarCHIP's learning evidence.
 
-    python benchmarks/train.py --part throughput   # Ray Train 1/2 workers vs plain PyTorch; loader
+    python benchmarks/train.py --part throughput [--presets tiny small] [--steps 16]
+        [--repeats 3] [--workers 1 2]   # Ray Train 1/2 workers vs the plain loop, same shards
     python benchmarks/train.py --part evidence     # tiny SolarCHIP: init vs trained
     python benchmarks/train.py                     # both
 
-Throughput: the same model (SolarCHIP ``tiny`` preset, 64², 4 channels), optimiser
-and data go through (a) the floor, a plain single-process PyTorch loop over the same batches in
-memory, (b) the Ray Train loop from Parquet with 1 worker, (c) with 2 workers — in ``--repeats``
-interleaved rounds (:mod:`solarray.benchmarks.arms`). Per arm: wall time per sample after
-start-up (first to last metric report, as the Train controller receives them) and the CPU
-seconds of every process (driver, GCS, raylet, Train controller and workers, Ray Data tasks;
-``/proc`` before and after, start-up included) — :mod:`solarray.benchmarks.train_overhead`.
-Every process uses one torch thread. JSON to ``--out``. The loader part times
-``read_parquet → iter_torch_batches`` alone.
+Throughput (``--presets tiny small``: SolarCHIP at 64² and 128², 4 channels): per preset the
+same model, optimiser and toy data written as ingest's Parquet shards go through (a) the floor, one
+process reading the same shards with the same decoding (:func:`~solarray.benchmarks.
+train_overhead.shard_batches`: pyarrow, Ray Data's block → numpy conversion and ``to_training``'s
+batch function, one shard ahead in a thread), (b) ``pretrain`` under Ray Train with 1 worker,
+(c) with 2 workers — in ``--repeats`` interleaved rounds (:mod:`solarray.benchmarks.arms`).
+Per arm: wall time per sample after start-up (first to last metric report, as the Train
+controller receives them), the CPU seconds of every process (driver, GCS, raylet, Train
+controller and workers, Ray Data tasks; ``/proc`` sampled, start-up included) and, for Ray, the
+workers' reported data wait and report fractions — :mod:`solarray.benchmarks.train_overhead`.
+Every process uses one torch thread. ``scaling_2w_over_1w``: samples/s of 2 workers over 1
+worker's, per round. JSON to ``--out``. The loader part times ``read_parquet →
+iter_torch_batches`` alone.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import os
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -37,7 +43,9 @@ from solarray.train.config import TrainConfig  # noqa: E402
 BENCH = Bench("train_overhead", "benchmarks/train.py", __doc__)
 
 CH = ("aia171", "aia193", "aia304", "hmi_m")
-MODEL = {"preset": "tiny"}  # 64², patch 8, dim 64, depth 2
+MODEL = "solarchip_vit"
+TINY = {"preset": "tiny"}  # the evidence part: 64², patch 8, dim 64, depth 2
+SIZES = {"tiny": 64, "small": 128}  # the presets' image sizes: the shards are written at them
 
 
 def _write_parquet(n: int, out: Path) -> None:
@@ -64,66 +72,98 @@ def loader_rate(path: str, batch: int, epochs: int = 4) -> tuple[list[float], li
     return starts, rates
 
 
-def throughput(steps: int, batch: int, repeats: int, workers: tuple[int, ...]) -> None:
-    """Plain loop (the floor) vs Ray Train with each worker count, interleaved rounds."""
-    import pyarrow.parquet as pq
-    import ray
-
+def throughput(steps: int, batch: int, repeats: int, workers: tuple[int, ...],
+               presets: tuple[str, ...], samples: int, report_every: int = 0) -> None:
+    """Per preset: the plain loop over the shards (the floor) vs Ray Train with each worker
+    count, interleaved rounds."""
     from solarray.benchmarks import arms as arms_mod
     from solarray.benchmarks import train_overhead as tov
     BENCH.t0 = time.perf_counter()
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp(prefix="bench_train_"))
-    _write_parquet(512, tmp / "shards")
-    table = pq.read_table(tmp / "shards")
-    images = np.stack([np.asarray(v, dtype=np.float32).reshape(len(CH), 64, 64)
-                       for v in table.column("image").to_pylist()])
-    ds = ray.data.read_parquet(str(tmp / "shards"))
-    every = max(2, steps // 8)
-    records: dict[str, list] = {}
-    count = iter(range(10**6))
-    rays = {w: (lambda w=w: tov.ray_arm(ds, MODEL, CH, w, steps, batch, every, tmp / "runs",
-                                        f"bench_{w}w_{next(count)}")) for w in workers}
-    arms = tov.arm_callables(lambda: tov.plain_arm(images, MODEL, CH, steps, batch, every),
-                             rays, records)
-    load0 = os.getloadavg()[0]
-    walls = arms_mod.interleave(arms, repeats=repeats, warmup=0, progress=print)
-    res: dict = {"arms": {}, "ratios": {}, "load_average": [load0, os.getloadavg()[0]]}
-    for name, recs in records.items():
-        res["arms"][name] = {
-            "wall_s": arms_mod.summary(walls[name]),
-            "cpu_s": arms_mod.summary([r.cpu_s for r in recs]),
-            "ms_per_sample": arms_mod.summary([1e3 * r.s_per_sample for r in recs]),
-            "cpu_ms_per_sample": arms_mod.summary([1e3 * r.cpu_s / r.samples for r in recs]),
-            "samples": recs[0].samples}
-    base = records["plain"]
-    for w in workers:
-        recs = records[f"ray{w}"]
-        res["ratios"][f"ray{w}"] = {
-            "step_wall": arms_mod.ratio([r.s_per_sample for r in recs],
-                                        [b.s_per_sample for b in base]),
-            "cpu_per_sample": arms_mod.ratio([r.cpu_s / r.samples for r in recs],
-                                             [b.cpu_s / b.samples for b in base]),
-            "arm_wall_per_sample": arms_mod.ratio(
-                [w_ / r.samples for w_, r in zip(walls[f"ray{w}"], recs, strict=True)],
-                [w_ / b.samples for w_, b in zip(walls["plain"], base, strict=True)])}
-    print(f"\n## Ray Train vs the plain loop: SolarCHIP tiny 64², {len(CH)} channels, batch "
-          f"{batch}/worker, {steps} steps, reports every {every}, 1 torch thread per process, "
-          f"{repeats} interleaved rounds, load average {load0:.1f} → {os.getloadavg()[0]:.1f}")
-    print("| arm | wall ms/sample after start-up | ratio | CPU ms/sample, all processes | ratio |"
-          " arm wall s (incl. start-up) |")
-    print("|---|---|---|---|---|---|")
-    for name, a in res["arms"].items():
-        r = res["ratios"].get(name)
-        print(f"| {name} | {arms_mod.format_spread(a['ms_per_sample'], 'ms', 2)} | "
-              f"{arms_mod.format_spread(r['step_wall'], '×', 2) if r else '1 (floor)'} | "
-              f"{arms_mod.format_spread(a['cpu_ms_per_sample'], 'ms', 2)} | "
-              f"{arms_mod.format_spread(r['cpu_per_sample'], '×', 2) if r else '1 (floor)'} | "
-              f"{arms_mod.format_spread(a['wall_s'], 's', 1)} |")
-    cfg = {"model": "solarchip_vit", "model_config": MODEL, "channels": CH, "steps": steps,
+    every = report_every or max(2, steps // 8)
+    res: dict = {"presets": {}, "load_average": [os.getloadavg()[0]]}
+    for preset in presets:
+        size = SIZES[preset]
+        shards = tov.write_toy_shards(tmp / f"shards{size}", samples, CH, size)
+        model_cfg = {"preset": preset}
+        records: dict[str, list] = {}
+        runs = iter(f"bench_{preset}_{k}" for k in range(10**6))
+        rays = {f"ray{w}": partial(lambda w, sh, mc, runs: tov.ray_arm(
+            sh, MODEL, mc, w, steps, batch, every, tmp / "runs", f"{next(runs)}_{w}w"),
+            w, shards, model_cfg, runs) for w in workers}
+        arms = tov.arm_callables(partial(tov.plain_arm, shards, MODEL, model_cfg, CH, steps,
+                                         batch, every), rays, records)
+        load0 = os.getloadavg()[0]
+        walls = arms_mod.interleave(arms, repeats=repeats, warmup=0, progress=print)
+        out = {"image_size": size, "arms": {}, "ratios": {},
+               "load_average": [load0, os.getloadavg()[0]]}
+        for name, recs in records.items():
+            out["arms"][name] = {
+                "wall_s": arms_mod.summary(walls[name]),
+                "cpu_s": arms_mod.summary([r.cpu_s for r in recs]),
+                "ms_per_sample": arms_mod.summary([1e3 * r.s_per_sample for r in recs]),
+                "samples_per_s": arms_mod.summary([1 / r.s_per_sample for r in recs]),
+                "cpu_ms_per_sample": arms_mod.summary([1e3 * r.cpu_s / r.samples for r in recs]),
+                "samples": recs[0].samples}
+            if name != "plain":
+                out["arms"][name]["data_wait_frac"] = arms_mod.summary(
+                    [r.data_wait_frac for r in recs])
+                out["arms"][name]["worker_samples_per_cpu_s"] = arms_mod.summary(
+                    [r.worker_samples_per_cpu_s for r in recs])
+                out["arms"][name]["report_frac"] = arms_mod.summary([r.report_frac for r in recs])
+        base = records["plain"]
+        for w in workers:
+            recs = records[f"ray{w}"]
+            out["ratios"][f"ray{w}"] = {
+                "step_wall": arms_mod.ratio([r.s_per_sample for r in recs],
+                                            [b.s_per_sample for b in base]),
+                "cpu_per_sample": arms_mod.ratio([r.cpu_s / r.samples for r in recs],
+                                                 [b.cpu_s / b.samples for b in base]),
+                "arm_wall_per_sample": arms_mod.ratio(
+                    [w_ / r.samples for w_, r in zip(walls[f"ray{w}"], recs, strict=True)],
+                    [w_ / b.samples for w_, b in zip(walls["plain"], base, strict=True)])}
+        if 1 in workers:
+            for w in workers:
+                if w > 1:  # data-parallel scaling: samples/s of w workers over one worker's
+                    out["ratios"][f"scaling_{w}w_over_1w"] = arms_mod.ratio(
+                        [r.s_per_sample for r in records["ray1"]],
+                        [r.s_per_sample for r in records[f"ray{w}"]])
+        res["presets"][preset] = out
+        _print_table(preset, size, out, steps, batch, every, repeats)
+    res["load_average"].append(os.getloadavg()[0])
+    cfg = {"model": MODEL, "presets": list(presets), "channels": CH, "steps": steps,
            "batch_per_worker": batch, "report_every": every, "workers": list(workers),
-           "repeats": repeats, "torch_threads": 1, "samples_in_shards": 512}
+           "repeats": repeats, "torch_threads": 1, "samples_in_shards": samples,
+           "rows_per_shard": 64}
     BENCH.finish(cfg, res, [0])
+
+
+def _print_table(preset: str, size: int, out: dict, steps: int, batch: int, every: int,
+                 repeats: int) -> None:
+    from solarray.benchmarks.arms import format_spread
+
+    la = out["load_average"]
+    print(f"\n## Ray Train vs the plain loop over the same shards: {MODEL} {preset} {size}², "
+          f"{len(CH)} channels, batch {batch}/worker, {steps} steps, reports every {every}, "
+          f"1 torch thread per process, {repeats} interleaved rounds, load average "
+          f"{la[0]:.1f} → {la[1]:.1f}")
+    print("| arm | wall ms/sample after start-up | ratio | CPU ms/sample, all processes | ratio |"
+          " arm wall s (incl. start-up) | worker data wait | worker in reports |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, a in out["arms"].items():
+        r = out["ratios"].get(name)
+        wait = a.get("data_wait_frac")
+        print(f"| {name} | {format_spread(a['ms_per_sample'], 'ms', 2)} | "
+              f"{format_spread(r['step_wall'], '×', 2) if r else '1 (floor)'} | "
+              f"{format_spread(a['cpu_ms_per_sample'], 'ms', 2)} | "
+              f"{format_spread(r['cpu_per_sample'], '×', 2) if r else '1 (floor)'} | "
+              f"{format_spread(a['wall_s'], 's', 1)} | "
+              f"{format_spread(wait, '', 2) if wait else '—'} | "
+              f"{format_spread(a['report_frac'], '', 2) if wait else '—'} |")
+    for k, r in out["ratios"].items():
+        if k.startswith("scaling"):
+            print(f"{k}: {format_spread(r, '×', 2)} (samples/s)")
 
 
 def evidence(steps: int) -> None:
@@ -139,12 +179,12 @@ def evidence(steps: int) -> None:
     tr = toy_samples(n_train, CH, size=64, seed=1)
     te = toy_samples(n_test, CH, size=64, seed=2)
     ds = toy_dataset(n_train, CH, size=64, seed=1, rows_per_block=256).materialize()
-    cfg = TrainConfig(model="solarchip_vit", model_config=MODEL, channels=CH, steps=steps,
+    cfg = TrainConfig(model=MODEL, model_config=TINY, channels=CH, steps=steps,
                       batch_size=32, lr=2e-3, warmup_steps=20, report_every=50,
                       checkpoint_every=steps, num_workers=0, torch_threads=1,
                       storage_path=str(tmp), run_name="evidence")
     torch.manual_seed(cfg.seed)
-    init = get_objective(None, cfg.model).build_model(cfg.model, MODEL, CH)
+    init = get_objective(None, cfg.model).build_model(cfg.model, TINY, CH)
     before = solarchip_evidence(init, tr, te)
     t = time.perf_counter()
     res = fit(cfg, ds, log=lambda *_: None)
@@ -161,6 +201,9 @@ FLAGS = {"--part": {"choices": ("throughput", "evidence", "loader", "all"), "def
          "--steps": (40, "throughput steps per run"), "--batch": (16, "per-worker batch size"),
          "--repeats": (3, "interleaved rounds of the arms"),
          "--workers": {"type": int, "nargs": "+", "default": [1, 2]},
+         "--presets": {"nargs": "+", "choices": tuple(SIZES), "default": ["tiny", "small"]},
+         "--report-every": (0, "steps between metric reports (0: steps // 8, at least 2)"),
+         "--samples": (512, "toy samples written to the shards (per preset)"),
          "--evidence-steps": 400}
 
 
@@ -171,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
              object_store_memory=512 * 1024**2)
     if a.part in ("throughput", "all"):
-        throughput(a.steps, a.batch, a.repeats, tuple(a.workers))
+        throughput(a.steps, a.batch, a.repeats, tuple(a.workers), tuple(a.presets), a.samples,
+                   a.report_every)
     if a.part == "loader":
         tmp = Path(tempfile.mkdtemp(prefix="bench_loader_"))
         _write_parquet(512, tmp / "shards")

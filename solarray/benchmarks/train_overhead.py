@@ -1,5 +1,11 @@
-"""Ray Train's cost against its floor, the plain PyTorch loop on the same batches.
+"""Ray Train's cost against its floor, the best single-process loop over the same Parquet shards.
 
+Both arms read the same ingest-format shards (:func:`write_toy_shards`, written with
+:func:`solarray.data.shards.write_shard`) and decode them with the same function: the Ray path
+is ``pretrain`` (``read_shards`` → ``to_training`` → ``iter_torch_batches`` in each Train
+worker); the floor (:func:`plain_arm`) reads each shard with pyarrow, converts it with Ray Data's
+own block → numpy conversion and ``to_training``'s batch function (:func:`shard_batches`), one
+shard ahead in a thread, and trains with the same objective, optimiser, schedule and clipping.
 Each arm is one training run of ``steps`` steps; the benchmark script times the arms with
 :func:`solarray.benchmarks.arms.interleave` (rotated rounds) and reads what each arm recorded:
 
@@ -11,7 +17,9 @@ Each arm is one training run of ``steps`` steps; the benchmark script times the 
   sampled from ``/proc`` every 0.2 s so that processes ending inside the arm count
   (:class:`TreeCpuMeter`; Ray's raylet ignores SIGCHLD, so its ended workers' CPU does not
   reach any parent's counters); for the plain loop, this
-  process's CPU alone (the floor has no Ray, whose idle daemons would otherwise pad it).
+  process's CPU alone (the floor has no Ray, whose idle daemons would otherwise pad it);
+* for Ray, what the workers report: the fraction of wall time spent waiting for a batch
+  (``data_wait_frac``) and samples per CPU-second of the worker process.
 """
 
 from __future__ import annotations
@@ -20,13 +28,19 @@ import json
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from solarray.data.dataset import training_batch
+from solarray.data.shards import shard_paths, write_shard
+from solarray.data.synthetic.toy import toy_samples
 from solarray.train.config import TrainConfig
-from solarray.train.loop import fit, warmup_cosine
+from solarray.train.loop import pretrain, read_columns, warmup_cosine
 from solarray.train.objectives import get_objective
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -121,8 +135,9 @@ def seconds_per_sample(stamps: list[tuple[int, float]], samples_per_step: int) -
 
 
 def report_clock(path: Path):
-    """A Ray Train callback that appends ``{"step", "t"}`` to ``path`` when a report arrives at
-    the controller (``time.time``: the controller is another process)."""
+    """A Ray Train callback that appends ``{"step", "t", "wait", "per_cpu_s"}`` to ``path`` when a
+    report arrives at the controller (``time.time``: the controller is another process; ``wait``
+    and ``per_cpu_s``: the workers' mean ``data_wait_frac`` and ``samples_per_cpu_s``)."""
     from ray.train import UserCallback
 
     class ReportClock(UserCallback):
@@ -131,8 +146,13 @@ def report_clock(path: Path):
 
         def after_report(self, run_context, metrics, checkpoint) -> None:
             step = max(int(m.get("step", 0)) for m in metrics) if metrics else 0
+            mean = {k: float(np.mean([m.get(k, np.nan) for m in metrics])) if metrics else None
+                    for k in ("data_wait_frac", "samples_per_cpu_s", "report_frac")}
             with open(self.target, "a") as fh:
-                fh.write(json.dumps({"step": step, "t": time.time()}) + "\n")
+                fh.write(json.dumps({"step": step, "t": time.time(),
+                                     "wait": mean["data_wait_frac"],
+                                     "per_cpu_s": mean["samples_per_cpu_s"],
+                                     "report": mean["report_frac"]}) + "\n")
 
     return ReportClock(str(path))
 
@@ -145,64 +165,139 @@ class ArmRecord:
     cpu_s: float  # every process of the tree over the whole arm
     s_per_sample: float  # steady state, after the first report
     samples: int  # samples trained
+    data_wait_frac: float = float("nan")  # Ray workers: wall fraction waiting for a batch
+    worker_samples_per_cpu_s: float = float("nan")  # Ray workers, per worker process
+    report_frac: float = float("nan")  # Ray workers: wall fraction in the metric reports
 
 
-def plain_arm(images: np.ndarray, model_cfg: dict, channels, steps: int, batch: int,
-              report_every: int) -> ArmRecord:
-    """The floor: one process, one loop over the in-memory batches, the same objective,
-    optimiser, schedule and clipping as the generic loop."""
+def write_toy_shards(out: Path, n: int, channels, size: int, seed: int = 0,
+                     rows_per_shard: int = 64) -> Path:
+    """``n`` toy samples (:func:`~solarray.data.synthetic.toy.toy_samples`) as ingest's Parquet
+    shards in ``out`` (``rows_per_shard`` rows each, no masks); returns ``out``."""
+    cols = toy_samples(n, channels, size=size, seed=seed)
+    rows = [{"t_obs": cols["t_obs"][i].astype("datetime64[s]").item().replace(tzinfo=UTC),
+             "sample_id": str(cols["sample_id"][i]), "image": cols["image"][i],
+             "present": cols["present"][i].astype(bool), "meta": "{}", "masks": None,
+             "labels": {"flare_class_24h": "M1.0" if cols["flare_m24"][i] else "",
+                        "f107": float(cols["f107"][i]), "f30": float(cols["f30"][i])}}
+            for i in range(n)]
+    out.mkdir(parents=True, exist_ok=True)
+    for k in range(0, n, rows_per_shard):
+        write_shard(rows[k:k + rows_per_shard], str(out), channels)
+    return out
+
+
+def decode_shard(path: str, read_columns: list[str] | None) -> dict[str, np.ndarray]:
+    """One shard as the Ray path's training columns: pyarrow reads ``read_columns``, Ray Data's
+    block → numpy conversion, then ``to_training``'s batch function."""
+    import pyarrow.parquet as pq
+    from ray.data.block import BlockAccessor
+
+    table = pq.read_table(path, columns=read_columns)
+    return training_batch(BlockAccessor.for_block(table).to_batch_format("numpy"))
+
+
+def shard_batches(paths: list[str], batch: int, dtypes: dict, read_columns=None):
+    """Endless ``{column: tensor}`` batches of ``batch`` rows over ``paths`` (epoch after epoch,
+    each shard decoded by :func:`decode_shard` one shard ahead in a thread; the rows left at the
+    end of an epoch are dropped, as ``iter_torch_batches(drop_last=True)`` does)."""
+    import torch
+
+    pool = ThreadPoolExecutor(1)
+    try:
+        nxt = pool.submit(decode_shard, paths[0], read_columns)
+        k = 0
+        while True:
+            carry: dict[str, np.ndarray] | None = None
+            for _ in paths:
+                cols = nxt.result()
+                k = (k + 1) % len(paths)
+                nxt = pool.submit(decode_shard, paths[k], read_columns)
+                cols = {c: cols[c] for c in dtypes}
+                if carry is not None:
+                    cols = {c: np.concatenate([carry[c], cols[c]]) for c in dtypes}
+                n = len(cols[next(iter(dtypes))])
+                for i in range(0, n - batch + 1, batch):
+                    yield {c: torch.as_tensor(cols[c][i:i + batch], dtype=dt)
+                           for c, dt in dtypes.items()}
+                rest = n - n % batch
+                carry = {c: cols[c][rest:] for c in dtypes}
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def plain_arm(shard_dir: Path, model: str, model_cfg: dict, channels, steps: int, batch: int,
+              report_every: int, threads: int = 1) -> ArmRecord:
+    """The floor: one process trains over the same shards (:func:`shard_batches`) with the same
+    objective, optimiser, schedule and clipping as the generic loop."""
     import torch
 
     # This process only: the floor has no Ray (Ray's idle daemons would pad the floor).
     t_start, c_start = time.time(), time.process_time()
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
-    obj = get_objective(None, "solarchip_vit")
-    model = obj.build_model("solarchip_vit", model_cfg, channels)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05)
+    obj = get_objective(None, model)
+    net = obj.build_model(model, model_cfg, channels)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, 20, steps, 0.1))
-    n, stamps = len(images), []
-    for s in range(steps):
-        i = (s * batch) % (n - batch + 1)
-        loss, _ = obj.step(model, {"image": torch.from_numpy(images[i:i + batch])})
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if (s + 1) % report_every == 0:
-            loss.detach().item()  # the loop's reports read the loss too
-            stamps.append((s + 1, time.time()))
+    dtypes = {**obj.required, **obj.optional}
+    paths = shard_paths(str(shard_dir))
+    batches = shard_batches(paths, batch, dtypes, read_columns(dtypes))
+    stamps = []
+    try:
+        for s in range(steps):
+            loss, _ = obj.step(net, next(batches))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            if (s + 1) % report_every == 0:
+                loss.detach().item()  # the loop's reports read the loss too
+                stamps.append((s + 1, time.time()))
+    finally:
+        batches.close()
+        torch.set_num_threads(before)
     return ArmRecord(time.time() - t_start, time.process_time() - c_start,
                      seconds_per_sample(stamps, batch), steps * batch)
 
 
-def ray_arm(ds, model_cfg: dict, channels, workers: int, steps: int, batch: int,
-            report_every: int, storage: Path, run_name: str) -> ArmRecord:
-    """The generic loop under Ray Train with ``workers`` workers (one torch thread each)."""
+def ray_arm(shard_dir: Path, model: str, model_cfg: dict, workers: int, steps: int, batch: int,
+            report_every: int, storage: Path, run_name: str, **train: Any) -> ArmRecord:
+    """``pretrain`` on the shards under Ray Train with ``workers`` workers (one torch thread
+    each unless ``train`` says otherwise; other :class:`TrainConfig` fields in ``train``)."""
     clock = storage / f"{run_name}.clock.jsonl"
-    cfg = TrainConfig(model="solarchip_vit", model_config=model_cfg, channels=tuple(channels),
-                      steps=steps, batch_size=batch, report_every=report_every,
-                      checkpoint_every=steps, num_workers=workers, torch_threads=1,
+    cfg = TrainConfig(model=model, model_config=model_cfg, steps=steps, batch_size=batch,
+                      report_every=report_every, checkpoint_every=steps, num_workers=workers,
                       storage_path=str(storage), run_name=run_name,
-                      cpus_per_worker=0.5 if workers > 1 else 1.0)
+                      **({"torch_threads": 1, "cpus_per_worker": 0.5 if workers > 1 else 1.0}
+                         | train))
     t_start = time.time()
     with TreeCpuMeter() as meter:
-        fit(cfg, ds, log=lambda *_: None, callbacks=[report_clock(clock)])
+        pretrain(cfg, str(shard_dir), split=False, log=lambda *_: None,
+                 callbacks=[report_clock(clock)])
     wall, cpu = time.time() - t_start, meter.seconds
-    stamps = [(r["step"], r["t"]) for r in map(json.loads, clock.read_text().splitlines())]
-    return ArmRecord(wall, cpu, seconds_per_sample(stamps, batch * workers),
-                     steps * batch * workers)
+    rows = [json.loads(line) for line in clock.read_text().splitlines()]
+    steady = rows[1:] or rows
+    return ArmRecord(wall, cpu, seconds_per_sample([(r["step"], r["t"]) for r in rows],
+                                                   batch * workers),
+                     steps * batch * workers,
+                     float(np.nanmedian([r["wait"] for r in steady])),
+                     float(np.nanmedian([r["per_cpu_s"] for r in steady])),
+                     float(np.nanmedian([r["report"] for r in steady])))
 
 
-def arm_callables(plain: Callable[[], ArmRecord], rays: dict[int, Callable[[], ArmRecord]],
+def arm_callables(plain: Callable[[], ArmRecord], rays: dict[str, Callable[[], ArmRecord]],
                   records: dict[str, list[ArmRecord]]) -> dict[str, Callable[[], None]]:
     """Arms for :func:`~solarray.benchmarks.arms.interleave` that append their records."""
     arms = {"plain": lambda: records.setdefault("plain", []).append(plain())}
-    for w, run in rays.items():
-        arms[f"ray{w}"] = (lambda w=w, run=run:
-                           records.setdefault(f"ray{w}", []).append(run()))
+    for name, run in rays.items():
+        arms[name] = (lambda name=name, run=run:
+                      records.setdefault(name, []).append(run()))
     return arms
 
 
-__all__ = ["ArmRecord", "TreeCpuMeter", "arm_callables", "plain_arm", "ray_arm", "report_clock",
-           "seconds_per_sample", "tree_cpu_seconds"]
+__all__ = ["ArmRecord", "TreeCpuMeter", "arm_callables", "decode_shard", "plain_arm", "ray_arm",
+           "report_clock", "seconds_per_sample", "shard_batches", "tree_cpu_seconds",
+           "write_toy_shards"]

@@ -173,7 +173,8 @@ def flare_m24(classes: Sequence[object]) -> np.ndarray:
     return out
 
 
-def _training_batch(batch: dict) -> dict:
+def training_batch(batch: dict) -> dict:
+    """One numpy batch of shard rows as :func:`to_training`'s columns (its map function)."""
     image = np.asarray(batch["image"], dtype=np.float32)
     out = {
         "image": np.nan_to_num(image, nan=0.0, posinf=0.0, neginf=0.0),
@@ -198,7 +199,7 @@ def to_training(ds, channel_index: Sequence[int] | None = None):
     masks; 255 = unknown), ``flare_m24`` int64 (1 if ``flare_class_24h`` ≥ M1.0, 0 if not, -1
     unknown), ``f107``/``f30`` float32 (sfu, NaN unknown), ``t_unix`` int64 (s since 1970).
     ``channel_index``: keep only these channels of ``image``/``present``, in that order."""
-    out = ds.map_batches(_training_batch, batch_format="numpy")
+    out = ds.map_batches(training_batch, batch_format="numpy")
     if channel_index is None:
         return out
     idx = [int(i) for i in channel_index]
@@ -370,4 +371,5 @@ def require_channels(flag: str, wanted: Sequence[str], available: Sequence[str],
 
 __all__ = ["LABEL_UNKNOWN", "SHARD_COLUMNS", "SPLITS", "TRAINING_COLUMNS", "ShardSet", "assign_splits", "channel_index",
            "channels_of", "flare_m24", "image_size_of", "open_shards", "read_shards", "require_channels",
-           "require_shards", "require_split", "shard_channels", "split_by_time", "to_training"]
+           "require_shards", "require_split", "shard_channels", "split_by_time", "to_training",
+           "training_batch"]

@@ -30,7 +30,6 @@ from typing import Any
 import torch
 
 from solarray.data import dataset as data_api
-from solarray.models import get_model_class
 from solarray.train.checkpoints import (
     CHECKPOINT_PREFIX,
     METRICS_FILE,
@@ -42,10 +41,17 @@ from solarray.train.checkpoints import (
     truncate_metrics,
 )
 from solarray.train.config import TrainConfig
-from solarray.train.data_size import model_config_of, sized_model_config
+from solarray.train.data_size import model_config_of
 from solarray.train.objectives import get_objective
 from solarray.train.optim import build_optimizers, prepare_kwargs, train_step
 from solarray.train.resources import fit_workers_to_cluster
+from solarray.train.shard_input import (  # noqa: F401  (re-exported: solarray.train.loop API)
+    check_pretraining_data,
+    default_channels,
+    fit_config_to_shards,
+    pretraining_dataset,
+    read_columns,
+)
 from solarray.train.validation import mean_across_workers, read_val_batches, validate
 from solarray.train.watchdog import training_watchdog
 
@@ -127,6 +133,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
     sums: dict[str, Any] = {}
     n_since, t_since, cpu_since = 0, time.perf_counter(), time.process_time()
     wait = 0.0  # seconds this worker spent waiting for the next batch since the last report
+    reporting = 0.0  # seconds the last report (metrics all-reduce + ray.train.report) took
     last_metrics: dict[str, Any] = {}
     while step < cfg.steps:
         n_batches = 0
@@ -164,6 +171,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
             if do_ckpt or step % cfg.report_every == 0:
                 elapsed = max(time.perf_counter() - t_since, 1e-9)
                 cpu = max(time.process_time() - cpu_since, 1e-9)
+                t_report = time.perf_counter()
                 metrics = mean_across_workers(
                     {k: float(v) / n_since for k, v in sums.items()}, device)
                 metrics.update(step=step, epoch=epoch, lr=scheduler.get_last_lr()[0],
@@ -171,7 +179,9 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                                # per worker: samples per CPU-second of this process, and the
                                # fraction of wall time spent waiting for data
                                samples_per_cpu_s=cfg.batch_size * n_since / cpu,
-                               data_wait_frac=wait / elapsed)
+                               data_wait_frac=wait / elapsed,
+                               # the previous report's seconds over this window's
+                               report_frac=reporting / elapsed)
                 if val_batches is not None:
                     metrics.update(mean_across_workers(
                         validate(objective, model, val_batches, use_amp, device), device))
@@ -186,6 +196,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                     ray.train.report(metrics)
                 sums, n_since, wait = {}, 0, 0.0
                 t_since, cpu_since = time.perf_counter(), time.process_time()
+                reporting = t_since - t_report
             if step >= cfg.steps:
                 break
             t_fetch = time.perf_counter()
@@ -302,7 +313,8 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
             name=cfg.run_name,
             storage_path=cfg.storage_path,
             checkpoint_config=CheckpointConfig(num_to_keep=cfg.num_to_keep),
-            failure_config=FailureConfig(max_failures=cfg.max_failures),
+            failure_config=FailureConfig(max_failures=cfg.failure_budget(
+                sum(1 for n in ray.nodes() if n.get("Alive")) if ray.is_initialized() else 1)),
             callbacks=list(callbacks) or None,
         ),
     )
@@ -327,64 +339,10 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
     return out
 
 
-def default_channels(model: str, available: tuple[str, ...]) -> tuple[str, ...]:
-    """The channels a run trains on when none are given: the model's ``preferred_channels``
-    (sigma_vae: Brown 2023's 12) when the shards hold all of them, else every channel of the
-    shards (in the shards' order)."""
-    preferred = tuple(getattr(get_model_class(model), "preferred_channels", ()))
-    if preferred and set(preferred) <= set(available):
-        return preferred
-    return tuple(available)
-
-
-def check_pretraining_data(cfg: TrainConfig, data_dir: str | os.PathLike, split: bool = True,
-                           flag: str = "--data") -> data_api.ShardSet:
-    """Open the shards once and check them before Ray starts (UsageError naming ``flag``): every
-    shard readable, a training-split sample (with ``split``), ``cfg.channels`` in the shards."""
-    path = os.fspath(data_dir)
-    shards = data_api.open_shards(flag, path)
-    if split:
-        data_api.require_split(flag, shards, "train", "add data from other months or pass "
-                               "--no-split to train on every sample")
-    if cfg.channels:
-        data_api.require_channels("--channels", cfg.channels, data_api.shard_channels(flag, shards),
-                                  f"the shards in {path}", "choose among the shards' channels")
-    return shards
-
-
-def fit_config_to_shards(cfg: TrainConfig, shards: data_api.ShardSet) -> TrainConfig:
-    """``cfg`` with the shards' channels (:func:`default_channels` when it names none) and the
-    model sized to their images (:func:`~solarray.train.data_size.sized_model_config`:
-    UsageError when a pinned size differs or the model cannot take it)."""
-    available = tuple(data_api.shard_channels("--data", shards)) if shards.paths else ()
-    channels = tuple(cfg.channels) or default_channels(cfg.model, available)
-    if not channels:
-        return cfg
-    mc = sized_model_config(cfg.model, cfg.model_config, shards.image_size, channels,
-                            f"the shards in {shards.path}")
-    return cfg.replace(channels=channels, model_config=mc)
-
-
 def pretrain(cfg: TrainConfig, data_dir: str | os.PathLike | data_api.ShardSet, split: bool = True,
-             log=print) -> FitResult:
-    """Train from ingest's Parquet shards in ``data_dir`` (channels and splits from the data API).
-    ``cfg.channels`` empty: :func:`default_channels`; else that subset, in that order. The model
-    takes the shards' image size (:func:`fit_config_to_shards`). A local
-    directory is checked first (:func:`check_pretraining_data`); pass the
-    :class:`~solarray.data.dataset.ShardSet` it returned to read the shards' index only once."""
-    shards = data_dir
-    if not isinstance(shards, data_api.ShardSet) and "://" not in os.fspath(data_dir):
-        shards = check_pretraining_data(cfg, data_dir, split)
-    if isinstance(shards, data_api.ShardSet):
-        cfg = fit_config_to_shards(cfg, shards)
-    where = shards.path if isinstance(shards, data_api.ShardSet) else os.fspath(data_dir)
-    available = tuple(data_api.shard_channels("--data", shards) if isinstance(
-        shards, data_api.ShardSet) and shards.paths else data_api.channels_of(where))
-    channels = tuple(cfg.channels) or default_channels(cfg.model, available)
-    index = None if channels == available else \
-        data_api.channel_index(available, channels, f"the shards in {where}")
-    ds = data_api.read_shards(shards)
-    if split:
-        ds = data_api.split_by_time(ds)["train"]
-    ds = data_api.to_training(ds) if index is None else data_api.to_training(ds, index)
-    return fit(cfg.replace(channels=channels), ds, log=log)
+             log=print, callbacks=()) -> FitResult:
+    """Train from ingest's Parquet shards in ``data_dir`` (:func:`pretraining_dataset`: channels
+    and the model's size from the shards, only the columns the objective reads);
+    ``callbacks`` go to :func:`fit`."""
+    cfg, ds = pretraining_dataset(cfg, data_dir, split)
+    return fit(cfg, ds, log=log, callbacks=callbacks)
