@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     a = BENCH.parse(argv, FLAGS)
     import ray
 
-    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
+    # address="local": its own Ray instance, never a cluster another job left running here
+    ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
              object_store_memory=512 * 1024**2)
     if a.part in ("throughput", "all"):
         throughput(a.steps, a.batch, a.repeats, tuple(a.workers), tuple(a.presets), a.samples,
