@@ -1,7 +1,7 @@
 """Autoscaling for real on one machine: `solarray ingest` on a local autoscaling cluster derived
 from cluster.yaml (head 0 CPUs; `cpu_ingest` scaled to 1 CPU per node, 0–2 nodes on 2 cores) —
 worker nodes launched on demand, every time step written once, idle nodes removed. Records the
-node timeline (:mod:`solarray.benchmarks.autoscaling`).
+node timeline (:mod:`solarray.ops.autoscaling_ingest`).
 
     python benchmarks/autoscaling.py            # 2 days at 1-h cadence, 128²
     python benchmarks/autoscaling.py --quick    # 12 h, 64² (the CI test's size)
@@ -20,9 +20,9 @@ from pathlib import Path
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
 
-from solarray.benchmarks import autoscaling  # noqa: E402
 from solarray.benchmarks.script import Bench  # noqa: E402
 from solarray.data.synthetic import SynthConfig, generate  # noqa: E402
+from solarray.ops import autoscaling_ingest as autoscaling  # noqa: E402
 
 BENCH = Bench("autoscaling", "benchmarks/autoscaling.py", __doc__)
 FLAGS = {"--quick": (False, "12 h at 64² (the CI test's size)"),

@@ -4,7 +4,7 @@ exactly once, every verifiable forecast with its outcome, the running scores equ
 `solarray verify` on the same forecasts, the latency from a file landing to its stored forecast,
 and the full-disk and per-region ROCA/BSS with 95 % bootstrap intervals (days resampled), pooled
 over the Suns — beside the generator's oracle on the same rows (the best any forecast of those
-Suns could score, :mod:`solarray.benchmarks.replay_scores`).
+Suns could score, :mod:`solarray.live.replay_scores`).
 
     python benchmarks/live_replay.py --days 10 --cadence 3h --size 128 --kills 2
 
@@ -31,8 +31,8 @@ import pandas as pd
 from solarray.benchmarks.script import Bench
 from solarray.core.checkpoints import default_checkpoint_dir
 from solarray.data.synthetic import SynthConfig, generate, parse_cadence
-from solarray.benchmarks.replay_scores import replay_pairs
 from solarray.live.replay import Replay
+from solarray.live.replay_scores import replay_pairs
 from solarray.live.scores import verified_pairs
 from solarray.live.store import ForecastStore
 from solarray.metrics.bootstrap import SCORES, interval, paired_interval

@@ -4,9 +4,9 @@ it sits on, one that sits on none gets 0, the full disk gets the sum over every 
 import numpy as np
 import pandas as pd
 
-from solarray.benchmarks.replay_scores import replay_pairs
 from solarray.data.synthetic import SynthConfig, generate
 from solarray.data.synthetic.oracle import expected_m_flares, synth_sun
+from solarray.live.replay_scores import replay_pairs
 from solarray.live.store import ForecastStore
 
 

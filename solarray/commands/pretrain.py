@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
     parser.add_argument("--report-every", type=int, default=None, help="steps between metric reports")
     parser.add_argument("--max-failures", type=int, default=None,
-                        help="worker-group restarts allowed (resume from the last checkpoint)")
+                        help="worker-group restarts allowed, each resuming from the last checkpoint "
+                             "(default: 0 on one node, 3 on a multi-node cluster)")
     parser.add_argument("--run-name", "--name", default=None, dest="run_name",
                         help="run name; reusing it with the same --storage resumes the run")
     parser.add_argument("--storage", "--storage-path", default=None, dest="storage",

@@ -11,6 +11,11 @@ from typing import Any
 
 import yaml
 
+#: Worker-group restarts a run survives by default on a multi-node cluster: a spot node reclaimed
+#: or a node lost mid-run costs at most ``checkpoint_every`` steps each time, while a persistent
+#: error (bad data, a bug) still ends the run after 4 attempts instead of retrying forever.
+MULTI_NODE_MAX_FAILURES = 3
+
 
 @dataclass
 class TrainConfig:
@@ -53,7 +58,10 @@ class TrainConfig:
     # CPUs reserved per worker. Leave some for Ray Data's read/map tasks, which the training
     # workers otherwise starve (on 2 cores, 2 workers x 1 CPU deadlock the data stream).
     cpus_per_worker: float = 1.0
-    max_failures: int = 0
+    # Worker-group restarts (each resumes from the last checkpoint); None: 0 on one node (an
+    # error ends the run at once), MULTI_NODE_MAX_FAILURES when the cluster has several nodes
+    # (a lost node costs at most checkpoint_every steps) — see failure_budget().
+    max_failures: int | None = None
     # Fault injection for tests: the last-rank worker raises once when it reaches this step.
     fail_at_step: int = 0
 
@@ -69,7 +77,7 @@ class TrainConfig:
                                  f"got {getattr(self, name)!r}")
         for name in ("warmup_steps", "num_workers", "max_failures", "fail_at_step",
                      "shuffle_buffer", "torch_threads", "val_batches"):
-            if int(getattr(self, name)) < 0:
+            if getattr(self, name) is not None and int(getattr(self, name)) < 0:
                 raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)!r}")
         if self.cpus_per_worker <= 0:
             raise ValueError(f"TrainConfig.cpus_per_worker must be > 0, got {self.cpus_per_worker}")
@@ -84,6 +92,13 @@ class TrainConfig:
     def local_storage(self) -> bool:
         """True for a filesystem path, False for a URI such as ``s3://bucket/runs``."""
         return "://" not in str(self.storage_path)
+
+    def failure_budget(self, alive_nodes: int) -> int:
+        """``max_failures`` for Ray Train's ``FailureConfig``: the configured value, else 0 on a
+        single node and :data:`MULTI_NODE_MAX_FAILURES` on ``alive_nodes`` > 1."""
+        if self.max_failures is not None:
+            return int(self.max_failures)
+        return MULTI_NODE_MAX_FAILURES if alive_nodes > 1 else 0
 
     @property
     def run_dir(self) -> Path:

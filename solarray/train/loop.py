@@ -313,7 +313,8 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
             name=cfg.run_name,
             storage_path=cfg.storage_path,
             checkpoint_config=CheckpointConfig(num_to_keep=cfg.num_to_keep),
-            failure_config=FailureConfig(max_failures=cfg.max_failures),
+            failure_config=FailureConfig(max_failures=cfg.failure_budget(
+                sum(1 for n in ray.nodes() if n.get("Alive")) if ray.is_initialized() else 1)),
             callbacks=list(callbacks) or None,
         ),
     )

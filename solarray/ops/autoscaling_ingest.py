@@ -18,6 +18,9 @@ from typing import Any
 import pyarrow.parquet as pq
 import yaml
 
+from solarray.data import preprocess as pp
+from solarray.data.ingest import IngestConfig, run_ingest
+from solarray.data.shards import MANIFEST, read_manifest
 from solarray.ops.local_cluster import LocalAutoscalingCluster, local_node_types, processes_under
 
 
@@ -77,10 +80,6 @@ def run(synth_dir: str | Path, out_dir: str | Path, *, cluster_yaml: str | Path 
     """Start the cluster, ingest ``synth_dir/fits`` into ``out_dir``, wait for the idle worker
     nodes to go, shut the cluster down; the timeline and the checks."""
     import ray
-
-    from solarray.data import preprocess as pp
-    from solarray.data.ingest import IngestConfig, run_ingest
-    from solarray.data.shards import MANIFEST, read_manifest
 
     types = local_node_types(yaml.safe_load(Path(cluster_yaml).read_text()), cores=cores,
                              include=("cpu_ingest",))
