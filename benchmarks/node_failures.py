@@ -1,9 +1,11 @@
 """Node failures survived on a multi-node cluster on one machine (head 0 CPUs, two 1-CPU worker
-nodes; the node doing the work SIGKILLed at a random point; dead nodes noticed in ~1.5 s):
-ingest, pretraining, the watcher (:mod:`solarray.ops.node_failures`).
+nodes, 2-CPU for training and Serve; the node doing the work SIGKILLed at a random point; dead
+nodes noticed in seconds): ingest, pretraining, the watcher, the Serve app under load
+(:mod:`solarray.ops.node_failures`).
 
     python benchmarks/node_failures.py                       # every case
     python benchmarks/node_failures.py --case training --max-failures 0   # the unprotected run
+    python benchmarks/node_failures.py --case serve --out docs/results/node_failures_serve.json
 
 Writes docs/results/node_failures.json.
 """
@@ -25,7 +27,7 @@ from solarray.data.synthetic import SynthConfig, generate  # noqa: E402
 from solarray.ops import node_failures as nf  # noqa: E402
 
 BENCH = Bench("node_failures", "benchmarks/node_failures.py", __doc__)
-CASES = ("ingest", "training", "watcher")
+CASES = ("ingest", "training", "watcher", "serve")
 FLAGS = {"--case": ("all", f"one of {', '.join(CASES)} or all"),
          "--max-failures": (-1, "training: max_failures (-1: the default, 3 on several nodes)"),
          "--seed": 0, "--work": (None, "working directory (default: a temp dir)")}
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
                                  max_failures=None if args.max_failures < 0 else args.max_failures)
         elif case == "watcher":
             r = nf.watcher_case(_synth(work, 48, 360), work / "watch", seed=args.seed)
+        elif case == "serve":
+            r = nf.serve_case(work / "serve", seed=args.seed)
         else:
             raise SystemExit(f"--case: expected one of {', '.join(CASES)} or all, got {case!r}")
         print(json.dumps(r, indent=1, default=str), flush=True)

@@ -55,3 +55,28 @@ def test_watcher_restarts_on_another_node_and_skips_nothing(tmp_path):
     r = _case("watcher", tmp_path)
     assert r["killed_node_held_the_actor"] and r["restarted_on_other_node"] and r["resumed"]
     assert r["all_forecast"] and r["lost"] == 0 and r["duplicated"] == 0
+
+
+#: Seconds after the kill within which a failed request may start: the node is declared dead in
+#: ~5 s (FAST_HEALTH_CHECKS) and the routers drop its replicas by then (measured: the only
+#: failures were in flight at the kill).
+FAILURE_WINDOW_S = 20.0
+#: Seconds until /v1/health is 200 and a forecast succeeds again (measured ≤ 5 s).
+ANSWER_AGAIN_S = 20.0
+#: Seconds until Serve runs every replica again on the surviving node (measured ~26 s).
+REPLACED_S = 60.0
+
+
+def test_serve_loses_a_replica_node_under_load_and_recovers(tmp_path):
+    r = _case("serve", tmp_path)
+    assert r["busiest_stage"] in r["killed_node_held"]  # a replica of the busiest stage was there
+    assert not r["hung"] and not r["hung_health_probe"]  # all answered within the timeout
+    assert r["ok"] > 0 and r["requests"] > r["failed"]
+    for f in r["failures"]:  # failures are 5xx with a reason, only right after the kill
+        assert f["status"] >= 500 and f["error"].strip(), f
+        assert -30 < f["started"] < FAILURE_WINDOW_S, f
+    assert r["health_200_again_s"] is not None and r["health_200_again_s"] < ANSWER_AGAIN_S
+    assert r["forecast_ok_again_s"] is not None and r["forecast_ok_again_s"] < ANSWER_AGAIN_S
+    assert r["replaced_s"] is not None and r["replaced_s"] < REPLACED_S
+    assert r["health_at_end"] == 200
+    assert all(n == r["replicas"] for n in r["replicas_after"].values())

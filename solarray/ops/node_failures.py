@@ -10,7 +10,11 @@ and the case checks what survived:
 * :func:`training_case`: the run resumes from its last checkpoint on the surviving node and
   finishes its steps (with the default ``max_failures``; ``max_failures=0`` shows the run lost);
 * :func:`watcher_case`: the watcher actor restarts on the surviving node, no observation skipped
-  or forecast twice.
+  or forecast twice;
+* :func:`serve_case`: the forecaster's Serve app (two replicas of every deployment, its HTTP
+  proxy on the head) under continuous load loses the node of a replica of its busiest stage:
+  which requests failed and how (status, reason), whether any hung, and when health, forecasts
+  and the replica count came back.
 
 Dead nodes are noticed in seconds: :data:`FAST_HEALTH_CHECKS` (GCS health checks every 1 s,
 5 misses) instead of Ray's defaults (a failed node is declared dead after ~15 s+).
@@ -29,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from solarray.benchmarks.reliability import request
 from solarray.data import preprocess as pp
 from solarray.data.ingest import IngestConfig, run_ingest
 from solarray.data.shards import MANIFEST, read_manifest
@@ -36,7 +41,9 @@ from solarray.live.actor import ACTOR_PREFIX, WatchActor, stop_actor
 from solarray.live.replay import Replay
 from solarray.live.store import ForecastStore
 from solarray.live.watcher import WatchConfig
+from solarray.ops import serve_load as sl
 from solarray.ops.autoscaling_ingest import shard_sample_counts
+from solarray.serve.app import DEPLOYMENTS
 from solarray.train.config import TrainConfig
 from solarray.train.pretraining import run_pretraining
 
@@ -251,5 +258,91 @@ def watcher_case(synth_dir: str | Path, work: str | Path, *, size: int = 64,
             "resumed": resumed, "recovered_s": recovered_s, "wall_s": wall}
 
 
+def serve_case(work: str | Path, *, size: int = 64, clients: int = 2, replicas: int = 2,
+               port: int = 0, seed: int = 0, client_timeout_s: float = 30.0,
+               recover_timeout_s: float = 60.0) -> dict[str, Any]:
+    """The forecaster (``replicas`` of every deployment, spread over the two 2-CPU worker nodes;
+    the HTTP proxy and the Serve controller on the head) answering ``clients`` back-to-back
+    forecast loops; after 3 s (plus a random 0–1 s) the node of a replica of the busiest model
+    stage is SIGKILLed. Every reply is kept (status 0: no answer within ``client_timeout_s``,
+    a hang); /v1/health is polled from 0.5 s before the kill; the load runs until Serve runs
+    ``replicas`` of every deployment again (or ``recover_timeout_s``) and 3 s more."""
+    rng = np.random.default_rng(seed)
+    work = Path(work)
+    payload = sl.time_step(work / "synth")
+    opts = sl.forecaster_options(work, work / "synth", size=size, per_deployment={
+        d: {"num_replicas": replicas} for d in DEPLOYMENTS})
+    port = port or sl.free_port()
+    with two_worker_cluster(worker_cpus=2) as (cluster, workers):
+        base = sl.deploy(opts, port)
+        busiest, stage_s = sl.busiest_stage(base, payload)
+        placement = sl.replica_nodes()
+        target = placement[busiest][0]
+        load = sl.Load(base, payload, clients=clients, timeout_s=client_timeout_s).start()
+        time.sleep(2.5 + float(rng.uniform(0, 1.0)))
+        probes: list[tuple[float, int]] = []  # (s after the kill, /v1/health status)
+        stop_probing = threading.Event()
+        t_kill = time.perf_counter() + 0.5
+
+        def probe() -> None:  # from 0.5 s before the kill, ~4 a second
+            while not stop_probing.is_set():
+                st = request(base, "/v1/health", timeout=client_timeout_s)[0]
+                probes.append((round(time.perf_counter() - t_kill, 2), st))
+                stop_probing.wait(0.25)
+
+        prober = threading.Thread(target=probe, daemon=True)
+        prober.start()
+        time.sleep(max(t_kill - time.perf_counter(), 0.0))
+        t_kill = time.perf_counter()
+        _, dead_after = kill_node(cluster, workers, target)
+
+        def replaced() -> bool:
+            counts, nodes = sl.replica_counts(), sl.replica_nodes()
+            time.sleep(0.2)
+            return all(sl.running(counts, d) >= replicas and target not in nodes.get(d, [])
+                       for d in DEPLOYMENTS)
+
+        ok = _wait(replaced, recover_timeout_s)
+        replaced_s = round(time.perf_counter() - t_kill, 2) if ok else None
+        time.sleep(3.0)
+        finished = load.stop()
+        stop_probing.set()
+        prober.join(client_timeout_s + 5)
+        health_end = request(base, "/v1/health", timeout=10)[0]
+        placement_after = sl.replica_nodes()
+    replies = sorted(load.replies, key=lambda r: r.started)
+    failed = [r for r in replies if r.status != 200]
+    in_flight = [r for r in replies if r.started < t_kill < r.started + r.seconds]
+    after = [p for p in probes if p[0] >= 0]
+    last_bad = max((p[0] for p in after if p[1] != 200), default=None)
+    ok_after = [r.started + r.seconds - t_kill for r in replies
+                if r.status == 200 and r.started > t_kill
+                and all(f.started < r.started for f in failed)]
+    return {
+        "replicas": replicas, "clients": clients, "busiest_stage": busiest,
+        "stage_compute_s": stage_s, "killed_node_held": sorted(
+            d for d, nodes in placement.items() if target in nodes),
+        "node_dead_after_s": round(dead_after, 2), "requests": len(replies),
+        "ok": len(replies) - len(failed), "failed": len(failed),
+        "failures": [{**sl.reply_record(r, t_kill), "in_flight_at_kill": r in in_flight}
+                     for r in failed],
+        "failed_statuses": sorted({r.status for r in failed}),
+        "in_flight_at_kill": len(in_flight),
+        "hung": (not finished) or any(r.status == 0 and "timed out" in r.error.lower()
+                                       for r in replies),
+        "failure_window_s": [round(min(r.started - t_kill for r in failed), 2),
+                             round(max(r.started + r.seconds - t_kill for r in failed), 2)]
+        if failed else None,
+        "health_probes_after_kill": len(after),
+        "health_non_200": [p for p in after if p[1] != 200],
+        "health_200_again_s": next((p[0] for p in after if p[1] == 200
+                                    and (last_bad is None or p[0] > last_bad)), None),
+        "hung_health_probe": prober.is_alive(),
+        "forecast_ok_again_s": round(min(ok_after), 2) if ok_after else None,
+        "replaced_s": replaced_s, "health_at_end": health_end,
+        "replicas_after": {d: len(v) for d, v in placement_after.items()},
+        "latency_ok": sl.latency(replies)}
+
+
 __all__ = ["FAST_HEALTH_CHECKS", "alive_nodes", "ingest_case", "kill_node", "node_of_actor",
-           "training_case", "two_worker_cluster", "watcher_case"]
+           "serve_case", "training_case", "two_worker_cluster", "watcher_case"]
