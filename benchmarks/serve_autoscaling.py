@@ -6,7 +6,7 @@ forecasts each) sent to each arm, arms interleaved --repeats times. Records the 
 of every deployment over time and p50/p95 latency per arm.
 
     python benchmarks/serve_autoscaling.py                       # 3 × (auto, fixed)
-    python benchmarks/serve_autoscaling.py --repeats 1 --arms auto   # the CI test
+    python benchmarks/serve_autoscaling.py --repeats 1 --arms auto --per-client 8   # the CI test
 
 Writes docs/results/serve_autoscaling.json.
 """
@@ -30,7 +30,7 @@ from solarray.benchmarks.script import Bench  # noqa: E402
 
 BENCH = Bench("serve_autoscaling", "benchmarks/serve_autoscaling.py", __doc__)
 FLAGS = {"--repeats": 3, "--arms": ("auto,fixed", "comma-separated: auto, fixed"),
-         "--clients": 8, "--per-client": 8, "--size": (64, "sample grid (pixels)"),
+         "--clients": 8, "--per-client": 16, "--size": (64, "sample grid (pixels)"),
          "--cpus": (0.1, "num_cpus per replica (every max_replicas fits 2 CPUs)"),
          "--config": ("serve/config.yaml", "the Serve config the autoscaling_config comes from"),
          "--work": (None, "working directory (default: a temp dir)")}

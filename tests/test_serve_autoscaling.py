@@ -34,7 +34,8 @@ def test_a_burst_scales_the_busiest_stage_out_and_back_to_the_minimum(tmp_path):
     out = tmp_path / "serve_autoscaling.json"
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "serve_autoscaling.py"), "--repeats", "1",
-         "--arms", "auto", "--out", str(out), "--work", str(tmp_path / "work")],
+         "--arms", "auto", "--per-client", "8", "--out", str(out), "--work",
+         str(tmp_path / "work")],
         cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     r = json.loads(out.read_text())["results"]
@@ -42,4 +43,4 @@ def test_a_burst_scales_the_busiest_stage_out_and_back_to_the_minimum(tmp_path):
     assert run["finished"] and run["failed"] == 0
     assert run["peak_replicas"][r["busiest_stage"]] >= 2  # scaled out under the burst
     assert run["back_to_min_after_burst_s"] is not None  # and back to min_replicas
-    assert run["timeline"][-1][1] == run["min_replicas"]
+    assert run["timeline"][-1][1] == run["min_replicas"] and not run["timeline"][-1][2]

@@ -2,8 +2,7 @@
 ``serve/config.yaml`` (delays shortened, :data:`FAST_DELAYS`) against the same app with a fixed
 replica count (each deployment's ``min_replicas``), the same burst sent to each, arms interleaved.
 
-An arm: deploy (``serve.run`` updates the running app in place; replica counts are
-lightweight options, no replica restarts), wait until every deployment runs its minimum, send
+An arm: deploy the app afresh, wait until every deployment runs its minimum, send
 ``clients`` × ``per_client`` forecasts (each client back to back), sample the RUNNING replicas
 of every deployment every ``sample_s`` seconds, and — autoscaling on — keep sampling until every
 deployment is back at ``min_replicas``.
@@ -57,7 +56,8 @@ def arm_deployments(autoscaling: Mapping[str, Mapping[str, Any]], arm: str,
 
 class Sampler:
     """RUNNING replicas per deployment every ``every_s`` seconds, in a thread:
-    ``timeline`` = ``[[t, {deployment: running}], …]`` (t: seconds since ``t0``)."""
+    ``timeline`` = ``[[t, {deployment: running}, {deployment: starting}], …]`` (t: seconds
+    since ``t0``; deployments with no replica starting left out)."""
 
     def __init__(self, t0: float, every_s: float = 0.5) -> None:
         self.t0, self.every_s = t0, every_s
@@ -67,8 +67,10 @@ class Sampler:
 
     def sample(self) -> None:
         counts = sl.replica_counts()
+        starting = {d: int((counts.get(d) or {}).get("STARTING", 0)) for d in DEPLOYMENTS}
         self.timeline.append([round(time.perf_counter() - self.t0, 2),
-                              {d: sl.running(counts, d) for d in DEPLOYMENTS}])
+                              {d: sl.running(counts, d) for d in DEPLOYMENTS},
+                              {d: n for d, n in starting.items() if n}])
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -112,6 +114,9 @@ def run_arm(base: str, payload: tuple[bytes, str], options: Mapping[str, Any],
     minimum."""
     from ray import serve
 
+    # A fresh app per arm: updated in place from fixed replicas to autoscaling, IATools stopped
+    # scaling out (FPNet did) in the arms after the first — a fresh one behaves like the first.
+    serve.delete(sl.APP)
     serve.run(build_app(options), name=sl.APP, route_prefix="/")
     if not _wait(lambda: at_minimum(autoscaling), settle_timeout_s):
         raise RuntimeError(f"{arm}: replicas not at the minimum before the burst: "
@@ -129,7 +134,7 @@ def run_arm(base: str, payload: tuple[bytes, str], options: Mapping[str, Any],
     else:
         time.sleep(2 * sample_s)
     timeline = sampler.stop()
-    peak = {d: max((c[d] for _, c in timeline), default=0) for d in DEPLOYMENTS}
+    peak = {d: max((c[d] for _, c, _ in timeline), default=0) for d in DEPLOYMENTS}
     return {"arm": arm, "finished": finished, "burst_s": round(burst_s, 2),
             **sl.latency(load.replies),
             "statuses": sorted({r.status for r in load.replies}),
