@@ -3,7 +3,7 @@ from cluster.yaml (head 0 CPUs; `cpu_ingest` scaled to 1 CPU per node, 0–2 nod
 worker nodes launched on demand, every time step written once, idle nodes removed. Records the
 node timeline (:mod:`solarray.ops.autoscaling_ingest`).
 
-    python benchmarks/autoscaling.py            # 2 days at 1-h cadence, 128²
+    python benchmarks/autoscaling.py            # 4 days at 1-h cadence, 256²
     python benchmarks/autoscaling.py --quick    # 12 h, 64² (the CI test's size)
 
 Never calls `ray stop`: the cluster runs on a free port with a private temp dir and only its own
@@ -33,7 +33,7 @@ FLAGS = {"--quick": (False, "12 h at 64² (the CI test's size)"),
 def main(argv: list[str] | None = None) -> int:
     args = BENCH.parse(argv, FLAGS)
     work = Path(args.work or tempfile.mkdtemp(prefix="autoscaling_"))
-    hours, size = (12, 64) if args.quick else (48, 128)
+    hours, size = (12, 64) if args.quick else (96, 256)
     synth = work / "synth"
     if not (synth / "synth.json").exists():
         generate(SynthConfig(start="2024-01-01T00:00", hours=hours, cadence_minutes=60,

@@ -32,6 +32,16 @@ def test_node_types_come_from_cluster_yaml_scaled_to_the_cores():
     assert cfg["max_workers"] == 2
 
 
+def test_ingest_actor_pool_bounds_are_checked():
+    import pytest
+
+    from solarray.data.ingest import IngestConfig
+
+    assert IngestConfig(input="x", out_dir="y", num_workers=2, min_workers=2).min_workers == 2
+    with pytest.raises(ValueError, match="min_workers"):
+        IngestConfig(input="x", out_dir="y", num_workers=2, min_workers=3)
+
+
 def test_ingest_scales_out_and_back_in(tmp_path):
     out = tmp_path / "autoscaling.json"
     done = subprocess.run(
@@ -42,7 +52,8 @@ def test_ingest_scales_out_and_back_in(tmp_path):
     r = json.loads(out.read_text())["results"]
     workers = [row["workers"] for row in r["timeline"]]
     assert workers[0] == 0  # the head alone at the start (0 CPUs: every actor is demand)
-    assert r["max_workers_seen"] >= 1  # worker nodes launched for the ingest actors
+    # worker nodes launched for the ingest actors: both the node type allows
+    assert r["max_workers_seen"] == r["node_types"]["cpu_ingest"]["max_workers"] == 2
     assert r["workers_at_end"] == 0 and r["events"]["scaled_down_s"] is not None  # idle: removed
     assert r["samples"] == r["written"] == r["distinct_in_shards"] == r["manifest_used_samples"]
     assert r["duplicated_in_shards"] == 0 and r["files_without_fate"] == 0

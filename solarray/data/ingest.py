@@ -62,6 +62,9 @@ class IngestConfig:
     end: str | None = None
     shard_size: int = 64  # samples per shard
     num_workers: int = 2  # actor pool max size
+    # Actor pool min size: started at once (Ray Data grows a pool only from what the cluster
+    # has now; on an autoscaling cluster this many actors are demand the autoscaler meets).
+    min_workers: int = 1
     cpus_per_worker: float = 1.0
     masks_dir: str | None = None  # synthetic truth masks (masks_<YYYYmmddTHHMMSS>.fits)
     tables_dir: str | None = None  # events.parquet, indices.parquet
@@ -76,6 +79,9 @@ class IngestConfig:
             raise ValueError(f"shard_size must be ≥ 1, got {self.shard_size}")
         if self.num_workers < 1:
             raise ValueError(f"num_workers must be ≥ 1, got {self.num_workers}")
+        if not 1 <= self.min_workers <= self.num_workers:
+            raise ValueError(f"min_workers must be in 1..num_workers ({self.num_workers}), "
+                             f"got {self.min_workers}")
         if not self.tolerance_minutes > 0:
             raise ValueError(f"tolerance_minutes must be > 0, got {self.tolerance_minutes}")
 
@@ -231,7 +237,8 @@ def _process(cfg: IngestConfig, pending: list[Sample], summary: IngestSummary, f
                                    "with_masks": bool(cfg.masks_dir)},
             batch_size=1,
             num_cpus=cfg.cpus_per_worker,
-            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=cfg.num_workers),
+            compute=ray.data.ActorPoolStrategy(min_size=cfg.min_workers,
+                                               max_size=cfg.num_workers),
         )
         buffer: list[dict] = []
         processed = 0

@@ -2,7 +2,9 @@
 a local autoscaling cluster derived from ``cluster.yaml`` (:mod:`solarray.ops.local_cluster`).
 
 The head has ``cluster.yaml``'s 0 CPUs, so every ingest actor is demand beyond the head: the
-autoscaler must launch ``cpu_ingest`` nodes, and remove them once idle. A sampler thread records
+autoscaler must launch ``cpu_ingest`` nodes (the actor pool starts at its full size,
+``IngestConfig.min_workers``: Ray Data grows a pool only from the resources the cluster has now),
+and remove them once idle. A sampler thread records
 the alive nodes every ``interval_s`` (the timeline); the checks read the shards and the manifest:
 every input time step written exactly once.
 """
@@ -95,7 +97,8 @@ def run(synth_dir: str | Path, out_dir: str | Path, *, cluster_yaml: str | Path 
         with NodeTimeline() as timeline:
             cfg = IngestConfig(input=str(Path(synth_dir) / "fits"), out_dir=str(out_dir),
                                channels=channels, preprocess=pp.PreprocessConfig(size=size),
-                               num_workers=types["cpu_ingest"]["max_workers"], shard_size=8)
+                               num_workers=types["cpu_ingest"]["max_workers"],
+                               min_workers=types["cpu_ingest"]["max_workers"], shard_size=8)
             t0 = timeline.now()
             summary = run_ingest(cfg, log=log)
             events["ingest_start_s"], events["ingest_end_s"] = round(t0, 2), round(timeline.now(), 2)
