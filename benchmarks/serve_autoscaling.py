@@ -1,7 +1,7 @@
 """Serve autoscaling under a burst: the forecaster (tiny untrained models, 64² grid) on a local
-2-CPU Ray with the autoscaling_config of serve/config.yaml (delays shortened: see
-`solarray.ops.serve_autoscaling.FAST_DELAYS`) against the same app at fixed replicas (each
-deployment's min_replicas); the same burst (--clients concurrent clients × --per-client
+2-CPU Ray with the autoscaling_config of serve/config.yaml (delays and the metrics interval
+shortened: `solarray.ops.serve_autoscaling.FAST_DELAYS`) against the same app at fixed replicas
+(each deployment's min_replicas); the same burst (--clients concurrent clients × --per-client
 forecasts each) sent to each arm, arms interleaved --repeats times. Records the RUNNING replicas
 of every deployment over time and p50/p95 latency per arm.
 
@@ -20,13 +20,10 @@ from pathlib import Path
 
 import yaml
 
-from solarray.ops import serve_autoscaling as sa
-
-# Before Ray starts: its workers (Serve's handles and replicas) read these.
-for _k, _v in {"RAY_USAGE_STATS_ENABLED": "0", **sa.PUSH_ENV}.items():
-    os.environ.setdefault(_k, _v)
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 from solarray.benchmarks.script import Bench  # noqa: E402
+from solarray.ops import serve_autoscaling as sa  # noqa: E402
 
 BENCH = Bench("serve_autoscaling", "benchmarks/serve_autoscaling.py", __doc__)
 FLAGS = {"--repeats": 3, "--arms": ("auto,fixed", "comma-separated: auto, fixed"),
@@ -52,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         serve.shutdown()
     print(json.dumps(results["summary"], indent=1))
     config = {k: v for k, v in vars(args).items() if k not in ("out", "work")}
-    config.update(autoscaling_config=autoscaling, delays=sa.FAST_DELAYS, push_env=sa.PUSH_ENV,
+    config.update(autoscaling_config=autoscaling, delays=sa.FAST_DELAYS,
                   models="tiny untrained (allow_untrained)", ray_cpus=2)
     BENCH.finish(config, results)
     return 0
