@@ -29,7 +29,7 @@ def test_registry_lists_and_errors():
         assert n in names
     with pytest.raises(KeyError, match="known models: .*solarchip_vit"):
         build("no_such_model")
-    with pytest.raises(KeyError, match="known presets: tiny, paper"):
+    with pytest.raises(KeyError, match="known presets: tiny, small, paper"):
         build("vit_ae", preset="huge", in_channels=3)
     with pytest.raises(TypeError, match="unknown config field.*colour"):
         build("vit_ae", preset="tiny", in_channels=3, colour=1)

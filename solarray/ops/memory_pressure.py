@@ -50,7 +50,9 @@ def run(synth_dir: str | Path, out_dir: str | Path, *, size: int, channels: tupl
         t = time.perf_counter()
         summary = run_ingest(cfg, log=print)
         wall = time.perf_counter() - t
-        stats = spill_stats(memory_summary(stats_only=True))
+        # This instance's address: another Ray instance may be running on the machine.
+        stats = spill_stats(memory_summary(address=ray.get_runtime_context().gcs_address,
+                                           stats_only=True))
     finally:
         ray.shutdown()
     counts = shard_sample_counts(out_dir)
