@@ -32,15 +32,12 @@ import pandas as pd
 
 from solarray.data.dataset import assign_splits
 from solarray.data.shard_reader import iter_rows
-from solarray.data.tables.table import read_table
-from solarray.data.tables.truth import read_truth_events
 from solarray.forecast.features import flare_labels
 from solarray.metrics.bootstrap import SCORES, interval, paired_interval
 from solarray.pipeline.config import CycleConfig
 from solarray.pipeline.cycle import CycleResult, run_cycle, stage_channels
 from solarray.pipeline.degraded import MAGNETOGRAM
-from solarray.pipeline.feature_tables import region_labels, run_sample_ids, truth_match
-from solarray.pipeline.flare_history import FlareHistory
+from solarray.pipeline.feature_tables import region_labels, run_sample_ids, run_tables, truth_match
 from solarray.pipeline.forecast_stage import Forecast, forecast
 from solarray.pipeline.inputs import InputConfig, sample_from_row
 from solarray.pipeline.model_set import ModelSet
@@ -124,13 +121,7 @@ def replay(cfg: DegradedInputsConfig, models: ModelSet, config: CycleConfig | No
     inputs = InputConfig(accepted=tuple(channels), dataset_roots=(str(root / "shards"),))
     runs = test_runs(cfg)
     for k, (run_dir, ids) in enumerate(runs.items()):
-        tables = run_dir / "tables"
-        history = FlareHistory.load(xrs=str(tables / "xrs.parquet"),
-                                    events=str(tables / "events.parquet"),
-                                    indices=str(tables / "indices.parquet"))
-        events = read_truth_events(tables)
-        truth = read_table(tables / "ar.parquet", "AR truth table")
-        truth_t = pd.to_datetime(truth["t_obs"], utc=True).dt.tz_localize(None)
+        history, events, truth, truth_t = run_tables(run_dir)
         t0 = time.perf_counter()
         for row in iter_rows(root / "shards", ids):
             full = sample_from_row(row, inputs, root / "shards")

@@ -134,6 +134,18 @@ def run_sample_ids(root: str | os.PathLike) -> dict[Path, list[str]]:
     return out
 
 
+def run_tables(run_dir: str | os.PathLike):
+    """One synthetic run's tables: (the flare history the served chain reads, the truth's event
+    list, its AR table, the AR table's times tz-naive UTC)."""
+    tables = Path(run_dir) / "tables"
+    history = FlareHistory.load(xrs=str(tables / "xrs.parquet"),
+                                events=str(tables / "events.parquet"),
+                                indices=str(tables / "indices.parquet"))
+    truth = read_table(tables / "ar.parquet", "AR truth table")
+    return (history, read_truth_events(tables), truth,
+            pd.to_datetime(truth["t_obs"], utc=True).dt.tz_localize(None))
+
+
 def build_tables(root: str | os.PathLike, models: ModelSet, *, config: CycleConfig | None = None,
                  assign_deg: float = 5.0,
                  progress: Callable[[str, int, int], None] | None = None) -> PipelineTables:
@@ -145,13 +157,7 @@ def build_tables(root: str | os.PathLike, models: ModelSet, *, config: CycleConf
     ar_rows: list[dict] = []
     disk_rows: list[dict] = []
     for run_dir, ids in run_sample_ids(root).items():
-        tables = run_dir / "tables"
-        history = FlareHistory.load(xrs=str(tables / "xrs.parquet"),
-                                    events=str(tables / "events.parquet"),
-                                    indices=str(tables / "indices.parquet"))
-        events = read_truth_events(tables)
-        truth = read_table(tables / "ar.parquet", "AR truth table")
-        truth_t = pd.to_datetime(truth["t_obs"], utc=True).dt.tz_localize(None)
+        history, events, truth, truth_t = run_tables(run_dir)
         for i, result in enumerate(forecast_shards(shards, models, history=history,
                                                    config=config, sample_ids=ids)):
             ars, disk = observation_rows(result)
@@ -174,4 +180,4 @@ def build_tables(root: str | os.PathLike, models: ModelSet, *, config: CycleConf
 
 
 __all__ = ["TABLE_ROLES", "PipelineTables", "build_tables", "observation_rows", "region_labels",
-           "run_sample_ids", "truth_match"]
+           "run_sample_ids", "run_tables", "truth_match"]
