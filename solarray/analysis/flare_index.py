@@ -142,5 +142,35 @@ def flare_index(events: pd.DataFrame | None, t_ref, *, window_hours: float = 24.
     return disk, pd.DataFrame(rows, columns=cols)
 
 
+def _per_time(table: pd.DataFrame, column: str, how: str, keys: list[str]) -> pd.Series:
+    d = table.assign(t_obs=utc_times(table["t_obs"]))
+    return d.groupby([*keys, "t_obs"], sort=True)[column].agg(how)
+
+
+def daily_flare_index(pred: pd.DataFrame, truth: pd.DataFrame, *, pred_column: str = "flare_index",
+                      truth_column: str = "flare_index", how: str = "max",
+                      by: Sequence[str] = ("run",)) -> pd.DataFrame:
+    """Daily FI pairs as SA-AI 2025 compares IATools with SWPC's records (§3.2.4).
+
+    Each table's rows at one time are reduced by ``how``: ``"max"`` (the largest regional FI;
+    a time with no region in one table but rows in the other has 0 there, the outer join) or
+    ``"first"`` (a full-disk column repeated on every row; times in both tables only). A day's
+    value is that of its last observation in the pairs (the 24 h window closes then).
+    ``pred``/``truth``: ``t_obs``, the FI column and the ``by`` columns both have (e.g. the
+    synthetic Sun ``run``). → ``by`` columns, ``day``, ``t_obs``, ``pred``, ``truth``.
+    """
+    if how not in ("max", "first"):
+        raise ValueError(f"how must be 'max' or 'first', got {how!r}")
+    keys = [k for k in by if k in pred.columns and k in truth.columns]
+    both = pd.concat({"pred": _per_time(pred, pred_column, how, keys),
+                      "truth": _per_time(truth, truth_column, how, keys)}, axis=1,
+                     join="outer" if how == "max" else "inner")
+    if how == "max":
+        both = both.fillna(0.0)
+    both = both.dropna().reset_index()
+    both["day"] = both["t_obs"].dt.floor("D")
+    last = both.sort_values([*keys, "t_obs"]).groupby([*keys, "day"], sort=True).tail(1)
+    return last[[*keys, "day", "t_obs", "pred", "truth"]].reset_index(drop=True)
+
 __all__ = ["FI_COLUMNS", "FI_MIN_CLASS", "FI_WEIGHT", "FI_WEIGHTINGS", "check_fi_options",
-           "flare_index", "flare_index_series", "flare_weights", "utc_times"]
+           "daily_flare_index", "flare_index", "flare_index_series", "flare_weights", "utc_times"]

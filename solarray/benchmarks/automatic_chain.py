@@ -268,9 +268,10 @@ def _scored(cfg: ChainBenchmarkConfig, val: pd.DataFrame, test: pd.DataFrame) ->
 
 
 def _paired(cfg: ChainBenchmarkConfig, chain: list[tuple[pd.DataFrame, pd.DataFrame]],
-            base: tuple[pd.DataFrame, pd.DataFrame]) -> dict[str, Any]:
-    """The automatic chain (seed mean) minus a baseline, ROCA and BSS, on the same resamples of
-    the test forecasts both made (matched by time, Sun and region)."""
+            base: tuple[pd.DataFrame, pd.DataFrame], score_fns=None) -> dict[str, Any]:
+    """The automatic chain (seed mean) minus a baseline, ROCA and BSS (or ``score_fns``: name →
+    bootstrap score of calibrated probabilities), on the same resamples of the test forecasts
+    both made (matched by time, Sun and region)."""
     bval, btest = with_raw(base[0]), with_raw(base[1])
     tk = btest[btest["observed"] >= 0].reset_index(drop=True)
     keys = [k for k in ("time", "run", "ar") if k in tk.columns]
@@ -292,7 +293,7 @@ def _paired(cfg: ChainBenchmarkConfig, chain: list[tuple[pd.DataFrame, pd.DataFr
     groups, _ = score_groups(tk)
     out = {name: paired_interval(fn, tk["observed"].to_numpy(), pa[:, both],
                                  calibrated(bval, tk), groups, n_boot=cfg.n_boot)
-           for name, fn in SCORES.items()}
+           for name, fn in (SCORES if score_fns is None else score_fns).items()}
     return {**out, "n": int(both.sum())}
 
 

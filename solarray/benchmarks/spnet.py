@@ -7,7 +7,11 @@ in the same run; SPNet's per-feature decision thresholds tuned for IoU on the va
 (:func:`solarray.train.relabel.tune_decision_thresholds`, as the baseline's are tuned on the
 training Suns). Scores on the test month, per feature: IoU, whole-disk pixel accuracy and class
 accuracy (the fraction of true feature pixels found; see :mod:`solarray.metrics.segmentation`
-for why SA-AI 2025's Table 2 Acc is most plausibly this one), mean over test images.
+for why SA-AI 2025's Table 2 Acc is most plausibly this one), and, with the background, the
+2-class mean IoU and mean accuracy (``miou``, ``macc``: the feature's and the background's,
+averaged; the seed's "mean IoU" may be this), mean over test images. Missing modalities: each
+trained SPNet scored again with one input channel at a time marked missing at test time
+(``present`` 0, as the model is trained to see a missing channel).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from solarray.train import relabel
 from solarray.train.config import TrainConfig
 from solarray.train.loop import fit
 
-SCORES = ("iou", "acc", "class_acc")
+SCORES = ("iou", "acc", "class_acc", "miou", "macc")
 
 
 @dataclass
@@ -46,8 +50,8 @@ class SPNetBenchmarkConfig(ProtocolConfig):
 
 def _summary(pred, truth) -> dict[str, dict[str, float]]:
     s = seg.summarize(seg.segmentation_scores(pred, truth))
-    return {f: {"iou": s[f].iou_mean, "acc": s[f].acc_mean, "class_acc": s[f].class_acc_mean}
-            for f in FEATURE_KINDS}
+    return {f: {"iou": s[f].iou_mean, "acc": s[f].acc_mean, "class_acc": s[f].class_acc_mean,
+                "miou": s[f].miou_mean, "macc": s[f].macc_mean} for f in FEATURE_KINDS}
 
 
 def run(cfg: SPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
@@ -90,6 +94,9 @@ def run(cfg: SPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
         scores = _summary(relabel.predict_masks(model, test["image"], test["present"], channels),
                           test["masks"])
         per_seed["spnet"].append(scores)
+        per_seed.setdefault("missing", []).append({
+            c: _summary(relabel.predict_masks(model, test["image"], test["present"], channels,
+                                              drop=[c]), test["masks"]) for c in cfg.channels})
         per_seed["threshold"].append(threshold)
         per_seed.setdefault("thresholds", []).append(tuned)
         log(f"[spnet-bench] seed {seed}: {cfg.steps} steps in {time.perf_counter() - t:.0f} s, "
@@ -101,10 +108,22 @@ def run(cfg: SPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
 
 
 def comparisons(per_seed: dict[str, list[dict]]) -> dict[str, dict[str, dict]]:
-    """Per feature: SPNet's IoU against the threshold baseline's, paired by seed."""
-    return {f: {"iou": compare([s[f]["iou"] for s in per_seed["spnet"]],
-                               [s[f]["iou"] for s in per_seed["threshold"]])}
+    """Per feature: SPNet's IoU and mean IoU with background against the threshold baseline's,
+    paired by seed."""
+    return {f: {k: compare([s[f][k] for s in per_seed["spnet"]],
+                           [s[f][k] for s in per_seed["threshold"]]) for k in ("iou", "miou")}
             for f in FEATURE_KINDS}
 
 
-__all__ = ["SCORES", "SPNetBenchmarkConfig", "comparisons", "run"]
+def missing_modality(per_seed: dict[str, list[dict]]) -> dict[str, dict[str, dict]]:
+    """Per dropped channel and feature: IoU with that channel missing minus IoU with every
+    channel (:func:`~solarray.metrics.protocol.compare`, paired by seed; negative = the feature
+    needs that channel)."""
+    if not per_seed.get("missing"):
+        return {}
+    return {c: {f: compare([m[c][f]["iou"] for m in per_seed["missing"]],
+                           [s[f]["iou"] for s in per_seed["spnet"]]) for f in FEATURE_KINDS}
+            for c in per_seed["missing"][0]}
+
+
+__all__ = ["SCORES", "SPNetBenchmarkConfig", "comparisons", "missing_modality", "run"]

@@ -26,7 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from solarray.metrics.verification import check_forecasts, threshold_sweep
+from solarray.metrics.verification import (
+    ConfusionCounts,
+    check_forecasts,
+    threshold_sweep,
+    verify,
+)
 
 METHODS = ("platt", "isotonic", "none")
 OPERATING_POINTS = ("reliable", "tss", "hss", "f1", "csi")
@@ -293,3 +298,46 @@ def fit_calibration(
         return first
     shift = fit_threshold_map(o, first(p), operating_point)
     return ChainCalibrator((first, shift))
+
+
+# --------------------------------------------------------------------------------------------
+# SA-AI 2025 Table 4: the two operating points
+# --------------------------------------------------------------------------------------------
+def threshold_score(name: str, threshold: float = 0.5):
+    """A bootstrap score ``(observed, probability) → float | None``: the threshold score ``name``
+    (``f1``, ``tss``, ``hss``, ``csi``, …) of "yes when ``probability >= threshold``"."""
+
+    def score(observed: np.ndarray, probability: np.ndarray) -> float | None:
+        f = check_forecasts(observed, probability)
+        return getattr(ConfusionCounts.from_binary(f.observed, f.probability >= threshold), name)
+
+    score.__name__ = f"{name}_at_{threshold:g}"
+    return score
+
+
+def operating_points(
+    val_observed: Sequence[float] | np.ndarray,
+    val_probability: Sequence[float] | np.ndarray,
+    test_observed: Sequence[float] | np.ndarray,
+    test_probability: Sequence[float] | np.ndarray,
+    method: str = "platt",
+    score: str = "tss",
+) -> dict[str, dict[str, Any]]:
+    """Every SA-AI 2025 Table 4 column of one forecaster at its two operating points.
+
+    ``method`` calibrates the raw probabilities on the validation forecasts (``reliable``
+    operating point: the probabilities themselves are calibrated, not shifted); then
+    ``"th_0.5"``: yes when the calibrated test probability ≥ 0.5 (the seed's binary forecast);
+    ``"th_val"``: yes when it is ≥ the threshold maximising ``score`` on the calibrated
+    validation forecasts (candidates 0.01 … 0.99, lowest on ties; the seed's "TSS-optimised
+    threshold"). BS, BSS and ROCA (threshold-free) are those of the calibrated test
+    probabilities in both rows, as the seed repeats them. Each row: the
+    :data:`~solarray.metrics.verification.SCORE_KEYS` scores plus ``threshold``.
+    """
+    cal = fit_calibration(val_observed, val_probability, method, "reliable")
+    vf = check_forecasts(val_observed, val_probability)
+    tf = check_forecasts(test_observed, test_probability)
+    p_val, p_test = cal(vf.probability), cal(tf.probability)
+    best, _ = threshold_sweep(vf.observed, p_val, np.linspace(0.01, 0.99, 99)).best(score)
+    return {key: {**verify(tf.observed, p_test, thr).scores(), "threshold": float(thr)}
+            for key, thr in (("th_0.5", 0.5), ("th_val", best))}

@@ -16,6 +16,11 @@ Conventions:
   SA-AI 2025's Table 2 "Acc" (86–93 % beside IoU 72–86) is most plausibly this one: whole-disk
   accuracy would be ≈ 99 %, and with false positives ≈ false negatives IoU = TP/(TP + 2·FN), so
   its AR Acc 92.3 % predicts IoU 85.7 — it reports 84.4.
+* with background (the seed's "mean IoU" may include it; it does not say): per feature, the
+  background IoU ``iou_bg`` = 100·|¬P∩¬T| / |¬P∪¬T| over counted pixels, ``miou`` = the mean of
+  the feature's IoU and its background IoU (the 2-class mean IoU of semantic segmentation, e.g.
+  mmsegmentation's mIoU of a binary task; the background IoU alone when the feature IoU is
+  undefined) and ``macc`` = the mean of class accuracy and background accuracy (TN/(TN+FP)).
 """
 
 from __future__ import annotations
@@ -48,8 +53,8 @@ def _as_nkhw(a: np.ndarray, name: str) -> np.ndarray:
 
 def segmentation_scores(pred: np.ndarray, truth: np.ndarray, frame: float = FRAME_RSUN,
                         valid: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Per-image scores: ``{"iou", "acc", "class_acc"}`` each ``[N, K]`` in percent (NaN when
-    undefined).
+    """Per-image scores: ``{"iou", "acc", "class_acc", "iou_bg", "miou", "macc"}`` each ``[N, K]``
+    in percent (NaN when undefined; module docstring).
 
     ``pred`` 0/1 ``[N, K, H, W]``; ``truth`` 0/1/255 of the same shape; ``valid`` optional bool
     ``[H, W]`` or ``[N, H, W]`` restricting pixels further (default: the on-disk pixels).
@@ -78,7 +83,16 @@ def segmentation_scores(pred: np.ndarray, truth: np.ndarray, frame: float = FRAM
         acc = np.where(n_px > 0, 100.0 * correct / n_px, np.nan)
         n_true = t.sum(axis=(2, 3)).astype(np.float64)
         class_acc = np.where(n_true > 0, 100.0 * inter / n_true, np.nan)
-    return {"iou": iou, "acc": acc, "class_acc": class_acc}
+        # background: counted pixels that are not the feature, in prediction and in truth
+        inter_bg = n_px - union
+        union_bg = n_px - inter
+        iou_bg = np.where(union_bg > 0, 100.0 * inter_bg / union_bg, np.nan)
+        n_bg = n_px - n_true
+        acc_bg = np.where(n_bg > 0, 100.0 * inter_bg / n_bg, np.nan)
+        miou = np.where(np.isnan(iou), iou_bg, 0.5 * (iou + iou_bg))
+        macc = np.where(np.isnan(class_acc), acc_bg, 0.5 * (class_acc + acc_bg))
+    return {"iou": iou, "acc": acc, "class_acc": class_acc, "iou_bg": iou_bg, "miou": miou,
+            "macc": macc}
 
 
 @dataclass
@@ -93,6 +107,10 @@ class ClassSummary:
     n_images: int
     class_acc_mean: float = float("nan")
     class_acc_std: float = float("nan")
+    miou_mean: float = float("nan")  # feature + background (module docstring)
+    miou_std: float = float("nan")
+    macc_mean: float = float("nan")
+    macc_std: float = float("nan")
 
 
 def _ms(x: np.ndarray) -> tuple[float, float, int]:
@@ -109,9 +127,9 @@ def summarize(scores: Mapping[str, np.ndarray], features: Sequence[str] = FEATUR
     for j, f in enumerate(features):
         im, isd, ni = _ms(scores["iou"][:, j])
         am, asd, na = _ms(scores["acc"][:, j])
-        cm, csd, _ = _ms(scores["class_acc"][:, j]) if "class_acc" in scores else (
-            float("nan"), float("nan"), 0)
-        out[f] = ClassSummary(im, isd, am, asd, ni, na, cm, csd)
+        extra = [_ms(scores[k][:, j])[:2] if k in scores else (float("nan"), float("nan"))
+                 for k in ("class_acc", "miou", "macc")]
+        out[f] = ClassSummary(im, isd, am, asd, ni, na, *extra[0], *extra[1], *extra[2])
     return out
 
 
