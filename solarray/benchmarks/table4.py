@@ -153,12 +153,14 @@ def label(arm: str) -> str:
 
 
 def _cell(values: list, key: str) -> str:
+    """Mean ± sample std (ddof 1, as :func:`~solarray.metrics.protocol.summarise`) of the
+    defined values; "undef." when none is."""
     vals = [v for v in values if v is not None]
     if not vals:
         return "undef."
-    if key in ("tp", "tn", "fp", "fn"):
-        return f"{np.mean(vals):.0f}" + (f" ± {np.std(vals):.0f}" if len(vals) > 1 else "")
-    return f"{np.mean(vals):.3f}" + (f" ± {np.std(vals):.3f}" if len(vals) > 1 else "")
+    digits = 0 if key in ("tp", "tn", "fp", "fn") else 3
+    sd = f" ± {np.std(vals, ddof=1):.{digits}f}" if len(vals) > 1 else ""
+    return f"{np.mean(vals):.{digits}f}{sd}"
 
 
 def markdown(rows: dict[str, Any], order: list[str] | None = None) -> str:
