@@ -1,13 +1,16 @@
-"""Translation on the benchmark Sun: Pix2Pix HMI → AIA vs baselines, channel selection, label
-efficiency with a pretrained backbone (Park 2019; Shen 2025).
+"""Translation on a nine-passband synthetic Sun: Park 2019's one model per passband (Model A vs
+B, realism as fine-scale power), the multi-output model compared, Lim 2021's greedy channel
+selection, and (optionally) label efficiency with a pretrained backbone.
 
-    python benchmarks/translation.py [--root .cache/benchmark_sun] [--seeds 0,1,2] [--steps 300]
-        [--image-size 64] [--arms hmi_to_aia,selection,label_efficiency] [--inputs-max 2]
-        [--out docs/results/translation.json]
+    python benchmarks/translation.py [--root .cache/translation_sun] [--seeds 0,1,2]
+        [--steps 200] [--image-size 32] [--arms per_passband,multi_output,greedy]
+        [--inputs-max 3] [--out docs/results/translation_park.json]
 
-Builds the benchmark Sun when missing, runs every arm of :mod:`solarray.benchmarks.translation`
-and prints per-passband CC / RE / PPE10 (mean ± std over seeds), the selection ranking and the
-label-efficiency curves; the record (command line, config, per-seed scores) goes to ``--out``.
+Builds the translation Sun when missing (:data:`solarray.benchmarks.translation.TRANSLATION_SUN`),
+runs the arms of :mod:`solarray.benchmarks.translation` and prints Park's table per passband (CC,
+mean |RE|, signed RE, PPE10, HF ratio; mean ± std over seeds), B − A and per-passband −
+multi-output with paired bootstrap intervals over test Suns, and Lim's greedy table; the record
+(command line, config, per-seed scores) goes to ``--out``.
 """
 
 from __future__ import annotations
@@ -20,77 +23,108 @@ from typing import Any
 from solarray.benchmarks import translation
 from solarray.benchmarks.record import comparison_lines, markdown_table
 from solarray.benchmarks.script import Bench
-from solarray.benchmarks.translation import AIA, CHANNELS, TranslationBenchmarkConfig, run
+from solarray.benchmarks.translation import (
+    AIA,
+    CHANNELS,
+    SUN_ROOT,
+    TRANSLATION_SUN,
+    TranslationBenchmarkConfig,
+    run,
+)
+from solarray.data.synthetic.benchmark_sun import build_benchmark_sun
 from solarray.metrics.protocol import format_pm
-from solarray.tune.channel_selection import SelectionSettings, run_selection
+from solarray.translate.selection import best_per_target, format_greedy, greedy_table
+from solarray.tune.channel_selection import SelectionSettings, run_greedy
 from solarray.tune.experiment import TuneRun
 
 BENCH = Bench("translation", "benchmarks/translation.py", __doc__)
-FLAGS = {"--steps": 300, "--selection-steps": 300, "--batch-size": 16, "--lr": 1e-3,
-         "--image-size": 64, "--inputs-max": 2, "--fractions": "0.01,0.1,1",
-         "--pretrained": ("", "MAE/SolarCHIP checkpoint (default: the pretraining benchmark's "
-                              "MAE of the same seed)"),
-         "--arms": "hmi_to_aia,selection,label_efficiency"}
+FLAGS = {"--root": (SUN_ROOT, "the nine-passband translation Sun (built if missing)"),
+         "--steps": 200, "--selection-steps": 200, "--batch-size": 16, "--lr": 1e-3,
+         "--image-size": 32, "--inputs-max": 3, "--fractions": "0.01,0.1,1",
+         "--n-boot": 1000,
+         "--pretrained": ("", "label_efficiency: MAE/SolarCHIP checkpoint of the frozen encoder"),
+         "--arms": "per_passband,multi_output,greedy"}
 
 
 def selection(cfg, data, log) -> dict[str, Any]:
-    """The selection arm: the AIA combinations as parallel Tune trials, ranked on the test month."""
+    """Lim's greedy selection among the nine passbands, each round's sets as parallel Tune
+    trials (one model per set predicting the passbands it does not see), ranked on the test
+    month."""
     settings = SelectionSettings(
         candidates=AIA, inputs_max=cfg.selection_inputs_max,
         model_config={**cfg.model_config, "image_size": cfg.image_size},
         steps=cfg.selection_steps, batch_size=cfg.batch_size, lr=cfg.lr,
-        report_every=max(1, cfg.selection_steps // 3), val_batches=2, trial_workers=1, cpus_per_worker=0.5,
-        name="translate_select")
+        report_every=max(1, cfg.selection_steps // 2), val_batches=2, trial_workers=1,
+        cpus_per_worker=0.5, name="greedy")
     storage = Path(cfg.runs_dir).resolve() / "select"
-    run = TuneRun(name="translate_select", storage_path=str(storage),
-                  max_concurrent=cfg.selection_concurrent, verbose=0,
-                  resume=(storage / "translate_select").exists())
+    tune_run = TuneRun(name="greedy", storage_path=str(storage),
+                       max_concurrent=cfg.selection_concurrent, verbose=0, resume=True)
     t = time.perf_counter()
-    table, _ = run_selection(settings, run, translation.dataset(data["train"]),
-                             translation.dataset(data["val"]), CHANNELS, data["test"], log=log)
-    log(f"[translation] selection: {len(table)} trials in {time.perf_counter() - t:.0f} s")
-    cols = [c for c in table.columns if c.startswith("cc_") or c in ("rank", "inputs",
-                                                                      "n_inputs")]
-    return {"ranking": table[cols].to_dict(orient="records"),
-            "seconds": round(time.perf_counter() - t, 1)}
+    tables = run_greedy(settings, tune_run, translation.dataset(data["train"]),
+                        translation.dataset(data["val"]), CHANNELS, data["test"],
+                        rounds=cfg.selection_inputs_max, log=log)
+    keep = lambda c: c.startswith("cc_") or c in ("rank", "inputs", "n_inputs")  # noqa: E731
+    return {"path": greedy_table(tables), "best_per_target": best_per_target(tables),
+            "rounds": [t_[[c for c in t_.columns if keep(c)]].to_dict(orient="records")
+                       for t_ in tables],
+            "text": format_greedy(tables), "seconds": round(time.perf_counter() - t, 1)}
+
+
+def _park_rows(res: dict, arm_names: dict[str, str]) -> list[dict[str, str]]:
+    rows = []
+    for key, label in arm_names.items():
+        if key not in res:
+            continue
+        s = res[key]["summary"]
+        for arm in s:
+            for c in (*AIA, "average"):
+                rows.append({"setting": label, "arm": arm, "passband": c,
+                             **{k: format_pm(s[arm][f"{k}_{c}"]) for k in translation.KEYS}})
+            rows[-1]["re_park"] = format_pm(s[arm]["re_park_average"])
+    return rows
+
+
+def _interval(d: dict) -> str:
+    return (f"{d['difference']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}]"
+            if d["lo"] is not None else "n/a")
 
 
 def _print(res: dict) -> None:
-    if "hmi_to_aia" in res:
-        s = res["hmi_to_aia"]["summary"]
-        print(f"\n### HMI → AIA (test month, {res['hmi_to_aia']['n_test']} frames)\n")
-        rows = []
-        for arm in s:
-            for c in (*AIA, "average"):
-                rows.append({"arm": arm, "passband": c,
-                             **{k: format_pm(s[arm][f"{k}_{c}"]) for k in ("cc", "re", "ppe10")}})
-        print(markdown_table(rows, ["arm", "passband", "cc", "re", "ppe10"]))
-        for line in comparison_lines(res["hmi_to_aia"]["comparisons"]):
+    rows = _park_rows(res, {"per_passband": "one model per passband",
+                            "multi_output": "one model, nine outputs"})
+    if rows:
+        print("\n### HMI → AIA, test month (mean ± std over seeds)\n")
+        print(markdown_table(rows, ["setting", "arm", "passband", *translation.KEYS,
+                                    "re_park"]))
+    if "per_passband" in res:
+        for line in comparison_lines(res["per_passband"]["comparisons"]):
             print(line)
-    if "selection" in res:
-        print("\n### Channel selection (avg / min CC over the predicted AIA channels, test)\n")
-        rows = [{k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in r.items()}
-                for r in res["selection"]["ranking"]]
-        print(markdown_table(rows, list(res["selection"]["ranking"][0])))
+        print("\nB − A per image (paired bootstrap 95 % over test Suns): " + "; ".join(
+            f"{k} {_interval(v)}" for k, v in res["per_passband"]["b_minus_a"].items()))
+    if "per_passband_minus_multi" in res:
+        for arm, by in res["per_passband_minus_multi"].items():
+            print(f"per-passband − multi-output, {arm}: " + "; ".join(
+                f"{k} {_interval(v)}" for k, v in by.items()))
+    if "greedy" in res:
+        print("\n### Greedy channel selection (Lim 2021), CC on the test month\n")
+        print(res["greedy"]["text"])
     if "label_efficiency" in res:
         le = res["label_efficiency"]
-        print("\n### Label efficiency (HMI → AIA, average CC)\n")
         rows = [{"arm": k, "pairs": le["per_arm"][k]["pairs"],
-                 "avg CC": format_pm(v["cc_average"]),
-                 **{f"CC {c}": format_pm(v[f"cc_{c}"]) for c in AIA}}
-                for k, v in le["summary"].items()]
+                 "avg CC": format_pm(v["cc_average"])} for k, v in le["summary"].items()]
+        print("\n### Label efficiency (HMI → AIA, average CC)\n")
         print(markdown_table(rows, list(rows[0])))
-        for frac, c in le["controlnet_vs_pix2pix_cc"].items():
-            print(f"- {frac}: controlnet_mae {'beats' if c['beats'] else 'does not beat'} "
-                  f"pix2pix (Δ CC {format_pm(c['difference'])})")
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = BENCH.sun(argv, FLAGS, runs="translation")
+    args = BENCH.parse(argv, FLAGS, runs="translation9", seeds="0,1,2")
+    BENCH.start(None)
+    build_benchmark_sun(args.root, TRANSLATION_SUN)
+    BENCH.t0 = time.perf_counter()
     cfg = TranslationBenchmarkConfig(
         **BENCH.common(args), image_size=args.image_size,
         steps=args.steps, selection_steps=args.selection_steps, batch_size=args.batch_size,
-        lr=args.lr, selection_inputs_max=args.inputs_max,
+        lr=args.lr, selection_inputs_max=args.inputs_max, n_boot=args.n_boot,
         fractions=tuple(float(f) for f in args.fractions.split(",")),
         pretrained=args.pretrained, arms=tuple(args.arms.split(",")))
     res = run(cfg, select=selection)

@@ -5,6 +5,7 @@
         python -m jobs.translate_select --data /shared/shards --inputs-max 3 \
         --trial-workers 1 --max-concurrent 4 --name select-1 --storage /shared/ray_results
 
+Add ``--greedy`` for Lim 2021's greedy search (``--inputs-max`` rounds, one sweep a round).
 Inside a submitted job RAY_ADDRESS is set, so the trials run on the cluster. Ray does not retry
 jobs: resubmit with --resume (same --name and --storage) to continue an interrupted selection.
 """

@@ -1,18 +1,23 @@
-"""Translation on the benchmark Sun (Park 2019; Shen 2025): Pix2Pix HMI → AIA against baselines,
-channel selection among the AIA passbands, and label efficiency with a pretrained backbone.
+"""Translation on a nine-passband synthetic Sun (Park 2019, Lim 2021; Shen 2025).
+
+The translation Sun (:data:`TRANSLATION_SUN`): the benchmark Sun's generator and splits (January
+test, March validation, February training) with ``hmi_m`` and all nine AIA passbands, 7 Suns
+× 40 time steps at 128 px, mean-pooled to ``image_size`` for CPU budgets.
 
 Arms (every model trained by the generic loop, :func:`solarray.translate.training
 .train_translation`, in process; scored on the test month in physical units on the disk):
 
-* ``hmi_to_aia`` — Model A (L1) and Model B (L1 + cGAN, λ = 100) from ``hmi_m`` to every AIA
-  channel, per seed, against the mean training image and the per-pixel linear fit on |B|;
-* ``selection`` — one Ray Tune trial per 1- and 2-channel (optionally 3-) combination of the AIA
-  channels predicting the others (:func:`solarray.tune.channel_selection.run_selection`, trials
-  in parallel; run by ``benchmarks/translation.py``, since Tune sits above this layer), ranked
-  by average and minimum CC on the test month;
-* ``label_efficiency`` — 1 %, 10 %, 100 % of the training pairs, HMI → AIA, Pix2Pix (Model A)
-  against the ControlNet-style translator on a frozen MAE encoder pretrained on the benchmark
-  Sun's training months (same U-Net, same steps).
+* ``per_passband`` — Park's setting: one model per AIA passband, ``hmi_m`` → that passband,
+  Model A (L1) and Model B (L1 + cGAN, λ = 100), per seed; with the mean training image and the
+  per-pixel linear fit on |B| as baselines. Realism is ``hf_ratio`` (fine-scale power of the
+  generated image over the target's, :func:`solarray.metrics.translation.high_frequency_ratio`);
+  paired bootstrap intervals over test Suns for B − A in CC and in ``hf_ratio``;
+* ``multi_output`` — one model ``hmi_m`` → all nine passbands (Model A and B), against the
+  per-passband models (paired intervals over test Suns);
+* ``greedy`` — Lim's greedy channel selection among the nine passbands (run by
+  ``benchmarks/translation.py``: Tune sits above this layer);
+* ``label_efficiency`` — 1 %, 10 %, 100 % of the training pairs, Pix2Pix (Model A) against the
+  ControlNet-style translator on a frozen pretrained encoder (``--pretrained``).
 """
 
 from __future__ import annotations
@@ -26,48 +31,63 @@ from typing import Any
 import numpy as np
 
 from solarray.benchmarks.runs import ProtocolConfig
+from solarray.core.channels import DEFAULT_CHANNELS
 from solarray.data.labels import load_samples
+from solarray.data.synthetic.benchmark_sun import BenchmarkSunConfig
+from solarray.metrics.bootstrap import paired_interval
 from solarray.metrics.protocol import compare, summarise
 from solarray.models import load_model
-from solarray.train.checkpoints import latest_checkpoint
 from solarray.translate.baselines import LinearFromB, MeanImage
 from solarray.translate.data import downsample
-from solarray.translate.evaluation import METRICS, score_channels
+from solarray.translate.evaluation import per_image, score_channels
 from solarray.translate.predict import generate
 from solarray.translate.training import TranslationRun, train_translation
 
-CHANNELS = ("hmi_m", "aia171", "aia193", "aia211", "aia304")
-AIA = CHANNELS[1:]
+AIA = tuple(c for c in DEFAULT_CHANNELS if c.startswith("aia"))
+CHANNELS = ("hmi_m", *AIA)
+SUN_ROOT = ".cache/translation_sun"
+#: 2 test Suns (January), 3 training (February), 2 validation (March), 40 steps each at 3 h
+TRANSLATION_SUN = BenchmarkSunConfig(channels=CHANNELS, runs_per_month={1: 2, 2: 3, 3: 2})
+#: per image: the keys scored, and the flattened per-passband keys of a run
+PER_IMAGE = ("cc", "re_abs", "hf_ratio")
+KEYS = ("cc", "re_abs", "re_signed", "ppe10", "hf_ratio")
 
 
 @dataclass
 class TranslationBenchmarkConfig(ProtocolConfig):
-    runs_dir: str = ".cache/benchmark_runs/translation"
-    image_size: int = 64  # the 128-px benchmark Sun mean-pooled ×2 (CPU budget)
-    steps: int = 300
+    root: str = SUN_ROOT
+    runs_dir: str = ".cache/benchmark_runs/translation9"
+    image_size: int = 32  # the 128-px translation Sun mean-pooled ×4 (CPU budget)
+    steps: int = 200
     batch_size: int = 16
     lr: float = 1e-3
     fractions: tuple[float, ...] = (0.01, 0.1, 1.0)
-    """HMI → AIA models: image size, steps, batch, learning rate; label-efficiency fractions."""
-    selection_steps: int = 300
-    selection_inputs_max: int = 2
+    """Models: image size, steps, batch, learning rate; label-efficiency fractions."""
+    selection_steps: int = 200
+    selection_inputs_max: int = 3
     selection_concurrent: int = 2
-    """Channel selection: steps per trial, most inputs per combination, trials at once."""
-    pretrained: str = ""  # MAE/SolarCHIP checkpoint; empty: the pretraining benchmark's MAE
-    arms: tuple[str, ...] = ("hmi_to_aia", "selection", "label_efficiency")
+    """Greedy selection: steps per trial, rounds (inputs of the last set), trials at once."""
+    n_boot: int = 1000
+    pretrained: str = ""  # label efficiency: MAE/SolarCHIP checkpoint of the frozen encoder
+    arms: tuple[str, ...] = ("per_passband", "multi_output", "greedy")
     model_config: dict = field(default_factory=lambda: {"preset": "tiny"})
 
 
-def _load(root: str, size: int) -> dict[str, np.ndarray]:
-    out = {}
+def _load(root: str, size: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for split in ("train", "val", "test"):
         data = load_samples(Path(root) / "shards", split, columns=("sample_id", "image"))
-        if list(data["channels"]) != list(CHANNELS):
-            idx = [list(data["channels"]).index(c) for c in CHANNELS]
-            data["image"] = data["image"][:, idx]
-        img = np.nan_to_num(np.asarray(data["image"], np.float32), nan=0.0)
+        idx = [list(data["channels"]).index(c) for c in CHANNELS]
+        img = np.nan_to_num(np.asarray(data["image"], np.float32)[:, idx], nan=0.0)
         out[split] = downsample(img, img.shape[-1] // size).astype(np.float32)
+        out[f"{split}_ids"] = list(data["sample_id"])
     return out
+
+
+def sun_groups(sample_ids) -> np.ndarray:
+    """The Sun of each sample id (``YYYY-MM-DDT…``): Suns start every 5 days from the 2nd of a
+    month (:mod:`solarray.data.synthetic.benchmark_sun`), so (year, month, (day − 2) // 5)."""
+    return np.array([f"{s[:7]}-{(int(s[8:10]) - 2) // 5}" for s in sample_ids])
 
 
 def dataset(images: np.ndarray):
@@ -77,82 +97,97 @@ def dataset(images: np.ndarray):
     return ray.data.from_items(rows, override_num_blocks=max(1, len(rows) // 64)).materialize()
 
 
-def _pretrained(cfg: TranslationBenchmarkConfig, seed: int) -> str:
-    if cfg.pretrained:
-        return cfg.pretrained
-    run = Path(cfg.root).parent / "benchmark_runs" / "pretraining" / f"mae_random_s{seed}"
-    latest = latest_checkpoint(run)
-    if latest is None:
-        raise FileNotFoundError(f"no pretrained MAE in {run}: run benchmarks/mae_ppam.py first "
-                                "or pass --pretrained")
-    return str(latest[1])
-
-
-def _train_and_score(cfg, data, name: str, seed: int, train_idx=None, **run_kw
-                     ) -> dict[str, dict[str, float]]:
+def _train(cfg, data, name: str, seed: int, outputs: tuple[str, ...], train_idx=None,
+           **run_kw) -> np.ndarray:
+    """Train ``hmi_m`` → ``outputs``; → the scaled test predictions ``[N, len(outputs), H, W]``."""
     train = data["train"] if train_idx is None else data["train"][train_idx]
-    run = TranslationRun(inputs=("hmi_m",), outputs=AIA, model_config={
+    run = TranslationRun(inputs=("hmi_m",), outputs=outputs, model_config={
         **cfg.model_config, "image_size": cfg.image_size}, steps=cfg.steps,
         batch_size=min(cfg.batch_size, len(train)), lr=cfg.lr, seed=seed, num_workers=0,
         run_name=f"{name}_s{seed}", storage_path=str(Path(cfg.runs_dir).resolve()), **run_kw)
     res = train_translation(run, datasets=(dataset(train), None), channels=CHANNELS,
                             log=lambda *_: None)
-    model = load_model(res.checkpoint)
-    return score_channels(generate(model, data["test"][:, :1]), data["test"][:, 1:], AIA)
+    return generate(load_model(res.checkpoint), data["test"][:, :1])
 
 
 def _flat(scores: dict[str, dict[str, float]]) -> dict[str, float]:
-    return {f"{k}_{c}": v[k] for c, v in scores.items() for k in METRICS}
+    return {f"{k}_{c}": v[k] for c, v in scores.items() for k in v}
 
 
-def hmi_to_aia(cfg, data, log) -> dict[str, Any]:
+def _pair(score_a: dict, score_b: dict, groups, key: str, n_boot: int) -> dict:
+    """Paired bootstrap over test Suns of mean-over-seeds per-image ``key``: a − b."""
+    a, b = np.asarray(score_a[key]), np.asarray(score_b[key])
+    return paired_interval(lambda _y, p: float(np.nanmean(p)), np.zeros(a.shape[-1]), a, b,
+                           groups, n_boot=n_boot)
+
+
+def per_passband(cfg, data, log, multi: bool = False) -> dict[str, Any]:
+    """Model A and B per seed: one model per passband (``multi``: one model for all nine)."""
     test_y = data["test"][:, 1:]
-    mean = _flat(score_channels(MeanImage().fit(data["train"][:, 1:]).predict(len(test_y)),
-                                test_y, AIA))
-    lin = LinearFromB().fit(data["train"][:, 0], data["train"][:, 1:])
-    linear = _flat(score_channels(lin.predict(data["test"][:, 0]), test_y, AIA))
-    per_seed: dict[str, list[dict[str, float]]] = {"model_a": [], "model_b": [],
-                                                   "mean_image": [], "linear_abs_b": []}
+    per_seed: dict[str, list[dict[str, float]]] = {"model_a": [], "model_b": []}
+    images: dict[str, dict[str, list]] = {arm: {k: [] for k in PER_IMAGE} for arm in per_seed}
     for seed in cfg.seeds:
         for arm, gan in (("model_a", 0.0), ("model_b", 1.0)):
             t = time.perf_counter()
-            per_seed[arm].append(_flat(_train_and_score(cfg, data, f"hmi_{arm}", seed,
-                                                        gan_weight=gan)))
-            log(f"[translation] {arm} seed {seed}: avg CC {per_seed[arm][-1]['cc_average']:.3f}"
-                f" ({time.perf_counter() - t:.0f} s)")
-        per_seed["mean_image"].append(mean)
-        per_seed["linear_abs_b"].append(linear)
+            if multi:
+                pred = _train(cfg, data, f"multi_{arm}", seed, AIA, gan_weight=gan)
+            else:
+                pred = np.concatenate([_train(cfg, data, f"{arm}_{c}", seed, (c,),
+                                              gan_weight=gan) for c in AIA], axis=1)
+            per_seed[arm].append(_flat(score_channels(pred, test_y, AIA)))
+            for k, v in per_image(pred, test_y, AIA).items():
+                images[arm][k].append(v)
+            log(f"[translation] {'multi' if multi else 'per-passband'} {arm} seed {seed}: "
+                f"avg CC {per_seed[arm][-1]['cc_average']:.3f}, HF "
+                f"{per_seed[arm][-1]['hf_ratio_average']:.2f} ({time.perf_counter() - t:.0f} s)")
+    out: dict[str, Any] = {"per_seed": per_seed, "per_image": images}
+    if not multi:
+        mean = _flat(score_channels(MeanImage().fit(data["train"][:, 1:]).predict(len(test_y)),
+                                    test_y, AIA))
+        lin = LinearFromB().fit(data["train"][:, 0], data["train"][:, 1:])
+        linear = _flat(score_channels(lin.predict(data["test"][:, 0]), test_y, AIA))
+        per_seed["mean_image"] = [mean] * len(cfg.seeds)
+        per_seed["linear_abs_b"] = [linear] * len(cfg.seeds)
+        out["comparisons"] = {m: {b: {k: compare([s[k] for s in per_seed[m]],
+                                                 [s[k] for s in per_seed[b]])
+                                      for k in ("cc_average", "ppe10_average")}
+                                  for b in ("mean_image", "linear_abs_b")}
+                              for m in ("model_a", "model_b")}
+        groups = sun_groups(data["test_ids"])
+        out["b_minus_a"] = {k: _pair(images["model_b"], images["model_a"], groups, k,
+                                     cfg.n_boot) for k in PER_IMAGE}
     keys = list(per_seed["model_a"][0])
-    summary = {arm: {k: summarise([s[k] for s in v]) for k in keys} for arm, v in
-               per_seed.items()}
-    comparisons = {m: {b: {k: compare([s[k] for s in per_seed[m]], [s[k] for s in per_seed[b]])
-                           for k in ("cc_average", "ppe10_average")}
-                       for b in ("mean_image", "linear_abs_b")} for m in ("model_a", "model_b")}
-    return {"per_seed": per_seed, "summary": summary, "comparisons": comparisons,
-            "n_train": len(data["train"]), "n_test": len(data["test"])}
+    out["summary"] = {arm: {k: summarise([s[k] for s in v]) for k in keys}
+                      for arm, v in per_seed.items()}
+    out["n_train"], out["n_test"] = len(data["train"]), len(data["test"])
+    return out
 
 
-def label_efficiency(cfg, data, log, model_a: list[dict] | None = None) -> dict[str, Any]:
+def multi_vs_per_passband(cfg, data, per: dict, multi: dict) -> dict[str, Any]:
+    """Per-passband minus multi-output, per model, paired over test Suns (cc, re_abs, hf)."""
+    groups = sun_groups(data["test_ids"])
+    return {arm: {k: _pair(per["per_image"][arm], multi["per_image"][arm], groups, k,
+                           cfg.n_boot) for k in PER_IMAGE} for arm in ("model_a", "model_b")}
+
+
+def label_efficiency(cfg, data, log) -> dict[str, Any]:
+    if not cfg.pretrained:
+        raise ValueError("label_efficiency needs --pretrained (an MAE/SolarCHIP checkpoint)")
     n = len(data["train"])
-    per: dict[str, dict[str, list[dict[str, float]]]] = {}
+    per: dict[str, dict[str, Any]] = {}
     for frac in cfg.fractions:
         for arm in ("pix2pix", "controlnet_mae"):
             key = f"{arm}@{frac:g}"
-            per[key] = {"runs": []}
-            for i, seed in enumerate(cfg.seeds):
-                if arm == "pix2pix" and frac == 1.0 and model_a:
-                    per[key]["runs"].append(model_a[i])  # the hmi_to_aia Model A run
-                    continue
+            per[key] = {"runs": [], "pairs": max(1, int(round(frac * n)))}
+            for seed in cfg.seeds:
                 rng = np.random.default_rng(1000 + seed)
-                idx = np.sort(rng.choice(n, max(1, int(round(frac * n))), replace=False))
+                idx = np.sort(rng.choice(n, per[key]["pairs"], replace=False))
                 kw = {"model": "controlnet_translator",
-                      "pretrained": _pretrained(cfg, seed)} if arm == "controlnet_mae" else {}
-                t = time.perf_counter()
-                per[key]["runs"].append(_flat(_train_and_score(
-                    cfg, data, f"le_{arm}_{frac:g}", seed, train_idx=idx, **kw)))
-                log(f"[translation] {key} seed {seed} ({len(idx)} pairs): avg CC "
-                    f"{per[key]['runs'][-1]['cc_average']:.3f} ({time.perf_counter() - t:.0f} s)")
-            per[key]["pairs"] = max(1, int(round(frac * n)))
+                      "pretrained": cfg.pretrained} if arm == "controlnet_mae" else {}
+                pred = _train(cfg, data, f"le_{arm}_{frac:g}", seed, AIA, train_idx=idx, **kw)
+                per[key]["runs"].append(_flat(score_channels(pred, data["test"][:, 1:], AIA)))
+                log(f"[translation] {key} seed {seed}: avg CC "
+                    f"{per[key]['runs'][-1]['cc_average']:.3f}")
     summary = {k: {m: summarise([r[m] for r in v["runs"]]) for m in v["runs"][0]}
                for k, v in per.items()}
     comparisons = {f"{frac:g}": compare(
@@ -163,23 +198,29 @@ def label_efficiency(cfg, data, log, model_a: list[dict] | None = None) -> dict[
 
 def run(cfg: TranslationBenchmarkConfig, log: Callable[[str], None] = print,
         select: Callable[..., dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Every arm of ``cfg.arms``. The selection arm runs Tune trials, a layer above this one:
-    the benchmark script passes it in as ``select(cfg, data, log)`` (``dataset`` rows from
-    :func:`dataset`)."""
+    """Every arm of ``cfg.arms``. The greedy arm runs Tune trials, a layer above this one: the
+    benchmark script passes it in as ``select(cfg, data, log)`` (rows from :func:`dataset`)."""
     data = _load(cfg.root, cfg.image_size)
     log(f"[translation] {len(data['train'])} train / {len(data['val'])} val / "
-        f"{len(data['test'])} test frames at {cfg.image_size} px")
+        f"{len(data['test'])} test frames at {cfg.image_size} px, {len(AIA)} AIA passbands")
     out: dict[str, Any] = {}
-    if "hmi_to_aia" in cfg.arms:
-        out["hmi_to_aia"] = hmi_to_aia(cfg, data, log)
-    if "selection" in cfg.arms:
+    if "per_passband" in cfg.arms:
+        out["per_passband"] = per_passband(cfg, data, log)
+    if "multi_output" in cfg.arms:
+        out["multi_output"] = per_passband(cfg, data, log, multi=True)
+        if "per_passband" in out:
+            out["per_passband_minus_multi"] = multi_vs_per_passband(
+                cfg, data, out["per_passband"], out["multi_output"])
+    if "greedy" in cfg.arms:
         if select is None:
-            raise ValueError("the selection arm needs select= (see benchmarks/translation.py)")
-        out["selection"] = select(cfg, data, log)
+            raise ValueError("the greedy arm needs select= (see benchmarks/translation.py)")
+        out["greedy"] = select(cfg, data, log)
     if "label_efficiency" in cfg.arms:
-        model_a = out.get("hmi_to_aia", {}).get("per_seed", {}).get("model_a")
-        out["label_efficiency"] = label_efficiency(cfg, data, log, model_a)
+        out["label_efficiency"] = label_efficiency(cfg, data, log)
+    for arm in ("per_passband", "multi_output"):  # per-image arrays: in the intervals only
+        out.get(arm, {}).pop("per_image", None)
     return out
 
 
-__all__ = ["AIA", "CHANNELS", "TranslationBenchmarkConfig", "dataset", "run"]
+__all__ = ["AIA", "CHANNELS", "SUN_ROOT", "TRANSLATION_SUN", "TranslationBenchmarkConfig",
+           "dataset", "run", "sun_groups"]

@@ -1,5 +1,6 @@
-"""``solarray evaluate translation``: Park 2019's table (CC, RE, PPE10 per generated passband and
-their average, on inverse-scaled on-disk pixels) for translation checkpoints and the baselines,
+"""``solarray evaluate translation``: Park 2019's table (CC, mean |RE| — Park's average RE — with
+the signed mean beside it, PPE10 per generated passband and their average, on inverse-scaled
+on-disk pixels; the fine-scale power ratio for realism) for translation checkpoints and the baselines,
 plus side-by-side PNGs (input, target, generated, difference)."""
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from solarray.core.frame import FRAME_RSUN
 from solarray.translate.evaluate import evaluate_translation
 from solarray.translate.evaluation import format_table
 
-HELP = ("translation models: CC, RE and PPE10 per generated passband (Park 2019), physical units "
-        "on the disk, with side-by-side PNGs")
+HELP = ("translation models: CC, mean |RE| (and signed), PPE10 per generated passband (Park 2019) "
+        "in physical units on the disk, fine-scale power ratio, with side-by-side PNGs")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -1,5 +1,7 @@
 """``solarray translate``: Pix2Pix translation (Park 2019) — ``train`` one model, ``select`` the
-best input channels with one parallel Ray Tune trial per combination (resumable)."""
+best input channels with one parallel Ray Tune trial per combination (resumable); ``select
+--greedy`` is Lim 2021's search (best single input, then the best second given it, then the
+third), each round's candidates as parallel trials."""
 
 from __future__ import annotations
 
@@ -12,9 +14,14 @@ from solarray.data.dataset import channels_of, image_size_of, require_shards, re
 from solarray.models import list_models
 from solarray.models.pretrained import require_encoder
 from solarray.translate.data import check_channels, load_stack
-from solarray.translate.selection import combinations_of, format_selection
+from solarray.translate.selection import (
+    combinations_of,
+    format_greedy,
+    format_selection,
+    greedy_candidates,
+)
 from solarray.translate.training import TranslationRun, run_channels, train_translation
-from solarray.tune.channel_selection import SelectionSettings, run_selection
+from solarray.tune.channel_selection import SelectionSettings, run_greedy, run_selection
 from solarray.tune.experiment import TuneRun
 from solarray.tune.runner import SweepInterrupted, datasets_from_dir
 from solarray.tune.space import SweepError
@@ -64,7 +71,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_select_arguments(s: argparse.ArgumentParser) -> None:
     """``select``'s own flags (also used by ``jobs/translate_select.py``)."""
-    s.add_argument("--inputs-max", type=int, default=3, help="largest input combination")
+    s.add_argument("--inputs-max", type=int, default=3,
+                   help="largest input combination (with --greedy: the number of rounds)")
+    s.add_argument("--greedy", action="store_true",
+                   help="Lim 2021's greedy search: best single input, then the best second "
+                        "given it, … up to --inputs-max (one sweep of parallel trials a round)")
     s.add_argument("--channels", default=None,
                    help="comma-separated candidate channels (default: the data's AIA channels)")
     s.add_argument("--gan", action="store_true", help="train Model B in every trial")
@@ -135,7 +146,13 @@ def _select(args: argparse.Namespace) -> int:
     candidates = _names(args.channels) or tuple(c for c in available if c.startswith("aia"))
     try:
         check_channels(available, candidates, f"--data {args.data}")
-        combos = combinations_of(candidates, args.inputs_max)
+        if args.greedy:
+            if args.inputs_max < 1:
+                raise ValueError(f"--inputs-max must be >= 1, got {args.inputs_max}")
+            greedy_candidates(candidates, candidates[:args.inputs_max - 1])
+            combos = greedy_candidates(candidates, [])
+        else:
+            combos = combinations_of(candidates, args.inputs_max)
     except ValueError as err:
         raise UsageError(str(err)) from None
     for flag, v, low in (("--trial-workers", args.trial_workers, 1),
@@ -154,11 +171,18 @@ def _select(args: argparse.Namespace) -> int:
         require_split("--data", args.data, split, "add data from other months (test = January, "
                       "validation = March)")
     connect(quiet=False, log_to_driver=True)
-    print(f"Selecting inputs among {', '.join(candidates)}: {len(combos)} combination(s), "
+    kind = (f"greedily in {args.inputs_max} round(s), {len(combos)} trial(s) in the first"
+            if args.greedy else f"{len(combos)} combination(s)")
+    print(f"Selecting inputs among {', '.join(candidates)}: {kind}, "
           f"{args.max_concurrent} trial(s) at a time")
     train, val, channels, _ = datasets_from_dir(args.data)
     images = load_stack(args.data, channels, args.rank_split)
     try:
+        if args.greedy:
+            tables = run_greedy(settings, run, train, val, channels, images, args.inputs_max)
+            print(format_greedy(tables))
+            print(f"Greedy ranking: {os.path.join(run.storage_path, args.name + '_greedy.json')}")
+            return 0
         table, outcome = run_selection(settings, run, train, val, channels, images)
     except SweepError as err:
         raise UsageError(str(err)) from None

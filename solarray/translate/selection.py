@@ -4,6 +4,10 @@ The sweep itself (one Ray Tune trial per combination) is
 :mod:`solarray.tune.channel_selection`; this module enumerates the combinations and re-scores
 each trial's checkpoint on held-out images in physical units on the disk, ranking by the average
 CC over the predicted channels (Lim 2021's criterion) with the minimum CC alongside.
+
+Lim's greedy search (:func:`greedy_candidates`, :func:`best_inputs`, :func:`greedy_table`,
+:func:`best_per_target`): round 1 tries every single input, round k adds each remaining channel
+to the best set of round k − 1; each candidate set predicts every candidate it does not see.
 """
 
 from __future__ import annotations
@@ -88,4 +92,85 @@ def format_selection(table) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["PARAM", "combinations_of", "format_selection", "rank_selection"]
+def greedy_candidates(candidates: Sequence[str], chosen: Sequence[str]) -> list[list[str]]:
+    """The input sets of the next greedy round: ``chosen`` plus each candidate not in it, in
+    candidate order; ValueError when no candidate would be left to predict."""
+    candidates, chosen = list(candidates), list(chosen)
+    if len(set(candidates)) != len(candidates):
+        raise ValueError(f"duplicate channels in {candidates}")
+    unknown = [c for c in chosen if c not in candidates]
+    if unknown:
+        raise ValueError(f"chosen input(s) {unknown} are not candidates ({candidates})")
+    if len(chosen) + 2 > len(candidates):
+        raise ValueError(f"a greedy round with {len(chosen) + 1} input(s) needs more than "
+                         f"{len(chosen) + 1} candidate channels (got {len(candidates)}); "
+                         "lower --inputs-max")
+    return [[*chosen, c] for c in candidates if c not in chosen]
+
+
+def best_inputs(table) -> list[str]:
+    """The input set of a ranked round's best finite average CC (ValueError when none)."""
+    ok = table[np.isfinite(table["cc_mean"].to_numpy(dtype=float))]
+    if ok.empty:
+        raise ValueError("no trial of the round has a finite average CC")
+    return str(ok.sort_values("cc_mean", ascending=False, kind="stable").iloc[0]["inputs"]
+               ).split("+")
+
+
+def _targets(tables) -> list[str]:
+    cols: list[str] = []
+    for t in tables:
+        cols += [c[3:] for c in t.columns if c.startswith("cc_") and c[3:] not in
+                 ("mean", "min") and c[3:] not in cols]
+    return cols
+
+
+def greedy_table(tables) -> list[dict[str, Any]]:
+    """Lim 2021's table from the ranked rounds (round 1 first): per round, the best input set,
+    its average and minimum CC and its CC for every target passband (NaN for its own inputs)."""
+    rows = []
+    for k, t in enumerate(tables, 1):
+        best = "+".join(best_inputs(t))
+        r = t[t["inputs"] == best].iloc[0]
+        rows.append({"round": k, "inputs": best, "n_trials": int(len(t)),
+                     "cc_mean": float(r["cc_mean"]), "cc_min": float(r["cc_min"]),
+                     **{f"cc_{c}": float(r.get(f"cc_{c}", np.nan)) for c in _targets(tables)}})
+    return rows
+
+
+def best_per_target(tables) -> list[dict[str, Any]]:
+    """Per target passband and round: the candidate input set with the highest CC for it."""
+    rows = []
+    for c in _targets(tables):
+        row: dict[str, Any] = {"target": c}
+        for k, t in enumerate(tables, 1):
+            col = t.get(f"cc_{c}")
+            if col is None or not np.isfinite(col.to_numpy(dtype=float)).any():
+                row[f"best_{k}"], row[f"cc_{k}"] = "", float("nan")
+                continue
+            i = int(np.nanargmax(col.to_numpy(dtype=float)))
+            row[f"best_{k}"], row[f"cc_{k}"] = str(t.iloc[i]["inputs"]), float(col.iloc[i])
+        rows.append(row)
+    return rows
+
+
+def format_greedy(tables) -> str:
+    """The greedy path (Lim's table) and, per target, the best input set of each round."""
+    path = greedy_table(tables)
+    targets = _targets(tables)
+    lines = [f"{'round':>5} {'inputs':<28} {'avg CC':>7} {'min CC':>7}  "
+             + " ".join(f"{c:>8}" for c in targets)]
+    for r in path:
+        per = " ".join(f"{r[f'cc_{c}']:8.3f}" if np.isfinite(r[f"cc_{c}"]) else f"{'·':>8}"
+                       for c in targets)
+        lines.append(f"{r['round']:>5} {r['inputs']:<28} {r['cc_mean']:7.3f} "
+                     f"{r['cc_min']:7.3f}  {per}")
+    lines.append("best input set per target passband and round (CC):")
+    for r in best_per_target(tables):
+        lines.append(f"  {r['target']:<9} " + "; ".join(
+            f"{k}: {r[f'best_{k}']} ({r[f'cc_{k}']:.3f})" for k in range(1, len(tables) + 1)))
+    return "\n".join(lines)
+
+
+__all__ = ["PARAM", "best_inputs", "best_per_target", "combinations_of", "format_greedy",
+           "format_selection", "greedy_candidates", "greedy_table", "rank_selection"]

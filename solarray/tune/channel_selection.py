@@ -7,19 +7,30 @@ combination to every other candidate channel (``objective_config.pool``). Tune w
 ``val_cc_mean`` (Pearson r in scaled units on validation batches; ASHA off unless ``asha``).
 The ranking (:func:`solarray.translate.selection.rank_selection`) re-scores every checkpoint in
 physical units on the disk.
+
+:func:`run_greedy` is Lim 2021's greedy search: one sweep per round (round k's candidate sets
+as parallel trials), the best set of a round carried into the next.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from solarray.core.atomic import write_json
-from solarray.translate.selection import PARAM, combinations_of, rank_selection
+from solarray.translate.selection import (
+    PARAM,
+    best_inputs,
+    best_per_target,
+    combinations_of,
+    greedy_candidates,
+    greedy_table,
+    rank_selection,
+)
 from solarray.tune.experiment import TuneRun
 from solarray.tune.runner import run_sweep
 from solarray.tune.space import Sweep, parse_sweep
@@ -44,9 +55,11 @@ class SelectionSettings:
     trial_workers: int = 1
     cpus_per_worker: float = 1.0
     name: str = "translate_select"
+    combos: tuple[tuple[str, ...], ...] = ()  # the input sets to try; () → every combination
 
     def sweep(self) -> Sweep:
-        combos = combinations_of(self.candidates, self.inputs_max)
+        combos = ([list(c) for c in self.combos] if self.combos
+                  else combinations_of(self.candidates, self.inputs_max))
         base = {"model_config": {"preset": self.preset, **self.model_config},
                 "objective_config": {"gan_weight": self.gan_weight,
                                      "pool": list(self.candidates)},
@@ -86,4 +99,36 @@ def run_selection(settings: SelectionSettings, run: TuneRun, train_ds, val_ds,
     return table, outcome
 
 
-__all__ = ["SelectionSettings", "run_selection"]
+def run_greedy(settings: SelectionSettings, run: TuneRun, train_ds, val_ds,
+               channels: Sequence[str], images: np.ndarray, rounds: int = 3,
+               log: Callable[[str], None] = print, tune_callbacks: Sequence[Any] = ()):
+    """Lim 2021's greedy selection: round 1 ranks every single candidate, round k every
+    candidate added to round k − 1's best set, each round one sweep ``<name>_r<k>`` of parallel
+    trials (resumable like any sweep). Writes ``greedy.json`` (the path, the best set per
+    target, every round's ranking) under the storage path. → the ranked round tables."""
+    if rounds < 1:
+        raise ValueError(f"greedy rounds must be >= 1, got {rounds}")
+    # the last round must leave a channel to predict: check before any trial runs
+    greedy_candidates(settings.candidates, settings.candidates[:rounds - 1])
+    chosen: list[str] = []
+    tables = []
+    for k in range(1, rounds + 1):
+        combos = tuple(tuple(c) for c in greedy_candidates(settings.candidates, chosen))
+        name = f"{run.name or settings.name}_r{k}"
+        log(f"Greedy round {k}: {len(combos)} input set(s) "
+            f"{'+'.join(chosen) + ' + one more' if chosen else '(single inputs)'}")
+        table, _ = run_selection(replace(settings, combos=combos, name=name),
+                                 replace(run, name=name), train_ds, val_ds, channels, images,
+                                 log=log, tune_callbacks=tune_callbacks)
+        tables.append(table)
+        chosen = best_inputs(table)
+        log(f"Greedy round {k}: best {'+'.join(chosen)} (avg CC "
+            f"{table['cc_mean'].max():.3f})")
+    write_json(Path(run.storage_path) / f"{run.name or settings.name}_greedy.json",
+               {"candidates": list(settings.candidates), "path": greedy_table(tables),
+                "best_per_target": best_per_target(tables),
+                "rounds": [t.to_dict(orient="records") for t in tables]}, indent=1)
+    return tables
+
+
+__all__ = ["SelectionSettings", "run_greedy", "run_selection"]
