@@ -25,7 +25,7 @@ def test_paper_preset_is_the_seed_encoder():
     assert [c.out_channels for c in convs] == [64, 128, 256, 512, 512, 512, 512, 512]
     assert [c.kernel_size[0] for c in convs] == [4, 4, 4, 4, 4, 3, 3, 3]
     assert [c.stride[0] for c in convs] == [2, 2, 1, 1, 1, 1, 2, 2]
-    assert m.fc_mu.out_features == 512 and m.config.feature_size == 8
+    assert m.fc_mu.out_features == 512 and m.config.feature_size == 4  # unpadded: Table 1
     # last decoder layer: no BN/ReLU, outputs the 12 channels
     assert m.decoder[-1].bn is None and m.decoder[-1].conv.out_channels == 12
 

@@ -6,8 +6,15 @@ Encoder: one ``Conv2d(kernel, stride)`` + BatchNorm + ReLU per entry of ``filter
 filters; kernels 4,4,4,4,4,3,3,3; strides 2,2,1,1,1,1,2,2), flattened, then two linear heads (μ and
 log σ of the latent). Decoder: a linear layer back to the last feature map, then the same layers
 in reverse as ``ConvTranspose2d`` — BN + ReLU after each except the last, which outputs the ``C``
-channels in the shards' scaled units. Stride-1 even kernels pad asymmetrically so every layer
-keeps an exact size (``H / Π strides``).
+channels in the shards' scaled units.
+
+``padding``: ``"valid"`` (the ``paper`` preset) convolves without padding, as the seed's Table 1
+model sizes imply — 128 → 63 → 30 → 27 → 24 → 21 → 19 → 9 → 4, a 4×4×512 map, so the three linear
+layers hold 3·8192·K weights and the model is 131.2 / 155.2 / 203.2 / 299.2 MiB of float32
+parameters for K = 256 / 512 / 1024 / 2048 (seed: 131.1 / 155.3 / 203.3 / 299.3 MB); the decoder's
+transposed convolutions add the ``output_padding`` that restores each encoder size exactly.
+``"same"`` (``tiny``/``small``) pads so every layer gives exactly ``H / stride`` (stride-1 even
+kernels pad asymmetrically): an 8×8 map at the paper's layers, 203 / 299 / 491 / 875 MiB.
 
 The decoder's own σ (the sigma-VAE's calibrated likelihood) lives here too so it is trained and
 checkpointed with the weights: ``sigma_mode`` ``scalar`` (one learnable log σ), ``channel`` (one
@@ -31,6 +38,7 @@ from solarray.models.registry import register
 SEED_CHANNELS: tuple[str, ...] = ("aia94", "aia131", "aia171", "aia193", "aia211", "aia304",
                                   "aia335", "aia1600", "aia1700", "hmi_bx", "hmi_by", "hmi_bz")
 BOTTLENECKS = (256, 512, 1024, 2048)
+PADDINGS = ("same", "valid")
 
 
 @dataclass
@@ -44,6 +52,7 @@ class SigmaVAEConfig:
     strides: tuple[int, ...] = (2, 2, 1, 1, 1, 1, 2, 2)
     bottleneck: int = 256  # latent dimensions (seed: 256, 512, 1024 or 2048)
     sigma_mode: str = "scalar"  # decoder σ: scalar | channel | analytic
+    padding: str = "same"  # "same" (H / Π strides) | "valid" (unpadded, the seed's sizes)
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "tiny": dict(image_size=32, filters=(8, 16, 32), kernels=(4, 4, 3), strides=(2, 2, 2),
@@ -52,7 +61,7 @@ class SigmaVAEConfig:
                       strides=(2, 2, 2, 1, 2), bottleneck=128),
         "paper": dict(image_size=128, filters=(64, 128, 256, 512, 512, 512, 512, 512),
                       kernels=(4, 4, 4, 4, 4, 3, 3, 3), strides=(2, 2, 1, 1, 1, 1, 2, 2),
-                      bottleneck=256),
+                      bottleneck=256, padding="valid"),
     }
 
     def __post_init__(self) -> None:
@@ -67,10 +76,17 @@ class SigmaVAEConfig:
         if any(s not in (1, 2) or k < s for k, s in zip(self.kernels, self.strides, strict=True)):
             raise ValueError(f"SigmaVAEConfig: strides must be 1 or 2 and kernels ≥ stride, got "
                              f"{self.strides}, {self.kernels}")
+        if self.padding not in PADDINGS:
+            raise ValueError(f"SigmaVAEConfig.padding must be one of {', '.join(PADDINGS)}, "
+                             f"got {self.padding!r}")
         total = 1
         for s in self.strides:
             total *= s
-        if self.image_size <= 0 or self.image_size % total:
+        if self.padding == "valid":
+            if self.image_size <= 0 or min(self.map_sizes) < 1:
+                raise ValueError(f"SigmaVAEConfig.image_size {self.image_size} is too small for "
+                                 f"unpadded kernels {self.kernels} (sizes {self.map_sizes})")
+        elif self.image_size <= 0 or self.image_size % total:
             raise ValueError(f"SigmaVAEConfig.image_size {self.image_size} must be a positive "
                              f"multiple of the total stride {total}")
         if self.bottleneck < 1:
@@ -80,12 +96,18 @@ class SigmaVAEConfig:
                              f"got {self.sigma_mode!r}")
 
     @property
+    def map_sizes(self) -> tuple[int, ...]:
+        """Side of the input and of each encoder layer's output, pixels."""
+        sizes = [self.image_size]
+        for k, s in zip(self.kernels, self.strides, strict=True):
+            h = sizes[-1]
+            sizes.append(h // s if self.padding == "same" else (h - k) // s + 1)
+        return tuple(sizes)
+
+    @property
     def feature_size(self) -> int:
         """Side of the encoder's last feature map, pixels."""
-        size = self.image_size
-        for s in self.strides:
-            size //= s
-        return size
+        return self.map_sizes[-1]
 
 
 def _same_pad(kernel: int, stride: int) -> tuple[int, int, int, int]:
@@ -96,9 +118,9 @@ def _same_pad(kernel: int, stride: int) -> tuple[int, int, int, int]:
 
 
 class _Down(nn.Module):
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int):
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, same: bool = True):
         super().__init__()
-        self.pad = _same_pad(kernel, stride)
+        self.pad = _same_pad(kernel, stride) if same else (0, 0, 0, 0)
         self.conv = nn.Conv2d(cin, cout, kernel, stride=stride)
         self.bn = nn.BatchNorm2d(cout)
 
@@ -107,19 +129,21 @@ class _Down(nn.Module):
 
 
 class _Up(nn.Module):
-    """Mirror of :class:`_Down`: transposed conv, cropped to exactly ``H · stride`` (the inverse of
-    the asymmetric padding); BN + ReLU unless ``last``."""
+    """Mirror of :class:`_Down`: transposed conv back to ``size`` pixels — cropped (the inverse of
+    the asymmetric "same" padding) or, unpadded, with the ``output_padding`` the encoder's floor
+    dropped; BN + ReLU unless ``last``."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int, last: bool):
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, last: bool,
+                 size: int, size_in: int, same: bool = True):
         super().__init__()
-        self.stride = stride
-        self.lo = _same_pad(kernel, stride)[0]
-        self.conv = nn.ConvTranspose2d(cin, cout, kernel, stride=stride)
+        self.size = size
+        self.lo = _same_pad(kernel, stride)[0] if same else 0
+        extra = 0 if same else size - ((size_in - 1) * stride + kernel)
+        self.conv = nn.ConvTranspose2d(cin, cout, kernel, stride=stride, output_padding=extra)
         self.bn = None if last else nn.BatchNorm2d(cout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[2] * self.stride, x.shape[3] * self.stride
-        y = self.conv(x)[:, :, self.lo:self.lo + h, self.lo:self.lo + w]
+        y = self.conv(x)[:, :, self.lo:self.lo + self.size, self.lo:self.lo + self.size]
         return y if self.bn is None else F.relu(self.bn(y))
 
 
@@ -136,9 +160,10 @@ class SigmaVAE(nn.Module):
         super().__init__()
         self.config = c = config
         n_ch = len(c.channels)
+        same = c.padding == "same"
         downs, cin = [], n_ch
         for f, k, s in zip(c.filters, c.kernels, c.strides, strict=True):
-            downs.append(_Down(cin, f, k, s))
+            downs.append(_Down(cin, f, k, s, same))
             cin = f
         self.encoder = nn.Sequential(*downs)
         flat = c.filters[-1] * c.feature_size**2
@@ -147,9 +172,11 @@ class SigmaVAE(nn.Module):
         self.fc_decode = nn.Linear(c.bottleneck, flat)
         ups = []
         outs = list(reversed((n_ch, *c.filters[:-1])))
-        layers = list(reversed(list(zip(c.filters, c.kernels, c.strides, strict=True))))
-        for i, ((f, k, s), cout) in enumerate(zip(layers, outs, strict=True)):
-            ups.append(_Up(f, cout, k, s, last=i == len(layers) - 1))
+        sizes = c.map_sizes
+        layers = list(reversed(list(zip(c.filters, c.kernels, c.strides, sizes[:-1], sizes[1:],
+                                        strict=True))))
+        for i, ((f, k, s, size, size_in), cout) in enumerate(zip(layers, outs, strict=True)):
+            ups.append(_Up(f, cout, k, s, i == len(layers) - 1, size, size_in, same))
         self.decoder = nn.Sequential(*ups)
         if c.sigma_mode == "scalar":
             self.log_sigma = nn.Parameter(torch.zeros(()))
@@ -197,4 +224,11 @@ class SigmaVAE(nn.Module):
         return {"mu": self.encode(x)[0]}
 
 
-__all__ = ["BOTTLENECKS", "SEED_CHANNELS", "SigmaVAE", "SigmaVAEConfig"]
+def parameter_mib(model: nn.Module) -> float:
+    """Model size as the seed's Table 1 counts it (our reading): bytes of every trainable
+    parameter (float32: 4 bytes each; BatchNorm running statistics excluded) / 2**20."""
+    return sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
+
+
+__all__ = ["BOTTLENECKS", "PADDINGS", "SEED_CHANNELS", "SigmaVAE", "SigmaVAEConfig",
+           "parameter_mib"]
