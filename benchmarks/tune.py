@@ -77,8 +77,9 @@ def run_arm(sweep, resolved, points, train_ds, val_ds, channels, storage: str, n
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
     from solarray.tune.callbacks import release_callback, release_placement_groups
-    from solarray.tune.runner import DRIVER_RESOURCES
+    from solarray.tune.runner import runs_in_trial, trial_resources
 
+    startup = startup_recorder()
     root = os.path.join(storage, name)
     setup = {"sweep": sweep.to_dict(), "source": sweep.source,
              "overrides": resolved.runner_overrides(channels),
@@ -89,14 +90,16 @@ def run_arm(sweep, resolved, points, train_ds, val_ds, channels, storage: str, n
         reduction_factor=sweep.asha.reduction_factor) if asha else FIFOScheduler()
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(trial, train_ds=train_ds, val_ds=val_ds,
-                                                 setup=setup), DRIVER_RESOURCES),
+                                                 setup=setup), trial_resources(resolved)),
         param_space={"point": tune.grid_search(points)},
         tune_config=tune.TuneConfig(num_samples=1, scheduler=scheduler,
-                                    max_concurrent_trials=1, reuse_actors=False,
+                                    max_concurrent_trials=resolved.max_concurrent,
+                                    reuse_actors=runs_in_trial(resolved.trial_workers),
                                     **({} if asha else {"metric": sweep.metric,
                                                         "mode": sweep.mode})),
         run_config=tune.RunConfig(name=name, storage_path=storage, verbose=0,
-                                  callbacks=[release_callback(Path(setup["train_root"]))],
+                                  callbacks=[release_callback(Path(setup["train_root"])),
+                                             startup],
                                   failure_config=tune.FailureConfig(max_failures=0)))
     try:
         grid = tuner.fit()
@@ -112,9 +115,49 @@ def run_arm(sweep, resolved, points, train_ds, val_ds, channels, storage: str, n
         i = points.index(r.config["point"])
         trials.append({"point": i, "steps": int(r.metrics["step"]),
                        "metric": float(r.metrics[sweep.metric]),
-                       "time_s": float(r.metrics.get("time_total_s", float("nan")))})
+                       "time_s": float(r.metrics.get("time_total_s", float("nan"))),
+                       "startup_s": startup.startup_s.get(r.metrics["trial_id"]),
+                       "launched": startup.launched.get(r.metrics["trial_id"])})
     shutil.rmtree(root, ignore_errors=True)
     return {"trials": sorted(trials, key=lambda t: t["point"])}
+
+
+def startup_recorder():
+    """A Tune callback timing each trial from its launch (``on_trial_start``, on the driver) to
+    the end of its first training step (the loop's ``first_step_time`` in its first report):
+    ``.startup_s[trial_id]`` in seconds."""
+    import time
+
+    from ray.tune import Callback
+
+    class StartupRecorder(Callback):
+        def __init__(self) -> None:
+            self.launched: dict[str, float] = {}
+            self.startup_s: dict[str, float] = {}
+
+        def on_trial_start(self, iteration, trials, trial, **info):
+            self.launched.setdefault(trial.trial_id, time.time())
+
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            t = result.get("first_step_time")
+            if trial.trial_id not in self.startup_s and t is not None:
+                self.startup_s[trial.trial_id] = round(t - self.launched[trial.trial_id], 3)
+
+    return StartupRecorder()
+
+
+def startup_split(runs: dict[str, list[dict]], concurrent: int = 1
+                  ) -> tuple[list[float], list[float]]:
+    """Start-up seconds of the first ``concurrent`` trials launched in every sweep (each in a new
+    Tune actor), and of all later trials (in a reused actor when trials train in it)."""
+    first, later = [], []
+    for sweeps in runs.values():
+        for run in sweeps:
+            timed = sorted((t for t in run["trials"] if t["startup_s"] is not None),
+                           key=lambda t: t["launched"])
+            first += [t["startup_s"] for t in timed[:concurrent]]
+            later += [t["startup_s"] for t in timed[concurrent:]]
+    return first, later
 
 
 def best_point(trials: list[dict], mode: str) -> int:
@@ -127,7 +170,9 @@ FLAGS = {"--samples": (4, "fixed trials per arm"),
          "--steps": (24, "steps of a full trial (ASHA max_t)"),
          "--repeats": (3, "interleaved rounds of both arms"),
          "--seed": (0, "seed of the fixed trial points"),
-         "--trial-workers": (1, "Ray Train workers per trial (0: the loop in the trial's process)"),
+         "--trial-workers": (1, "workers per trial (1: the loop in the trial's Tune actor; "
+                                "more: a Ray Train run per trial)"),
+         "--max-concurrent": (1, "trials at a time (compared at the same ASHA rung)"),
          "--work": "/tmp/tune_bench"}
 
 
@@ -139,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     from solarray.tune.experiment import TuneRun, resolve
     from solarray.tune.runner import datasets_from_dir
     from solarray.tune.space import load_sweep, parse_sweep
+    from solarray.tune.trials import trial_datasets
 
     os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
     shutil.rmtree(args.work, ignore_errors=True)
@@ -153,9 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     sweep = parse_sweep(raw, source="bench sweep")
     resolved = resolve(sweep, TuneRun(name="bench", storage_path=args.work,
                                       samples=args.samples, steps=args.steps,
-                                      trial_workers=args.trial_workers))
+                                      trial_workers=args.trial_workers,
+                                      max_concurrent=args.max_concurrent))
     connect(num_cpus=2, object_store_memory=512 * 1024**2)
     train_ds, val_ds, channels, _ = datasets_from_dir(shards, probe_rows=64)
+    train_ds, val_ds = trial_datasets(sweep, channels, train_ds, val_ds)  # as run_sweep does
     points = fixed_points(sweep, args.samples, args.seed)
     print(f"{n} toy samples; {args.samples} fixed trials × {args.steps} steps; rungs every "
           f"{every} steps; load average {os.getloadavg()[0]:.1f}")
@@ -179,11 +227,14 @@ def main(argv: list[str] | None = None) -> int:
                                 repeats=args.repeats, progress=progress)
     steps = {k: [float(sum(t["steps"] for t in r["trials"])) for r in v] for k, v in runs.items()}
     best = {k: [best_point(r["trials"], sweep.mode) for r in v] for k, v in runs.items()}
+    first, later = startup_split(runs, args.max_concurrent)
     res = {"wall_s": {k: arms_mod.summary(v) for k, v in walls.items()},
            "trial_steps": {k: arms_mod.summary(v) for k, v in steps.items()},
            "ratio_wall": arms_mod.ratio(walls["asha"], walls["full"]),
            "ratio_trial_steps": arms_mod.ratio(steps["asha"], steps["full"]),
            "best_point": best, "runs": runs, "points": points,
+           "startup_s": {"first_trial": arms_mod.summary(first),
+                         "later_trials": arms_mod.summary(later)},
            "trial_steps_full": args.samples * args.steps,
            "load_average": [load0, os.getloadavg()[0]]}
     print(f"\n## ASHA vs the same {args.samples} trials without a scheduler ({args.repeats} "
@@ -193,10 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     for k, label in (("full", "no scheduler (every trial to the end)"), ("asha", "ASHA")):
         print(f"| {label} | {arms_mod.format_spread(res['wall_s'][k], 's', 1)} | "
               f"{arms_mod.format_spread(res['trial_steps'][k], '', 0)} | {best[k]} |")
+    print(f"Trial start-up (launch → first step): first {args.max_concurrent} trial(s) of a sweep "
+          f"{arms_mod.format_spread(res['startup_s']['first_trial'], 's', 2)}, later trials "
+          f"{arms_mod.format_spread(res['startup_s']['later_trials'], 's', 2)}")
     print(f"ASHA / full: wall {arms_mod.format_spread(res['ratio_wall'], '×', 2)}; trial-steps "
           f"{arms_mod.format_spread(res['ratio_trial_steps'], '×', 2)}")
     cfg = {"sweep": raw, "samples": args.samples, "steps": args.steps, "repeats": args.repeats,
-           "seed": args.seed, "max_concurrent": 1, "trial_workers": args.trial_workers}
+           "seed": args.seed, "max_concurrent": args.max_concurrent,
+           "trial_workers": args.trial_workers}
     BENCH.finish(cfg, res, [args.seed])
     return 0
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from solarray.ops.memory_pressure import spill_stats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +24,7 @@ def test_spill_stats_read_rays_memory_summary():
     assert spill_stats("Plasma memory usage 0 MiB, 0 objects")["spilled_mib"] == 0
 
 
+@pytest.mark.cluster
 def test_ingest_of_more_than_the_object_store_completes(tmp_path):
     out = tmp_path / "memory_pressure.json"
     done = subprocess.run(

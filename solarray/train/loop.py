@@ -45,6 +45,7 @@ from solarray.train.data_size import model_config_of
 from solarray.train.objectives import get_objective
 from solarray.train.optim import build_optimizers, prepare_kwargs, train_step
 from solarray.train.resources import fit_workers_to_cluster
+from solarray.train.session import InProcessSession, RayTrainSession
 from solarray.train.shard_input import (  # noqa: F401  (re-exported: solarray.train.loop API)
     check_pretraining_data,
     default_channels,
@@ -71,16 +72,20 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: flo
 
 def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
     """Ray Train entry point. ``loop_config`` = ``{"train": TrainConfig dict, "columns": [...],
-    "local": bool}`` as built by :func:`fit`. Returns (rank 0) ``{"start_step", "final_step",
-    "resumed_from", "world_size"}``."""
-    import ray.train
+    "local": bool, "val": bool}`` as built by :func:`fit`. Returns (rank 0) ``{"start_step",
+    "final_step", "resumed_from", "world_size", "metrics"}``."""
+    return run_training_loop(loop_config, RayTrainSession())
+
+
+def run_training_loop(loop_config: dict[str, Any], session) -> dict[str, Any]:
+    """The loop itself, with data and reports from ``session`` (:mod:`solarray.train.session`:
+    a Ray Train worker, or this process for a one-worker Tune trial)."""
     import ray.train.torch
 
     cfg = TrainConfig.from_dict(loop_config["train"], source="train_loop_config")
-    local = bool(loop_config.get("local", False))
+    local = bool(loop_config.get("local", False)) or session.local
     columns = list(loop_config["columns"])
-    ctx = ray.train.get_context()
-    rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    rank, world = session.rank, session.world
     run_dir = cfg.run_dir
 
     if cfg.torch_threads:
@@ -106,7 +111,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
             resumed_from = str(latest[1])
             start_step = load_training_checkpoint(latest[1], model, optimizer, scheduler, scaler)
     else:
-        ckpt = ray.train.get_checkpoint()
+        ckpt = session.checkpoint()
         if ckpt is not None:
             with ckpt.as_directory() as d:
                 resumed_from = ckpt.path
@@ -117,8 +122,9 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
 
     dtypes = {c: dt for c, dt in {**objective.required, **objective.optional}.items()
               if c in columns}
-    shard = ray.train.get_dataset_shard("train")
-    val_batches = read_val_batches(cfg, dtypes, device, rank) if loop_config.get("val") else None
+    shard = session.shard("train")
+    val_batches = (read_val_batches(cfg, session.shard("val"), dtypes, device, rank)
+                   if loop_config.get("val") else None)
     if local and not cfg.local_storage:
         raise ValueError("num_workers=0 (local mode) needs a filesystem storage_path, "
                          f"got {cfg.storage_path}")
@@ -130,6 +136,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
         truncate_metrics(metrics_path, start_step)
 
     step, epoch = start_step, 0
+    first_step_time = None  # unix time the first step of this attempt finished (start-up cost)
     sums: dict[str, Any] = {}
     n_since, t_since, cpu_since = 0, time.perf_counter(), time.process_time()
     wait = 0.0  # seconds this worker spent waiting for the next batch since the last report
@@ -152,6 +159,8 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                                                 f"rank {rank} at step {step}")
             scheduler.step()
             step += 1
+            if first_step_time is None:
+                first_step_time = time.time()
 
             # Accumulate on the device; converting to floats only at report time avoids a
             # host sync per step on GPU.
@@ -181,7 +190,8 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                                samples_per_cpu_s=cfg.batch_size * n_since / cpu,
                                data_wait_frac=wait / elapsed,
                                # the previous report's seconds over this window's
-                               report_frac=reporting / elapsed)
+                               report_frac=reporting / elapsed,
+                               first_step_time=first_step_time)
                 if val_batches is not None:
                     metrics.update(mean_across_workers(
                         validate(objective, model, val_batches, use_amp, device), device))
@@ -190,10 +200,10 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
                     with open(metrics_path, "a") as fh:
                         fh.write(json.dumps(metrics) + "\n")
                 if do_ckpt:
-                    _checkpoint_and_report(cfg, local, rank, metrics, model, optimizer,
-                                           scheduler, scaler, step)
+                    _checkpoint_and_report(cfg, session, local, rank, metrics, model,
+                                           optimizer, scheduler, scaler, step)
                 else:
-                    ray.train.report(metrics)
+                    session.report(metrics)
                 sums, n_since, wait = {}, 0, 0.0
                 t_since, cpu_since = time.perf_counter(), time.process_time()
                 reporting = t_since - t_report
@@ -210,8 +220,9 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> dict[str, Any]:
             "world_size": world, "metrics": last_metrics}
 
 
-def _checkpoint_and_report(cfg: TrainConfig, local: bool, rank: int, metrics: dict[str, Any],
-                           model, optimizer, scheduler, scaler, step: int) -> None:
+def _checkpoint_and_report(cfg: TrainConfig, session, local: bool, rank: int,
+                           metrics: dict[str, Any], model, optimizer, scheduler, scaler,
+                           step: int) -> None:
     import ray.train
 
     name = checkpoint_name(step)
@@ -219,7 +230,7 @@ def _checkpoint_and_report(cfg: TrainConfig, local: bool, rank: int, metrics: di
         # No Ray checkpoint manager in local mode: write the run directory ourselves, atomically.
         save_run_checkpoint(cfg.run_dir, cfg.num_to_keep, model, optimizer, scheduler, scaler,
                             step, cfg.to_dict())
-        ray.train.report(metrics)
+        session.report(metrics)
         return
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = None
@@ -227,8 +238,8 @@ def _checkpoint_and_report(cfg: TrainConfig, local: bool, rank: int, metrics: di
             save_training_checkpoint(tmp, model, optimizer, scheduler, scaler, step,
                                      cfg.to_dict())
             checkpoint = ray.train.Checkpoint.from_directory(tmp)
-        ray.train.report(metrics, checkpoint=checkpoint,
-                         checkpoint_dir_name=name if checkpoint is not None else None)
+        session.report(metrics, checkpoint=checkpoint,
+                       checkpoint_dir_name=name if checkpoint is not None else None)
 
 
 @dataclass
@@ -261,6 +272,51 @@ def resolved_image_size(cfg: TrainConfig) -> int:
     return int(size)
 
 
+def training_datasets(cfg: TrainConfig, train_ds, val_ds=None) -> tuple[list[str], dict]:
+    """The columns ``cfg``'s objective reads and ``{"train": ds, "val": ds}`` with only those;
+    ValueError naming what is missing."""
+    if not cfg.channels:
+        raise ValueError("TrainConfig.channels is empty: set it from the data "
+                         "(solarray.data.dataset.channels_of)")
+    objective = get_objective(cfg.objective, cfg.model, **cfg.objective_config)
+    validate_model_config(cfg)
+    names = list(train_ds.schema().names)
+    missing = [c for c in objective.required if c not in names]
+    if missing:
+        raise ValueError(f"training data lacks column(s) {', '.join(missing)} needed by objective "
+                         f"{objective.objective_name!r}; it has {', '.join(names)}")
+    columns = [c for c in {**objective.required, **objective.optional} if c in names]
+    # no projection (a Ray Data task per pass) when the data has exactly these columns already
+    datasets = {"train": train_ds if names == columns else train_ds.select_columns(columns)}
+    if val_ds is not None:
+        val_names = list(val_ds.schema().names)
+        missing = [c for c in columns if c not in val_names]
+        if missing:
+            raise ValueError(f"validation data lacks column(s) {', '.join(missing)} that the "
+                             f"training data has; it has {', '.join(val_names)}")
+        datasets["val"] = val_ds if val_names == columns else val_ds.select_columns(columns)
+    return columns, datasets
+
+
+def fit_in_process(cfg: TrainConfig, train_ds, val_ds=None,
+                   report=lambda metrics: None) -> FitResult:
+    """One-worker training in this process (no Train controller or worker group): the loop of
+    :func:`fit` with the Ray Datasets iterated here and every report passed to ``report`` (a Tune
+    trial passes ``ray.tune.report``). Checkpoints go to the run directory, which must be a
+    filesystem path; a run with the same name and storage resumes from its latest checkpoint."""
+    if not cfg.local_storage:
+        raise ValueError(f"in-process training needs a filesystem storage_path, got "
+                         f"{cfg.storage_path}")
+    columns, datasets = training_datasets(cfg, train_ds, val_ds)
+    ret = run_training_loop(
+        {"train": cfg.to_dict(), "columns": columns, "local": True, "val": val_ds is not None},
+        InProcessSession(datasets, report))
+    latest = latest_checkpoint(cfg.run_dir)
+    return FitResult(run_dir=cfg.run_dir, checkpoint=latest[1] if latest else None,
+                     start_step=int(ret["start_step"]), final_step=int(ret["final_step"]),
+                     resumed_from=ret["resumed_from"], metrics=dict(ret["metrics"]))
+
+
 def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> FitResult:
     """Train ``cfg.model`` on the Ray Dataset ``train_ds`` with Ray Train's ``TorchTrainer``.
 
@@ -274,27 +330,7 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    if not cfg.channels:
-        raise ValueError("TrainConfig.channels is empty: set it from the data "
-                         "(solarray.data.dataset.channels_of)")
-    objective = get_objective(cfg.objective, cfg.model, **cfg.objective_config)
-    validate_model_config(cfg)
-    names = list(train_ds.schema().names)
-    missing = [c for c in objective.required if c not in names]
-    if missing:
-        raise ValueError(f"training data lacks column(s) {', '.join(missing)} needed by objective "
-                         f"{objective.objective_name!r}; it has {', '.join(names)}")
-    columns = [c for c in {**objective.required, **objective.optional} if c in names]
-    train_ds = train_ds.select_columns(columns)
-    datasets = {"train": train_ds}
-    if val_ds is not None:
-        val_names = list(val_ds.schema().names)
-        missing = [c for c in columns if c not in val_names]
-        if missing:
-            raise ValueError(f"validation data lacks column(s) {', '.join(missing)} that the "
-                             f"training data has; it has {', '.join(val_names)}")
-        datasets["val"] = val_ds.select_columns(columns)
-
+    columns, datasets = training_datasets(cfg, train_ds, val_ds)
     if cfg.num_workers >= 1 and ray.is_initialized():
         cfg = fit_workers_to_cluster(cfg, float(ray.cluster_resources().get("CPU", 0.0)), log)
     previous = latest_checkpoint(cfg.run_dir) if cfg.local_storage else None

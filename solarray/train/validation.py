@@ -25,15 +25,13 @@ def mean_across_workers(values: dict[str, float], device: torch.device) -> dict[
     return dict(zip(keys, t.tolist(), strict=True))
 
 
-def read_val_batches(cfg: TrainConfig, dtypes: dict[str, Any], device: torch.device,
+def read_val_batches(cfg: TrainConfig, shard, dtypes: dict[str, Any], device: torch.device,
                      rank: int) -> list[dict[str, torch.Tensor]]:
-    """This worker's validation shard as a list of full batches on ``device`` (read once; at most
-    ``cfg.val_batches`` kept when > 0, but the shard is always consumed so every rank's data
-    iterator finishes its epoch)."""
-    import ray.train
-
+    """This worker's validation ``shard`` (anything with ``iter_torch_batches``) as a list of full
+    batches on ``device`` (read once; at most ``cfg.val_batches`` kept when > 0, but the shard is
+    always consumed so every rank's data iterator finishes its epoch)."""
     batches = []
-    for batch in ray.train.get_dataset_shard("val").iter_torch_batches(
+    for batch in shard.iter_torch_batches(
             batch_size=cfg.batch_size, dtypes=dtypes, device=device, drop_last=True):
         if not cfg.val_batches or len(batches) < cfg.val_batches:
             batches.append(batch)

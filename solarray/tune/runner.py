@@ -1,18 +1,23 @@
-"""Run a sweep: Ray Tune drives one Ray Train ``TorchTrainer`` run per trial (the generic loop).
+"""Run a sweep: Ray Tune runs the generic training loop once per trial.
 
 The experiment lives under ``storage_path/name`` (a fixed name, so ``resume=True`` picks it up with
 ``Tuner.restore``; layout in :mod:`solarray.tune.experiment`).
 
 Each trial is a function trainable that builds a :class:`TrainConfig` from the sweep's base and the
-trial's parameters and calls :func:`solarray.train.loop.fit` with Tune's ``TuneReportCallback``,
-so every ``ray.train.report`` of the loop (with ``val_*`` metrics) reaches ASHA, which stops poor
-trials at rungs of ``step``. A trial that was interrupted restarts with the same trial id, so its
-Train run (same name and storage) resumes from its latest checkpoint.
+trial's parameters and trains with every report (with ``val_*`` metrics) reaching ASHA, which stops
+poor trials at rungs of ``step``:
 
-The trial function itself holds no CPU (``DRIVER_RESOURCES``); the Train workers reserve
-``trial_workers × cpus_per_worker`` CPUs (and a GPU each with ``use_gpu``) in their own placement
-group. Keep at least one CPU free for Ray Data's read tasks (``max_concurrent`` × workers × CPUs <
-cluster CPUs), or the data stream starves.
+- **one worker per trial** (the default): the loop runs inside the trial's Tune actor
+  (:func:`solarray.train.loop.fit_in_process`, reports through ``ray.tune.report``), which holds
+  the worker's CPUs (and GPU); actors are reused, so a trial after the first starts without a new
+  process, a Train controller or a worker group;
+- **several workers**: a Ray Train ``TorchTrainer`` run per trial with Tune's
+  ``TuneReportCallback``; the trial function holds no CPU (``DRIVER_RESOURCES``) and the Train
+  workers reserve ``trial_workers × cpus_per_worker`` CPUs in their own placement group.
+
+A trial that was interrupted restarts with the same trial id, so its run (same name and storage)
+resumes from its latest checkpoint. Keep at least one CPU free for Ray Data's tasks
+(``max_concurrent`` × workers × CPUs < cluster CPUs), or the data stream starves.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from solarray.core.ray_connect import set_env_defaults
 from solarray.data import dataset as data_api
 from solarray.train.config import TrainConfig
 from solarray.train.data_size import sized_model_config
-from solarray.train.loop import fit
+from solarray.train.loop import fit, fit_in_process
 from solarray.tune import results as results_mod
 from solarray.tune.callbacks import (
     PG_FILE,
@@ -44,7 +49,7 @@ from solarray.tune.callbacks import (
 from solarray.tune.downstream import probe_from_datasets, score_table
 from solarray.tune.experiment import SWEEP_FILE, Resolved, TuneRun, expected_trials, resolve
 from solarray.tune.space import Sweep, SweepError, param_space, parse_sweep
-from solarray.tune.trials import train_values, validate_sweep
+from solarray.tune.trials import train_values, trial_datasets, validate_sweep
 
 # The trial's driver only waits on the trainer. Tune rejects an empty resource request, and a
 # fractional CPU would leave the cluster a fraction short of the whole CPU that a Ray Data task
@@ -71,11 +76,28 @@ def run_trial(config: dict[str, Any], train_ds=None, val_ds=None, setup: dict | 
     values = train_values(sweep, config, **setup["overrides"], run_name=trial_id,
                           storage_path=str(train_root))
     cfg = TrainConfig.from_dict(values, source=f"trial {trial_id}")
+    if runs_in_trial(cfg.num_workers):
+        fit_in_process(cfg, train_ds, val_ds=val_ds, report=tune.report)
+        return
     callbacks = [TuneReportCallback()]
     recorder = worker_group_recorder(train_root / trial_id / PG_FILE)
     if recorder is not None:
         callbacks.append(recorder)
     fit(cfg, train_ds, val_ds=val_ds, callbacks=callbacks, log=lambda *a: None)
+
+
+def runs_in_trial(trial_workers: int) -> bool:
+    """Whether a trial trains in its own Tune actor (one worker: no Train controller and worker
+    group to start, and a reused actor keeps its imports) rather than in a Ray Train run."""
+    return trial_workers == 1
+
+
+def trial_resources(resolved: Resolved) -> dict[str, float]:
+    """What each trial's Tune actor reserves: the one worker's CPUs (and GPU) when it trains
+    in the trial, else only :data:`DRIVER_RESOURCES` (the Train workers reserve their own)."""
+    if runs_in_trial(resolved.trial_workers):
+        return {"cpu": resolved.cpus_per_worker, "gpu": 1 if resolved.use_gpu else 0}
+    return dict(DRIVER_RESOURCES)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -168,12 +190,13 @@ def run_sweep(sweep: Sweep, run: TuneRun, train_ds, val_ds, channels: Sequence[s
     if run.resume and not restoring:
         log(f"No saved sweep at {exp}: starting it")
 
+    train_ds, val_ds = trial_datasets(sweep, channels, train_ds, val_ds)
     setup = {"sweep": sweep.to_dict(), "source": sweep.source,
              "overrides": resolved.runner_overrides(channels),
              "train_root": str(resolved.train_root)}
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, train_ds=train_ds, val_ds=val_ds, setup=setup),
-        DRIVER_RESOURCES)
+        trial_resources(resolved))
     callbacks = [*sweep_callbacks(resolved, sweep.metric), *tune_callbacks]
 
     if restoring:
@@ -191,7 +214,7 @@ def run_sweep(sweep: Sweep, run: TuneRun, train_ds, val_ds, channels: Sequence[s
             param_space=param_space(sweep),
             tune_config=tune.TuneConfig(num_samples=resolved.samples, scheduler=scheduler,
                                         max_concurrent_trials=resolved.max_concurrent,
-                                        reuse_actors=False),
+                                        reuse_actors=runs_in_trial(resolved.trial_workers)),
             run_config=tune.RunConfig(name=resolved.name, storage_path=str(exp.parent),
                                       callbacks=callbacks, verbose=run.verbose,
                                       failure_config=tune.FailureConfig(max_failures=0)),

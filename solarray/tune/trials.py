@@ -10,7 +10,7 @@ from typing import Any
 
 from solarray.models import list_models
 from solarray.train.config import TrainConfig
-from solarray.train.loop import validate_model_config
+from solarray.train.loop import training_datasets, validate_model_config
 from solarray.train.objectives import get_objective, list_objectives, objective_for_model
 from solarray.tune.space import Sweep, SweepError, SweepUnavailable
 
@@ -111,4 +111,17 @@ def validate_sweep(sweep: Sweep, channels: tuple[str, ...] | list[str]) -> None:
             raise SweepError(f"{sweep.source}: a trial config is invalid ({where}): {msg}") from None
 
 
-__all__ = ["apply_params", "check_available", "set_path", "train_values", "validate_sweep"]
+def trial_datasets(sweep: Sweep, channels: tuple[str, ...] | list[str], train_ds, val_ds=None):
+    """``(train, val)`` with only the columns the sweep's trials read, selected and materialized
+    once here: every trial iterates the same blocks, with no Ray Data task of its own (trials that
+    hold every CPU would otherwise wait for one)."""
+    point = {p.path: p.example() for p in sweep.space}
+    cfg = TrainConfig.from_dict(train_values(sweep, point, channels=tuple(channels)),
+                                source=sweep.source)
+    _, datasets = training_datasets(cfg, train_ds, val_ds)
+    val = datasets.get("val")
+    return datasets["train"].materialize(), (val.materialize() if val is not None else None)
+
+
+__all__ = ["apply_params", "check_available", "set_path", "train_values", "trial_datasets",
+           "validate_sweep"]
