@@ -106,7 +106,7 @@ def test_evaluate_reconstruction_trained_beats_untrained(setup, capsys):
     assert good["n_samples"] == 24 and [r["channel"] for r in good["rows"]] == list(CH)
     for g, b in zip(good["rows"], bad["rows"], strict=True):
         assert g["pixel_correlation"] > b["pixel_correlation"] + 0.1, (g, b)
-    comp = good["compression"]
+    comp = good["compression_shards"]
     assert comp["original_mb"] == pytest.approx(24 * 3 * 32 * 32 * 4 / 1e6)
     assert comp["latent_mb"] == pytest.approx(24 * 16 * 4 / 1e6)
     assert comp["percent"] > 0

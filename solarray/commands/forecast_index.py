@@ -1,5 +1,6 @@
 """``solarray forecast-index``: forecast a daily index (F30, F10.7) 1…h days ahead from image
-features with Extra Trees, against persistence (Brown 2023 §2.2)."""
+features with Extra Trees, against persistence (Brown 2023 §2.2: image features only by default;
+``--target-input`` adds y(t))."""
 
 from __future__ import annotations
 
@@ -33,8 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="forecast horizons in days (default 1 2 3 4)")
     parser.add_argument("--n-estimators", type=int, nargs="+", default=list(N_ESTIMATORS),
                         help="Extra Trees sizes tried on validation (default 250 … 2000)")
-    parser.add_argument("--no-target-input", action="store_true",
-                        help="do not give y(t) to the model (features only, as in the seed)")
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument("--target-input", action="store_true",
+                       help="also give y(t) to the model (default: image features only, the "
+                            "seed's protocol)")
+    given.add_argument("--no-target-input", action="store_true",
+                       help=argparse.SUPPRESS)  # the default since issue 29; kept for old scripts
+    parser.add_argument("--n-boot", type=int, default=1000,
+                        help="bootstrap resamples of test days for the intervals (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="Extra Trees random_state")
     parser.add_argument("--jobs", type=int, default=1, help="Extra Trees n_jobs")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -50,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = forecast_index(args.series, args.target, args.features, args.horizons,
                                 baseline_path=args.baseline_features, grid=args.n_estimators,
-                                seed=args.seed, use_target=not args.no_target_input,
-                                feature_prefix=args.feature_prefix, n_jobs=args.jobs)
+                                seed=args.seed, use_target=args.target_input,
+                                feature_prefix=args.feature_prefix, n_jobs=args.jobs,
+                                n_boot=args.n_boot)
     except ValueError as err:
         raise UsageError(str(err)) from None
     if args.json:

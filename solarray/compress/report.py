@@ -13,8 +13,10 @@ from torch import nn
 
 from solarray.compress.codec import decode, encode, iter_shard_batches, load_vae, model_bytes
 from solarray.compress.fits_out import to_physical
+from solarray.compress.native import MIB, native_sizes, table1
 from solarray.core.errors import UsageError
 from solarray.core.frame import FRAME_RSUN, disk_mask
+from solarray.data.shards import MANIFEST
 from solarray.metrics.reconstruction import compression_table, reconstruction_table
 
 
@@ -50,20 +52,28 @@ def metrics_for(model: nn.Module, images: np.ndarray, channels: tuple[str, ...],
 def reconstruction_report(checkpoint: str | os.PathLike, data_dir: str | os.PathLike,
                           limit: int | None = None, batch: int = 32,
                           log: Callable[[str], None] = print) -> dict[str, Any]:
-    """``{"checkpoint", "hash", "channels", "n_samples", "rows", "compression"}`` for the
-    shards in ``data_dir`` (every sample, or the first ``limit``).
+    """``{"checkpoint", "hash", "channels", "n_samples", "rows", "compression_native",
+    "compression_shards", "native", "table1"}`` for the shards in ``data_dir`` (every sample, or
+    the first ``limit``).
 
     Rows are averaged over samples by pooling pixels (one correlation over every on-disk pixel
-    of every sample per channel). The compression table counts the dataset as float32 images at
-    the ingested size and the latents as float32 μ (what ``decompress`` needs).
+    of every sample per channel). Compression counts the latents as float32 μ (what
+    ``decompress`` needs) plus the checkpoint file, against (``compression_native``) the
+    native-resolution data of the evaluated samples as float32 — read from the ingest manifest,
+    see :mod:`solarray.compress.native` — and (``compression_shards``, the per-shard ratio) the
+    ingested float32 images at ``image_size``. ``table1``: the seed's Table 1 for the four
+    bottlenecks at this dataset's size. Without a manifest (shards not written by ingest)
+    ``native`` is None and the native figures are left out; a manifest without native sizes
+    raises ``ValueError``.
     """
     torch.set_grad_enabled(False)
     try:
         model, digest = load_vae(checkpoint)
         c = model.config
-        real, recon, frame, n = [], [], FRAME_RSUN, 0
+        real, recon, frame, n, ids = [], [], FRAME_RSUN, 0, []
         for part in iter_shard_batches(data_dir, c.channels, c.image_size, batch, limit):
             real.append(part.image)
+            ids.extend(str(i) for i in part.sample_id)
             recon.append(reconstruct(model, part.image, batch))
             frame = part.frame
             n += len(part.image)
@@ -76,11 +86,19 @@ def reconstruction_report(checkpoint: str | os.PathLike, data_dir: str | os.Path
     rows = reconstruction_table(to_physical(real_a, c.channels), to_physical(recon_a, c.channels),
                                 c.channels, mask)
     original = n * len(c.channels) * c.image_size**2 * 4
-    table = compression_table(n, original, c.bottleneck, model_bytes(checkpoint))
+    ckpt_bytes = model_bytes(checkpoint)
+    shards = compression_table(n, original, c.bottleneck, ckpt_bytes)
+    has_manifest = os.path.isfile(os.path.join(os.fspath(data_dir), MANIFEST))
+    native = native_sizes(data_dir, ids, c.channels) if has_manifest else None
     log(f"evaluated {n} samples, {len(c.channels)} channels, frame ±{frame:g} R☉")
     return {"checkpoint": str(checkpoint), "hash": digest, "channels": list(c.channels),
             "n_samples": n, "image_size": c.image_size, "bottleneck": c.bottleneck,
-            "rows": rows, "compression": table}
+            "rows": rows, "native": native,
+            "compression_native": None if native is None else compression_table(
+                n, native["float32_bytes"], c.bottleneck, ckpt_bytes),
+            "compression_shards": shards,
+            "table1": table1(c, n, None if native is None else native["float32_bytes"],
+                             original)}
 
 
 def evaluate_reconstruction(checkpoint: str, data: str, limit: int | None = None
@@ -107,11 +125,36 @@ def format_report(report: dict[str, Any]) -> str:
     for r in report["rows"]:
         lines.append(f"| {r['channel']} | {r['pixel_correlation']:.3f} | {r['ppe10']:.3f} | "
                      f"{r['ppe50']:.3f} | {r['rmse']:.4g} |")
-    t = report["compression"]
-    lines += ["", "| original (MB) | model (MB) | latents (MB) | total after (MB) | % of size |",
-              "|---|---|---|---|---|",
-              f"| {t['original_mb']:.3f} | {t['model_mb']:.3f} | {t['latent_mb']:.4f} | "
-              f"{t['total_mb']:.3f} | {t['percent']:.2f} % |"]
+    lines += ["", "| compression of these samples | original (MB) | model file (MB) | "
+              "latents (MB) | total after (MB) | % of size |", "|---|---|---|---|---|---|"]
+    for key, name in (("compression_native", "vs native-resolution data (float32)"),
+                      ("compression_shards", f"per-shard: vs the {report['image_size']}-px "
+                                             "shards (float32)")):
+        t = report[key]
+        if t is None:
+            lines.append(f"| {name} | no manifest.csv: unknown | | | | |")
+            continue
+        lines.append(f"| {name} | {t['original_mb']:.3f} | {t['model_mb']:.3f} | "
+                     f"{t['latent_mb']:.4f} | {t['total_mb']:.3f} | {t['percent']:.3g} % |")
+    rows = report["table1"]
+    lines += ["", "Table 1 (seed layout; MiB; model = float32 parameters of this architecture "
+              "at each bottleneck)", "",
+              "| | " + " | ".join(str(r["bottleneck"]) for r in rows) + " |",
+              "|---|" + "---|" * len(rows)]
+
+    def fmt(v: float | None, pct: bool = False) -> str:
+        return "n/a" if v is None else (f"{v:.3g} %" if pct else f"{v:,.1f}")
+
+    for key, name in (("original_mib", "Original dataset size (native)"),
+                      ("model_mib", "Model size"), ("latent_mib", "Reduced dataset size"),
+                      ("total_mib", "Total size after"), ("percent", "Percentage of size"),
+                      ("percent_shards", "Percentage of the shards (per-shard ratio)")):
+        lines.append(f"| {name} | " + " | ".join(fmt(r[key], "percent" in key) for r in rows)
+                     + " |")
+    if report["native"] is not None:
+        shapes = ", ".join(f"{n} × {k}" for k, n in report["native"]["shapes"].items())
+        lines.append(f"\nnative files: {shapes}; {report['native']['file_bytes'] / MIB:,.1f} MiB "
+                     "on disk")
     return "\n".join(lines)
 
 

@@ -182,11 +182,13 @@ def run_ingest(cfg: IngestConfig, log: Callable[[str], None] = print,
          "status": "rejected", "reason": r.reason} for r in rejects
     ]
     file_time = {r.path: r.t_obs for r in records}
+    file_shape = {r.path: r.shape for r in records}
 
     def fate(sample_id: str, files: dict[str, str], meta: dict, shard: str | None) -> None:
         for ch, path in files.items():
             row = {"path": path, "channel": ch, "t_obs": file_time[path].isoformat(),
-                   "sample_id": sample_id}
+                   "sample_id": sample_id, "native_shape": _shape_text(file_shape.get(path)),
+                   "file_bytes": os.path.getsize(path) if os.path.exists(path) else None}
             rej = meta.get("rejected", {}).get(ch)
             in_shard = meta.get("channels", {}).get(ch, {}).get("file")
             if shard is not None and not rej and in_shard != path:
@@ -287,6 +289,11 @@ def _process(cfg: IngestConfig, pending: list[Sample], summary: IngestSummary, f
         progress()
     finally:
         ctx.execution_options.preserve_order = old_order
+
+
+def _shape_text(shape: tuple[int, int] | None) -> str | None:
+    """``"HxW"`` of a file's native image (the manifest's ``native_shape``)."""
+    return None if shape is None else f"{shape[0]}x{shape[1]}"
 
 
 def _json_default(o):

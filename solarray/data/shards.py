@@ -23,7 +23,8 @@ SHARD_PREFIX = "shard_"
 MANIFEST = "manifest.csv"
 SETTINGS = "ingest.json"
 #: Columns of the manifest, one row per input file.
-MANIFEST_FIELDS = ("path", "channel", "t_obs", "status", "sample_id", "shard", "reason")
+MANIFEST_FIELDS = ("path", "channel", "t_obs", "status", "sample_id", "shard", "reason",
+                   "native_shape", "file_bytes")
 
 
 def shard_paths(out_dir: str) -> list[str]:
@@ -104,7 +105,8 @@ def clean_temp(out_dir: str) -> int:
 
 def write_manifest(path: str, rows: list[dict]) -> None:
     """CSV, one row per input file: path, channel, t_obs, status (used|rejected), sample_id,
-    shard, reason."""
+    shard, reason, native_shape (the file's image ``HxW`` in pixels, before resampling) and
+    file_bytes (its size on disk)."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(MANIFEST_FIELDS))
     w.writeheader()

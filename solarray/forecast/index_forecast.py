@@ -1,9 +1,12 @@
 """Forecasting a daily index (F30, F10.7) h days ahead from image features (Brown 2023 §2.2).
 
-Per horizon: persistence ``ŷ(t+h) = y(t)``; Extra Trees on the features (plus ``y(t)`` unless
-``use_target=False``) with ``n_estimators`` chosen on the validation split (every March) among
-:data:`N_ESTIMATORS`, scored on the test split (every January); optionally the same on a second
-extractor's features (the baseline). Samples and splits: :mod:`solarray.forecast.index_series`.
+Per horizon: persistence ``ŷ(t+h) = y(t)``; Extra Trees on the image features only (the seed's
+protocol; ``use_target=True`` adds ``y(t)`` as an input) with ``n_estimators`` chosen on the
+validation split (every March) among :data:`N_ESTIMATORS`, scored on the test split (every
+January); optionally the same on a second extractor's features (the baseline). Each improvement
+over persistence (``1 − RMSE_model / RMSE_persistence``) carries a 95 % bootstrap interval over
+test days (days resampled with replacement, both forecasts scored on the same resample: a paired
+interval). Samples and splits: :mod:`solarray.forecast.index_series`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sklearn.ensemble import ExtraTreesRegressor
 
 from solarray.data.tables.indices import read_index_series
 from solarray.forecast.index_series import count_gaps, load_features, make_samples
+from solarray.metrics.bootstrap import interval, paired_interval
 
 N_ESTIMATORS = (250, 500, 750, 1000, 1500, 2000)
 
@@ -55,22 +59,46 @@ def _arm(samples, use_target: bool, grid, seed: int, n_jobs: int) -> dict[str, A
     design = {s: _design(x, y0, use_target) for s, (x, y0, _) in xs.items()}
     model, n, val = fit_extra_trees(design["train"], xs["train"][2], design["val"],
                                     xs["val"][2], grid, seed, n_jobs)
-    return {"rmse": rmse(xs["test"][2], model.predict(design["test"])), "n_estimators": n,
-            "rmse_val": val}
+    pred = model.predict(design["test"])
+    return {"rmse": rmse(xs["test"][2], pred), "n_estimators": n, "rmse_val": val,
+            "pred": pred}
+
+
+def improvement(y: np.ndarray, pair: np.ndarray) -> float | None:
+    """``1 − RMSE(y, pair[:, 0]) / RMSE(y, pair[:, 1])``: a forecast (column 0) against a
+    reference (column 1, e.g. persistence); None when the reference is exact."""
+    ref = rmse(y, pair[:, 1])
+    return None if not ref > 0 else 1.0 - rmse(y, pair[:, 0]) / ref
+
+
+def improvement_interval(y: np.ndarray, pred: np.ndarray, ref: np.ndarray, days: np.ndarray,
+                         n_boot: int = 1000, seed: int = 0) -> dict[str, float | None]:
+    """``{"value", "lo", "hi", "n_groups"}``: :func:`improvement` of ``pred`` over ``ref`` with
+    its 95 % interval over test days resampled with replacement (paired: one resample scores
+    both forecasts)."""
+    return interval(improvement, y, np.stack([pred, ref], axis=1), days, n_boot, seed)
+
+
+def _neg_rmse(y: np.ndarray, p: np.ndarray) -> float:
+    return -rmse(y, p)
 
 
 def forecast_index(series_path: str | os.PathLike, target: str,
                    features_path: str | os.PathLike | None, horizons: Sequence[int],
                    baseline_path: str | os.PathLike | None = None,
                    grid: Sequence[int] = N_ESTIMATORS, seed: int = 0,
-                   use_target: bool = True, feature_prefix: str | None = None,
-                   min_samples: int = 2, n_jobs: int = 1) -> dict[str, Any]:
-    """``{"target", "horizons": [row per horizon], "dropped": gap days}``.
+                   use_target: bool = False, feature_prefix: str | None = None,
+                   min_samples: int = 2, n_jobs: int = 1, n_boot: int = 1000
+                   ) -> dict[str, Any]:
+    """``{"target", "use_target", "horizons": [row per horizon], "dropped": gap days}``.
 
     Row: ``horizon, n_train, n_val, n_test, rmse_persistence, rmse_model, improvement``
-    (``1 − rmse_model / rmse_persistence``), ``n_estimators``, ``dropped_gaps``,
-    ``dropped_boundary``; with a baseline also ``rmse_baseline``, ``improvement_baseline``,
-    ``n_estimators_baseline``.
+    (``1 − rmse_model / rmse_persistence``) and ``improvement_ci`` (its bootstrap interval over
+    test days), ``n_estimators``, ``dropped_gaps``, ``dropped_boundary``, ``test`` (issue dates,
+    y(t+h), persistence and model forecasts of the test days); with a baseline also
+    ``rmse_baseline``, ``improvement_baseline``, ``improvement_baseline_ci``,
+    ``n_estimators_baseline`` and ``model_vs_baseline`` (RMSE_baseline − RMSE_model with its
+    paired interval; ``beats`` when it lies above 0).
     """
     if not horizons:
         raise ValueError("give at least one horizon")
@@ -82,7 +110,8 @@ def forecast_index(series_path: str | os.PathLike, target: str,
     feats = load_features(features_path, feature_prefix) if features_path else None
     base = load_features(baseline_path, feature_prefix) if baseline_path else None
     if feats is None and not use_target:
-        raise ValueError("without --features the model needs y(t) as input")
+        raise ValueError("without --features the model has no input: give --features or "
+                         "--target-input")
     both = feats
     if feats is not None and base is not None:
         common = feats.index.intersection(base.index)  # same issue dates for both extractors
@@ -98,13 +127,19 @@ def forecast_index(series_path: str | os.PathLike, target: str,
                                  " the series/features do not cover enough January (test), "
                                  "March (validation) and other-month days")
         _, y0_test, y_test = s.part("test")
+        days = s.t[s.split == "test"].astype(str)
         persistence = rmse(y_test, y0_test)
         arm = _arm(s, use_target, grid, seed, n_jobs)
         row = {"horizon": h, "n_train": counts["train"], "n_val": counts["val"],
                "n_test": counts["test"], "rmse_persistence": persistence,
                "rmse_model": arm["rmse"], "improvement": 1.0 - arm["rmse"] / persistence
-               if persistence > 0 else float("nan"), "n_estimators": arm["n_estimators"],
-               "dropped_gaps": s.dropped_gaps, "dropped_boundary": s.dropped_boundary}
+               if persistence > 0 else float("nan"),
+               "improvement_ci": improvement_interval(y_test, arm["pred"], y0_test, days,
+                                                      n_boot, seed),
+               "n_estimators": arm["n_estimators"],
+               "dropped_gaps": s.dropped_gaps, "dropped_boundary": s.dropped_boundary,
+               "test": {"t": days.tolist(), "y": y_test.tolist(),
+                        "persistence": y0_test.tolist(), "model": arm["pred"].tolist()}}
         if base is not None:
             sb = make_samples(series, base, h)
             if not np.array_equal(sb.t, s.t):
@@ -112,24 +147,38 @@ def forecast_index(series_path: str | os.PathLike, target: str,
             barm = _arm(sb, use_target, grid, seed, n_jobs)
             row.update(rmse_baseline=barm["rmse"], n_estimators_baseline=barm["n_estimators"],
                        improvement_baseline=1.0 - barm["rmse"] / persistence
-                       if persistence > 0 else float("nan"))
+                       if persistence > 0 else float("nan"),
+                       improvement_baseline_ci=improvement_interval(
+                           y_test, barm["pred"], y0_test, days, n_boot, seed),
+                       model_vs_baseline=paired_interval(_neg_rmse, y_test, arm["pred"],
+                                                         barm["pred"], days, n_boot, seed))
+            row["test"]["baseline"] = barm["pred"].tolist()
         rows.append(row)
-    return {"target": target, "horizons": rows, "dropped": count_gaps(series, both)}
+    return {"target": target, "use_target": bool(use_target), "horizons": rows,
+            "dropped": count_gaps(series, both)}
 
 
 def format_rows(result: dict[str, Any]) -> str:
     """The per-horizon rows as a Markdown table."""
     rows = result["horizons"]
     cols = ["horizon", "n_train", "n_val", "n_test", "rmse_persistence", "rmse_model",
-            "improvement", "n_estimators"]
+            "improvement", "improvement_ci", "n_estimators"]
     if rows and "rmse_baseline" in rows[0]:
-        cols += ["rmse_baseline", "improvement_baseline"]
+        cols += ["rmse_baseline", "improvement_baseline", "improvement_baseline_ci"]
+
+    def cell(v: Any) -> str:
+        if isinstance(v, dict):
+            return "n/a" if v["lo"] is None else f"[{v['lo']:.3g}, {v['hi']:.3g}]"
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+
     out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
-        out.append("| " + " | ".join(f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c])
-                                     for c in cols) + " |")
-    tail = f"{result['dropped']} gap day(s) dropped (target {result['target']})"
+        out.append("| " + " | ".join(cell(r.get(c)) for c in cols) + " |")
+    inputs = "image features + y(t)" if result.get("use_target") else "image features only"
+    tail = (f"{result['dropped']} gap day(s) dropped (target {result['target']}; model inputs: "
+            f"{inputs}; intervals: 95 % bootstrap over test days)")
     return "\n".join(out) + "\n\n" + tail
 
 
-__all__ = ["N_ESTIMATORS", "fit_extra_trees", "forecast_index", "format_rows", "rmse"]
+__all__ = ["N_ESTIMATORS", "fit_extra_trees", "forecast_index", "format_rows", "improvement",
+           "improvement_interval", "rmse"]
