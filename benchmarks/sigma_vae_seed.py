@@ -2,13 +2,15 @@
 
     python benchmarks/sigma_vae_seed.py [--seeds 0,1,2] [--days 1096] [--size 64] [--steps 300]
         [--out docs/results/sigma_vae_seed.json]
+    python benchmarks/sigma_vae_seed.py --table1-only --out docs/results/sigma_vae_table1.json
 
 Runs :mod:`solarray.benchmarks.sigma_vae_seed`: a 3-year daily synthetic series of the seed's 12
 channels (nine AIA passbands + HMI Bx, By, Bz), a ``small`` sigma_vae per seed, and prints mean ±
 std tables: reconstruction of the test Januaries per channel (trained vs untrained), Table 1 of
 this dataset, and the F30 improvement over persistence per horizon of Extra Trees on the VAE's μ
 and on random-init ResNet-18 features of 211 Å (image features only), with paired bootstrap 95 %
-intervals over test days.
+intervals over test days. ``--table1-only``: only the seed's Table 1 from the ``paper`` preset's
+sizes (no data, no training, no Ray).
 """
 
 from __future__ import annotations
@@ -17,14 +19,21 @@ from dataclasses import asdict
 
 from solarray.benchmarks.record import markdown_table
 from solarray.benchmarks.script import Bench
-from solarray.benchmarks.sigma_vae_seed import ROW_KEYS, SeedProtocolConfig, run, summary
+from solarray.benchmarks.sigma_vae_seed import (
+    ROW_KEYS,
+    SeedProtocolConfig,
+    run,
+    summary,
+    table1_record,
+)
 from solarray.core.atomic import write_json
 from solarray.metrics.protocol import format_pm
 
 BENCH = Bench("sigma_vae_seed", "benchmarks/sigma_vae_seed.py", __doc__)
 FLAGS = {"--series-root": ".cache/benchmark_runs/sigma_vae_series12", "--days": 1096.0,
          "--size": 64, "--steps": 300, "--batch-size": 16, "--bottleneck": 128,
-         "--n-boot": 1000, "--grid": "250,500,1000"}
+         "--n-boot": 1000, "--grid": "250,500,1000",
+         "--table1-only": (False, "only Table 1 from the paper preset's sizes")}
 
 
 def _ci(d: dict) -> str:
@@ -33,6 +42,14 @@ def _ci(d: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = BENCH.parse(argv, FLAGS, runs="sigma_vae_seed", seeds="0,1,2")
+    if args.table1_only:
+        rec = table1_record()
+        keys = ("original_mib", "model_mib", "latent_mib", "total_mib", "percent")
+        print(markdown_table([{"": k, **{str(r["bottleneck"]): f"{r[k]:,.2f}" for r in
+                                          rec["table1_at_seed_n"]}} for k in keys],
+                             ["", *(str(r["bottleneck"]) for r in rec["table1_at_seed_n"])]))
+        BENCH.finish({"table1_only": True}, rec)
+        return 0
     BENCH.start()
     cfg = SeedProtocolConfig(
         **BENCH.common(args), series_root=args.series_root, days=args.days, size=args.size,

@@ -32,6 +32,7 @@ import torch
 from solarray.benchmarks.runs import ProtocolConfig, pretrain_run
 from solarray.compress.codec import encode, load_vae
 from solarray.compress.latents import Latents, write_latents
+from solarray.compress.native import MIB, model_mib, table1
 from solarray.compress.report import metrics_for, reconstruction_report
 from solarray.data import ingest as ing
 from solarray.data import preprocess as pp
@@ -43,10 +44,29 @@ from solarray.metrics.bootstrap import interval, paired_interval
 from solarray.metrics.protocol import compare, summarise
 from solarray.models import build
 from solarray.models.resnet import ResNet18Features, calibrate_batchnorm, extract_features
-from solarray.models.sigma_vae import SEED_CHANNELS
+from solarray.models.sigma_vae import BOTTLENECKS, SEED_CHANNELS, SigmaVAEConfig
 
 ROW_KEYS = ("pixel_correlation", "ppe10", "ppe50", "rmse")
 AIA = SEED_CHANNELS[:9]
+#: Brown 2023 Table 1 (MB as printed) per bottleneck.
+SEED_TABLE1 = {"original": 238174.5, "model": (131.1, 155.3, 203.3, 299.3),
+               "reduced": (310.1, 620.2, 1240.5, 2481.0), "total": (441.2, 775.5, 1443.8, 2780.3),
+               "percent": (0.19, 0.33, 0.61, 1.17)}
+
+
+def table1_record() -> dict:
+    """The seed's Table 1 from our ``paper`` preset (no data, no training): model MiB per
+    bottleneck (unpadded, and "same"-padded for comparison), and the table at the N the seed's
+    latent rows imply (N = 2481.0 MiB / (2048 · 4 B)) with the original = N × 12 × 128² float32
+    values — the seed's own arithmetic."""
+    paper = SigmaVAEConfig(**SigmaVAEConfig.PRESETS["paper"])
+    same = SigmaVAEConfig(**{**SigmaVAEConfig.PRESETS["paper"], "padding": "same"})
+    n = round(SEED_TABLE1["reduced"][-1] * MIB / (BOTTLENECKS[-1] * 4))
+    original = n * len(paper.channels) * paper.image_size**2 * 4
+    return {"model_mib_valid": {k: model_mib(paper, k) for k in BOTTLENECKS},
+            "model_mib_same": {k: model_mib(same, k) for k in BOTTLENECKS},
+            "seed_n": n, "table1_at_seed_n": table1(paper, n, original, original),
+            "seed_table1": SEED_TABLE1}
 
 
 @dataclass
@@ -204,4 +224,5 @@ def summary(res: dict, n_boot: int = 1000) -> dict:
     return out
 
 
-__all__ = ["ROW_KEYS", "SeedProtocolConfig", "make_series", "run", "summary"]
+__all__ = ["ROW_KEYS", "SEED_TABLE1", "SeedProtocolConfig", "make_series", "run", "summary",
+           "table1_record"]
