@@ -136,8 +136,9 @@ def test_a_pinned_size_is_refused_before_ray(shards128, tmp_path, capsys):
 def test_each_shipped_sweep_trains_a_trial_on_128px_shards(ray_session, shards128, tmp_path,
                                                            sweep_name):
     """The runner sizes the sweep to the data; one trial configuration (an example point of the
-    space) trains 2 steps in-process and reports the metric ASHA watches."""
-    from solarray.train.loop import fit
+    space) trains 2 steps as a one-worker trial does (in this process) and reports the metric
+    ASHA watches."""
+    from solarray.train.loop import fit_in_process
     from solarray.tune.runner import datasets_from_dir, first_image_size, sized_to_data
     from solarray.tune.trials import train_values, validate_sweep
 
@@ -146,12 +147,15 @@ def test_each_shipped_sweep_trains_a_trial_on_128px_shards(ray_session, shards12
     sweep = sized_to_data(load_sweep(sweep_name), first_image_size(train), channels)
     validate_sweep(sweep, channels)
     point = {p.path: p.example() for p in sweep.space}
-    values = train_values(sweep, point, channels=channels, num_workers=0, steps=2,
+    values = train_values(sweep, point, channels=channels, num_workers=1, steps=2,
                           report_every=1, checkpoint_every=2, batch_size=4, val_batches=1,
                           warmup_steps=0, run_name="trial", storage_path=str(tmp_path))
-    result = fit(TrainConfig.from_dict(values), train, val_ds=val, log=lambda *_: None)
+    reports = []
+    result = fit_in_process(TrainConfig.from_dict(values), train, val_ds=val,
+                            report=reports.append)
     assert result.final_step == 2
     assert math.isfinite(float(result.metrics[sweep.metric])), result.metrics
+    assert [r["step"] for r in reports] == [1, 2]  # every report reaches Tune's report function
 
 
 def test_a_sweep_whose_trials_all_failed_ends_quoting_their_error():

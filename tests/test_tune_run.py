@@ -144,3 +144,42 @@ def test_sweep_interrupt_resume_results_and_best_config(ray_session, tmp_path):
                               "2", "--workers", "0", "--storage", str(tmp_path / "pretrain")])
     result = pretrain.execute(args)
     assert result.final_step == 2 and result.run_dir == tmp_path / "pretrain" / "tiny-best"
+
+
+def test_one_worker_trials_train_in_their_actor_and_several_in_a_train_run():
+    from solarray.tune.experiment import TuneRun, resolve
+    from solarray.tune.runner import DRIVER_RESOURCES, runs_in_trial, trial_resources
+
+    one = resolve(_tiny_sweep(), TuneRun(name="t", storage_path="/x", trial_workers=1,
+                                         cpus_per_worker=0.5))
+    assert runs_in_trial(1) and trial_resources(one) == {"cpu": 0.5, "gpu": 0}
+    two = resolve(_tiny_sweep(), TuneRun(name="t", storage_path="/x", trial_workers=2))
+    assert not runs_in_trial(2) and trial_resources(two) == DRIVER_RESOURCES
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_two_worker_trial_is_a_ray_train_run(ray_session, tmp_path):
+    """Trials with several workers run a Ray Train TorchTrainer each (its own worker group and
+    checkpoints), reporting every step to Tune."""
+    from solarray.data.synthetic.toy import toy_dataset
+    from solarray.tune.experiment import TuneRun
+    from solarray.tune.runner import run_sweep
+    from solarray.tune.space import parse_sweep
+
+    raw = _tiny_sweep().to_dict()
+    raw["space"] = {"objective_config.temperature": {"grid": [0.1]}}
+    raw["base"].update(steps=4, report_every=2, checkpoint_every=4, batch_size=8)
+    sweep = parse_sweep(raw, source="two_workers.yaml")
+    train = toy_dataset(32, CH, size=32, seed=1).materialize()
+    val = toy_dataset(16, CH, size=32, seed=2).materialize()
+    run = TuneRun(name="two", storage_path=str(tmp_path), verbose=0, trial_workers=2,
+                  cpus_per_worker=0.5)
+    out = run_sweep(sweep, run, train, val, CH, log=lambda *_: None)
+    row = out.table.iloc[0]
+    assert row["status"] == "TERMINATED" and row["steps"] == 4
+    run_dir = tmp_path / "two" / "train" / row["trial_id"]
+    assert any(run_dir.glob("checkpoint_*"))  # Ray Train's checkpoint, in the trial's run
+    reports = [json.loads(s) for s in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in reports] == [2, 4] and reports[-1]["samples_per_s"] > 0
+    _wait_for_free_cpus(ray_session)
