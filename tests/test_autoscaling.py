@@ -43,7 +43,7 @@ def test_ingest_actor_pool_bounds_are_checked():
         IngestConfig(input="x", out_dir="y", num_workers=2, min_workers=3)
 
 
-@pytest.mark.cluster
+@pytest.mark.rehearsal
 def test_ingest_scales_out_and_back_in(tmp_path):
     out = tmp_path / "autoscaling.json"
     done = subprocess.run(

@@ -310,6 +310,7 @@ def local_cluster():
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.rehearsal
 @pytest.mark.slow
 def test_cluster_requires_the_token(local_cluster):
     status, body = local_cluster.get("/api/jobs/", auth=False)
@@ -356,6 +357,7 @@ def submissions(local_cluster, tmp_path_factory):
     local_cluster.timings[f"{len(CASES)} submissions, 3 at a time"] = time.perf_counter() - t0
 
 
+@pytest.mark.rehearsal
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

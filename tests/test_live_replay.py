@@ -40,6 +40,7 @@ def _watch(synth: Path, store: Path, empty_ckpt: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.rehearsal
 @pytest.mark.slow
 def test_replay_killed_twice_resumes_without_duplicates_or_losses(ten_days, tmp_path):
     store_dir, ckpt = tmp_path / "store", tmp_path / "no_checkpoints"

@@ -24,7 +24,7 @@ def test_spill_stats_read_rays_memory_summary():
     assert spill_stats("Plasma memory usage 0 MiB, 0 objects")["spilled_mib"] == 0
 
 
-@pytest.mark.cluster
+@pytest.mark.rehearsal
 def test_ingest_of_more_than_the_object_store_completes(tmp_path):
     out = tmp_path / "memory_pressure.json"
     done = subprocess.run(

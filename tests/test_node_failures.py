@@ -34,7 +34,7 @@ def test_default_failure_budget_is_zero_on_one_node_and_nonzero_on_several():
         TrainConfig(max_failures=-1)
 
 
-@pytest.mark.cluster
+@pytest.mark.rehearsal
 def test_ingest_survives_losing_the_node_of_an_ingest_actor(tmp_path):
     r = _case("ingest", tmp_path)
     assert r["shard_before_kill"] and r["killed_node_held_the_actor"]
@@ -44,7 +44,7 @@ def test_ingest_survives_losing_the_node_of_an_ingest_actor(tmp_path):
     assert r["duplicated_in_shards"] == 0
 
 
-@pytest.mark.cluster
+@pytest.mark.rehearsal
 def test_pretraining_resumes_on_the_surviving_node(tmp_path):
     r = _case("training", tmp_path)
     assert r["max_failures"] == MULTI_NODE_MAX_FAILURES  # the multi-node default
@@ -53,7 +53,7 @@ def test_pretraining_resumes_on_the_surviving_node(tmp_path):
     assert r["final_step"] == r["steps"] and r["resumed_from_step"] > 0
 
 
-@pytest.mark.cluster
+@pytest.mark.rehearsal
 def test_watcher_restarts_on_another_node_and_skips_nothing(tmp_path):
     r = _case("watcher", tmp_path)
     assert r["killed_node_held_the_actor"] and r["restarted_on_other_node"] and r["resumed"]
@@ -70,7 +70,7 @@ ANSWER_AGAIN_S = 20.0
 REPLACED_S = 60.0
 
 
-@pytest.mark.cluster
+@pytest.mark.rehearsal
 def test_serve_loses_a_replica_node_under_load_and_recovers(tmp_path):
     r = _case("serve", tmp_path)
     assert r["busiest_stage"] in r["killed_node_held"]  # a replica of the busiest stage was there

@@ -30,7 +30,7 @@ def test_arms_come_from_the_serve_config():
         configured_autoscaling({"applications": [{"deployments": [{"name": "SPNet"}]}]})
 
 
-@pytest.mark.cluster
+@pytest.mark.rehearsal
 def test_a_burst_scales_the_busiest_stage_out_and_back_to_the_minimum(tmp_path):
     out = tmp_path / "serve_autoscaling.json"
     done = subprocess.run(

@@ -133,6 +133,7 @@ def _wait_for(proc: subprocess.Popen, words: str, timeout: float) -> str:
     raise AssertionError(f"{words!r} not printed within {timeout} s:\n{''.join(seen)[-3000:]}")
 
 
+@pytest.mark.rehearsal
 @pytest.mark.slow
 def test_serve_names_unplaced_replicas_and_exits(unplaceable_config, tmp_path):
     proc = _start(unplaceable_config, tmp_path, "--placement-timeout", "4")
@@ -145,6 +146,7 @@ def test_serve_names_unplaced_replicas_and_exits(unplaceable_config, tmp_path):
     assert "replicas not running after 4 s" in out and "SPNet" in out, out[-2000:]
 
 
+@pytest.mark.rehearsal
 @pytest.mark.slow
 def test_sigterm_stops_serve_while_it_waits_for_placement(unplaceable_config, tmp_path):
     proc = _start(unplaceable_config, tmp_path, "--placement-timeout", "600")
