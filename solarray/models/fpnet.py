@@ -23,6 +23,13 @@ at zero. With a few dozen flaring regions to learn from, the deep path alone ran
 than a logistic regression on (log R, area, flare index) does; the wide path gives FPNet that
 regression as its floor, and the deep path (images, interactions) learns the rest.
 
+``input_masking`` puts the physics prior where SA-AI 2025's EMA-FP puts it, on FPNet's input: the
+encoder sees only ``1 − input_mask_ratio`` of the image patches, drawn at fine-tuning and at
+inference with PPAM's probabilities (patches of active magnetic field ``input_mask_asymmetry``×
+more likely to be kept: "preserve AR patches while masking quiescent regions") or uniformly
+(``random``, the comparison); ``none`` (the default) keeps every patch. In training each batch
+draws afresh; in eval mode the draw is seeded (``input_mask_seed``) so a forecast is repeatable.
+
 ``calibration`` (a :mod:`solarray.metrics.calibration` calibrator dict fitted on validation
 forecasts) travels with the checkpoint: :meth:`FPNet.calibrated` applies it, so "yes" is
 ``p >= 0.5``.
@@ -42,10 +49,12 @@ from solarray.core.classes import CATEGORY_VOCAB
 from solarray.core.frame import FRAME_RSUN
 from solarray.metrics.calibration import calibrator_from_dict
 from solarray.models.layers import Block, _check_divisible, init_weights
+from solarray.models.masking import MaskingConfig, make_mask
 from solarray.models.registry import register
 from solarray.models.vit import ViTEncoder
 
 MODES = ("full_disk", "ar")
+INPUT_MASKINGS = ("none", "random", "ppam")
 
 
 @dataclass
@@ -75,6 +84,10 @@ class FPNetConfig:
     scalar_mean: tuple[float, ...] = ()  # after log1p; default 0
     scalar_std: tuple[float, ...] = ()  # default 1
     calibration: dict = field(default_factory=dict)  # calibrator dict; {} = raw sigmoid
+    input_masking: str = "none"  # image tokens the encoder sees: none | random | ppam
+    input_mask_ratio: float = 0.5  # fraction of patches dropped when input_masking != none
+    input_mask_asymmetry: float = 4.0  # ppam: keep weight of a fully active patch vs a quiet one
+    input_mask_seed: int = 0  # eval mode: the seed of the (repeatable) draw
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "tiny": dict(image_size=64, patch_size=8, embed_dim=64, depth=2, num_heads=4,
@@ -111,6 +124,15 @@ class FPNetConfig:
                 raise ValueError(f"FPNetConfig.{name} has {len(v)} values for {n} scalar features")
         if self.scalar_std and min(self.scalar_std) <= 0:
             raise ValueError("FPNetConfig.scalar_std must be > 0")
+        if self.input_masking not in INPUT_MASKINGS:
+            raise ValueError(f"FPNetConfig.input_masking must be one of {INPUT_MASKINGS}, "
+                             f"got {self.input_masking!r}")
+        if self.input_masking != "none":
+            MaskingConfig(strategy=self.input_masking, ratio=self.input_mask_ratio,
+                          asymmetry=self.input_mask_asymmetry)  # checks the ratio
+            if self.input_masking == "ppam" and "hmi_m" not in self.channels:
+                raise ValueError("FPNetConfig.input_masking 'ppam' reads the magnetogram: "
+                                 f"channels must include hmi_m, got {', '.join(self.channels)}")
         if not (0 < self.crop_rsun <= self.frame_rsun):
             raise ValueError(f"FPNetConfig.crop_rsun must lie in (0, frame_rsun], "
                              f"got {self.crop_rsun}")
@@ -248,7 +270,7 @@ class FPNet(nn.Module):
         if tuple(categories.shape) != (b, self.n_categories):
             raise ValueError(f"categories must be [B, {self.n_categories}] "
                              f"({', '.join(c.categorical_features)}), got {tuple(categories.shape)}")
-        g, _ = self.encoder(image)
+        g, _ = self.encoder(image, self.visible_patches(image))
         t = torch.cat([g[:, None], self.mapper(scalars, categories)], dim=1)
         for block in self.joint:
             t = block(t)
@@ -258,6 +280,21 @@ class FPNet(nn.Module):
         if self.wide is not None:
             logit = logit + self.wide(*self.mapper.standardise(scalars), categories)
         return logit
+
+    def visible_patches(self, image: torch.Tensor) -> torch.Tensor | None:
+        """Indices ``[B, K]`` of the patches the encoder sees (``None``: all of them), drawn
+        with ``input_masking`` (module docstring)."""
+        c = self.config
+        if c.input_masking == "none":
+            return None
+        generator = None
+        if not self.training:
+            generator = torch.Generator(device=image.device).manual_seed(c.input_mask_seed)
+        masking = MaskingConfig(strategy=c.input_masking, ratio=c.input_mask_ratio,
+                                asymmetry=c.input_mask_asymmetry)
+        with torch.no_grad():
+            return make_mask(masking, image, c.patch_size, channel_names=c.channels,
+                             generator=generator).keep_idx.to(image.device)
 
     @torch.no_grad()
     def predict_proba(self, image: torch.Tensor, scalars: torch.Tensor | None = None,
