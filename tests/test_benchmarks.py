@@ -99,6 +99,12 @@ def test_scores_and_comparisons():
     assert c["roca"]["beats"] is True  # differences identical: std 0, mean > 0
     c = comparisons({"ar": {"fpnet": [noise] * 3, "climatology": [s] * 3}})
     assert c["ar"]["fpnet"]["climatology"]["roca"]["beats"] is False
+    # PPAM on FPNet's input is compared with random dropping (and fpnet with both)
+    c = comparisons({"ar": {"fpnet": [s] * 3, "fpnet_input_random": [noise] * 3,
+                            "fpnet_input_ppam": [s] * 3, "climatology": [noise] * 3}})["ar"]
+    assert c["fpnet_input_ppam"]["fpnet_input_random"]["roca"]["beats"] is True
+    assert {"fpnet_input_random", "fpnet_input_ppam"} <= set(c["fpnet"])
+    assert "fpnet_input_ppam" not in c["fpnet_input_random"]
 
 
 def test_channel_subsets_for_frames_and_training(ray_session):

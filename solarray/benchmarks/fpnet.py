@@ -58,6 +58,10 @@ class FPNetBenchmarkConfig(ProtocolConfig):
     model_config: dict = field(default_factory=lambda: {"preset": "tiny"})
     encoder_checkpoint: str = ""
     ablations: bool = True
+    #: extra arms: FPNet whose encoder sees only some image patches (``random`` | ``ppam``:
+    #: FPNetConfig.input_masking), each mode, named ``fpnet[_full_disk]_input_<masking>``
+    input_maskings: tuple[str, ...] = ()
+    input_mask_ratio: float = 0.5
 
     def __post_init__(self) -> None:
         if len(self.seeds) < 1:
@@ -66,6 +70,10 @@ class FPNetBenchmarkConfig(ProtocolConfig):
         if bad:
             raise ValueError(f"modes: expected 'ar' and/or 'full_disk', got {sorted(bad)}")
         self.seeds, self.modes = tuple(self.seeds), tuple(self.modes)
+        self.input_maskings = tuple(self.input_maskings)
+        bad = set(self.input_maskings) - {"random", "ppam"}
+        if bad:
+            raise ValueError(f"input_maskings: expected 'random' and/or 'ppam', got {sorted(bad)}")
         self.channels = tuple(self.channels)
 
 
@@ -153,10 +161,12 @@ def with_raw(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _train(cfg: FPNetBenchmarkConfig, mode: str, frames: Frames, table: pd.DataFrame, seed: int,
-           arm: str, log: Callable[[str], None]):
+           arm: str, log: Callable[[str], None], input_masking: str = "none"):
     size = cfg.ar_image_size if mode == "ar" else frames.image.shape[-1]
+    masking = {} if input_masking == "none" else {"input_masking": input_masking,
+                                                  "input_mask_ratio": cfg.input_mask_ratio}
     tcfg = FPNetTrainConfig(
-        mode=mode, model_config={**cfg.model_config, "image_size": size},
+        mode=mode, model_config={**cfg.model_config, "image_size": size, **masking},
         encoder_checkpoint=cfg.encoder_checkpoint,
         steps=cfg.ar_steps if mode == "ar" else cfg.disk_steps, batch_size=cfg.batch_size,
         lr=cfg.lr, seed=seed, storage_path=str(Path(cfg.runs_dir).resolve()),
@@ -198,6 +208,9 @@ def run(cfg: FPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
             info["ar"] = {"n": ar_res.n_examples, "train_base_rate": ar_res.train_base_rate}
             if "ar" in cfg.modes:
                 add("ar", "fpnet", s)
+                for m in cfg.input_maskings:
+                    _, s = _train(cfg, "ar", frames, table, seed, f"fpnet_input_{m}", log, m)
+                    add("ar", f"fpnet_input_{m}", s)
                 for name, b in _baselines(ar_res.examples, AR_SCALARS).items():
                     add("ar", name, b)
                 if cfg.ablations:
@@ -211,6 +224,10 @@ def run(cfg: FPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
             fd_res, s = _train(cfg, "full_disk", frames, disk_table, seed, "fpnet_full_disk", log)
             info["full_disk"] = {"n": fd_res.n_examples, "train_base_rate": fd_res.train_base_rate}
             add("full_disk", "fpnet_full_disk", s)
+            for m in cfg.input_maskings:
+                _, s = _train(cfg, "full_disk", frames, disk_table, seed,
+                              f"fpnet_full_disk_input_{m}", log, m)
+                add("full_disk", f"fpnet_full_disk_input_{m}", s)
             if cfg.ablations:
                 _, s = _train(cfg, "full_disk", noise_frames(frames, seed), disk_table, seed,
                               "fpnet_full_disk_physics_only", log)
@@ -235,6 +252,8 @@ def comparisons(per_seed: dict[str, dict[str, list]]) -> dict:
             against = list(bases)
             if m in ("fpnet", "fpnet_full_disk"):
                 against += [a for a in models if a != m]
+            if m.endswith("_input_ppam") and m.replace("_ppam", "_random") in arms:
+                against.append(m.replace("_ppam", "_random"))  # PPAM vs random dropping
             out[mode][m] = {b: {k: compare([s[k] for s in arms[m]], [s[k] for s in arms[b]])
                                 for k in METRICS if all(s.get(k) is not None
                                                         for s in arms[m] + arms[b])}
