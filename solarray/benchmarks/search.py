@@ -60,7 +60,10 @@ class SearchBenchmarkConfig:
     batch_size: int = 64
     lr: float = 1e-3
     noise_gauss: float = 10.0  # augmentation noise: the magnetogram's noise level, G
-    augment: dict = field(default_factory=dict)  # other SimSiamObjective fields
+    # Other SimSiamObjective fields: stronger than the objective's mild defaults, measured to
+    # retrieve better (BENCHMARKS.md SEARCH): ±8°, ±3 px of 48, ±3 % zoom, ±10 % E-W stretch, ±20 % gain.
+    augment: dict = field(default_factory=lambda: dict(max_rotation_deg=8.0, max_shift=0.0625,
+                                                       zoom=0.03, squeeze=0.1, jitter=0.2))
     gaps_h: tuple[float, ...] = (6.0, 24.0)
     n_boot: int = 1000
     gan_steps: int = 800

@@ -24,13 +24,15 @@ from solarray.train.objectives.base import build_model_for, register_objective
 
 def augment(x: torch.Tensor, *, flips: bool = True, max_rotation_deg: float = 15.0,
             max_shift: float = 0.08, scale: tuple[float, float] = (0.9, 1.1), jitter: float = 0.1,
-            noise: float = 0.02, generator: torch.Generator | None = None) -> torch.Tensor:
+            noise: float = 0.02, squeeze: float = 0.0,
+            generator: torch.Generator | None = None) -> torch.Tensor:
     """One random view of each patch of ``x`` ``[B, C, S, S]`` (scaled units, 0 = 0 G).
 
     Per sample: a 90° rotation k·90°, a horizontal flip (p = ½), a rotation in
     ±``max_rotation_deg``, a shift in ±``max_shift`` of the side and a zoom in ``scale`` (one
     bilinear resampling), then a gain in 1 ± ``jitter`` (positive: Bz keeps its sign) and noise
-    of std ``noise``.
+    of std ``noise``. ``squeeze`` > 0 also stretches x by 1 ± ``squeeze`` (the east-west
+    foreshortening change of a region rotating across the disk).
     """
     b, dev = x.shape[0], x.device
 
@@ -42,6 +44,8 @@ def augment(x: torch.Tensor, *, flips: bool = True, max_rotation_deg: float = 15
     flip = torch.where(u(0, 1) < (0.5 if flips else 0.0), -1.0, 1.0)
     zoom = u(*scale)
     cos, sin = torch.cos(theta) / zoom, torch.sin(theta) / zoom
+    if squeeze > 0:  # drawn only when asked, so the default views are unchanged
+        flip = flip / u(1 - squeeze, 1 + squeeze)
     mat = torch.stack([torch.stack([cos * flip, -sin, u(-1, 1) * 2 * max_shift], 1),
                        torch.stack([sin * flip, cos, u(-1, 1) * 2 * max_shift], 1)], 1)
     grid = F.affine_grid(mat.to(x.dtype), list(x.shape), align_corners=False)
@@ -71,6 +75,7 @@ class SimSiamObjective:
     zoom: float = 0.03
     jitter: float = 0.05
     noise: float = 0.02
+    squeeze: float = 0.0  # east-west stretch 1 ± squeeze (foreshortening)
 
     def build_model(self, model_name: str, model_config: Mapping[str, Any],
                     channels: tuple[str, ...]) -> nn.Module:
@@ -79,7 +84,7 @@ class SimSiamObjective:
     def views(self, x: torch.Tensor) -> torch.Tensor:
         return augment(x, flips=self.flips, max_rotation_deg=self.max_rotation_deg,
                        max_shift=self.max_shift, scale=(1 - self.zoom, 1 + self.zoom),
-                       jitter=self.jitter, noise=self.noise)
+                       jitter=self.jitter, noise=self.noise, squeeze=self.squeeze)
 
     def step(self, model: nn.Module, batch: dict[str, torch.Tensor]
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
