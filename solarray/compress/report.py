@@ -63,8 +63,9 @@ def reconstruction_report(checkpoint: str | os.PathLike, data_dir: str | os.Path
     see :mod:`solarray.compress.native` — and (``compression_shards``, the per-shard ratio) the
     ingested float32 images at ``image_size``. ``table1``: the seed's Table 1 for the four
     bottlenecks at this dataset's size. Without a manifest (shards not written by ingest)
-    ``native`` is None and the native figures are left out; a manifest without native sizes
-    raises ``ValueError``.
+    ``native`` is None and the native figures are left out, as they are for a manifest written
+    before ingest recorded native sizes (``native_unknown`` says why; the rest of the report
+    stands).
     """
     torch.set_grad_enabled(False)
     try:
@@ -88,12 +89,21 @@ def reconstruction_report(checkpoint: str | os.PathLike, data_dir: str | os.Path
     original = n * len(c.channels) * c.image_size**2 * 4
     ckpt_bytes = model_bytes(checkpoint)
     shards = compression_table(n, original, c.bottleneck, ckpt_bytes)
-    has_manifest = os.path.isfile(os.path.join(os.fspath(data_dir), MANIFEST))
-    native = native_sizes(data_dir, ids, c.channels) if has_manifest else None
+    native, unknown = None, None
+    if not os.path.isfile(os.path.join(os.fspath(data_dir), MANIFEST)):
+        unknown = f"no {MANIFEST} beside the shards"
+    else:
+        try:
+            native = native_sizes(data_dir, ids, c.channels)
+        except ValueError as err:
+            if "native_shape" not in str(err):
+                raise
+            unknown = str(err)
+            log(f"compression vs native data left out: {err}")
     log(f"evaluated {n} samples, {len(c.channels)} channels, frame ±{frame:g} R☉")
     return {"checkpoint": str(checkpoint), "hash": digest, "channels": list(c.channels),
             "n_samples": n, "image_size": c.image_size, "bottleneck": c.bottleneck,
-            "rows": rows, "native": native,
+            "rows": rows, "native": native, "native_unknown": unknown,
             "compression_native": None if native is None else compression_table(
                 n, native["float32_bytes"], c.bottleneck, ckpt_bytes),
             "compression_shards": shards,
@@ -132,7 +142,7 @@ def format_report(report: dict[str, Any]) -> str:
                                              "shards (float32)")):
         t = report[key]
         if t is None:
-            lines.append(f"| {name} | no manifest.csv: unknown | | | | |")
+            lines.append(f"| {name} | unknown ({report.get('native_unknown')}) | | | | |")
             continue
         lines.append(f"| {name} | {t['original_mb']:.3f} | {t['model_mb']:.3f} | "
                      f"{t['latent_mb']:.4f} | {t['total_mb']:.3f} | {t['percent']:.3g} % |")
