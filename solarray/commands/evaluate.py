@@ -17,7 +17,7 @@ from solarray.viz.situational_map import situational_map
 NAME = "evaluate"
 HELP = ("evaluation tables (segmentation: SPNet IoU/accuracy per class, SA-AI 2025 Table 2; "
         "reconstruction: sigma_vae per-channel metrics and compression, Brown 2023 Tables 1, 3; "
-        "translation: CC/RE/PPE10 per passband, Park 2019)")
+        "translation: CC, mean |RE|, PPE10 per passband, Park 2019)")
 
 
 # --------------------------------------------------------------------------------------------------
