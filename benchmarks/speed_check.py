@@ -5,7 +5,7 @@
 
 Runs the speed benchmarks at small sizes, each in its own process (its own Ray instance, its JSON
 to a scratch directory), and compares each measurement with the target BENCHMARKS.md states for
-it. Every ratio inside those scripts is measured against a floor timed in the same run, with
+it; the table goes to ``--out`` as a record too. Every ratio inside those scripts is measured against a floor timed in the same run, with
 interleaved arms; this script only reads their JSON. Exit status 1 when a target is missed (a
 regression, or a target not met yet: the table says which), 0 otherwise. Not a timed unit test:
 numbers on a loaded machine say little, so run it on a quiet one and compare with BENCHMARKS.md.
@@ -23,6 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from solarray.benchmarks.script import Bench
+
+BENCH = Bench("speed_check", "benchmarks/speed_check.py", __doc__)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -79,21 +82,18 @@ def run_script(script: Script, out_dir: Path) -> tuple[dict | None, str]:
     return json.loads(out.read_text())["results"], ""
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
+FLAGS = {"--quick": (False, "the small sizes listed above (the only mode: kept for the README's "
+                             "command line)"),
+         "--only": ("", "comma-separated subset of: " + ", ".join(s.name for s in SCRIPTS))}
 
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="the small sizes listed above (the only mode: kept for the README's "
-                             "command line)")
-    parser.add_argument("--only", default="", help="comma-separated subset of: "
-                        + ", ".join(s.name for s in SCRIPTS))
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = BENCH.parse(argv, FLAGS, out="/tmp/speed_check.json")
     only = {s for s in args.only.split(",") if s}
     unknown = only - {s.name for s in SCRIPTS}
     if unknown:
-        parser.error(f"--only: unknown {', '.join(sorted(unknown))}")
+        raise SystemExit(f"--only: unknown {', '.join(sorted(unknown))}; known: "
+                         + ", ".join(s.name for s in SCRIPTS))
     rows, failed = [], False
     with tempfile.TemporaryDirectory(prefix="speed_check") as tmp:
         for script in SCRIPTS:
@@ -119,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    BENCH.finish({"only": sorted(only)},
+                 {"rows": [dict(zip(("measurement", "now", "target", "status"), r, strict=True))
+                           for r in rows], "load_average": os.getloadavg()[0]})
     return 1 if failed else 0
 
 
