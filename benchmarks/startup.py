@@ -42,8 +42,9 @@ def start_head(temp_dir: str, cpus: int = 2) -> str:
     """`ray start --head` with its own port and ``temp_dir``; → its GCS address."""
     import ray._private.services as services
 
-    from solarray.ops.local_cluster import free_port
+    from solarray.ops.local_cluster import ensure_auth_token, free_port
 
+    ensure_auth_token()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     done = subprocess.run(

@@ -129,6 +129,25 @@ def stop_processes_under(temp_dir: str | os.PathLike, grace_s: float = 5.0) -> i
     return len(found)
 
 
+def ensure_auth_token() -> None:
+    """Token authentication for the cluster about to start and for this process (its driver):
+    unless the user chose ``RAY_AUTH_MODE``, make sure ``~/.ray/auth_token`` exists and switch
+    this process (and the ``ray start`` it spawns) to token mode, as Ray 2.60 does for a cluster
+    ``ray.init`` starts. Without it a driver connecting to a ``ray start`` cluster stays in
+    "disabled" mode and is refused ("InvalidAuthToken")."""
+    from ray._private.authentication.authentication_token_setup import (
+        _enable_token_auth,
+        _get_default_token_path,
+        generate_and_save_token,
+    )
+
+    if os.environ.get("RAY_AUTH_MODE") is not None:
+        return
+    if not os.environ.get("RAY_AUTH_TOKEN") and not _get_default_token_path().exists():
+        generate_and_save_token()
+    _enable_token_auth()
+
+
 class LocalAutoscalingCluster:
     """An autoscaling Ray cluster on this machine (module docstring). Use as a context manager;
     ``address`` is the GCS address for ``ray.init``."""
@@ -146,6 +165,8 @@ class LocalAutoscalingCluster:
 
     def start(self) -> LocalAutoscalingCluster:
         import ray._private.services as services
+
+        ensure_auth_token()
 
         # Short path: Ray's Unix socket paths must stay under ~107 bytes.
         self.temp_dir = tempfile.mkdtemp(prefix="sray", dir="/tmp")
@@ -184,5 +205,6 @@ class LocalAutoscalingCluster:
         self.shutdown()
 
 
-__all__ = ["HEAD_TYPE", "LocalAutoscalingCluster", "autoscaler_config", "free_port",
+__all__ = ["HEAD_TYPE", "LocalAutoscalingCluster", "autoscaler_config", "ensure_auth_token",
+           "free_port",
            "local_node_types", "processes_under", "stop_processes_under"]
