@@ -147,9 +147,11 @@ def ingest_case(synth_dir: str | Path, out_dir: str | Path, *, size: int = 64,
         t0 = time.perf_counter()
         th, box = _in_thread(lambda: run_ingest(cfg, log=lambda s: None))
         started = _wait(lambda: any(out_dir.glob("shard_*.parquet")), timeout_s)
+        # the node holding an ingest actor now (on a fast machine the small run's actors may be
+        # gone after the random wait), killed after it
+        target = node_of_actor("MapWorker")
         time.sleep(float(rng.uniform(0, 1.0)))
         killed_at = round(time.perf_counter() - t0, 2)
-        target = node_of_actor("MapWorker")
         _, dead_after = kill_node(cluster, workers, target)
         th.join(timeout_s)
         first = {"completed": "value" in box, "error": box.get("error"),
