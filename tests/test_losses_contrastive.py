@@ -11,7 +11,7 @@ from solarray.losses.contrastive import (
     SolarCHIPLossConfig,
     global_contrastive,
     info_nce,
-    intra_sample,
+    intra_sample_contrastive,
     local_contrastive,
     reconstruction,
     solarchip_loss,
@@ -59,15 +59,53 @@ def test_local_positives_are_same_sample_same_index():
     assert local_contrastive(p, p, 0.1, max_patches=2) >= 0
 
 
-def test_intra_sample_hand_values():
+def test_local_negatives_are_other_samples_at_the_same_index():
+    b, n, tau = 3, 4, 0.5
+    # Per index, the B samples are orthonormal; every index of a sample holds the same vector,
+    # so only other samples can be negatives: log(1 + (B−1)e^{−1/τ}) by hand.
+    p = torch.eye(b, 8)[:, None, :].expand(b, n, 8)
+    expected = math.log(1 + (b - 1) * math.exp(-1 / tau))
+    assert local_contrastive(p, p.clone(), tau).item() == pytest.approx(expected, rel=1e-5)
+    # Patches identical across samples at one index: B-way chance, log B, whatever the layout
+    # within the sample.
+    q = torch.eye(n, 8)[None].expand(b, n, 8)
+    assert local_contrastive(q, q.clone(), tau).item() == pytest.approx(math.log(b), rel=1e-5)
+
+
+def test_intra_sample_contrastive_hand_values():
     tau = 0.2
-    ortho = torch.eye(4, 8).expand(2, -1, -1)
-    same = torch.ones(2, 4, 8)
-    assert intra_sample(ortho, tau).item() == pytest.approx(0.0, abs=1e-6)
-    assert intra_sample(same, tau).item() == pytest.approx(1 / tau, rel=1e-5)
-    # Anti-aligned pairs are more spread than orthogonal ones.
-    anti = torch.stack([torch.eye(2, 8)[0], -torch.eye(2, 8)[0]])[None]
-    assert intra_sample(anti, tau).item() == pytest.approx(-1 / tau, rel=1e-5)
+    # Orthonormal patches within a sample, the same in both modalities: N-way InfoNCE with one
+    # positive at cos 1 and N − 1 negatives at cos 0.
+    ortho = torch.eye(4, 8)[None].expand(2, -1, -1)
+    expected = math.log(1 + 3 * math.exp(-1 / tau))
+    assert intra_sample_contrastive(ortho, ortho.clone(), tau).item() == pytest.approx(
+        expected, rel=1e-5)
+    # No spatial structure (every patch of a sample the same): log N, however the samples differ.
+    flat = torch.eye(2, 8)[:, None, :].expand(2, 4, 8)
+    assert intra_sample_contrastive(flat, flat.clone(), tau).item() == pytest.approx(
+        math.log(4), rel=1e-5)
+    # A hand-computed general case, N = 2, D = 2, τ = 1: AIA (1,0),(0,1); HMI (1,0),(1,1)/√2.
+    a = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    h = torch.tensor([[[1.0, 0.0], [1.0, 1.0]]])
+    c = 1 / math.sqrt(2)
+    # logits a·hᵀ = [[1, c], [0, c]]; rows (a→h) and columns (h→a), positives on the diagonal.
+    fwd = (-1 + math.log(math.e + math.exp(c)) - c + math.log(1 + math.exp(c))) / 2
+    bwd = (-1 + math.log(math.e + 1) - c + math.log(math.exp(c) + math.exp(c))) / 2
+    got = intra_sample_contrastive(a, h, 1.0).item()
+    assert got == pytest.approx((fwd + bwd) / 2, rel=1e-6)
+
+
+def test_intra_sample_negatives_are_other_locations_of_the_same_sample():
+    p = torch.randn(3, 5, 16)
+    aligned = intra_sample_contrastive(p, p.clone(), 0.1)
+    moved = intra_sample_contrastive(p, torch.roll(p, 1, dims=1), 0.1)
+    assert aligned < moved
+    # Other samples are not negatives: the batch value is the mean of each sample alone.
+    q = torch.randn(3, 5, 16)
+    alone = [intra_sample_contrastive(p[i:i + 1], q[i:i + 1], 0.1).item() for i in range(3)]
+    assert intra_sample_contrastive(p, q, 0.1).item() == pytest.approx(sum(alone) / 3, rel=1e-6)
+    with pytest.raises(ValueError, match="N >= 2"):
+        intra_sample_contrastive(p[:, :1], p[:, :1], 0.1)
 
 
 def test_reconstruction_respects_present_channels():
@@ -124,4 +162,5 @@ def test_solarchip_loss_decreases_on_a_tiny_model():
     assert losses[-1] < 0.7 * losses[0]
     assert parts["loss_global"] < parts0["loss_global"]
     assert parts["loss_local"] < parts0["loss_local"]
+    assert parts["loss_intra"] < parts0["loss_intra"]
     assert parts["loss_rec"] < parts0["loss_rec"]
