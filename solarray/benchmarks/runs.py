@@ -27,13 +27,15 @@ class ProtocolConfig:
 
 def pretrain_run(root: str, runs_dir: str, run_name: str, *, model: str, objective: str,
                  channels: tuple[str, ...], model_config: Mapping[str, Any], steps: int,
-                 batch_size: int, lr: float, seed: int, warmup: int, reports: int
-                 ) -> tuple[Any, float]:
+                 batch_size: int, lr: float, seed: int, warmup: int, reports: int,
+                 objective_config: Mapping[str, Any] | None = None) -> tuple[Any, float]:
     """Train ``model`` with ``objective`` for ``steps`` (warm-up ``min(warmup, steps − 1)``,
     ``reports`` metric reports, one checkpoint) on ``root``'s shards; returns the loop's result
-    and the wall seconds (the loop logs nothing: benchmarks log their own line)."""
+    and the wall seconds (the loop logs nothing: benchmarks log their own line).
+    ``objective_config`` overrides the objective's fields (e.g. a SolarCHIP λ set to 0)."""
     tcfg = TrainConfig(
         model=model, objective=objective, channels=channels, model_config=dict(model_config),
+        objective_config=dict(objective_config or {}),
         steps=steps, batch_size=batch_size, lr=lr, warmup_steps=min(warmup, steps - 1), seed=seed,
         checkpoint_every=steps, num_to_keep=1, report_every=max(1, steps // reports),
         num_workers=0, storage_path=str(Path(runs_dir).resolve()), run_name=run_name)

@@ -1,0 +1,261 @@
+"""SolarCHIP downstream on the benchmark Sun: full-disk ≥M-in-24-h flare classification at a
+fraction of the training labels, as SolarCHIP 2025 evaluates its encoders.
+
+For each seed, pretrained on the training months (cached under ``runs_dir``; a finished run is
+reused): ``solarchip_vit`` and ``solarchip_cnn`` (reconstruction + global, local and intra-sample
+InfoNCE, :mod:`solarray.losses.contrastive`), an MAE (``mae_vit``, random masking, the same
+steps) and, with ``variants``, ``solarchip_vit`` with one contrastive term switched off. Then, at
+each label fraction (a stratified draw of the training frames per seed), every arm of
+:mod:`solarray.benchmarks.solarchip_downstream`:
+
+* ``probe``: logistic regression on frozen features (class token ⊕ mean patch token per encoder)
+  of ``chip_<b>`` (pretrained), ``scratch_<b>`` (the same network, random weights), ``mae`` and
+  ``raw`` (pooled pixels, 8 × 8 per channel);
+* ``finetune``: the same networks (not raw pixels) trained whole with a linear head.
+
+Validation (the whole March split) calibrates (Platt) and picks the TSS threshold for every arm
+alike; scores on the test month. Comparisons: per-seed differences (:func:`compare`) and a
+paired bootstrap over test days of the seed-mean score (:func:`paired_interval`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from solarray.benchmarks.runs import ProtocolConfig, pretrain_run
+from solarray.benchmarks.solarchip_downstream import (
+    Backbone,
+    FinetuneConfig,
+    features,
+    finetune,
+    label_subset,
+    pooled_pixels,
+    probe,
+    tss,
+    verify,
+)
+from solarray.core.checkpoints import model_file
+from solarray.data.dataset import assign_splits
+from solarray.forecast.frames import load_frames
+from solarray.metrics.bootstrap import bss, paired_interval, roca
+from solarray.metrics.protocol import compare
+from solarray.models import build, load_model
+from solarray.train.checkpoints import METRICS_FILE, latest_checkpoint
+
+METRICS = ("roca", "bss", "tss")
+SCORE_FNS = {"roca": roca, "bss": bss, "tss": tss}
+#: Ablation variants: which λ is set to 0 in the SolarCHIP objective.
+VARIANTS = {"no_global": "lambda_global", "no_local": "lambda_local", "no_intra": "lambda_intra"}
+FRAMES_FILE = "frames.npz"
+
+
+@dataclass
+class SolarCHIPBenchmarkConfig(ProtocolConfig):
+    runs_dir: str = ".cache/benchmark_runs/solarchip"
+    backbones: tuple[str, ...] = ("vit", "cnn")
+    fractions: tuple[float, ...] = (0.01, 0.1, 1.0)
+    modes: tuple[str, ...] = ("probe", "finetune")
+    #: ablations of ``solarchip_vit`` (keys of :data:`VARIANTS`); empty: none
+    variants: tuple[str, ...] = ()
+    mae: bool = True
+    pretrain_steps: int = 300
+    pretrain_batch_size: int = 16
+    pretrain_lr: float = 1e-3
+    vit_config: dict = field(default_factory=lambda: {
+        "preset": "tiny", "backbone_config": {"preset": "tiny", "patch_size": 16}})
+    cnn_config: dict = field(default_factory=lambda: {
+        "preset": "tiny", "backbone_config": {"preset": "tiny", "widths": [16, 32, 64, 64]}})
+    mae_config: dict = field(default_factory=lambda: {
+        "preset": "tiny", "patch_size": 16, "masking": {"strategy": "random", "ratio": 0.75}})
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    probe_c: float = 0.1
+    n_boot: int = 1000
+
+    def __post_init__(self) -> None:
+        self.seeds, self.backbones = tuple(self.seeds), tuple(self.backbones)
+        self.fractions, self.modes = tuple(self.fractions), tuple(self.modes)
+        self.variants = tuple(self.variants)
+        if isinstance(self.finetune, dict):
+            self.finetune = FinetuneConfig(**self.finetune)
+        bad = (set(self.backbones) - {"vit", "cnn"}) | (set(self.modes) - {"probe", "finetune"}) \
+            | (set(self.variants) - set(VARIANTS))
+        if bad:
+            raise ValueError(f"unknown backbone/mode/variant {sorted(bad)}")
+
+
+def frames_cached(cfg: SolarCHIPBenchmarkConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                           tuple[str, ...]]:
+    """``(images [N, C, H, W] float32, times, ≥M-in-24-h labels, channels)`` of the benchmark
+    Sun, read once through Ray (:func:`load_frames`) and kept as float16 in ``runs_dir``."""
+    path = Path(cfg.runs_dir) / FRAMES_FILE
+    if not path.exists():
+        fr = load_frames(Path(cfg.root) / "shards")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, image=fr.image.astype(np.float16), t=fr.t.astype("int64"),
+                 y=fr.flare_m24, channels=np.array(fr.channels))
+    z = np.load(path)
+    return (z["image"].astype(np.float32), z["t"].astype("datetime64[s]"), z["y"],
+            tuple(str(c) for c in z["channels"]))
+
+
+def _runs(cfg: SolarCHIPBenchmarkConfig) -> dict[str, tuple[str, str, dict, dict]]:
+    """Pretraining runs per seed-free name: ``(model, objective, model_config, objective_config)``."""
+    out = {}
+    for b in cfg.backbones:
+        out[f"chip_{b}"] = (f"solarchip_{b}", "solarchip",
+                            cfg.vit_config if b == "vit" else cfg.cnn_config, {})
+    if cfg.mae:
+        out["mae"] = ("mae_vit", "mae", cfg.mae_config, {})
+    for v in cfg.variants:
+        out[f"chip_vit_{v}"] = ("solarchip_vit", "solarchip", cfg.vit_config, {VARIANTS[v]: 0.0})
+    return out
+
+
+def run_name(cfg: SolarCHIPBenchmarkConfig, name: str, seed: int) -> str:
+    return f"{name}_{cfg.pretrain_steps}x{cfg.pretrain_batch_size}_s{seed}"
+
+
+def missing_pretraining(cfg: SolarCHIPBenchmarkConfig) -> list[str]:
+    """Run names still to pretrain (and ``frames`` when the frame cache is absent): what needs
+    Ray."""
+    out = [] if (Path(cfg.runs_dir) / FRAMES_FILE).exists() else ["frames"]
+    for seed in cfg.seeds:
+        for name in _runs(cfg):
+            done = latest_checkpoint(Path(cfg.runs_dir) / run_name(cfg, name, seed))
+            if done is None or done[0] < cfg.pretrain_steps:
+                out.append(run_name(cfg, name, seed))
+    return out
+
+
+def curve(run_dir: Path) -> list[dict]:
+    """The pretraining run's reported metrics (step, loss and its parts) from its metrics file."""
+    path = run_dir / METRICS_FILE
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    keep = ("step", "loss", "loss_rec", "loss_global", "loss_local", "loss_intra")
+    return [{k: round(float(r[k]), 4) for k in keep if k in r} for r in rows]
+
+
+def pretrain_all(cfg: SolarCHIPBenchmarkConfig, channels: tuple[str, ...],
+                 log: Callable[[str], None] = print) -> dict[str, dict[int, str]]:
+    """Every pretraining run of every seed (cached runs reused); ``{name: {seed: checkpoint}}``."""
+    out: dict[str, dict[int, str]] = {}
+    for seed in cfg.seeds:
+        for name, (model, objective, mcfg, ocfg) in _runs(cfg).items():
+            rn = run_name(cfg, name, seed)
+            done = latest_checkpoint(Path(cfg.runs_dir) / rn)
+            if done is None or done[0] < cfg.pretrain_steps:
+                res, sec = pretrain_run(
+                    cfg.root, cfg.runs_dir, rn, model=model, objective=objective,
+                    channels=channels, model_config=mcfg, steps=cfg.pretrain_steps,
+                    batch_size=cfg.pretrain_batch_size, lr=cfg.pretrain_lr, seed=seed, warmup=30,
+                    reports=10, objective_config=ocfg)
+                log(f"[solarchip] pretrained {rn} in {sec:.0f} s: loss "
+                    f"{float(res.metrics.get('loss', float('nan'))):.4f}")
+                done = latest_checkpoint(Path(cfg.runs_dir) / rn)
+            out.setdefault(name, {})[seed] = str(done[1])
+    return out
+
+
+def _networks(ckpts: dict[str, dict[int, str]], seed: int, n_channels: int
+              ) -> dict[str, Backbone]:
+    """The seed's pretrained networks, plus ``scratch_<b>``: each SolarCHIP network rebuilt from
+    its config with random weights (seeded)."""
+    nets = {}
+    for name, by_seed in ckpts.items():
+        model = load_model(model_file(by_seed[seed]))
+        nets[name] = (Backbone.of_single(model, n_channels) if name == "mae"
+                      else Backbone.of_solarchip(model))
+        if name in ("chip_vit", "chip_cnn"):
+            torch.manual_seed(10_000 + seed)
+            fresh = build(f"solarchip_{name[-3:]}", **asdict(model.config))
+            nets[f"scratch_{name[-3:]}"] = Backbone.of_solarchip(fresh)
+    return nets
+
+
+def run(cfg: SolarCHIPBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
+    """``{"per_seed": {fraction: {mode: {arm: [scores per seed]}}}, "comparisons", "curves",
+    "info"}`` (see the module docstring)."""
+    images, t, y, channels = frames_cached(cfg)
+    ckpts = pretrain_all(cfg, channels, log)
+    split = assign_splits(t)
+    idx = {s: np.flatnonzero((split == s) & (y >= 0)) for s in ("train", "val", "test")}
+    ys = {s: y[i].astype(int) for s, i in idx.items()}
+    x = {s: images[i] for s, i in idx.items()}
+    days = t[idx["test"]].astype("datetime64[D]").astype(str)
+    per_seed: dict = {}
+    preds: dict = {}
+    for seed in cfg.seeds:
+        nets = _networks(ckpts, seed, len(channels))
+        feats = {n: {s: features(net, x[s]) for s in x} for n, net in nets.items()}
+        feats["raw"] = {s: pooled_pixels(x[s]) for s in x}
+        for frac in cfg.fractions:
+            lab = label_subset(ys["train"], frac, seed)
+            for mode in cfg.modes:
+                arms = list(feats) if mode == "probe" else list(nets)
+                for arm in arms:
+                    if mode == "probe":
+                        pv, pt = probe(feats[arm]["train"][lab], ys["train"][lab],
+                                       [feats[arm]["val"], feats[arm]["test"]], cfg.probe_c)
+                    else:
+                        pv, pt = finetune(copy.deepcopy(nets[arm]), x["train"][lab],
+                                          ys["train"][lab], [x["val"], x["test"]], cfg.finetune,
+                                          seed)
+                    s, cal, yes = verify(ys["val"], pv, ys["test"], pt)
+                    key = (str(frac), mode, arm)
+                    per_seed.setdefault(key[0], {}).setdefault(mode, {}).setdefault(
+                        arm, []).append(s)
+                    preds.setdefault(key, []).append((cal, yes))
+                    log(f"[solarchip] seed {seed} {frac:.0%} {mode} {arm}: " + ", ".join(
+                        f"{k} {v:.3f}" for k, v in s.items() if v is not None))
+    comps = comparisons(per_seed, preds, ys["test"], days, cfg.n_boot)
+    curves = {run_name(cfg, n, s): curve(Path(cfg.runs_dir) / run_name(cfg, n, s))
+              for n in ckpts for s in cfg.seeds}
+    info = {"n": {s: int(len(i)) for s, i in idx.items()},
+            "base_rate": {s: round(float(v.mean()), 4) for s, v in ys.items()},
+            "labelled": {str(f): int(len(label_subset(ys["train"], f, 0))) for f in cfg.fractions},
+            "channels": list(channels), "image_size": int(images.shape[-1]),
+            "test_days": int(len(set(days)))}
+    return {"per_seed": per_seed, "comparisons": comps, "curves": curves, "info": info}
+
+
+def _pairs(arms: list[str]) -> list[tuple[str, str]]:
+    """Which arm is compared with which: every pretrained SolarCHIP arm against its scratch
+    network, the MAE encoder and raw pixels; every ablation against the full SolarCHIP ViT."""
+    out = []
+    for a in arms:
+        if a in ("chip_vit", "chip_cnn"):
+            out += [(a, b) for b in (f"scratch_{a[-3:]}", "mae", "raw") if b in arms]
+        elif a.startswith("chip_vit_no_") and "chip_vit" in arms:
+            out.append((a, "chip_vit"))
+    return out
+
+
+def comparisons(per_seed: dict, preds: dict, y_test: np.ndarray, days: np.ndarray,
+                n_boot: int) -> dict:
+    """``{fraction: {mode: {"a − b": {metric: {"seeds": compare, "bootstrap": interval}}}}}``."""
+    out: dict = {}
+    for frac, modes in per_seed.items():
+        for mode, arms in modes.items():
+            for a, b in _pairs(list(arms)):
+                res = {}
+                for k, ix in (("roca", 0), ("bss", 0), ("tss", 1)):
+                    pa = np.stack([p[ix] for p in preds[(frac, mode, a)]])
+                    pb = np.stack([p[ix] for p in preds[(frac, mode, b)]])
+                    res[k] = {"seeds": compare([s[k] for s in arms[a]], [s[k] for s in arms[b]]),
+                              "bootstrap": paired_interval(SCORE_FNS[k], y_test, pa, pb, days,
+                                                           n_boot=n_boot)}
+                out.setdefault(frac, {}).setdefault(mode, {})[f"{a} − {b}"] = res
+    return out
+
+
+__all__ = ["METRICS", "VARIANTS", "SolarCHIPBenchmarkConfig", "comparisons", "frames_cached",
+           "missing_pretraining", "pretrain_all", "run"]
