@@ -4,7 +4,7 @@ selection, and (optionally) label efficiency with a pretrained backbone.
 
     python benchmarks/translation.py [--root .cache/translation_sun] [--seeds 0,1,2]
         [--steps 200] [--image-size 32] [--arms per_passband,multi_output,greedy]
-        [--inputs-max 3] [--out docs/results/translation_park.json]
+        [--inputs-max 3] [--torch-threads 2] [--out docs/results/translation_park.json]
 
 Builds the translation Sun when missing (:data:`solarray.benchmarks.translation.TRANSLATION_SUN`),
 runs the arms of :mod:`solarray.benchmarks.translation` and prints Park's table per passband (CC,
@@ -43,7 +43,9 @@ FLAGS = {"--root": (SUN_ROOT, "the nine-passband translation Sun (built if missi
          "--image-size": 32, "--inputs-max": 3, "--fractions": "0.01,0.1,1",
          "--n-boot": 1000,
          "--pretrained": ("", "label_efficiency: MAE/SolarCHIP checkpoint of the frozen encoder"),
-         "--arms": "per_passband,multi_output,greedy"}
+         "--arms": "per_passband,multi_output,greedy",
+         "--torch-threads": (2, "torch threads of the in-process trainings (1 on shared cores: "
+                                "2 threads spinning against other load ran 20x slower)")}
 
 
 def selection(cfg, data, log) -> dict[str, Any]:
@@ -118,7 +120,7 @@ def _print(res: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = BENCH.parse(argv, FLAGS, runs="translation9", seeds="0,1,2")
-    BENCH.start(None)
+    BENCH.start(None, torch_threads=args.torch_threads)
     build_benchmark_sun(args.root, TRANSLATION_SUN)
     BENCH.t0 = time.perf_counter()
     cfg = TranslationBenchmarkConfig(
