@@ -14,9 +14,9 @@ RUNS = [{"start": "2024-01-02T00:00", "days": 4.875, "name": "a"},
 
 def test_sun_of_assigns_each_time_to_its_run():
     ids = ["2024-01-02T00:00:00", "2024-01-06T21:00:00", "2024-01-06T21:00:01",
-           "2024-01-07T00:00:00", "2024-01-11T20:59:00", "2023-12-31T00:00:00"]
-    # a run covers [start, start + 4.875 d): 2024-01-06T21:00 is the first instant after it.
-    assert sun_of(ids, RUNS) == ["a", "?", "?", "b", "b", "?"]
+           "2024-01-07T00:00:00", "2024-01-11T21:00:00", "2023-12-31T00:00:00"]
+    # a run covers [start, start + 4.875 d]: its 40th 3-hourly step is 2024-01-06T21:00.
+    assert sun_of(ids, RUNS) == ["a", "a", "?", "b", "b", "?"]
 
 
 def _scores(iou: np.ndarray) -> dict[str, np.ndarray]:

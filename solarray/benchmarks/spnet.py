@@ -102,13 +102,14 @@ def summary(per_image: Mapping[str, np.ndarray]) -> dict[str, dict[str, float]]:
 
 def sun_of(sample_ids: Sequence[str], runs: Sequence[Mapping]) -> list[str]:
     """The synthetic Sun (``runs.json`` entry ``name``; ``start`` ISO, ``days``) each sample's
-    time (ISO ``sample_id``) falls in, ``[start, start + days)``; ``"?"`` when none."""
+    time (ISO ``sample_id``) falls in, ``[start, start + days]`` (a Sun's last time step lies
+    ``days`` after its first); ``"?"`` when none."""
     spans = [(datetime.fromisoformat(r["start"]), timedelta(days=float(r["days"])), r["name"])
              for r in runs]
     out = []
     for sid in sample_ids:
         t = datetime.fromisoformat(str(sid).replace("Z", "")).replace(tzinfo=None)
-        out.append(next((n for s, d, n in spans if s <= t < s + d), "?"))
+        out.append(next((n for s, d, n in spans if s <= t <= s + d), "?"))
     return out
 
 
