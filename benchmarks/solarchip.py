@@ -5,8 +5,8 @@ same network from scratch, an MAE encoder and raw pixels; with ``--variants`` th
 
     python benchmarks/solarchip.py [--root .cache/benchmark_sun] [--seeds 0,1,2]
         [--backbones vit,cnn] [--fractions 0.01,0.1,1] [--modes probe,finetune]
-        [--variants no_global,no_local,no_intra] [--no-mae] [--pretrain-steps 300]
-        [--finetune-steps 150] [--pretrain-only] [--out docs/results/solarchip.json]
+        [--variants no_global,no_local,no_intra] [--no-mae] [--pretrain-steps 1000]
+        [--pretrain-lr 3e-3] [--finetune-steps 100] [--pretrain-only] [--out docs/results/solarchip.json]
 
 Pretraining runs and the frames are cached in ``--runs-dir``; Ray starts only when one is
 missing (``--pretrain-only`` fills the cache and stops). Prints mean ± std per arm and the
@@ -34,8 +34,8 @@ from solarray.benchmarks.solarchip_downstream import FinetuneConfig
 BENCH = Bench("solarchip", "benchmarks/solarchip.py", __doc__)
 FLAGS = {"--backbones": "vit,cnn", "--fractions": "0.01,0.1,1", "--modes": "probe,finetune",
          "--variants": ("", "ablations of solarchip_vit: no_global,no_local,no_intra"),
-         "--no-mae": False, "--pretrain-steps": 300, "--pretrain-batch-size": 16,
-         "--finetune-steps": 150, "--pretrain-only": False}
+         "--no-mae": False, "--pretrain-steps": 1000, "--pretrain-batch-size": 16,
+         "--pretrain-lr": 3e-3, "--finetune-steps": 100, "--pretrain-only": False}
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         fractions=tuple(float(f) for f in _split(args.fractions)), modes=_split(args.modes),
         variants=_split(args.variants), mae=not args.no_mae,
         pretrain_steps=args.pretrain_steps, pretrain_batch_size=args.pretrain_batch_size,
+        pretrain_lr=args.pretrain_lr,
         finetune=FinetuneConfig(steps=args.finetune_steps))
     todo = missing_pretraining(cfg)
     if todo:

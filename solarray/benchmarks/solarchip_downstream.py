@@ -119,7 +119,7 @@ class FinetuneConfig:
     """Fine-tuning the whole backbone with a linear head: AdamW steps on batches drawn with
     replacement from the labelled subset; the head at ``head_lr``, the encoders at ``lr``."""
 
-    steps: int = 150
+    steps: int = 100
     batch_size: int = 16
     lr: float = 3e-4
     head_lr: float = 1e-3
