@@ -30,12 +30,15 @@ from solarray.benchmarks.solarchip import (
     run,
 )
 from solarray.benchmarks.solarchip_downstream import FinetuneConfig
+from solarray.data.dataset import assign_splits
 
 BENCH = Bench("solarchip", "benchmarks/solarchip.py", __doc__)
 FLAGS = {"--backbones": "vit,cnn", "--fractions": "0.01,0.1,1", "--modes": "probe,finetune",
          "--variants": ("", "ablations of solarchip_vit: no_global,no_local,no_intra"),
          "--no-mae": False, "--pretrain-steps": 1000, "--pretrain-batch-size": 16,
-         "--pretrain-lr": 3e-3, "--finetune-steps": 100, "--pretrain-only": False}
+         "--pretrain-lr": 3e-3, "--finetune-steps": 100, "--pretrain-only": False,
+         "--ray-pretraining": (False, "pretrain with the generic loop under Ray Train on the "
+                                      "shards instead of in-process on the cached frames")}
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -49,16 +52,17 @@ def main(argv: list[str] | None = None) -> int:
         fractions=tuple(float(f) for f in _split(args.fractions)), modes=_split(args.modes),
         variants=_split(args.variants), mae=not args.no_mae,
         pretrain_steps=args.pretrain_steps, pretrain_batch_size=args.pretrain_batch_size,
-        pretrain_lr=args.pretrain_lr,
+        pretrain_lr=args.pretrain_lr, in_process=not args.ray_pretraining,
         finetune=FinetuneConfig(steps=args.finetune_steps))
     todo = missing_pretraining(cfg)
-    if todo:
+    if "frames" in todo or (todo and not cfg.in_process):
         print(f"[solarchip] to pretrain (starts Ray): {', '.join(todo)}")
         BENCH.start(args.root, torch_threads=1, restart_clock=False)
     # one torch thread: on 2 shared cores two threads ran the tiny ViT 10× slower (measured)
     torch.set_num_threads(1)
     if args.pretrain_only:
-        pretrain_all(cfg, frames_cached(cfg)[3])
+        images, t, _, channels = frames_cached(cfg)
+        pretrain_all(cfg, channels, images[assign_splits(t) == "train"])
         return 0
     res = run(cfg)
     for frac, modes in res["per_seed"].items():

@@ -41,6 +41,7 @@ from solarray.benchmarks.solarchip_downstream import (
     tss,
     verify,
 )
+from solarray.benchmarks.solarchip_pretrain import pretrain_frames
 from solarray.core.checkpoints import model_file
 from solarray.data.dataset import assign_splits
 from solarray.forecast.frames import load_frames
@@ -70,6 +71,9 @@ class SolarCHIPBenchmarkConfig(ProtocolConfig):
     pretrain_steps: int = 1000
     pretrain_batch_size: int = 16
     pretrain_lr: float = 3e-3
+    #: pretrain in this process over the cached frames (:mod:`solarchip_pretrain`, no Ray);
+    #: False: the generic loop under Ray Train local mode on the shards (:func:`pretrain_run`)
+    in_process: bool = True
     #: pretraining runs made once (with the first seed) and shared by every downstream seed, to
     #: fit the budget; the downstream seeds still differ in labels, heads and scratch weights
     pretrain_once: tuple[str, ...] = ("chip_cnn", "chip_vit_no_global", "chip_vit_no_local",
@@ -124,6 +128,15 @@ def _runs(cfg: SolarCHIPBenchmarkConfig) -> dict[str, tuple[str, str, dict, dict
     return out
 
 
+def sized(model: str, model_config: dict, size: int) -> dict:
+    """``model_config`` with the image size pinned to the frames' ``size`` (SolarCHIP: in its
+    backbone's config)."""
+    if model.startswith("solarchip"):
+        return {**model_config, "backbone_config": {**model_config.get("backbone_config", {}),
+                                                    "image_size": size}}
+    return {**model_config, "image_size": size}
+
+
 def run_name(cfg: SolarCHIPBenchmarkConfig, name: str, seed: int) -> str:
     """The cached pretraining run of ``name`` for downstream ``seed`` (``pretrain_once`` names:
     the first seed's run for every seed)."""
@@ -134,8 +147,8 @@ def run_name(cfg: SolarCHIPBenchmarkConfig, name: str, seed: int) -> str:
 
 
 def missing_pretraining(cfg: SolarCHIPBenchmarkConfig) -> list[str]:
-    """Run names still to pretrain (and ``frames`` when the frame cache is absent): what needs
-    Ray."""
+    """Run names still to pretrain (and ``frames`` when the frame cache is absent); Ray is
+    needed for ``frames`` and, unless ``in_process``, for the runs."""
     out = [] if (Path(cfg.runs_dir) / FRAMES_FILE).exists() else ["frames"]
     for seed in cfg.seeds:
         for name in _runs(cfg):
@@ -157,8 +170,10 @@ def curve(run_dir: Path) -> list[dict]:
 
 
 def pretrain_all(cfg: SolarCHIPBenchmarkConfig, channels: tuple[str, ...],
-                 log: Callable[[str], None] = print) -> dict[str, dict[int, str]]:
-    """Every pretraining run of every seed (cached runs reused); ``{name: {seed: checkpoint}}``."""
+                 train_images: np.ndarray | None = None, log: Callable[[str], None] = print
+                 ) -> dict[str, dict[int, str]]:
+    """Every pretraining run of every seed (cached runs reused); ``{name: {seed: checkpoint}}``.
+    ``train_images``: the training split's frames, needed when ``cfg.in_process``."""
     out: dict[str, dict[int, str]] = {}
     for seed in cfg.seeds:
         for name, (model, objective, mcfg, ocfg) in _runs(cfg).items():
@@ -166,13 +181,20 @@ def pretrain_all(cfg: SolarCHIPBenchmarkConfig, channels: tuple[str, ...],
             done = latest_checkpoint(Path(cfg.runs_dir) / rn)
             if done is None or done[0] < cfg.pretrain_steps:
                 pseed = cfg.seeds[0] if name in cfg.pretrain_once else seed
-                res, sec = pretrain_run(
-                    cfg.root, cfg.runs_dir, rn, model=model, objective=objective,
-                    channels=channels, model_config=mcfg, steps=cfg.pretrain_steps,
-                    batch_size=cfg.pretrain_batch_size, lr=cfg.pretrain_lr, seed=pseed, warmup=30,
-                    reports=10, objective_config=ocfg)
-                log(f"[solarchip] pretrained {rn} in {sec:.0f} s: loss "
-                    f"{float(res.metrics.get('loss', float('nan'))):.4f}")
+                size = int(train_images.shape[-1]) if train_images is not None else 0
+                kw = dict(model=model, objective=objective, channels=channels,
+                          model_config=sized(model, mcfg, size) if size else mcfg,
+                          steps=cfg.pretrain_steps,
+                          batch_size=cfg.pretrain_batch_size, lr=cfg.pretrain_lr, seed=pseed,
+                          warmup=30, reports=10, objective_config=ocfg)
+                if cfg.in_process:
+                    if train_images is None:
+                        raise ValueError("in-process pretraining needs the training frames")
+                    _, sec = pretrain_frames(train_images, Path(cfg.runs_dir) / rn, **kw)
+                else:
+                    _, sec = pretrain_run(cfg.root, cfg.runs_dir, rn, **kw)
+                last = curve(Path(cfg.runs_dir) / rn)[-1:]
+                log(f"[solarchip] pretrained {rn} in {sec:.0f} s: {last}")
                 done = latest_checkpoint(Path(cfg.runs_dir) / rn)
             out.setdefault(name, {})[seed] = str(done[1])
     return out
@@ -198,8 +220,8 @@ def run(cfg: SolarCHIPBenchmarkConfig, log: Callable[[str], None] = print) -> di
     """``{"per_seed": {fraction: {mode: {arm: [scores per seed]}}}, "comparisons", "curves",
     "info"}`` (see the module docstring)."""
     images, t, y, channels = frames_cached(cfg)
-    ckpts = pretrain_all(cfg, channels, log)
     split = assign_splits(t)
+    ckpts = pretrain_all(cfg, channels, images[split == "train"], log)
     idx = {s: np.flatnonzero((split == s) & (y >= 0)) for s in ("train", "val", "test")}
     ys = {s: y[i].astype(int) for s, i in idx.items()}
     x = {s: images[i] for s, i in idx.items()}
