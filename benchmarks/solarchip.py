@@ -5,7 +5,7 @@ same network from scratch, an MAE encoder and raw pixels; with ``--variants`` th
 
     python benchmarks/solarchip.py [--root .cache/benchmark_sun] [--seeds 0,1,2]
         [--backbones vit,cnn] [--fractions 0.01,0.1,1] [--modes probe,finetune]
-        [--variants no_global,no_local,no_intra] [--no-mae] [--pretrain-steps 1000]
+        [--variants no_global,no_local,no_intra] [--tasks classification,translation] [--no-mae] [--pretrain-steps 1000]
         [--pretrain-lr 3e-3] [--finetune-steps 100] [--pretrain-only] [--out docs/results/solarchip.json]
 
 Pretraining runs and the frames are cached in ``--runs-dir``; Ray starts only when one is
@@ -30,6 +30,7 @@ from solarray.benchmarks.solarchip import (
     run,
 )
 from solarray.benchmarks.solarchip_downstream import FinetuneConfig
+from solarray.benchmarks.solarchip_translation import TranslationArmConfig
 from solarray.data.dataset import assign_splits
 
 BENCH = Bench("solarchip", "benchmarks/solarchip.py", __doc__)
@@ -37,6 +38,8 @@ FLAGS = {"--backbones": "vit,cnn", "--fractions": "0.01,0.1,1", "--modes": "prob
          "--variants": ("", "ablations of solarchip_vit: no_global,no_local,no_intra"),
          "--no-mae": False, "--pretrain-steps": 1000, "--pretrain-batch-size": 16,
          "--pretrain-lr": 3e-3, "--finetune-steps": 100, "--pretrain-only": False,
+         "--tasks": ("classification", "classification and/or translation (HMI → AIA, ViT)"),
+         "--translation-steps": 200,
          "--ray-pretraining": (False, "pretrain with the generic loop under Ray Train on the "
                                       "shards instead of in-process on the cached frames")}
 
@@ -53,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         variants=_split(args.variants), mae=not args.no_mae,
         pretrain_steps=args.pretrain_steps, pretrain_batch_size=args.pretrain_batch_size,
         pretrain_lr=args.pretrain_lr, in_process=not args.ray_pretraining,
-        finetune=FinetuneConfig(steps=args.finetune_steps))
+        finetune=FinetuneConfig(steps=args.finetune_steps), tasks=_split(args.tasks),
+        translation=TranslationArmConfig(fractions=tuple(float(f) for f in _split(args.fractions)),
+                                         steps=args.translation_steps))
     todo = missing_pretraining(cfg)
     if "frames" in todo or (todo and not cfg.in_process):
         print(f"[solarchip] to pretrain (starts Ray): {', '.join(todo)}")
@@ -74,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"{k} {v['bootstrap']['difference']:+.3f} "
                     f"[{v['bootstrap']['lo']:+.3f}, {v['bootstrap']['hi']:+.3f}]"
                     for k, v in by.items() if v["bootstrap"]["difference"] is not None))
+    for frac, by in res.get("translation", {}).get("comparisons", {}).items():
+        for name, r in by.items():
+            print(f"translation {float(frac):.0%} {name}: " + "; ".join(
+                f"{k} {v['bootstrap']['difference']:+.3f} [{v['bootstrap']['lo']:+.3f}, "
+                f"{v['bootstrap']['hi']:+.3f}]" for k, v in r.items()))
     BENCH.finish(asdict(cfg), res, cfg.seeds)
     return 0
 

@@ -42,6 +42,7 @@ from solarray.benchmarks.solarchip_downstream import (
     verify,
 )
 from solarray.benchmarks.solarchip_pretrain import pretrain_frames
+from solarray.benchmarks.solarchip_translation import TranslationArmConfig, translation_arms
 from solarray.core.checkpoints import model_file
 from solarray.data.dataset import assign_splits
 from solarray.forecast.frames import load_frames
@@ -84,7 +85,10 @@ class SolarCHIPBenchmarkConfig(ProtocolConfig):
         "preset": "tiny", "backbone_config": {"preset": "tiny", "widths": [8, 16, 32, 64]}})
     mae_config: dict = field(default_factory=lambda: {
         "preset": "tiny", "patch_size": 16, "masking": {"strategy": "random", "ratio": 0.75}})
+    #: downstream tasks: ``classification`` (flare), ``translation`` (HMI → AIA, ViT only)
+    tasks: tuple[str, ...] = ("classification",)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    translation: TranslationArmConfig = field(default_factory=TranslationArmConfig)
     probe_c: float = 0.1
     n_boot: int = 1000
 
@@ -92,10 +96,14 @@ class SolarCHIPBenchmarkConfig(ProtocolConfig):
         self.seeds, self.backbones = tuple(self.seeds), tuple(self.backbones)
         self.fractions, self.modes = tuple(self.fractions), tuple(self.modes)
         self.variants, self.pretrain_once = tuple(self.variants), tuple(self.pretrain_once)
+        self.tasks = tuple(self.tasks)
         if isinstance(self.finetune, dict):
             self.finetune = FinetuneConfig(**self.finetune)
+        if isinstance(self.translation, dict):
+            self.translation = TranslationArmConfig(**self.translation)
         bad = (set(self.backbones) - {"vit", "cnn"}) | (set(self.modes) - {"probe", "finetune"}) \
-            | (set(self.variants) - set(VARIANTS))
+            | (set(self.variants) - set(VARIANTS)) \
+            | (set(self.tasks) - {"classification", "translation"})
         if bad:
             raise ValueError(f"unknown backbone/mode/variant {sorted(bad)}")
 
@@ -226,9 +234,14 @@ def run(cfg: SolarCHIPBenchmarkConfig, log: Callable[[str], None] = print) -> di
     ys = {s: y[i].astype(int) for s, i in idx.items()}
     x = {s: images[i] for s, i in idx.items()}
     days = t[idx["test"]].astype("datetime64[D]").astype(str)
+    out: dict = {}
+    if "translation" in cfg.tasks:
+        out["translation"] = translation_arms(
+            cfg.translation, x, channels, {k: ckpts[k] for k in ("chip_vit", "mae")}, cfg.seeds,
+            cfg.runs_dir, days, log)
     per_seed: dict = {}
     preds: dict = {}
-    for seed in cfg.seeds:
+    for seed in cfg.seeds if "classification" in cfg.tasks else ():
         nets = _networks(ckpts, seed, len(channels))
         feats = {n: {s: features(net, x[s]) for s in x} for n, net in nets.items()}
         feats["raw"] = {s: pooled_pixels(x[s]) for s in x}
@@ -251,7 +264,7 @@ def run(cfg: SolarCHIPBenchmarkConfig, log: Callable[[str], None] = print) -> di
                     preds.setdefault(key, []).append((cal, yes))
                     log(f"[solarchip] seed {seed} {frac:.0%} {mode} {arm}: " + ", ".join(
                         f"{k} {v:.3f}" for k, v in s.items() if v is not None))
-    comps = comparisons(per_seed, preds, ys["test"], days, cfg.n_boot)
+    comps = comparisons(per_seed, preds, ys["test"], days, cfg.n_boot) if per_seed else {}
     curves = {run_name(cfg, n, s): curve(Path(cfg.runs_dir) / run_name(cfg, n, s))
               for n in ckpts for s in cfg.seeds}
     info = {"n": {s: int(len(i)) for s, i in idx.items()},
@@ -259,7 +272,7 @@ def run(cfg: SolarCHIPBenchmarkConfig, log: Callable[[str], None] = print) -> di
             "labelled": {str(f): int(len(label_subset(ys["train"], f, 0))) for f in cfg.fractions},
             "channels": list(channels), "image_size": int(images.shape[-1]),
             "test_days": int(len(set(days)))}
-    return {"per_seed": per_seed, "comparisons": comps, "curves": curves, "info": info}
+    return {"per_seed": per_seed, "comparisons": comps, "curves": curves, "info": info, **out}
 
 
 def _pairs(arms: list[str]) -> list[tuple[str, str]]:

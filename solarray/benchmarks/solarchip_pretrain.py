@@ -1,6 +1,8 @@
-"""Pretraining for the SolarCHIP benchmark without Ray: the generic loop's objective, optimiser
-(AdamW with :class:`~solarray.train.config.TrainConfig`'s defaults), warm-up + cosine schedule and
-clipping, run in this process over frames already in memory.
+"""Training for the SolarCHIP benchmark without Ray: the generic loop's objective, optimisers
+(:func:`~solarray.train.optim.build_optimizers`: AdamW with
+:class:`~solarray.train.config.TrainConfig`'s defaults, or the objective's own, e.g. Pix2Pix's
+Adam β = (0.5, 0.999)), warm-up + cosine schedule, clipping and step
+(:func:`~solarray.train.optim.train_step`), run in this process over frames already in memory.
 
 Why it exists: on the shared 2-core machine a Ray run waits for the cores' lock behind every
 other engineer's Ray job; the frames of the benchmark Sun fit in memory (1440 × 5 × 128²), and
@@ -27,6 +29,7 @@ from solarray.train.checkpoints import CHECKPOINT_PREFIX, METRICS_FILE, save_tra
 from solarray.train.config import TrainConfig
 from solarray.train.loop import warmup_cosine
 from solarray.train.objectives import get_objective
+from solarray.train.optim import build_optimizers, train_step
 
 
 def pretrain_frames(images: np.ndarray, run_dir: str | Path, *, model: str, objective: str,
@@ -47,10 +50,9 @@ def pretrain_frames(images: np.ndarray, run_dir: str | Path, *, model: str, obje
     rng = np.random.default_rng(seed)
     obj = get_objective(objective, model, **cfg.objective_config)
     net = obj.build_model(model, cfg.model_config, cfg.channels)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, betas=cfg.betas,
-                            weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: warmup_cosine(s, cfg.warmup_steps, steps, cfg.min_lr_ratio))
+    opt, sched = build_optimizers(
+        obj, net, cfg, lambda s: warmup_cosine(s, cfg.warmup_steps, steps, cfg.min_lr_ratio))
+    scaler = torch.amp.GradScaler(enabled=False)
     every = max(1, steps // reports)
     order = np.empty(0, dtype=np.int64)
     sums: dict[str, float] = {}
@@ -61,11 +63,8 @@ def pretrain_frames(images: np.ndarray, run_dir: str | Path, *, model: str, obje
             order = np.concatenate([order, rng.permutation(len(images))])
         idx, order = order[:batch_size], order[batch_size:]
         batch = {"image": torch.from_numpy(np.ascontiguousarray(images[idx], np.float32))}
-        loss, parts = obj.step(net, batch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-        opt.step()
+        loss, parts, _ = train_step(obj, net, batch, opt, scaler, cfg.grad_clip, False, "cpu",
+                                    f"{run_dir.name} step {step}")
         sched.step()
         for k, v in {"loss": loss, **parts}.items():
             sums[k] = sums.get(k, 0.0) + float(v.detach())
@@ -77,8 +76,7 @@ def pretrain_frames(images: np.ndarray, run_dir: str | Path, *, model: str, obje
             sums = {}
     (run_dir / METRICS_FILE).write_text("\n".join(lines) + "\n")
     ckpt = run_dir / f"{CHECKPOINT_PREFIX}{steps:08d}"
-    save_training_checkpoint(ckpt, net, opt, sched, torch.amp.GradScaler(enabled=False), steps,
-                             asdict(cfg))
+    save_training_checkpoint(ckpt, net, opt, sched, scaler, steps, asdict(cfg))
     return ckpt, time.perf_counter() - t0
 
 

@@ -1,0 +1,102 @@
+"""SolarCHIP 2025's translation downstream arm on the benchmark Sun: HMI → AIA with the
+ControlNet-style translator (:mod:`solarray.models.controlnet`) whose locked encoder (and its
+trainable copy) start from SolarCHIP's **HMI** encoder, against the same translator from random
+weights (``scratch``) and from the MAE encoder, at fractions of the training pairs.
+
+Each arm trains in-process (:func:`~solarray.benchmarks.solarchip_pretrain.pretrain_frames`:
+the Pix2Pix objective, Model A = L1 only, Adam β = (0.5, 0.999)) on the same drawn pairs per
+seed and fraction; scores on the test month with :func:`~solarray.translate.evaluation.
+score_channels` (CC, |RE|, PPE10 per passband, physical units, on-disk pixels); paired bootstrap
+over test days of the per-image CC and |RE| (:func:`~solarray.translate.evaluation.per_image`),
+signed so that a positive difference means SolarCHIP is better (for |RE|: other − SolarCHIP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from solarray.benchmarks.solarchip_pretrain import pretrain_frames
+from solarray.metrics.bootstrap import paired_interval
+from solarray.metrics.protocol import compare
+from solarray.models import load_model
+from solarray.translate.evaluation import per_image, score_channels
+from solarray.translate.predict import generate
+
+ARMS = ("chip_vit", "scratch", "mae")
+
+
+@dataclass
+class TranslationArmConfig:
+    """The translator and its training: ``tiny`` preset at the frames' size with the
+    benchmark's ViT encoder sizes (patch 16, 64-d, 2 blocks), L1 only."""
+
+    fractions: tuple[float, ...] = (0.01, 0.1, 1.0)
+    steps: int = 200
+    batch_size: int = 8
+    lr: float = 1e-3
+    model_config: dict = field(default_factory=lambda: {"preset": "tiny", "patch_size": 16})
+    n_boot: int = 1000
+
+
+def _mean_metric(_y: np.ndarray, v: np.ndarray) -> float:
+    return float(np.mean(v))
+
+
+def translation_arms(cfg: TranslationArmConfig, x: Mapping[str, np.ndarray],
+                     channels: tuple[str, ...], encoders: Mapping[str, Mapping[int, str]],
+                     seeds: tuple[int, ...], runs_dir: str, days: np.ndarray,
+                     log: Callable[[str], None] = print) -> dict:
+    """``x``: frames per split ``[N, C, H, W]`` in ``channels`` order (``hmi_m`` and AIA);
+    ``encoders``: ``{"chip_vit": {seed: ckpt}, "mae": {seed: ckpt}}``; ``days``: the test
+    frames' day (bootstrap groups). Returns per-seed scores, summaries and comparisons."""
+    aia = tuple(c for c in channels if c.startswith("aia"))
+    ci, co = [channels.index("hmi_m")], [channels.index(c) for c in aia]
+    test_in, test_out = x["test"][:, ci], x["test"][:, co]
+    n = len(x["train"])
+    per_seed: dict = {}
+    images: dict = {}
+    for frac in cfg.fractions:
+        for seed in seeds:
+            k = max(1, int(round(frac * n)))
+            idx = np.sort(np.random.default_rng(1000 + seed).choice(n, k, replace=False))
+            for arm in ARMS:
+                ckpt = "" if arm == "scratch" else encoders[arm][seed]
+                run = Path(runs_dir) / f"translate_{arm}_{frac:g}_s{seed}"
+                done, _ = pretrain_frames(
+                    x["train"][idx], run, model="controlnet_translator", objective="pix2pix",
+                    channels=channels, steps=cfg.steps, batch_size=min(cfg.batch_size, k),
+                    lr=cfg.lr, seed=seed, model_config={
+                        **cfg.model_config, "image_size": int(x["train"].shape[-1]),
+                        "inputs": ["hmi_m"], "outputs": list(aia)},
+                    objective_config={"gan_weight": 0.0, "pretrained": ckpt,
+                                      "instrument": "hmi" if arm == "chip_vit" else ""})
+                pred = generate(load_model(done / "model.pt"), test_in)
+                s = score_channels(pred, test_out, aia)
+                per_seed.setdefault(f"{frac:g}", {}).setdefault(arm, []).append(
+                    {f"{m}_{c}": v[m] for c, v in s.items() for m in ("cc", "re_abs", "ppe10")})
+                images.setdefault((f"{frac:g}", arm), []).append(per_image(pred, test_out, aia))
+                log(f"[solarchip-translation] {frac:.0%} {arm} seed {seed}: avg CC "
+                    f"{s['average']['cc']:.3f}, |RE| {s['average']['re_abs']:.3f}, PPE10 "
+                    f"{s['average']['ppe10']:.3f}")
+    comps: dict = {}
+    for frac, arms in per_seed.items():
+        for other in ("scratch", "mae"):
+            res = {}
+            for m, key, sign in (("cc", "cc_average", 1.0), ("re_abs", "re_abs_average", -1.0)):
+                a = np.stack([im[m] for im in images[(frac, "chip_vit")]])
+                b = np.stack([im[m] for im in images[(frac, other)]])
+                boot = paired_interval(_mean_metric, np.zeros(a.shape[1]), sign * a, sign * b,
+                                       days, n_boot=cfg.n_boot)
+                res[m] = {"seeds": compare([s[key] for s in arms["chip_vit"]],
+                                           [s[key] for s in arms[other]], sign > 0),
+                          "bootstrap": boot}
+            comps.setdefault(frac, {})[f"chip_vit − {other}"] = res
+    return {"per_seed": per_seed, "comparisons": comps, "passbands": list(aia),
+            "n_train_pairs": {f"{f:g}": max(1, int(round(f * n))) for f in cfg.fractions}}
+
+
+__all__ = ["ARMS", "TranslationArmConfig", "translation_arms"]
