@@ -5,7 +5,10 @@ stopped by signalling its own processes, never `ray stop`), and `solarray pretra
 against it as a user's second and later commands do (`RAY_ADDRESS` set: the cluster is up, the
 OS file cache warm after one untimed call). Arms, interleaved in `--repeats` rotated rounds:
 
-- ``train_1w``: one Ray Train worker (`--workers 1`: Train controller + worker group);
+- ``warm_1w``: `--workers 1`, the default: the run goes to this node's warm trainer (a detached
+  actor holding the worker's CPU, started by the untimed first command and reused after);
+- ``train_1w``: one Ray Train worker (`--workers 1 --no-reuse-worker`: Train controller + worker
+  group, new for every command);
 - ``in_process``: the same loop in the command's own process (`--workers 0`: Ray Train's local
   mode, no controller or worker group).
 
@@ -56,12 +59,13 @@ def start_head(temp_dir: str, cpus: int = 2) -> str:
     return f"{services.get_node_ip_address()}:{port}"
 
 
-def timed_pretrain(address: str, work: Path, workers: int, steps: int) -> dict:
+def timed_pretrain(address: str, work: Path, workers: int, steps: int, *extra: str) -> dict:
     """One `solarray pretrain` against ``address``: start-up to the first step and whole wall."""
     storage = work / "runs"
     shutil.rmtree(storage, ignore_errors=True)
     cmd = [sys.executable, "-m", "solarray.cli", "pretrain", *PRETRAIN, "--workers",
-           str(workers), "--steps", str(steps), "--run-name", "s", "--storage", str(storage)]
+           str(workers), "--steps", str(steps), "--run-name", "s", "--storage", str(storage),
+           *extra]
     t0 = time.time()
     done = subprocess.run(cmd, env={**os.environ, "RAY_ADDRESS": address}, capture_output=True,
                           text=True, timeout=300)
@@ -91,10 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()[0]
     try:
         address = start_head(temp_dir)
-        calls = {"train_1w": lambda: timed_pretrain(address, work, 1, args.steps),
+        calls = {"warm_1w": lambda: timed_pretrain(address, work, 1, args.steps),
+                 "train_1w": lambda: timed_pretrain(address, work, 1, args.steps,
+                                                    "--no-reuse-worker"),
                  "in_process": lambda: timed_pretrain(address, work, 0, args.steps),
                  "imports_floor": timed_import}
-        cold = calls["train_1w"]()  # the first command after the cluster started: untimed
+        cold = calls["warm_1w"]()  # the first command after the cluster started: untimed
         print(f"first command (untimed): start-up {cold['startup_s']:.2f} s", flush=True)
         records: dict[str, list[dict]] = {k: [] for k in calls}
         arms_mod.interleave({k: (lambda k=k: records[k].append(calls[k]())) for k in calls},

@@ -15,7 +15,9 @@ Per arm: wall time per sample after start-up (first to last metric report, as th
 controller receives them), the CPU seconds of every process (driver, GCS, raylet, Train
 controller and workers, Ray Data tasks; ``/proc`` sampled, start-up included) and, for Ray, the
 workers' reported data wait and report fractions — :mod:`solarray.benchmarks.train_overhead`.
-Every process uses one torch thread. ``scaling_2w_over_1w``: samples/s of 2 workers over 1
+Every process uses one torch thread. ``--samples`` below ``steps × batch`` makes runs cross epochs;
+both arms then replay the first epoch from memory (``--epoch-cache-mb``, 0: both stream every
+epoch). ``scaling_2w_over_1w``: samples/s of 2 workers over 1
 worker's, per round. JSON to ``--out``. The loader part times ``read_parquet →
 iter_torch_batches`` alone.
 """
@@ -73,7 +75,8 @@ def loader_rate(path: str, batch: int, epochs: int = 4) -> tuple[list[float], li
 
 
 def throughput(steps: int, batch: int, repeats: int, workers: tuple[int, ...],
-               presets: tuple[str, ...], samples: int, report_every: int = 0) -> None:
+               presets: tuple[str, ...], samples: int, report_every: int = 0,
+               epoch_cache_mb: int = TrainConfig.epoch_cache_mb) -> None:
     """Per preset: the plain loop over the shards (the floor) vs Ray Train with each worker
     count, interleaved rounds."""
     from solarray.benchmarks import arms as arms_mod
@@ -90,10 +93,11 @@ def throughput(steps: int, batch: int, repeats: int, workers: tuple[int, ...],
         records: dict[str, list] = {}
         runs = iter(f"bench_{preset}_{k}" for k in range(10**6))
         rays = {f"ray{w}": partial(lambda w, sh, mc, runs: tov.ray_arm(
-            sh, MODEL, mc, w, steps, batch, every, tmp / "runs", f"{next(runs)}_{w}w"),
-            w, shards, model_cfg, runs) for w in workers}
+            sh, MODEL, mc, w, steps, batch, every, tmp / "runs", f"{next(runs)}_{w}w",
+            epoch_cache_mb=epoch_cache_mb), w, shards, model_cfg, runs) for w in workers}
         arms = tov.arm_callables(partial(tov.plain_arm, shards, MODEL, model_cfg, CH, steps,
-                                         batch, every), rays, records)
+                                         batch, every, epoch_cache_mb=epoch_cache_mb),
+                                 rays, records)
         load0 = os.getloadavg()[0]
         walls = arms_mod.interleave(arms, repeats=repeats, warmup=0, progress=print)
         out = {"image_size": size, "arms": {}, "ratios": {},
@@ -135,6 +139,7 @@ def throughput(steps: int, batch: int, repeats: int, workers: tuple[int, ...],
     cfg = {"model": MODEL, "presets": list(presets), "channels": CH, "steps": steps,
            "batch_per_worker": batch, "report_every": every, "workers": list(workers),
            "repeats": repeats, "torch_threads": 1, "samples_in_shards": samples,
+           "epochs": steps * batch / samples, "epoch_cache_mb": epoch_cache_mb,
            "rows_per_shard": 64}
     BENCH.finish(cfg, res, [0])
 
@@ -204,6 +209,9 @@ FLAGS = {"--part": {"choices": ("throughput", "evidence", "loader", "all"), "def
          "--presets": {"nargs": "+", "choices": tuple(SIZES), "default": ["tiny", "small"]},
          "--report-every": (0, "steps between metric reports (0: steps // 8, at least 2)"),
          "--samples": (512, "toy samples written to the shards (per preset)"),
+         "--epoch-cache-mb": (TrainConfig.epoch_cache_mb,
+                              "first epoch kept in memory for later epochs, both arms (0: every "
+                              "epoch streams)"),
          "--evidence-steps": 400}
 
 
@@ -216,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
              object_store_memory=512 * 1024**2)
     if a.part in ("throughput", "all"):
         throughput(a.steps, a.batch, a.repeats, tuple(a.workers), tuple(a.presets), a.samples,
-                   a.report_every)
+                   a.report_every, a.epoch_cache_mb)
     if a.part == "loader":
         tmp = Path(tempfile.mkdtemp(prefix="bench_loader_"))
         _write_parquet(512, tmp / "shards")

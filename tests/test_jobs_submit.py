@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import runpy
 import secrets
 import shutil
@@ -411,3 +412,27 @@ def test_every_job_refuses_relative_outputs_inside_a_ray_job(monkeypatch, tmp_pa
         assert code == 2, (name, err)
         assert "is relative" in err, (name, err)
     assert not list(tmp_path.glob("rel*"))  # nothing written
+
+
+@pytest.mark.rehearsal
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_second_pretrain_job_reuses_the_first_ones_warm_trainer(local_cluster, submissions,
+                                                                   tmp_path):
+    """`pretrain --workers 1` on a single-node cluster trains in a warm trainer that outlives its
+    job; the next job with the same code and resources finds it (no new process, no imports)."""
+    case = next(c for c in RUNS if c.module == "pretrain")
+    first = submissions[case.id].result(timeout=200)
+    code, body = local_cluster.get(f"/api/jobs/{first.sid}/logs")
+    assert code == 200
+    started = re.search(r"warm trainer \(pid (\d+), started", json.loads(body)["logs"])
+    assert started, "the first one-worker pretrain job did not start a warm trainer:\n" + body[-2000:]
+    again = JobCase("pretrain", tuple(a.replace("smoke", "smoke2") for a in case.args))
+    sub = _submit(local_cluster, again, Submission(f"test-pretrain-again-{uuid.uuid4().hex[:8]}",
+                                                   tmp_path))
+    code, body = local_cluster.get(f"/api/jobs/{sub.sid}/logs")
+    logs = json.loads(body)["logs"] if code == 200 else body
+    assert sub.proc.returncode == 0, sub.proc.stderr[-2000:] + logs[-2000:]
+    assert f"warm trainer (pid {started.group(1)}, reused" in logs, logs[-3000:]
+    result = _common.parse_result(logs)
+    assert result["final_step"] == 2 and Path(result["run_dir"]) == tmp_path / "runs" / "smoke2"

@@ -5,7 +5,9 @@ Both arms read the same ingest-format shards (:func:`write_toy_shards`, written 
 is ``pretrain`` (``read_shards`` → ``to_training`` → ``iter_torch_batches`` in each Train
 worker); the floor (:func:`plain_arm`) reads each shard with pyarrow, converts it with Ray Data's
 own block → numpy conversion and ``to_training``'s batch function (:func:`shard_batches`), one
-shard ahead in a thread, and trains with the same objective, optimiser, schedule and clipping.
+shard ahead in a thread, and trains with the same objective, optimiser, schedule and clipping;
+both keep the first epoch in memory when it fits and replay it for later epochs
+(:class:`solarray.train.epoch_cache.EpochCache`, ``epoch_cache_mb``; 0 = both stream every epoch).
 Each arm is one training run of ``steps`` steps; the benchmark script times the arms with
 :func:`solarray.benchmarks.arms.interleave` (rotated rounds) and reads what each arm recorded:
 
@@ -40,6 +42,7 @@ from solarray.data.dataset import training_batch
 from solarray.data.shards import shard_paths, write_shard
 from solarray.data.synthetic.toy import toy_samples
 from solarray.train.config import TrainConfig
+from solarray.train.epoch_cache import EpochCache
 from solarray.train.loop import pretrain, read_columns, warmup_cosine
 from solarray.train.objectives import get_objective
 
@@ -197,10 +200,12 @@ def decode_shard(path: str, read_columns: list[str] | None) -> dict[str, np.ndar
     return training_batch(BlockAccessor.for_block(table).to_batch_format("numpy"))
 
 
-def shard_batches(paths: list[str], batch: int, dtypes: dict, read_columns=None):
-    """Endless ``{column: tensor}`` batches of ``batch`` rows over ``paths`` (epoch after epoch,
-    each shard decoded by :func:`decode_shard` one shard ahead in a thread; the rows left at the
-    end of an epoch are dropped, as ``iter_torch_batches(drop_last=True)`` does)."""
+def shard_batches(paths: list[str], batch: int, dtypes: dict, read_columns=None,
+                  one_epoch: bool = False):
+    """Endless (``one_epoch``: one pass of) ``{column: tensor}`` batches of ``batch`` rows over
+    ``paths`` (epoch after epoch, each shard decoded by :func:`decode_shard` one shard ahead in a
+    thread; the rows left at the end of an epoch are dropped, as
+    ``iter_torch_batches(drop_last=True)`` does)."""
     import torch
 
     pool = ThreadPoolExecutor(1)
@@ -222,14 +227,27 @@ def shard_batches(paths: list[str], batch: int, dtypes: dict, read_columns=None)
                            for c, dt in dtypes.items()}
                 rest = n - n % batch
                 carry = {c: cols[c][rest:] for c in dtypes}
+            if one_epoch:
+                return
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+def cached_epochs(one_pass, cache: EpochCache):
+    """Endless batches: ``one_pass()`` (a fresh iterator per epoch) until ``cache`` holds a
+    whole epoch, then its replays — the generic loop's epoch handling, for the floor."""
+    epoch = 0
+    while True:
+        yield from cache.replay(epoch) if cache.complete else cache.record(one_pass())
+        epoch += 1
+
+
 def plain_arm(shard_dir: Path, model: str, model_cfg: dict, channels, steps: int, batch: int,
-              report_every: int, threads: int = 1) -> ArmRecord:
+              report_every: int, threads: int = 1,
+              epoch_cache_mb: int = TrainConfig.epoch_cache_mb) -> ArmRecord:
     """The floor: one process trains over the same shards (:func:`shard_batches`) with the same
-    objective, optimiser, schedule and clipping as the generic loop."""
+    objective, optimiser, schedule and clipping as the generic loop, and the same epoch cache
+    (later epochs replayed from memory when the first fits in ``epoch_cache_mb``)."""
     import torch
 
     # This process only: the floor has no Ray (Ray's idle daemons would pad the floor).
@@ -243,7 +261,9 @@ def plain_arm(shard_dir: Path, model: str, model_cfg: dict, channels, steps: int
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, 20, steps, 0.1))
     dtypes = {**obj.required, **obj.optional}
     paths = shard_paths(str(shard_dir))
-    batches = shard_batches(paths, batch, dtypes, read_columns(dtypes))
+    batches = cached_epochs(
+        lambda: shard_batches(paths, batch, dtypes, read_columns(dtypes), one_epoch=True),
+        EpochCache(epoch_cache_mb * 2**20, batch))
     stamps = []
     try:
         for s in range(steps):

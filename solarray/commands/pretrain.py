@@ -38,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-failures", type=int, default=None,
                         help="worker-group restarts allowed, each resuming from the last checkpoint "
                              "(default: 0 on one node, 3 on a multi-node cluster)")
+    parser.add_argument("--no-reuse-worker", action="store_const", const=False, default=None,
+                        dest="reuse_worker",
+                        help="one worker on a running single-node cluster: start a Ray Train run "
+                             "instead of reusing this node's warm trainer (which a one-worker "
+                             "run otherwise starts or reuses, keeping its CPUs warm_idle_s "
+                             "seconds for the next command)")
     parser.add_argument("--run-name", "--name", default=None, dest="run_name",
                         help="run name; reusing it with the same --storage resumes the run")
     parser.add_argument("--storage", "--storage-path", default=None, dest="storage",
@@ -60,6 +66,7 @@ _FLAG_TO_FIELD = {
     "cpus_per_worker": "cpus_per_worker", "steps": "steps", "batch_size": "batch_size",
     "lr": "lr", "checkpoint_every": "checkpoint_every", "report_every": "report_every",
     "max_failures": "max_failures", "run_name": "run_name", "storage": "storage_path",
+    "reuse_worker": "reuse_worker",
 }
 
 

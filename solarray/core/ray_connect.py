@@ -66,4 +66,17 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, quiet: b
     return ray
 
 
-__all__ = ["ENV_DEFAULTS", "JOB_ENV", "connect", "in_ray_job", "set_env_defaults", "submission_id"]
+def joined_running_cluster() -> bool:
+    """True when this process is connected to a Ray cluster it did not start (``$RAY_ADDRESS``,
+    ``ray job submit``, ``ray.init(address=...)``): what outlives the process, such as a detached
+    actor, outlives it there too. False before ``ray.init`` and when this process started its own
+    instance (that instance ends with the process)."""
+    import ray
+
+    if not ray.is_initialized():
+        return False
+    node = getattr(ray._private.worker, "_global_node", None)  # no public accessor in Ray 2.x
+    return node is not None and not node.is_head()
+
+
+__all__ = ["ENV_DEFAULTS", "JOB_ENV", "connect", "joined_running_cluster", "in_ray_job", "set_env_defaults", "submission_id"]

@@ -43,6 +43,9 @@ class TrainConfig:
     amp: bool = True  # mixed precision, only ever on GPU
     seed: int = 0
     shuffle_buffer: int = 0  # rows in the local shuffle buffer of iter_torch_batches; 0 = off
+    # MiB of a worker's first epoch kept in memory and replayed for later epochs instead of a new
+    # Ray Data stream per epoch (solarray.train.epoch_cache); 0 = stream every epoch.
+    epoch_cache_mb: int = 1024
     torch_threads: int = 0  # torch intra-op threads per worker; 0 = leave torch's default
     # Reporting and checkpoints
     report_every: int = 10
@@ -62,6 +65,11 @@ class TrainConfig:
     # error ends the run at once), MULTI_NODE_MAX_FAILURES when the cluster has several nodes
     # (a lost node costs at most checkpoint_every steps) — see failure_budget().
     max_failures: int | None = None
+    # A one-worker run on a single-node cluster this process joined (``$RAY_ADDRESS``, a Ray job)
+    # trains in a warm actor that a later command reuses (solarray.train.warm_worker); it holds
+    # cpus_per_worker CPUs until idle for warm_idle_s seconds. False: always a Ray Train run.
+    reuse_worker: bool = True
+    warm_idle_s: float = 300.0
     # Fault injection for tests: the last-rank worker raises once when it reaches this step.
     fail_at_step: int = 0
 
@@ -76,7 +84,7 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be a positive integer, "
                                  f"got {getattr(self, name)!r}")
         for name in ("warmup_steps", "num_workers", "max_failures", "fail_at_step",
-                     "shuffle_buffer", "torch_threads", "val_batches"):
+                     "shuffle_buffer", "torch_threads", "val_batches", "epoch_cache_mb"):
             if getattr(self, name) is not None and int(getattr(self, name)) < 0:
                 raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)!r}")
         if self.cpus_per_worker <= 0:

@@ -42,6 +42,7 @@ from solarray.train.checkpoints import (
 )
 from solarray.train.config import TrainConfig
 from solarray.train.data_size import model_config_of
+from solarray.train.epoch_cache import EpochCache
 from solarray.train.objectives import get_objective
 from solarray.train.optim import build_optimizers, prepare_kwargs, train_step
 from solarray.train.resources import fit_workers_to_cluster
@@ -142,13 +143,16 @@ def run_training_loop(loop_config: dict[str, Any], session) -> dict[str, Any]:
     wait = 0.0  # seconds this worker spent waiting for the next batch since the last report
     reporting = 0.0  # seconds the last report (metrics all-reduce + ray.train.report) took
     last_metrics: dict[str, Any] = {}
+    cache = EpochCache(cfg.epoch_cache_mb * 2**20, cfg.batch_size, cfg.shuffle_buffer > 0,
+                       cfg.seed + rank)  # later epochs from memory when the first one fits
     while step < cfg.steps:
         n_batches = 0
-        batches = shard.iter_torch_batches(
-            batch_size=cfg.batch_size, dtypes=dtypes, device=device, drop_last=True,
-            local_shuffle_buffer_size=cfg.shuffle_buffer or None,
-            local_shuffle_seed=(cfg.seed + 1000 * epoch + rank) if cfg.shuffle_buffer else None,
-        )
+        batches = cache.replay(epoch, device) if cache.complete else cache.record(
+            shard.iter_torch_batches(
+                batch_size=cfg.batch_size, dtypes=dtypes, device=device, drop_last=True,
+                local_shuffle_buffer_size=cfg.shuffle_buffer or None,
+                local_shuffle_seed=(cfg.seed + 1000 * epoch + rank) if cfg.shuffle_buffer
+                else None))
         t_fetch = time.perf_counter()
         for batch in batches:
             wait += time.perf_counter() - t_fetch
@@ -191,6 +195,7 @@ def run_training_loop(loop_config: dict[str, Any], session) -> dict[str, Any]:
                                data_wait_frac=wait / elapsed,
                                # the previous report's seconds over this window's
                                report_frac=reporting / elapsed,
+                               epoch_replayed=float(cache.complete),
                                first_step_time=first_step_time)
                 if val_batches is not None:
                     metrics.update(mean_across_workers(
@@ -368,11 +373,16 @@ def fit(cfg: TrainConfig, train_ds, log=print, val_ds=None, callbacks=()) -> Fit
         resumed_from=ret.get("resumed_from"),
         metrics=dict(ret.get("metrics") or result.metrics or {}),
     )
+    log_finished(cfg, out, log)
+    return out
+
+
+def log_finished(cfg: TrainConfig, out: FitResult, log=print) -> None:
+    """The lines every finished run prints: final step, checkpoints, metrics file."""
     log(f"Finished run {cfg.run_name!r} at step {out.final_step}"
         + (f" (resumed from step {out.start_step})" if out.start_step else ""))
     log(f"Checkpoints: {cfg.run_dir}/{CHECKPOINT_PREFIX}*  (latest: {out.checkpoint})")
     log(f"Metrics: {out.metrics_file}")
-    return out
 
 
 def pretrain(cfg: TrainConfig, data_dir: str | os.PathLike | data_api.ShardSet, split: bool = True,

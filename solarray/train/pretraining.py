@@ -16,10 +16,11 @@ from solarray.train.loop import (
     check_pretraining_data,
     fit,
     fit_config_to_shards,
-    pretrain,
     resolved_image_size,
 )
 from solarray.train.objectives import get_objective
+from solarray.train.shard_input import pretraining_dataset
+from solarray.train.warm_worker import fit_warm_if_applies
 
 #: Channels of the generated toy samples when the config names none.
 TOY_CHANNELS = ("aia171", "aia193", "aia304", "hmi_m")
@@ -66,9 +67,10 @@ def run_pretraining(cfg: TrainConfig, data: str | None = None, toy: int | None =
     connect(quiet=False, log_to_driver=True)  # the loop fits the workers to its CPUs
     log(f"Pretraining {cfg.model} on {data if toy is None else f'{toy} toy samples'} with "
         f"{cfg.num_workers} worker(s), {cfg.steps} steps")
-    if toy is None:
-        return pretrain(cfg, source, split=split, log=log)
-    return fit(*toy_input(cfg, toy), log=log)
+    cfg, ds = pretraining_dataset(cfg, source, split) if toy is None else toy_input(cfg, toy)
+    # One worker on a cluster this command joined: the warm trainer a later command reuses.
+    warm = fit_warm_if_applies(cfg, ds, log=log)
+    return warm if warm is not None else fit(cfg, ds, log=log)
 
 
 __all__ = ["TOY_CHANNELS", "require_shard_columns", "run_pretraining", "toy_input"]
