@@ -22,6 +22,7 @@ import torch
 from solarray.benchmarks.record import markdown_table, pm_rows
 from solarray.benchmarks.script import Bench
 from solarray.benchmarks.solarchip import (
+    ALL_RUNS,
     METRICS,
     SolarCHIPBenchmarkConfig,
     frames_cached,
@@ -40,6 +41,8 @@ FLAGS = {"--backbones": "vit,cnn", "--fractions": "0.01,0.1,1", "--modes": "prob
          "--pretrain-lr": 3e-3, "--finetune-steps": 100, "--pretrain-only": False,
          "--tasks": ("classification", "classification and/or translation (HMI → AIA, ViT)"),
          "--translation-steps": 200,
+         "--one-pretraining": (False, "every pretraining run made once (first seed) and shared "
+                                      "by the downstream seeds (the budget's cut)"),
          "--ray-pretraining": (False, "pretrain with the generic loop under Ray Train on the "
                                       "shards instead of in-process on the cached frames")}
 
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         variants=_split(args.variants), mae=not args.no_mae,
         pretrain_steps=args.pretrain_steps, pretrain_batch_size=args.pretrain_batch_size,
         pretrain_lr=args.pretrain_lr, in_process=not args.ray_pretraining,
+        **({"pretrain_once": ALL_RUNS} if args.one_pretraining else {}),
         finetune=FinetuneConfig(steps=args.finetune_steps), tasks=_split(args.tasks),
         translation=TranslationArmConfig(fractions=tuple(float(f) for f in _split(args.fractions)),
                                          steps=args.translation_steps))

@@ -56,6 +56,8 @@ SCORE_FNS = {"roca": roca, "bss": bss, "tss": tss}
 #: Ablation variants: which λ is set to 0 in the SolarCHIP objective.
 VARIANTS = {"no_global": "lambda_global", "no_local": "lambda_local", "no_intra": "lambda_intra"}
 FRAMES_FILE = "frames.npz"
+#: every pretraining run name (``pretrain_once=ALL_RUNS``: one pretraining seed for all)
+ALL_RUNS = ("chip_vit", "chip_cnn", "mae", *(f"chip_vit_{v}" for v in VARIANTS))
 
 
 @dataclass
@@ -305,5 +307,5 @@ def comparisons(per_seed: dict, preds: dict, y_test: np.ndarray, days: np.ndarra
     return out
 
 
-__all__ = ["METRICS", "VARIANTS", "SolarCHIPBenchmarkConfig", "comparisons", "frames_cached",
+__all__ = ["ALL_RUNS", "METRICS", "VARIANTS", "SolarCHIPBenchmarkConfig", "comparisons", "frames_cached",
            "missing_pretraining", "pretrain_all", "run"]
