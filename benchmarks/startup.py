@@ -12,8 +12,8 @@ OS file cache warm after one untimed call). Arms, interleaved in `--repeats` rot
 - ``in_process``: the same loop in the command's own process (`--workers 0`: Ray Train's local
   mode, no controller or worker group).
 
-Each call: a tiny SolarCHIP ViT (`--toy 32` generated samples at 64², batch 4, 2 steps, a report
-every step). Start-up = the loop's ``first_step_time`` (its first report in ``metrics.jsonl``)
+Each call: a tiny SolarCHIP ViT on ingest's Parquet shards (`--data`: 64 toy samples at 64²,
+4 channels, written once), batch 4, 2 steps, a report every step. Start-up = the loop's ``first_step_time`` (its first report in ``metrics.jsonl``)
 minus the time the command was spawned; the command's whole wall time beside it. The floor:
 `python -c "import solarray.cli"` (the imports every command pays), timed in the same rounds.
 
@@ -37,8 +37,9 @@ BENCH = Bench("startup", "benchmarks/startup.py", __doc__)
 FLAGS = {"--repeats": (3, "interleaved rounds of every arm"),
          "--steps": (2, "training steps per call"),
          "--work": "/tmp/startup_bench"}
-PRETRAIN = ["--model", "solarchip_vit", "--toy", "32", "--batch-size", "4", "--report-every", "1",
+PRETRAIN = ["--model", "solarchip_vit", "--batch-size", "4", "--report-every", "1",
             "--cpus-per-worker", "1"]
+CHANNELS = ("aia171", "aia193", "aia304", "hmi_m")
 
 
 def start_head(temp_dir: str, cpus: int = 2) -> str:
@@ -63,8 +64,8 @@ def timed_pretrain(address: str, work: Path, workers: int, steps: int, *extra: s
     """One `solarray pretrain` against ``address``: start-up to the first step and whole wall."""
     storage = work / "runs"
     shutil.rmtree(storage, ignore_errors=True)
-    cmd = [sys.executable, "-m", "solarray.cli", "pretrain", *PRETRAIN, "--workers",
-           str(workers), "--steps", str(steps), "--run-name", "s", "--storage", str(storage),
+    cmd = [sys.executable, "-m", "solarray.cli", "pretrain", *PRETRAIN, "--data",
+           str(work / "shards"), "--workers", str(workers), "--steps", str(steps), "--run-name", "s", "--storage", str(storage),
            *extra]
     t0 = time.time()
     done = subprocess.run(cmd, env={**os.environ, "RAY_ADDRESS": address}, capture_output=True,
@@ -86,11 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     args = BENCH.parse(argv, FLAGS)
 
     from solarray.benchmarks import arms as arms_mod
+    from solarray.benchmarks.train_overhead import write_toy_shards
     from solarray.ops.local_cluster import stop_processes_under
 
     work = Path(args.work)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    write_toy_shards(work / "shards", 64, CHANNELS, 64)
     temp_dir = tempfile.mkdtemp(prefix="sray", dir="/tmp")  # short: Ray's socket paths
     load0 = os.getloadavg()[0]
     try:
@@ -120,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     for k in records:
         print(f"| {k} | {arms_mod.format_spread(res[k]['startup_s'], 's', 2)} | "
               f"{arms_mod.format_spread(res[k]['wall_s'], 's', 2)} |")
-    BENCH.finish({"repeats": args.repeats, "steps": args.steps, "pretrain": PRETRAIN}, res, [0])
+    BENCH.finish({"repeats": args.repeats, "steps": args.steps, "pretrain": PRETRAIN,
+                  "data": "64 toy samples, 64², 4 channels, ingest's Parquet shards"}, res, [0])
     return 0
 
 

@@ -7,8 +7,8 @@
 
 Throughput (``--presets tiny small``: SolarCHIP at 64² and 128², 4 channels): per preset the
 same model, optimiser and toy data written as ingest's Parquet shards go through (a) the floor, one
-process reading the same shards with the same decoding (:func:`~solarray.benchmarks.
-train_overhead.shard_batches`: pyarrow, Ray Data's block → numpy conversion and ``to_training``'s
+process reading the same shards with the same decoding (:class:`~solarray.train.local_shards.
+LocalShards`: pyarrow, Ray Data's block → numpy conversion and ``to_training``'s
 batch function, one shard ahead in a thread), (b) ``pretrain`` under Ray Train with 1 worker,
 (c) with 2 workers — in ``--repeats`` interleaved rounds (:mod:`solarray.benchmarks.arms`).
 Per arm: wall time per sample after start-up (first to last metric report, as the Train

@@ -4,7 +4,8 @@ Both arms read the same ingest-format shards (:func:`write_toy_shards`, written 
 :func:`solarray.data.shards.write_shard`) and decode them with the same function: the Ray path
 is ``pretrain`` (``read_shards`` → ``to_training`` → ``iter_torch_batches`` in each Train
 worker); the floor (:func:`plain_arm`) reads each shard with pyarrow, converts it with Ray Data's
-own block → numpy conversion and ``to_training``'s batch function (:func:`shard_batches`), one
+own block → numpy conversion and ``to_training``'s batch function
+(:class:`solarray.train.local_shards.LocalShards`, the warm trainer's reader), one
 shard ahead in a thread, and trains with the same objective, optimiser, schedule and clipping;
 both keep the first epoch in memory when it fits and replay it for later epochs
 (:class:`solarray.train.epoch_cache.EpochCache`, ``epoch_cache_mb``; 0 = both stream every epoch).
@@ -30,7 +31,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -38,11 +38,11 @@ from typing import Any
 
 import numpy as np
 
-from solarray.data.dataset import training_batch
 from solarray.data.shards import shard_paths, write_shard
 from solarray.data.synthetic.toy import toy_samples
 from solarray.train.config import TrainConfig
 from solarray.train.epoch_cache import EpochCache
+from solarray.train.local_shards import LocalShards
 from solarray.train.loop import pretrain, read_columns, warmup_cosine
 from solarray.train.objectives import get_objective
 
@@ -174,11 +174,15 @@ class ArmRecord:
 
 
 def write_toy_shards(out: Path, n: int, channels, size: int, seed: int = 0,
-                     rows_per_shard: int = 64) -> Path:
+                     rows_per_shard: int = 64, spacing_hours: int = 0) -> Path:
     """``n`` toy samples (:func:`~solarray.data.synthetic.toy.toy_samples`) as ingest's Parquet
-    shards in ``out`` (``rows_per_shard`` rows each, no masks); returns ``out``."""
+    shards in ``out`` (``rows_per_shard`` rows each, no masks; ``spacing_hours`` > 0: the
+    samples that far apart from the first one's time); returns ``out``."""
     cols = toy_samples(n, channels, size=size, seed=seed)
-    rows = [{"t_obs": cols["t_obs"][i].astype("datetime64[s]").item().replace(tzinfo=UTC),
+    t = cols["t_obs"].astype("datetime64[s]")
+    if spacing_hours:
+        t = t[0] + np.arange(n) * np.timedelta64(int(spacing_hours) * 3600, "s")
+    rows = [{"t_obs": t[i].item().replace(tzinfo=UTC),
              "sample_id": str(cols["sample_id"][i]), "image": cols["image"][i],
              "present": cols["present"][i].astype(bool), "meta": "{}", "masks": None,
              "labels": {"flare_class_24h": "M1.0" if cols["flare_m24"][i] else "",
@@ -188,49 +192,6 @@ def write_toy_shards(out: Path, n: int, channels, size: int, seed: int = 0,
     for k in range(0, n, rows_per_shard):
         write_shard(rows[k:k + rows_per_shard], str(out), channels)
     return out
-
-
-def decode_shard(path: str, read_columns: list[str] | None) -> dict[str, np.ndarray]:
-    """One shard as the Ray path's training columns: pyarrow reads ``read_columns``, Ray Data's
-    block → numpy conversion, then ``to_training``'s batch function."""
-    import pyarrow.parquet as pq
-    from ray.data.block import BlockAccessor
-
-    table = pq.read_table(path, columns=read_columns)
-    return training_batch(BlockAccessor.for_block(table).to_batch_format("numpy"))
-
-
-def shard_batches(paths: list[str], batch: int, dtypes: dict, read_columns=None,
-                  one_epoch: bool = False):
-    """Endless (``one_epoch``: one pass of) ``{column: tensor}`` batches of ``batch`` rows over
-    ``paths`` (epoch after epoch, each shard decoded by :func:`decode_shard` one shard ahead in a
-    thread; the rows left at the end of an epoch are dropped, as
-    ``iter_torch_batches(drop_last=True)`` does)."""
-    import torch
-
-    pool = ThreadPoolExecutor(1)
-    try:
-        nxt = pool.submit(decode_shard, paths[0], read_columns)
-        k = 0
-        while True:
-            carry: dict[str, np.ndarray] | None = None
-            for _ in paths:
-                cols = nxt.result()
-                k = (k + 1) % len(paths)
-                nxt = pool.submit(decode_shard, paths[k], read_columns)
-                cols = {c: cols[c] for c in dtypes}
-                if carry is not None:
-                    cols = {c: np.concatenate([carry[c], cols[c]]) for c in dtypes}
-                n = len(cols[next(iter(dtypes))])
-                for i in range(0, n - batch + 1, batch):
-                    yield {c: torch.as_tensor(cols[c][i:i + batch], dtype=dt)
-                           for c, dt in dtypes.items()}
-                rest = n - n % batch
-                carry = {c: cols[c][rest:] for c in dtypes}
-            if one_epoch:
-                return
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def cached_epochs(one_pass, cache: EpochCache):
@@ -245,7 +206,7 @@ def cached_epochs(one_pass, cache: EpochCache):
 def plain_arm(shard_dir: Path, model: str, model_cfg: dict, channels, steps: int, batch: int,
               report_every: int, threads: int = 1,
               epoch_cache_mb: int = TrainConfig.epoch_cache_mb) -> ArmRecord:
-    """The floor: one process trains over the same shards (:func:`shard_batches`) with the same
+    """The floor: one process trains over the same shards (:class:`~solarray.train.local_shards.LocalShards`) with the same
     objective, optimiser, schedule and clipping as the generic loop, and the same epoch cache
     (later epochs replayed from memory when the first fits in ``epoch_cache_mb``)."""
     import torch
@@ -260,10 +221,10 @@ def plain_arm(shard_dir: Path, model: str, model_cfg: dict, channels, steps: int
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, 20, steps, 0.1))
     dtypes = {**obj.required, **obj.optional}
-    paths = shard_paths(str(shard_dir))
-    batches = cached_epochs(
-        lambda: shard_batches(paths, batch, dtypes, read_columns(dtypes), one_epoch=True),
-        EpochCache(epoch_cache_mb * 2**20, batch))
+    source = LocalShards(tuple(shard_paths(str(shard_dir))), tuple(read_columns(dtypes)),
+                         split=None).select_columns(list(dtypes))
+    batches = cached_epochs(lambda: source.iter_torch_batches(batch, dtypes),
+                            EpochCache(epoch_cache_mb * 2**20, batch))
     stamps = []
     try:
         for s in range(steps):
@@ -318,6 +279,6 @@ def arm_callables(plain: Callable[[], ArmRecord], rays: dict[str, Callable[[], A
     return arms
 
 
-__all__ = ["ArmRecord", "TreeCpuMeter", "arm_callables", "decode_shard", "plain_arm", "ray_arm",
-           "report_clock", "seconds_per_sample", "shard_batches", "tree_cpu_seconds",
+__all__ = ["ArmRecord", "TreeCpuMeter", "arm_callables", "cached_epochs", "plain_arm",
+           "ray_arm", "report_clock", "seconds_per_sample", "tree_cpu_seconds",
            "write_toy_shards"]

@@ -19,7 +19,7 @@ from solarray.train.loop import (
     resolved_image_size,
 )
 from solarray.train.objectives import get_objective
-from solarray.train.shard_input import pretraining_dataset
+from solarray.train.shard_input import local_pretraining_source, pretraining_dataset
 from solarray.train.warm_worker import fit_warm_if_applies
 
 #: Channels of the generated toy samples when the config names none.
@@ -67,10 +67,18 @@ def run_pretraining(cfg: TrainConfig, data: str | None = None, toy: int | None =
     connect(quiet=False, log_to_driver=True)  # the loop fits the workers to its CPUs
     log(f"Pretraining {cfg.model} on {data if toy is None else f'{toy} toy samples'} with "
         f"{cfg.num_workers} worker(s), {cfg.steps} steps")
-    cfg, ds = pretraining_dataset(cfg, source, split) if toy is None else toy_input(cfg, toy)
-    # One worker on a cluster this command joined: the warm trainer a later command reuses.
-    warm = fit_warm_if_applies(cfg, ds, log=log)
-    return warm if warm is not None else fit(cfg, ds, log=log)
+    # One worker on a single-node cluster this command joined: the warm trainer a later command
+    # reuses, reading local shards in its own process (solarray.train.local_shards).
+    if toy is not None:
+        cfg, ds = toy_input(cfg, toy)
+        warm = fit_warm_if_applies(cfg, ds, log=log)
+        return warm if warm is not None else fit(cfg, ds, log=log)
+    if isinstance(source, ShardSet) and source.paths and source.columns:
+        warm = fit_warm_if_applies(*local_pretraining_source(cfg, source, split), log=log)
+        if warm is not None:
+            return warm
+    cfg, ds = pretraining_dataset(cfg, source, split)
+    return fit(cfg, ds, log=log)
 
 
 __all__ = ["TOY_CHANNELS", "require_shard_columns", "run_pretraining", "toy_input"]

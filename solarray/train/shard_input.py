@@ -15,6 +15,7 @@ from solarray.data import dataset as data_api
 from solarray.models import get_model_class
 from solarray.train.config import TrainConfig
 from solarray.train.data_size import sized_model_config
+from solarray.train.local_shards import LocalShards
 from solarray.train.objectives import get_objective
 
 #: The shard columns each training column (``to_training``'s output) is computed from;
@@ -111,5 +112,22 @@ def pretraining_dataset(cfg: TrainConfig, data_dir: str | os.PathLike | data_api
     return cfg.replace(channels=channels), ds
 
 
+def local_pretraining_source(cfg: TrainConfig, shards: data_api.ShardSet, split: bool = True):
+    """``(config, LocalShards)``: what :func:`pretraining_dataset` gives for a local
+    :class:`~solarray.data.dataset.ShardSet` (same channels, model size, columns and split), read
+    in the training process instead of by Ray Data tasks (:mod:`solarray.train.local_shards`)."""
+    cfg = fit_config_to_shards(cfg, shards)
+    available = tuple(data_api.shard_channels("--data", shards))
+    channels = tuple(cfg.channels) or default_channels(cfg.model, available)
+    index = None if channels == available else \
+        tuple(data_api.channel_index(available, channels, f"the shards in {shards.path}"))
+    objective = get_objective(cfg.objective, cfg.model, **cfg.objective_config)
+    source = LocalShards(tuple(shards.paths), tuple(read_columns(
+        {**objective.required, **objective.optional}, shards.columns)),
+        channel_index=index, split="train" if split else None)
+    return cfg.replace(channels=channels), source
+
+
 __all__ = ["ALWAYS_READ", "SHARD_SOURCES", "check_pretraining_data", "default_channels",
-           "fit_config_to_shards", "pretraining_dataset", "read_columns"]
+           "fit_config_to_shards", "local_pretraining_source", "pretraining_dataset",
+           "read_columns"]
