@@ -4,7 +4,7 @@ selection, and (optionally) label efficiency with a pretrained backbone.
 
     python benchmarks/translation.py [--root .cache/translation_sun] [--seeds 0,1,2]
         [--steps 200] [--image-size 32] [--arms per_passband,multi_output,greedy]
-        [--inputs-max 3] [--torch-threads 2] [--out docs/results/translation_park.json]
+        [--inputs-max 3] [--torch-threads 2] [--in-process] [--out docs/results/translation_park.json]
 
 Builds the translation Sun when missing (:data:`solarray.benchmarks.translation.TRANSLATION_SUN`),
 runs the arms of :mod:`solarray.benchmarks.translation` and prints Park's table per passband (CC,
@@ -19,6 +19,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from solarray.benchmarks import translation
 from solarray.benchmarks.record import comparison_lines, markdown_table
@@ -45,7 +47,10 @@ FLAGS = {"--root": (SUN_ROOT, "the nine-passband translation Sun (built if missi
          "--pretrained": ("", "label_efficiency: MAE/SolarCHIP checkpoint of the frozen encoder"),
          "--arms": "per_passband,multi_output,greedy",
          "--torch-threads": (2, "torch threads of the in-process trainings (1 on shared cores: "
-                                "2 threads spinning against other load ran 20x slower)")}
+                                "2 threads spinning against other load ran 20x slower)"),
+         "--in-process": (False, "per_passband/multi_output: read the shards and train in this "
+                                 "process without Ray (the generic loop's step over in-memory "
+                                 "frames; the greedy/label-efficiency arms still use Ray)")}
 
 
 def selection(cfg, data, log) -> dict[str, Any]:
@@ -120,7 +125,11 @@ def _print(res: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = BENCH.parse(argv, FLAGS, runs="translation9", seeds="0,1,2")
-    BENCH.start(None, torch_threads=args.torch_threads)
+    arms = tuple(args.arms.split(","))
+    if args.in_process and set(arms) <= {"per_passband", "multi_output"}:
+        torch.set_num_threads(args.torch_threads)  # no Ray: nothing waits for the cores' lock
+    else:
+        BENCH.start(None, torch_threads=args.torch_threads)
     build_benchmark_sun(args.root, TRANSLATION_SUN)
     BENCH.t0 = time.perf_counter()
     cfg = TranslationBenchmarkConfig(
@@ -128,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         steps=args.steps, selection_steps=args.selection_steps, batch_size=args.batch_size,
         lr=args.lr, selection_inputs_max=args.inputs_max, n_boot=args.n_boot,
         fractions=tuple(float(f) for f in args.fractions.split(",")),
-        pretrained=args.pretrained, arms=tuple(args.arms.split(",")))
+        pretrained=args.pretrained, arms=arms, in_process=args.in_process)
     res = run(cfg, select=selection)
     _print(res)
     BENCH.finish(asdict(cfg), res, cfg.seeds)

@@ -30,9 +30,12 @@ from typing import Any
 
 import numpy as np
 
+from solarray.benchmarks.frames_fit import fit_frames
 from solarray.benchmarks.runs import ProtocolConfig
 from solarray.core.channels import DEFAULT_CHANNELS
+from solarray.data.dataset import assign_splits
 from solarray.data.labels import load_samples
+from solarray.data.shard_reader import iter_rows
 from solarray.data.synthetic.benchmark_sun import BenchmarkSunConfig
 from solarray.metrics.bootstrap import paired_interval
 from solarray.metrics.protocol import compare, summarise
@@ -70,13 +73,28 @@ class TranslationBenchmarkConfig(ProtocolConfig):
     n_boot: int = 1000
     pretrained: str = ""  # label efficiency: MAE/SolarCHIP checkpoint of the frozen encoder
     arms: tuple[str, ...] = ("per_passband", "multi_output", "greedy")
+    in_process: bool = False  # per_passband/multi_output: read and train without Ray
     model_config: dict = field(default_factory=lambda: {"preset": "tiny"})
 
 
-def _load(root: str, size: int) -> dict[str, Any]:
+def _read_splits(shards: Path) -> dict[str, dict[str, Any]]:
+    """:func:`load_samples`' splits read with pyarrow (no Ray): the same time split
+    (:func:`assign_splits`' defaults, as :func:`~solarray.data.dataset.split_by_time`)."""
+    rows = sorted(iter_rows(shards), key=lambda r: r.t_obs)
+    split = assign_splits(np.array([np.datetime64(r.t_obs, "s") for r in rows]))
+    return {name: {"channels": list(rows[0].channels),
+                   "image": np.stack([r.image for r, s in zip(rows, split, strict=True)
+                                      if s == name]),
+                   "sample_id": [r.sample_id for r, s in zip(rows, split, strict=True)
+                                 if s == name]} for name in ("train", "val", "test")}
+
+
+def _load(root: str, size: int, in_process: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    read = _read_splits(Path(root) / "shards") if in_process else None
     for split in ("train", "val", "test"):
-        data = load_samples(Path(root) / "shards", split, columns=("sample_id", "image"))
+        data = read[split] if read else load_samples(Path(root) / "shards", split,
+                                                     columns=("sample_id", "image"))
         idx = [list(data["channels"]).index(c) for c in CHANNELS]
         img = np.nan_to_num(np.asarray(data["image"], np.float32)[:, idx], nan=0.0)
         out[split] = downsample(img, img.shape[-1] // size).astype(np.float32)
@@ -105,9 +123,12 @@ def _train(cfg, data, name: str, seed: int, outputs: tuple[str, ...], train_idx=
         **cfg.model_config, "image_size": cfg.image_size}, steps=cfg.steps,
         batch_size=min(cfg.batch_size, len(train)), lr=cfg.lr, seed=seed, num_workers=0,
         run_name=f"{name}_s{seed}", storage_path=str(Path(cfg.runs_dir).resolve()), **run_kw)
-    res = train_translation(run, datasets=(dataset(train), None), channels=CHANNELS,
-                            log=lambda *_: None)
-    return generate(load_model(res.checkpoint), data["test"][:, :1])
+    if cfg.in_process:
+        ckpt = fit_frames(train, run.train_config(CHANNELS), Path(run.storage_path) / run.run_name)
+    else:
+        ckpt = train_translation(run, datasets=(dataset(train), None), channels=CHANNELS,
+                                 log=lambda *_: None).checkpoint
+    return generate(load_model(ckpt), data["test"][:, :1])
 
 
 def _flat(scores: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -200,7 +221,7 @@ def run(cfg: TranslationBenchmarkConfig, log: Callable[[str], None] = print,
         select: Callable[..., dict[str, Any]] | None = None) -> dict[str, Any]:
     """Every arm of ``cfg.arms``. The greedy arm runs Tune trials, a layer above this one: the
     benchmark script passes it in as ``select(cfg, data, log)`` (rows from :func:`dataset`)."""
-    data = _load(cfg.root, cfg.image_size)
+    data = _load(cfg.root, cfg.image_size, cfg.in_process)
     log(f"[translation] {len(data['train'])} train / {len(data['val'])} val / "
         f"{len(data['test'])} test frames at {cfg.image_size} px, {len(AIA)} AIA passbands")
     out: dict[str, Any] = {}
