@@ -26,14 +26,18 @@ bands on two threads) and :mod:`~.draws` (a step's random draws made ahead on a 
 here, built on the generator or standing in for it: :mod:`~.toy` (tiny in-memory training
 samples), :mod:`~.forecast_set` (several synthetic runs ingested into one multi-month
 forecasting set) and :mod:`~.productivity` (where its ≥M flares come from, without rendering).
+
+The generator's names are loaded on first use (PEP 562 ``__getattr__``): importing a light
+submodule such as :mod:`~.toy` (``solarray pretrain --toy``) does not pay for the generator's
+pandas/astropy imports (≈ 2.5 s of a command's start-up).
 """
 
-from solarray.data.synthetic.generator import (
-    SynthConfig,
-    SynthResult,
-    check_writable,
-    generate,
-    parse_cadence,
-)
+import importlib
 
 __all__ = ["SynthConfig", "SynthResult", "check_writable", "generate", "parse_cadence"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        return getattr(importlib.import_module("solarray.data.synthetic.generator"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
