@@ -15,7 +15,8 @@ OS file cache warm after one untimed call). Arms, interleaved in `--repeats` rot
 Each call: a tiny SolarCHIP ViT on ingest's Parquet shards (`--data`: 64 toy samples at 64²,
 4 channels, written once), batch 4, 2 steps, a report every step. Start-up = the loop's ``first_step_time`` (its first report in ``metrics.jsonl``)
 minus the time the command was spawned; the command's whole wall time beside it. The floor:
-`python -c "import solarray.cli"` (the imports every command pays), timed in the same rounds.
+`python -c "import solarray.cli, solarray.commands.pretrain, torch, ray"` (the imports every
+`pretrain` command pays), timed in the same rounds.
 
     python benchmarks/startup.py --repeats 3
 """
@@ -79,7 +80,8 @@ def timed_pretrain(address: str, work: Path, workers: int, steps: int, *extra: s
 
 def timed_import() -> dict:
     t0 = time.time()
-    subprocess.run([sys.executable, "-c", "import solarray.cli, torch, ray"], check=True)
+    subprocess.run([sys.executable, "-c", "import solarray.cli, solarray.commands.pretrain, torch, "
+                    "ray"], check=True)
     return {"startup_s": time.time() - t0, "wall_s": time.time() - t0}
 
 
