@@ -1,7 +1,7 @@
 """sigma-VAE under the seed's protocol: 12 channels, Table 1 compression, F30 (≥ 3 seeds).
 
     python benchmarks/sigma_vae_seed.py [--seeds 0,1,2] [--days 1096] [--size 64] [--steps 300]
-        [--torch-threads 2]
+        [--torch-threads 2] [--in-process]
         [--out docs/results/sigma_vae_seed.json]
     python benchmarks/sigma_vae_seed.py --table1-only --out docs/results/sigma_vae_table1.json
 
@@ -17,6 +17,8 @@ sizes (no data, no training, no Ray).
 from __future__ import annotations
 
 from dataclasses import asdict
+
+import torch
 
 from solarray.benchmarks.record import markdown_table
 from solarray.benchmarks.script import Bench
@@ -37,7 +39,10 @@ FLAGS = {"--series-root": ".cache/benchmark_runs/sigma_vae_series12", "--days": 
          "--table1-only": (False, "only Table 1 from the paper preset's sizes"),
          "--torch-threads": (2, "torch threads of the in-process training and extraction (1 on "
                                 "shared cores: 2 threads spinning against other load ran 20x "
-                                "slower)")}
+                                "slower)"),
+         "--in-process": (False, "read the cached series with pyarrow and train in this process "
+                                 "without Ray (the generic loop's step over in-memory frames; "
+                                 "the series must be ingested already)")}
 
 
 def _ci(d: dict) -> str:
@@ -54,11 +59,15 @@ def main(argv: list[str] | None = None) -> int:
                              ["", *(str(r["bottleneck"]) for r in rec["table1_at_seed_n"])]))
         BENCH.finish({"table1_only": True}, rec)
         return 0
-    BENCH.start(torch_threads=args.torch_threads)
+    if args.in_process:
+        torch.set_num_threads(args.torch_threads)  # no Ray: nothing waits for the cores' lock
+    else:
+        BENCH.start(torch_threads=args.torch_threads)
     cfg = SeedProtocolConfig(
         **BENCH.common(args), series_root=args.series_root, days=args.days, size=args.size,
         steps=args.steps, batch_size=args.batch_size, bottleneck=args.bottleneck,
-        n_boot=args.n_boot, grid=tuple(int(v) for v in args.grid.split(",")))
+        n_boot=args.n_boot, grid=tuple(int(v) for v in args.grid.split(",")),
+        in_process=args.in_process)
     res = run(cfg)
     write_json(f"{args.runs_dir}/raw_results.json", res, default=str)  # kept if tables fail
     summ = summary(res, cfg.n_boot)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from solarray.benchmarks.frames_fit import fit_frames
 from solarray.benchmarks.runs import ProtocolConfig, pretrain_run
 from solarray.compress.codec import encode, load_vae
 from solarray.compress.latents import Latents, write_latents
@@ -36,8 +37,10 @@ from solarray.compress.native import MIB, model_mib, table1
 from solarray.compress.report import metrics_for, reconstruction_report
 from solarray.data import ingest as ing
 from solarray.data import preprocess as pp
+from solarray.data.dataset import assign_splits
+from solarray.data.shard_reader import iter_rows
 from solarray.data.synthetic.generator import SynthConfig, generate
-from solarray.forecast.frames import load_frames
+from solarray.forecast.frames import Frames, ingest_frame, load_frames
 from solarray.forecast.index_forecast import forecast_index, rmse
 from solarray.forecast.index_series import split_of
 from solarray.metrics.bootstrap import interval, paired_interval
@@ -45,6 +48,7 @@ from solarray.metrics.protocol import compare, summarise
 from solarray.models import build
 from solarray.models.resnet import ResNet18Features, calibrate_batchnorm, extract_features
 from solarray.models.sigma_vae import BOTTLENECKS, SEED_CHANNELS, SigmaVAEConfig
+from solarray.train.config import TrainConfig
 
 ROW_KEYS = ("pixel_correlation", "ppe10", "ppe50", "rmse")
 AIA = SEED_CHANNELS[:9]
@@ -86,6 +90,7 @@ class SeedProtocolConfig(ProtocolConfig):
     grid: tuple[int, ...] = (250, 500, 1000)
     n_boot: int = 1000
     resnet_channel: str = "aia211"
+    in_process: bool = False  # read the shards with pyarrow and train without Ray
 
     def __post_init__(self) -> None:
         self.seeds, self.horizons, self.grid = tuple(self.seeds), tuple(self.horizons), \
@@ -118,6 +123,39 @@ def make_series(cfg: SeedProtocolConfig, log: Callable[[str], None] = print) -> 
     return root
 
 
+def read_frames(shards: Path) -> Frames:
+    """:func:`load_frames` read with pyarrow (no Ray): every sample sorted by time; no labels
+    (``flare_m24`` −1, ``f107`` NaN)."""
+    rows = sorted(iter_rows(shards), key=lambda r: r.t_obs)
+    n = len(rows)
+    return Frames(np.stack([r.image for r in rows]).astype(np.float32),
+                  np.array([np.datetime64(r.t_obs, "s") for r in rows]),
+                  np.full(n, -1, np.int64), np.full(n, np.nan, np.float32),
+                  tuple(rows[0].channels), ingest_frame(shards))
+
+
+def _train(cfg: SeedProtocolConfig, root: Path, frames: Frames, mcfg: dict, seed: int
+           ) -> tuple[str, float, dict]:
+    """One seed's VAE → (``model.pt`` path, wall seconds, final metrics): the Ray Train loop
+    on the shards' training split, or (``in_process``) the same loop's step over the frames of
+    that split (:func:`~solarray.data.dataset.assign_splits`, as the loop's time split)."""
+    name = f"sigma_vae_seed_s{seed}"
+    if not cfg.in_process:
+        res, seconds = pretrain_run(
+            str(root), cfg.runs_dir, name, model="sigma_vae", objective="sigma_vae",
+            channels=SEED_CHANNELS, model_config=mcfg, steps=cfg.steps,
+            batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, warmup=20, reports=5)
+        return (str(Path(str(res.checkpoint)) / "model.pt"), seconds,
+                {k: res.metrics.get(k) for k in ("loss", "kl", "mse", "log_sigma")})
+    tcfg = TrainConfig(model="sigma_vae", objective="sigma_vae", channels=SEED_CHANNELS,
+                       model_config=dict(mcfg), steps=cfg.steps, batch_size=cfg.batch_size,
+                       lr=cfg.lr, warmup_steps=min(20, cfg.steps - 1), seed=seed, run_name=name)
+    t = time.perf_counter()
+    train = frames.image[assign_splits(frames.t) == "train"]
+    ckpt = fit_frames(train, tcfg, Path(cfg.runs_dir) / name)
+    return str(ckpt / "model.pt"), time.perf_counter() - t, {}
+
+
 def _features(path: Path, t: np.ndarray, x: np.ndarray, prefix: str) -> Path:
     cols = {"t_obs": pd.to_datetime(t, utc=True)}
     cols.update({f"{prefix}{i:04d}": x[:, i] for i in range(x.shape[1])})
@@ -135,7 +173,7 @@ def _pooled_improvement(y: np.ndarray, p: np.ndarray) -> float | None:
 
 def run(cfg: SeedProtocolConfig, log: Callable[[str], None] = print) -> dict:
     root = make_series(cfg, log)
-    frames = load_frames(root / "shards")
+    frames = read_frames(root / "shards") if cfg.in_process else load_frames(root / "shards")
     assert frames.channels == SEED_CHANNELS, frames.channels
     split = split_of(frames.t.astype("datetime64[D]"))
     test = frames.image[split == "test"]
@@ -147,16 +185,11 @@ def run(cfg: SeedProtocolConfig, log: Callable[[str], None] = print) -> dict:
                                                  "train_metrics")}
     compression, ckpt0 = None, None
     for seed in cfg.seeds:
-        res, seconds = pretrain_run(
-            str(root), cfg.runs_dir, f"sigma_vae_seed_s{seed}", model="sigma_vae",
-            objective="sigma_vae", channels=SEED_CHANNELS, model_config=mcfg, steps=cfg.steps,
-            batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, warmup=20, reports=5)
-        ckpt = str(Path(str(res.checkpoint)) / "model.pt")
+        ckpt, seconds, metrics = _train(cfg, root, frames, mcfg, seed)
         ckpt0 = ckpt0 or ckpt
         log(f"[sigma-vae-seed] seed {seed}: {cfg.steps} steps in {seconds:.0f} s, loss "
-            f"{res.metrics.get('loss', float('nan')):.4f}")
-        per_seed["train_metrics"].append({k: res.metrics.get(k) for k in
-                                          ("loss", "kl", "mse", "log_sigma")})
+            f"{metrics.get('loss') or float('nan'):.4f}")
+        per_seed["train_metrics"].append(metrics)
         model, _ = load_vae(ckpt)
         torch.manual_seed(seed)
         raw = build("sigma_vae", channels=SEED_CHANNELS, **mcfg).eval()
