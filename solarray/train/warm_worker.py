@@ -1,28 +1,31 @@
 """One-worker training in a warm actor that outlives the command, so the next command starts fast.
 
-Why: a one-worker Ray Train run starts a Train controller and a worker group for every command
-(each a new process importing torch and Ray Train: ≈ 14 s of a 22 s start-up on 2 cores, see
-BENCHMARKS.md "Start-up of `solarray pretrain`"), and Ray Train keeps no worker group between runs.
-A one-worker run on a single node therefore goes to a **warm trainer**: a detached, named actor on
-the command's node that runs the same loop in-process (:func:`solarray.train.loop.fit_in_process`);
-a later command with the same resources and the same solarray code finds it by name and skips the
-process start and the imports. While a run trains, a placement group on that node reserves what
-the Ray Train worker would (``cpus_per_worker`` CPUs); it is removed when the run ends, so an idle
-warm trainer holds no CPU that another run could use (on 2 cores a trainer holding its CPU would
-leave the next Ray Train run waiting). With ``use_gpu`` the trainer holds its GPU while it lives
-(Ray gives an actor its GPU only at creation). It leaves by itself
-after ``warm_idle_s`` seconds without a run
-(:class:`~solarray.train.config.TrainConfig`; 300 s by default), giving its CPUs back.
+Why: a one-worker Ray Train run starts a Train controller, a worker group and a Ray Data stream
+for every command (new processes importing torch, Ray Train and the data code: 49 s to the first
+step on 2 busy cores, BENCHMARKS.md "Start-up of `solarray pretrain`"), and Ray Train keeps no
+worker group between runs. A one-worker run on a single node therefore goes to a **warm
+trainer**: a detached, named actor on the command's node that runs the same loop in-process
+(:func:`solarray.train.loop.fit_in_process`) and reads local shards itself
+(:mod:`solarray.train.local_shards`). A later command with the same resources, code and runtime
+environment finds it by name and skips the process starts and the imports (3.3 s to the first
+step).
 
-It is used only where it helps and loses nothing (:func:`warm_worker_applies`): one worker, one
-node, no worker restarts (``max_failures`` 0, the single-node default), and a cluster this command
-joined (``$RAY_ADDRESS`` or ``ray job submit``; a Ray started by the command ends with it, so there
-is nothing to reuse). ``reuse_worker: false`` (``--no-reuse-worker``) turns it off. Checkpoints and ``metrics.jsonl`` go to the run directory exactly
-as with ``--workers 0``; a run resumes by name as before.
+Resources: while a run trains, a placement group on that node reserves what the Ray Train worker
+would (``cpus_per_worker`` CPUs) and is removed when the run ends, so an idle trainer holds no CPU
+that another run could use (on 2 cores a trainer holding its CPU left the next Ray Train run
+waiting). With ``use_gpu`` the trainer holds its GPU while it lives (Ray gives an actor its GPU
+only at creation). It exits after ``warm_idle_s`` seconds without a run
+(:class:`~solarray.train.config.TrainConfig`, 300 s by default).
 
-The command stays in charge: it receives every report (printed as progress), a Ctrl-C stops the
-run at its next report, and when the command is gone (no heartbeat for :data:`HEARTBEAT_TIMEOUT_S`)
-the run stops at its next report instead of training for nobody.
+It is used only where it loses nothing (:func:`warm_worker_applies`): one worker, one node, no
+worker restarts (``max_failures`` 0, the single-node default), and a cluster this command joined
+(``$RAY_ADDRESS`` or ``ray job submit``; a Ray the command started ends with it, so there is
+nothing to reuse). ``reuse_worker: false`` (``--no-reuse-worker``) turns it off. Checkpoints and
+``metrics.jsonl`` go to the run directory as with ``--workers 0``; a run resumes by name as before.
+
+The command stays in charge: it prints every report as progress, a Ctrl-C stops the run at its
+next report, and when the command is gone (no heartbeat for :data:`HEARTBEAT_TIMEOUT_S`) the run
+stops at its next report instead of training for nobody.
 """
 
 from __future__ import annotations
@@ -197,10 +200,7 @@ def fit_warm_if_applies(cfg: TrainConfig, train_ds, val_ds=None,
     if not ray.is_initialized():
         return None
     alive = sum(1 for n in ray.nodes() if n.get("Alive"))
-    fitted = fit_workers_to_cluster(cfg, float(ray.cluster_resources().get("CPU", 0.0)),
-                                    lambda line: None)
-    ok, _ = warm_worker_applies(fitted, alive, joined_running_cluster())
-    if not ok:
+    if not warm_worker_applies(cfg, alive, joined_running_cluster())[0]:
         return None
     cfg = fit_workers_to_cluster(cfg, float(ray.cluster_resources().get("CPU", 0.0)), log)
     out = fit_warm(cfg, train_ds, val_ds, log)
