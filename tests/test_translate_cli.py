@@ -58,7 +58,7 @@ def test_train_then_evaluate_translation(ray_session, tmp_path, capsys):
     assert models == {"a", "mean training image", "linear on |B|"}
     assert {r["passband"] for r in rows} == {"aia171", "aia193", "average"}
     assert all(-1 <= r["cc"] <= 1 and 0 <= r["ppe10"] <= 1 for r in rows)
-    # Park's average RE is the mean |RE|: never below the signed mean's size
+    # the mean |RE| over images is never below the signed mean's size
     assert all(r["re_abs"] >= abs(r["re_signed"]) - 1e-12 for r in rows)
     assert all("re_park" in r for r in rows if r["passband"] == "average")
     assert len(list(out.glob("a_*.png"))) == 1

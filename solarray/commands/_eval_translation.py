@@ -1,5 +1,5 @@
-"""``solarray evaluate translation``: Park 2019's table (CC, mean |RE| — Park's average RE — with
-the signed mean beside it, PPE10 per generated passband and their average, on inverse-scaled
+"""``solarray evaluate translation``: Park 2019's table (CC, the mean signed RE of Park's passband
+rows and our mean |RE| over images, PPE10 per generated passband and their average, on inverse-scaled
 on-disk pixels; the fine-scale power ratio for realism) for translation checkpoints and the baselines,
 plus side-by-side PNGs (input, target, generated, difference)."""
 

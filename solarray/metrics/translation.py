@@ -9,9 +9,10 @@ Non-finite pixels of either image are left out.
 * :func:`relative_error` — ``(Σ pred − Σ target) / Σ target`` (signed: > 0 when too bright);
 * :func:`ppe` — percentage of pixels within error: the fraction of pixels with
   ``|pred − target| ≤ tol · |target|`` (``tol = 0.1`` is Park 2019's PPE10);
-* :func:`average_re` — the averages of per-image REs: ``abs`` = mean |RE| (Park 2019's
-  "average RE": its Average row is the mean of the absolute passband values, 0.07 / 0.06 from
-  its signed rows) and ``signed`` = mean RE, where errors of opposite sign cancel;
+* :func:`average_re` — the averages of REs: ``abs`` = mean |RE| and ``signed`` = mean RE, where
+  errors of opposite sign cancel. Park 2019's Average row is ``abs`` over its signed passband
+  rows (0.07 / 0.06): applied to passband means it gives Park's number, applied to per-image
+  REs it gives our mean |RE| over images, a stricter average;
 * :func:`radial_power_spectrum`, :func:`high_frequency_ratio` — realism (Park's "Model B is
   sharper"): the fine-scale power of the generated image over the target's (1 = as much fine
   structure as the target, < 1 blurred).

@@ -3,7 +3,7 @@ inverse-scaled images (physical units: DN/s, G) and on-disk pixels only, plus th
 power ratio that measures realism.
 
 Each metric is computed per image (:mod:`solarray.metrics.translation`) and averaged over the
-images: ``re_abs`` is the mean |RE| (Park's "average RE"), ``re_signed`` the mean signed RE
+images: ``re_abs`` is the mean |RE| over images (ours), ``re_signed`` the mean signed RE
 (errors of opposite sign cancel). ``hf_ratio`` is the generated image's power at or above half
 the Nyquist frequency over the target's, on the scaled (log-intensity) full frame. The
 ``average`` row is the mean over passbands, with ``re_park`` = the mean over passbands of
@@ -86,7 +86,7 @@ def format_table(rows: Sequence[Mapping[str, Any]]) -> str:
         lines.append(f"{str(r['model'])[:24]:<24} {r['passband']:<9} {r['cc']:7.3f} "
                      f"{r['re_abs']:7.3f} {r['re_signed']:8.3f} {100 * r['ppe10']:6.1f}% "
                      f"{r['hf_ratio']:6.2f}")
-    lines.append("|RE| = mean over images of |RE| (Park 2019's average RE); RE± = mean signed RE; "
+    lines.append("|RE| = mean over images of |RE|; RE± = mean signed RE (Park 2019's passband rows); "
                  "HF = generated / target power above half Nyquist (1 = as sharp as the target)")
     park = [f"{r['model']}: {r['re_park']:.3f}" for r in rows if "re_park" in r]
     if park:
