@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for f in FILTERS:
         s, t, d = res["summary"][f], res["truth"][f], res["differences"][f]
-        rows.append({"AR mask": "SPNet (MV)", "small regions": f,
+        rows.append({"AR mask": f"SPNet ({cfg.run_prefix} runs)", "small regions": f,
                      "ARI": format_pm(s["ari"], 3), "IoU": format_pm(s["iou"], 1),
                      "regions / image": format_pm(s["n_regions"], 2)})
         rows.append({"AR mask": "truth", "small regions": f, "ARI": f"{t['ari']:.3f}",
