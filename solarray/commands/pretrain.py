@@ -41,9 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-reuse-worker", action="store_const", const=False, default=None,
                         dest="reuse_worker",
                         help="one worker on a running single-node cluster: start a Ray Train run "
-                             "instead of reusing this node's warm trainer (which a one-worker "
-                             "run otherwise starts or reuses, keeping its CPUs warm_idle_s "
-                             "seconds for the next command)")
+                             "instead of this node's warm trainer (which a one-worker run "
+                             "otherwise starts or reuses; it stays warm_idle_s seconds for the "
+                             "next command)")
     parser.add_argument("--run-name", "--name", default=None, dest="run_name",
                         help="run name; reusing it with the same --storage resumes the run")
     parser.add_argument("--storage", "--storage-path", default=None, dest="storage",

@@ -79,4 +79,5 @@ def joined_running_cluster() -> bool:
     return node is not None and not node.is_head()
 
 
-__all__ = ["ENV_DEFAULTS", "JOB_ENV", "connect", "joined_running_cluster", "in_ray_job", "set_env_defaults", "submission_id"]
+__all__ = ["ENV_DEFAULTS", "JOB_ENV", "connect", "in_ray_job", "joined_running_cluster",
+           "set_env_defaults", "submission_id"]

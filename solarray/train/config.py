@@ -66,8 +66,9 @@ class TrainConfig:
     # (a lost node costs at most checkpoint_every steps) — see failure_budget().
     max_failures: int | None = None
     # A one-worker run on a single-node cluster this process joined (``$RAY_ADDRESS``, a Ray job)
-    # trains in a warm actor that a later command reuses (solarray.train.warm_worker); it holds
-    # cpus_per_worker CPUs until idle for warm_idle_s seconds. False: always a Ray Train run.
+    # trains in a warm actor that a later command reuses (solarray.train.warm_worker; its CPUs
+    # reserved only while a run trains); it exits after warm_idle_s seconds without a run.
+    # False: always a Ray Train run.
     reuse_worker: bool = True
     warm_idle_s: float = 300.0
     # Fault injection for tests: the last-rank worker raises once when it reaches this step.
