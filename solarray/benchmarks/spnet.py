@@ -65,14 +65,20 @@ PAIRS = (("spnet", "threshold"), ("sv", "threshold"), ("sv", "spnet"), ("mae", "
 
 
 @dataclass
-class SPNetBenchmarkConfig(ProtocolConfig):
-    runs_dir: str = ".cache/benchmark_runs/spnet"
+class SPNetTrainingConfig(ProtocolConfig):
+    """How the SPNet benchmarks train each network (this one and the relabelling cycle's)."""
+
     channels: tuple[str, ...] = ("hmi_m", "aia193", "aia211", "aia304")
     steps: int = 600
     batch_size: int = 8
     lr: float = 3e-3
     dice: float = 0.5
     model_config: dict | None = None  # SPNet config overrides (default: tiny preset at the data size)
+
+
+@dataclass
+class SPNetBenchmarkConfig(SPNetTrainingConfig):
+    runs_dir: str = ".cache/benchmark_runs/spnet"
     arms: tuple[str, ...] = ()  # any of ARMS
     missing: bool = True  # the missing-modality table (each channel removed at test time)
     mae_steps: int = 300
@@ -283,5 +289,5 @@ def missing_modality(per_seed: dict[str, list[dict]]) -> dict[str, dict[str, dic
             for c in per_seed["missing"][0]}
 
 
-__all__ = ["ARMS", "IMAGE_SCORES", "PAIRS", "SCORES", "SPNetBenchmarkConfig", "comparisons",
-           "image_intervals", "missing_modality", "run", "summary", "sun_of", "train_spnet"]
+__all__ = ["ARMS", "IMAGE_SCORES", "PAIRS", "SCORES", "SPNetBenchmarkConfig",
+           "SPNetTrainingConfig", "comparisons", "image_intervals", "missing_modality", "run", "summary", "sun_of", "train_spnet"]

@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from solarray.benchmarks.runs import ProtocolConfig
 from solarray.benchmarks.spnet import (
     IMAGE_SCORES,
+    SPNetTrainingConfig,
     image_intervals,
     summary,
     sun_of,
@@ -55,14 +55,9 @@ PAIRS = (("sv2", "sv1"), ("sv3", "sv2"), ("sv3", "sv1"), ("sv3", "threshold"))
 
 
 @dataclass
-class CycleBenchmarkConfig(ProtocolConfig):
+class CycleBenchmarkConfig(SPNetTrainingConfig):
     runs_dir: str = ".cache/benchmark_runs/spnet_cycle"
-    channels: tuple[str, ...] = ("hmi_m", "aia193", "aia211", "aia304")
     steps: int = 300
-    batch_size: int = 8
-    lr: float = 3e-3
-    dice: float = 0.5
-    model_config: dict | None = None
     min_area: int = 6  # px: V1 misses features smaller than this ...
     drop_fraction: float = 0.7  # ... with this probability
     label_seed: int = 0
