@@ -93,17 +93,13 @@ def pretraining_dataset(cfg: TrainConfig, data_dir: str | os.PathLike | data_api
     where = shards.path if isinstance(shards, data_api.ShardSet) else os.fspath(data_dir)
     available = tuple(data_api.shard_channels("--data", shards) if isinstance(
         shards, data_api.ShardSet) and shards.paths else data_api.channels_of(where))
-    channels = tuple(cfg.channels) or default_channels(cfg.model, available)
-    index = None if channels == available else \
-        data_api.channel_index(available, channels, f"the shards in {where}")
+    channels, index = _channel_selection(cfg, available, where)
     if isinstance(shards, data_api.ShardSet) and shards.paths and shards.columns:
         import ray.data
 
         # The projection goes to the Parquet read itself (a select_columns after the read is a
         # logical Project that Ray's optimizer fuses with later ones).
-        objective = get_objective(cfg.objective, cfg.model, **cfg.objective_config)
-        ds = ray.data.read_parquet(list(shards.paths), columns=read_columns(
-            {**objective.required, **objective.optional}, shards.columns))
+        ds = ray.data.read_parquet(list(shards.paths), columns=_objective_columns(cfg, shards))
     else:
         ds = data_api.read_shards(shards)
     if split:
@@ -117,15 +113,26 @@ def local_pretraining_source(cfg: TrainConfig, shards: data_api.ShardSet, split:
     :class:`~solarray.data.dataset.ShardSet` (same channels, model size, columns and split), read
     in the training process instead of by Ray Data tasks (:mod:`solarray.train.local_shards`)."""
     cfg = fit_config_to_shards(cfg, shards)
-    available = tuple(data_api.shard_channels("--data", shards))
+    channels, index = _channel_selection(cfg, tuple(data_api.shard_channels("--data", shards)),
+                                         shards.path)
+    source = LocalShards(tuple(shards.paths), tuple(_objective_columns(cfg, shards)),
+                         channel_index=None if index is None else tuple(index),
+                         split="train" if split else None)
+    return cfg.replace(channels=channels), source
+
+
+def _channel_selection(cfg: TrainConfig, available: tuple[str, ...], where: str):
+    """(the channels ``cfg`` trains on, their positions in ``available`` or None for all)."""
     channels = tuple(cfg.channels) or default_channels(cfg.model, available)
     index = None if channels == available else \
-        tuple(data_api.channel_index(available, channels, f"the shards in {shards.path}"))
+        data_api.channel_index(available, channels, f"the shards in {where}")
+    return channels, index
+
+
+def _objective_columns(cfg: TrainConfig, shards: data_api.ShardSet) -> list[str]:
+    """The shard columns ``cfg``'s objective reads (:func:`read_columns`)."""
     objective = get_objective(cfg.objective, cfg.model, **cfg.objective_config)
-    source = LocalShards(tuple(shards.paths), tuple(read_columns(
-        {**objective.required, **objective.optional}, shards.columns)),
-        channel_index=index, split="train" if split else None)
-    return cfg.replace(channels=channels), source
+    return read_columns({**objective.required, **objective.optional}, shards.columns)
 
 
 __all__ = ["ALWAYS_READ", "SHARD_SOURCES", "check_pretraining_data", "default_channels",
