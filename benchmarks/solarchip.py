@@ -6,7 +6,8 @@ same network from scratch, an MAE encoder and raw pixels; with ``--variants`` th
     python benchmarks/solarchip.py [--root .cache/benchmark_sun] [--seeds 0,1,2]
         [--backbones vit,cnn] [--fractions 0.01,0.1,1] [--modes probe,finetune]
         [--variants no_global,no_local,no_intra] [--tasks classification,translation] [--no-mae] [--pretrain-steps 1000]
-        [--pretrain-lr 3e-3] [--finetune-steps 100] [--pretrain-only] [--out docs/results/solarchip.json]
+        [--pretrain-lr 3e-3] [--finetune-steps 100] [--readout max] [--draws 1] [--pretrain-only]
+        [--out docs/results/solarchip.json]
 
 Pretraining runs and the frames are cached in ``--runs-dir``; Ray starts only when one is
 missing (``--pretrain-only`` fills the cache and stops). Prints mean ± std per arm and the
@@ -43,6 +44,9 @@ FLAGS = {"--backbones": "vit,cnn", "--fractions": "0.01,0.1,1", "--modes": "prob
          "--translation-steps": 200,
          "--one-pretraining": (False, "every pretraining run made once (first seed) and shared "
                                       "by the downstream seeds (the budget's cut)"),
+         "--readout": ("max", "token summary per encoder: mean (class ⊕ mean patch token) or "
+                              "max (⊕ max patch token)"),
+         "--draws": (1, "label draws per seed at fractions < 1"),
          "--ray-pretraining": (False, "pretrain with the generic loop under Ray Train on the "
                                       "shards instead of in-process on the cached frames")}
 
@@ -61,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         pretrain_lr=args.pretrain_lr, in_process=not args.ray_pretraining,
         **({"pretrain_once": ALL_RUNS} if args.one_pretraining else {}),
         finetune=FinetuneConfig(steps=args.finetune_steps), tasks=_split(args.tasks),
+        readout=args.readout, draws=args.draws,
         translation=TranslationArmConfig(fractions=tuple(float(f) for f in _split(args.fractions)),
                                          steps=args.translation_steps))
     todo = missing_pretraining(cfg)

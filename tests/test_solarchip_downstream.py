@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from solarray.benchmarks.solarchip import label_draws
 from solarray.benchmarks.solarchip_downstream import (
+    STRONG_FIELD_G,
     Backbone,
     FinetuneConfig,
+    disk_statistics,
     features,
     finetune,
     label_subset,
@@ -49,6 +52,52 @@ def test_tss_pooled_pixels_and_verify_hand_values():
     s, cal, yes = verify(y, p, y, p)
     assert s["roca"] == pytest.approx(1.0) and s["tss"] == pytest.approx(1.0)
     assert yes.tolist() == [1, 1, 0, 0, 0] and np.all(np.diff(cal) <= 0)
+
+
+def test_disk_statistics_hand_values():
+    img = np.zeros((1, 2, 2, 2), np.float32)
+    img[0, 0] = [[-0.5, 0.0], [0.01, 0.2]]  # hmi_m, scaled by 1500 G: |B| 750, 0, 15, 300 G
+    img[0, 1] = [[-1.0, 0.0], [0.5, 1.0]]  # aia171
+    f = disk_statistics(img, ("hmi_m", "aia171"))[0]
+    strong = np.mean(np.abs(img[0, 0]) * 1500 > STRONG_FIELD_G)  # 750 and 300 G: 0.5
+    assert strong == 0.5
+    assert f[:3] == pytest.approx([0.71 / 4, 0.5, 0.5])
+    assert f[3:5] == pytest.approx([0.125, 1.0])
+    assert f[5] == pytest.approx(0.5 + 0.985 * 0.5)  # numpy's linear 99.5th percentile
+    with pytest.raises(KeyError):
+        disk_statistics(img, ("hmi_m", "aia999"))
+
+
+def test_max_readout_adds_the_max_patch_token():
+    model = build("solarchip_vit", channels=CH, backbone_config={
+        "preset": "tiny", "image_size": S, "patch_size": 8})
+    x = torch.randn(3, len(CH), S, S)
+    mean_net = Backbone.of_solarchip(model, readout="mean")
+    max_net = Backbone.of_solarchip(model, readout="max")
+    assert max_net.dim == mean_net.dim * 3 // 2
+    enc = model.encoders["aia"]
+    _, patches = enc.encode(x.index_select(1, torch.tensor(model.channel_index("aia"))))
+    d = _embed(enc)
+    with torch.no_grad():
+        f = max_net(x)
+    assert f.shape == (3, max_net.dim)
+    assert torch.allclose(f[:, 2 * d:3 * d], patches.amax(dim=1), atol=1e-6)
+    assert torch.allclose(mean_net(x).detach()[:, :2 * d], f[:, :2 * d], atol=1e-6)
+    with pytest.raises(ValueError, match="readout"):
+        Backbone.of_solarchip(model, readout="median")
+
+
+def _embed(enc) -> int:
+    return int(getattr(enc, "embed_dim", None) or enc.config.embed_dim)
+
+
+def test_label_draws_first_draw_is_the_seed_and_all_labels_once():
+    y = np.array([0] * 90 + [1] * 10)
+    draws = label_draws(y, 0.1, seed=2, draws=3)
+    assert [d for d, _ in draws] == [2, 1002, 2002]
+    assert np.array_equal(draws[0][1], label_subset(y, 0.1, 2))
+    assert len({tuple(i) for _, i in draws}) == 3
+    assert [(d, len(i)) for d, i in label_draws(y, 1.0, seed=2, draws=3)] == [(2, 100)]
 
 
 def _toy(n: int, seed: int, amp: float = 0.1) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,7 @@ learning test both use them)::
 
     idx = label_subset(y_train, 0.01, seed)        # stratified: ≥ 1 of each class
     net = Backbone.of_solarchip(model)             # or Backbone.of_single(mae.encoder-owner, ...)
-    f = features(net, images)                      # [N, F]: per encoder (cls ⊕ mean patch token)
+    f = features(net, images)                      # [N, F]: per encoder cls ⊕ mean (⊕ max) token
     p_val, p_test = probe(f[tr], y[tr], [f[va], f[te]])
     p_val, p_test = finetune(net, x[tr], y[tr], [x[va], x[te]], FinetuneConfig(), seed)
     s = verify(y_val, p_val, y_test, p_test)       # Platt on val; ROCA, BSS, TSS on test
@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
+from solarray.core import channels as channel_catalogue
 from solarray.metrics.bootstrap import bss, roca
 
 
@@ -48,37 +49,49 @@ def label_subset(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     return np.sort(pick)
 
 
+#: How a backbone summarises each encoder's tokens: ``mean`` = class token ⊕ mean patch token;
+#: ``max`` adds the element-wise max over patch tokens, so a region that fills one token (a
+#: 7-px active region under a 16-px patch at 128²) is not averaged away over the disk.
+READOUTS = {"mean": 2, "max": 3}
+
+
 class Backbone(nn.Module):
     """One or more encoders (each with ``encode(x) → (cls [B, D], patches [B, N, D])``) reading
     their own channels of the input ``[B, C, H, W]``; :meth:`forward` → features ``[B, F]``, per
-    encoder the class token ⊕ the mean patch token (F = 2·D per encoder)."""
+    encoder the tokens summarised by ``readout`` (:data:`READOUTS`; F = 2·D or 3·D per encoder)."""
 
-    def __init__(self, encoders: Sequence[nn.Module], channel_idx: Sequence[Sequence[int]]):
+    def __init__(self, encoders: Sequence[nn.Module], channel_idx: Sequence[Sequence[int]],
+                 readout: str = "mean"):
         super().__init__()
         if len(encoders) != len(channel_idx) or not encoders:
             raise ValueError("Backbone needs one channel index list per encoder")
+        if readout not in READOUTS:
+            raise ValueError(f"readout: expected one of {sorted(READOUTS)}, got {readout!r}")
         self.parts = nn.ModuleList(encoders)
         for i, idx in enumerate(channel_idx):
             self.register_buffer(f"idx{i}", torch.tensor(list(idx)), persistent=False)
-        self.dim = 2 * sum(_embed_dim(e) for e in encoders)
+        self.readout = readout
+        self.dim = READOUTS[readout] * sum(_embed_dim(e) for e in encoders)
 
     @classmethod
-    def of_solarchip(cls, model: nn.Module, modalities: Sequence[str] = ("aia", "hmi")
-                     ) -> Backbone:
+    def of_solarchip(cls, model: nn.Module, modalities: Sequence[str] = ("aia", "hmi"),
+                     readout: str = "mean") -> Backbone:
         """SolarCHIP's encoders (``model.encoders[m]``), each on its instrument's channels."""
         return cls([model.encoders[m] for m in modalities],
-                   [model.channel_index(m) for m in modalities])
+                   [model.channel_index(m) for m in modalities], readout)
 
     @classmethod
-    def of_single(cls, model: nn.Module, n_channels: int) -> Backbone:
+    def of_single(cls, model: nn.Module, n_channels: int, readout: str = "mean") -> Backbone:
         """A one-encoder model (``mae_vit``, ``vit_ae``) reading every channel."""
-        return cls([model], [list(range(n_channels))])
+        return cls([model], [list(range(n_channels))], readout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = []
         for i, enc in enumerate(self.parts):
             cls_tok, patches = enc.encode(x.index_select(1, getattr(self, f"idx{i}")))
             out += [cls_tok, patches.mean(dim=1)]
+            if self.readout == "max":
+                out.append(patches.amax(dim=1))
         return torch.cat(out, dim=1)
 
 
@@ -103,6 +116,28 @@ def pooled_pixels(images: np.ndarray, size: int = 8) -> np.ndarray:
     if h % size or w % size:
         raise ValueError(f"pooled_pixels: {h}×{w} is not a multiple of {size}")
     return images.reshape(n, c, size, h // size, size, w // size).mean(axis=(3, 5)).reshape(n, -1)
+
+
+#: |B| above which a magnetogram pixel counts as strong field (G): plage and spots, not the
+#: quiet-Sun network
+STRONG_FIELD_G = 100.0
+
+
+def disk_statistics(images: np.ndarray, channels: Sequence[str]) -> np.ndarray:
+    """Disk-integrated statistics per frame ``[N, F]`` from scaled frames ``[N, C, H, W]``:
+    per HMI channel the mean and max |B| and the fraction of pixels with |B| >
+    :data:`STRONG_FIELD_G` (in the channel's scaled units); per AIA channel the mean, the max and
+    the 99.5th percentile. The reference a forecaster would fit before any learned feature."""
+    out = []
+    for i, name in enumerate(channels):
+        v = images[:, i].reshape(len(images), -1).astype(np.float64)
+        ch = channel_catalogue.get(name)
+        if ch.is_magnetic:
+            b = np.abs(v)
+            out += [b.mean(1), b.max(1), (b > STRONG_FIELD_G / ch.b_max).mean(1)]
+        else:
+            out += [v.mean(1), v.max(1), np.percentile(v, 99.5, axis=1)]
+    return np.stack(out, axis=1).astype(np.float32)
 
 
 def probe(x_train: np.ndarray, y_train: np.ndarray, evaluate: Sequence[np.ndarray],
@@ -183,5 +218,5 @@ def verify(y_val: np.ndarray, p_val: np.ndarray, y_test: np.ndarray, p_test: np.
             cal_test, yes)
 
 
-__all__ = ["Backbone", "FinetuneConfig", "features", "finetune", "label_subset", "pooled_pixels",
-           "probe", "tss", "verify"]
+__all__ = ["READOUTS", "STRONG_FIELD_G", "Backbone", "FinetuneConfig", "disk_statistics",
+           "features", "finetune", "label_subset", "pooled_pixels", "probe", "tss", "verify"]
