@@ -40,7 +40,8 @@ FLAGS = {"--backbones": "vit,cnn", "--fractions": "0.01,0.1,1", "--modes": "prob
          "--variants": ("", "ablations of solarchip_vit: no_global,no_local,no_intra"),
          "--no-mae": False, "--pretrain-steps": 1000, "--pretrain-batch-size": 16,
          "--pretrain-lr": 3e-3, "--finetune-steps": 100, "--pretrain-only": False,
-         "--tasks": ("classification", "classification and/or translation (HMI → AIA, ViT)"),
+         "--tasks": ("classification",
+                     "classification and/or translation (HMI → AIA, per --backbones)"),
          "--translation-steps": 200,
          "--one-pretraining": (False, "every pretraining run made once (first seed) and shared "
                                       "by the downstream seeds (the budget's cut)"),

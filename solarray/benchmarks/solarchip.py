@@ -91,7 +91,7 @@ class SolarCHIPBenchmarkConfig(ProtocolConfig):
         "preset": "tiny", "backbone_config": {"preset": "tiny", "widths": [8, 16, 32, 64]}})
     mae_config: dict = field(default_factory=lambda: {
         "preset": "tiny", "patch_size": 16, "masking": {"strategy": "random", "ratio": 0.75}})
-    #: downstream tasks: ``classification`` (flare), ``translation`` (HMI → AIA, ViT only)
+    #: downstream tasks: ``classification`` (flare), ``translation`` (HMI → AIA, per backbone)
     tasks: tuple[str, ...] = ("classification",)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     #: how every network's tokens become features (:data:`READOUTS`: ``mean`` = class token ⊕
@@ -261,7 +261,8 @@ def run(cfg: SolarCHIPBenchmarkConfig, log: Callable[[str], None] = print) -> di
     out: dict = {}
     if "translation" in cfg.tasks:
         out["translation"] = translation_arms(
-            cfg.translation, x, channels, {k: ckpts[k] for k in ("chip_vit", "mae")}, cfg.seeds,
+            cfg.translation, x, channels,
+            {k: v for k, v in ckpts.items() if k in ("chip_vit", "chip_cnn", "mae")}, cfg.seeds,
             cfg.runs_dir, days, log)
     per_seed: dict = {}
     preds: dict = {}

@@ -56,6 +56,44 @@ def _conv_block(cin: int, cout: int, stride: int) -> nn.Sequential:
     )
 
 
+def cnn_encoder_stack(in_channels: int, widths: tuple[int, ...], embed_dim: int) -> nn.Sequential:
+    """The CNN encoder: one stride-2 stage per width, then a 1×1 projection to ``embed_dim``
+    (``[B, C, H, W]`` → ``[B, D, H/2^n, W/2^n]``); index ``i < n`` is stage ``i``, ``n`` the
+    projection."""
+    stages, cin = [], in_channels
+    for w in widths:
+        stages.append(_conv_block(cin, w, 2))
+        cin = w
+    return nn.Sequential(*stages, nn.Conv2d(cin, embed_dim, 1))
+
+
+class CNNTokenEncoder(nn.Module):
+    """The token half of :class:`CNNAE` (conv stages, projection, token LayerNorm) returning the
+    patch tokens as a map ``[B, D, H/p, W/p]`` (p = 2^stages). Its state-dict keys are CNNAE's
+    ``encoder.*`` and ``token_norm.*``, so a CNNAE's (or SolarCHIP CNN's per-instrument) weights
+    load as they are, and its output equals :meth:`CNNAE.encode`'s patch tokens.
+
+    ``inject`` (``[B, inject_channels, 2H/p, 2W/p]``) is added to the input of the last stage:
+    the ControlNet-style translator feeds its locked encoder's tokens to the trainable copy there
+    (:mod:`solarray.models.controlnet`)."""
+
+    def __init__(self, in_channels: int, widths: tuple[int, ...], embed_dim: int):
+        super().__init__()
+        self.widths = tuple(int(w) for w in widths)
+        self.encoder = cnn_encoder_stack(in_channels, self.widths, embed_dim)
+        self.token_norm = nn.LayerNorm(embed_dim)
+        self.inject_channels = self.widths[-2] if len(self.widths) > 1 else in_channels
+        self.apply(init_weights)
+
+    def forward(self, x: torch.Tensor, inject: torch.Tensor | None = None) -> torch.Tensor:
+        n = len(self.widths)
+        h = self.encoder[: n - 1](x)
+        if inject is not None:
+            h = h + inject
+        fmap = self.encoder[n - 1:](h)
+        return self.token_norm(fmap.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
 def _up_block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
         nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1),
@@ -78,11 +116,7 @@ class CNNAE(nn.Module):
         self.config = config
         c = config
         widths = c.widths
-        stages, cin = [], c.in_channels
-        for w in widths:
-            stages.append(_conv_block(cin, w, 2))
-            cin = w
-        self.encoder = nn.Sequential(*stages, nn.Conv2d(cin, c.embed_dim, 1))
+        self.encoder = cnn_encoder_stack(c.in_channels, widths, c.embed_dim)
         self.cls_head = nn.Sequential(nn.LayerNorm(c.embed_dim), nn.Linear(c.embed_dim, c.embed_dim))
         self.token_norm = nn.LayerNorm(c.embed_dim)
         self.cls_to_map = nn.Linear(c.embed_dim, c.embed_dim)
