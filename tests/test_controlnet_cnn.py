@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from solarray.benchmarks.solarchip_translation import arm_plan, arm_run_name
+from solarray.benchmarks.solarchip_pretrain import pretrain_frames
+from solarray.benchmarks.solarchip_translation import arm_plan, arm_run_name, cached_run
 from solarray.data.synthetic.toy import toy_samples
 from solarray.models import build, save_model
 from solarray.models.pretrained import load_encoder
@@ -112,3 +113,20 @@ def test_translation_arms_per_backbone_keep_the_vit_run_names():
     assert arm_run_name("scratch_vit", 0.01, 0) == "translate_scratch_0.01_s0"
     assert arm_run_name("chip_vit", 1.0, 2) == "translate_chip_vit_1_s2"
     assert arm_run_name("scratch_cnn", 0.1, 1) == "translate_scratch_cnn_0.1_s1"
+
+
+def test_a_cached_arm_run_is_reused_only_with_the_same_settings(tmp_path):
+    _, path = _solarchip_cnn(tmp_path, size=32, widths=(8, 16))
+    kw = dict(model="controlnet_translator", objective="pix2pix", channels=CH, steps=1,
+              batch_size=2, lr=1e-3, seed=0,
+              model_config={**CNN, "widths": [8, 16], "patch_size": 4, "image_size": 32,
+                            "inputs": ["hmi_m"], "outputs": list(CH[1:])},
+              objective_config={"gan_weight": 0.0, "pretrained": str(path), "instrument": "hmi"})
+    run = tmp_path / "translate_chip_cnn_1_s0"
+    assert cached_run(run, kw) is None
+    done, _ = pretrain_frames(toy_samples(2, CH, size=32)["image"], run, **kw)
+    assert cached_run(run, kw) == done
+    assert cached_run(run, {**kw, "steps": 2}) is None  # not finished at 2 steps: train
+    other = {**kw["objective_config"], "pretrained": str(tmp_path / "other.pt")}
+    with pytest.raises(ValueError, match="other objective_config than asked"):
+        cached_run(run, {**kw, "objective_config": other})

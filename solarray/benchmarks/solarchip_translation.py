@@ -3,8 +3,9 @@ ControlNet-style translator (:mod:`solarray.models.controlnet`) whose locked enc
 trainable copy) start from SolarCHIP's **HMI** encoder, at fractions of the training pairs. Arms
 per backbone b (vit, cnn): ``chip_<b>`` (SolarCHIP b's HMI encoder), ``scratch_<b>`` (the same
 translator, random encoder weights) and ``mae`` (the MAE encoder, ViT); comparisons
-``chip_<b> − scratch_<b>`` and ``chip_<b> − mae``. A finished run (its checkpoint at ``steps``)
-is reused; the ViT run names are those of the first, ViT-only record (``translate_scratch_*`` for
+``chip_<b> − scratch_<b>`` and ``chip_<b> − mae``. A finished run (its checkpoint at ``steps``,
+trained with the same settings and encoder checkpoint: :func:`cached_run`) is reused; the ViT run
+names are those of the first, ViT-only record (``translate_scratch_*`` for
 ``scratch_vit``).
 
 Each arm trains in-process (:func:`~solarray.benchmarks.solarchip_pretrain.pretrain_frames`:
@@ -17,17 +18,22 @@ signed so that a positive difference means SolarCHIP is better (for |RE|: other 
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 
 from solarray.benchmarks.solarchip_pretrain import pretrain_frames
+from solarray.core.checkpoints import STATE_FILE
 from solarray.metrics.bootstrap import paired_interval
 from solarray.metrics.protocol import compare
 from solarray.models import load_model
-from solarray.train.checkpoints import latest_checkpoint
+from solarray.train.checkpoints import list_checkpoints
 from solarray.translate.evaluation import per_image, score_channels
 from solarray.translate.predict import generate
 
@@ -74,6 +80,31 @@ def arm_run_name(arm: str, frac: float, seed: int) -> str:
     return f"translate_{name}_{frac:g}_s{seed}"
 
 
+def _plain(value: Any) -> Any:
+    """JSON-plain (as a training checkpoint records its config); checkpoint paths resolved."""
+    value = json.loads(json.dumps(value))
+    if isinstance(value, dict) and value.get("pretrained"):
+        value["pretrained"] = os.path.realpath(value["pretrained"])
+    return value
+
+
+def cached_run(run: Path, kw: Mapping[str, Any]) -> Path | None:
+    """The finished checkpoint (at ``kw["steps"]``) of ``run`` if one exists, else None; a
+    ValueError naming the fields when it was trained with other settings (``kw``: the
+    :func:`pretrain_frames` keywords), so a cached run is never reused for another arm."""
+    done = dict(list_checkpoints(run)).get(int(kw["steps"]))
+    if done is None:
+        return None
+    saved = torch.load(done / STATE_FILE, map_location="cpu", weights_only=True)["config"]
+    differ = [k for k, v in kw.items() if _plain(saved.get(k)) != _plain(v)]
+    if differ:
+        raise ValueError(f"{done}: cached translation run trained with other "
+                         f"{', '.join(differ)} than asked "
+                         f"({'; '.join(f'{k}: {saved.get(k)!r} vs {kw[k]!r}' for k in differ)}); "
+                         "remove it or use another runs_dir")
+    return done
+
+
 def _pairs(arms: Mapping[str, object]) -> list[tuple[str, str]]:
     return [(a, o) for a in arms if a.startswith("chip_")
             for o in (f"scratch_{a[5:]}", "mae") if o in arms]
@@ -101,19 +132,17 @@ def translation_arms(cfg: TranslationArmConfig, x: Mapping[str, np.ndarray],
             for arm, (backbone, key) in plan.items():
                 ckpt = encoders[key][seed] if key else ""
                 run = Path(runs_dir) / arm_run_name(arm, frac, seed)
-                done = latest_checkpoint(run)
-                if done is not None and done[0] >= cfg.steps:
-                    done = done[1]
-                else:
-                    done, _ = pretrain_frames(
-                        x["train"][idx], run, model="controlnet_translator",
-                        objective="pix2pix", channels=channels, steps=cfg.steps,
-                        batch_size=min(cfg.batch_size, k), lr=cfg.lr, seed=seed, model_config={
-                            **cfg.model_config, **(cfg.cnn_config if backbone == "cnn" else {}),
-                            "image_size": int(x["train"].shape[-1]),
-                            "inputs": ["hmi_m"], "outputs": list(aia)},
-                        objective_config={"gan_weight": 0.0, "pretrained": ckpt,
-                                          "instrument": "hmi" if key.startswith("chip") else ""})
+                kw = dict(model="controlnet_translator", objective="pix2pix",
+                          channels=channels, steps=cfg.steps, batch_size=min(cfg.batch_size, k),
+                          lr=cfg.lr, seed=seed, model_config={
+                              **cfg.model_config, **(cfg.cnn_config if backbone == "cnn" else {}),
+                              "image_size": int(x["train"].shape[-1]),
+                              "inputs": ["hmi_m"], "outputs": list(aia)},
+                          objective_config={"gan_weight": 0.0, "pretrained": ckpt,
+                                            "instrument": "hmi" if key.startswith("chip") else ""})
+                done = cached_run(run, kw)
+                if done is None:
+                    done, _ = pretrain_frames(x["train"][idx], run, **kw)
                 pred = generate(load_model(Path(done) / "model.pt"), test_in)
                 s = score_channels(pred, test_out, aia)
                 per_seed.setdefault(f"{frac:g}", {}).setdefault(arm, []).append(
@@ -140,4 +169,5 @@ def translation_arms(cfg: TranslationArmConfig, x: Mapping[str, np.ndarray],
             "n_train_pairs": {f"{f:g}": max(1, int(round(f * n))) for f in cfg.fractions}}
 
 
-__all__ = ["BACKBONES", "TranslationArmConfig", "arm_plan", "arm_run_name", "translation_arms"]
+__all__ = ["BACKBONES", "TranslationArmConfig", "arm_plan", "arm_run_name", "cached_run",
+           "translation_arms"]
