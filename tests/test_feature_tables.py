@@ -111,6 +111,10 @@ def test_training_row_and_crop_equal_what_the_service_computes_from_the_fits(
     assert np.isfinite(t_scal[:, list(fp.scalar_features).index("log_r")]).all()  # from the HMI
 
     frames = select_channels(load_frames(str(forecasting_set / "shards")), fp.channels)
+    local = select_channels(load_frames(str(forecasting_set / "shards"), local=True), fp.channels)
+    np.testing.assert_array_equal(local.image, frames.image)  # pyarrow read = the Ray Data read
+    np.testing.assert_array_equal(local.t, frames.t)
+    np.testing.assert_array_equal(local.flare_m24, frames.flare_m24)
     ex = build_examples(frames, rows, fp)
     full, _ = prepare_stack(sample.image, sample.present, sample.channels, fp.channels,
                             sample.size)

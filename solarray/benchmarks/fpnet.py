@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from solarray.benchmarks.paired_arms import examples_fitter, paired_comparisons
 from solarray.benchmarks.runs import ProtocolConfig
 from solarray.forecast.baselines import climatology, logistic_baseline
 from solarray.forecast.features import full_disk_table, load_feature_table
@@ -43,6 +44,8 @@ CATEGORIES = ("mcintosh", "hale")
 #: Per-AR table columns that carry the physics (shuffled together by the image-only ablation).
 PHYSICS_COLUMNS = ("f107", "flare_index", "log_r", "area_msh", "mcintosh", "hale")
 METRICS = ("roca", "bss", "tss", "hss")
+#: FPNet's model config without physical inputs: the crops alone
+CROPS_ONLY = {"scalar_features": [], "log_features": [], "categorical_features": []}
 
 
 @dataclass
@@ -62,6 +65,11 @@ class FPNetBenchmarkConfig(ProtocolConfig):
     #: FPNetConfig.input_masking), each mode, named ``fpnet[_full_disk]_input_<masking>``
     input_maskings: tuple[str, ...] = ()
     input_mask_ratio: float = 0.5
+    #: FPNet sees the crops alone (no physical features): the image pathway is all it has
+    crops_only: bool = False
+    #: train in this process over the examples in memory (no Ray: ``paired_arms.examples_fitter``)
+    in_process: bool = False
+    n_boot: int = 1000  # bootstrap resamples of the paired intervals of the input-masking arms
 
     def __post_init__(self) -> None:
         if len(self.seeds) < 1:
@@ -118,13 +126,22 @@ def scores(val: pd.DataFrame, test: pd.DataFrame) -> dict[str, float | None]:
     return out
 
 
-def calibrated(val: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+def calibrated(val: pd.DataFrame, test: pd.DataFrame, operating_point: str = "reliable"
+               ) -> np.ndarray:
     """``test``'s probabilities Platt-calibrated on ``val`` (``probability_raw``; the reliable
-    operating point, as :func:`scores` calibrates them for ROCA and BSS)."""
+    operating point, as :func:`scores` calibrates them for ROCA and BSS; ``"tss"``: shifted so
+    that ``≥ 0.5`` is the yes of :func:`scores`' TSS and HSS)."""
     vk = val[val["observed"] >= 0]
     cal = fit_calibration(vk["observed"].to_numpy(), vk["probability_raw"].to_numpy(),
-                          "platt", "reliable")
+                          "platt", operating_point)
     return cal(test["probability_raw"].to_numpy())
+
+
+def kept_forecasts(val: pd.DataFrame, test: pd.DataFrame) -> dict[str, np.ndarray]:
+    """One seed's test forecasts (rows with a known outcome) as :func:`scores` scores them: ``p``
+    (reliable Platt) and ``yes`` (1.0 where the TSS-point calibration says yes)."""
+    tk = test[test["observed"] >= 0].reset_index(drop=True)
+    return {"p": calibrated(val, tk), "yes": (calibrated(val, tk, "tss") >= 0.5).astype(float)}
 
 
 def score_groups(test: pd.DataFrame) -> tuple[np.ndarray, str]:
@@ -161,19 +178,21 @@ def with_raw(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _train(cfg: FPNetBenchmarkConfig, mode: str, frames: Frames, table: pd.DataFrame, seed: int,
-           arm: str, log: Callable[[str], None], input_masking: str = "none"):
+           arm: str, log: Callable[[str], None], input_masking: str = "none", splits=None):
     size = cfg.ar_image_size if mode == "ar" else frames.image.shape[-1]
     masking = {} if input_masking == "none" else {"input_masking": input_masking,
                                                   "input_mask_ratio": cfg.input_mask_ratio}
+    physics = CROPS_ONLY if cfg.crops_only and mode == "ar" else {}
     tcfg = FPNetTrainConfig(
-        mode=mode, model_config={**cfg.model_config, "image_size": size, **masking},
+        mode=mode, model_config={**cfg.model_config, "image_size": size, **masking, **physics},
         encoder_checkpoint=cfg.encoder_checkpoint,
         steps=cfg.ar_steps if mode == "ar" else cfg.disk_steps, batch_size=cfg.batch_size,
         lr=cfg.lr, seed=seed, storage_path=str(Path(cfg.runs_dir).resolve()),
         run_name=f"{mode}_{arm}_s{seed}")
     t = time.perf_counter()
     res = train_fpnet(tcfg, frames, table, Path(cfg.runs_dir) / tcfg.run_name,
-                      log=lambda s: None)
+                      log=lambda s: None, splits=splits,
+                      fitter=examples_fitter() if cfg.in_process else None)
     s = scores(res.forecasts["val"], res.forecasts["test"])
     log(f"[fpnet-bench] {mode} {arm} seed {seed}: {time.perf_counter() - t:.0f} s, "
         + ", ".join(f"{k} {v:.3f}" for k, v in s.items() if v is not None))
@@ -192,11 +211,12 @@ def run(cfg: FPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
     """Every arm for every seed; returns ``{"per_seed": {mode: {arm: [scores per seed]}},
     "comparisons": {mode: {model_arm: {baseline: {metric: compare(...)}}}}, "info": ...}``."""
     root = Path(cfg.root)
-    frames = select_channels(load_frames(root / "shards"), cfg.channels)
+    frames = select_channels(load_frames(root / "shards", local=cfg.in_process), cfg.channels)
     table = load_feature_table(synthetic=root)
     disk_table = full_disk_table(table)
     per_seed: dict[str, dict[str, list]] = {m: {} for m in cfg.modes}
     info: dict[str, dict] = {}
+    kept: dict[str, list] = {}  # per-AR arms' test forecasts per seed, for the paired intervals
 
     def add(mode: str, arm: str, s: dict) -> None:
         per_seed[mode].setdefault(arm, []).append(s)
@@ -208,9 +228,14 @@ def run(cfg: FPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
             info["ar"] = {"n": ar_res.n_examples, "train_base_rate": ar_res.train_base_rate}
             if "ar" in cfg.modes:
                 add("ar", "fpnet", s)
+                kept.setdefault("fpnet", []).append(kept_forecasts(
+                    ar_res.forecasts["val"], ar_res.forecasts["test"]))
                 for m in cfg.input_maskings:
-                    _, s = _train(cfg, "ar", frames, table, seed, f"fpnet_input_{m}", log, m)
+                    r, s = _train(cfg, "ar", frames, table, seed, f"fpnet_input_{m}", log, m,
+                                  splits=ar_res.examples)
                     add("ar", f"fpnet_input_{m}", s)
+                    kept.setdefault(f"fpnet_input_{m}", []).append(kept_forecasts(
+                        r.forecasts["val"], r.forecasts["test"]))
                 for name, b in _baselines(ar_res.examples, AR_SCALARS).items():
                     add("ar", name, b)
                 if cfg.ablations:
@@ -237,7 +262,29 @@ def run(cfg: FPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
                                                         with_raw(agg["test"])))
             for name, b in _baselines(fd_res.examples, DISK_SCALARS).items():
                 add("full_disk", name, b)
-    return {"per_seed": per_seed, "comparisons": comparisons(per_seed), "info": info}
+    out = {"per_seed": per_seed, "comparisons": comparisons(per_seed), "info": info}
+    if cfg.input_maskings and "ar" in cfg.modes:
+        out["intervals"] = {"ar": input_masking_intervals(per_seed["ar"], kept, ar_res,
+                                                          cfg.n_boot)}
+    return out
+
+
+def input_masking_intervals(arms: dict[str, list], kept: dict[str, list], res,
+                            n_boot: int) -> dict:
+    """The input-masking arms (PPAM − random, each − every patch) paired on the test rows of
+    ``res`` (an FPNetResult of the same splits), with bootstrap intervals resampling
+    :func:`score_groups` (per region: the physical region)."""
+    test = res.forecasts["test"]
+    tk = test[test["observed"] >= 0].reset_index(drop=True)
+    groups, unit = score_groups(tk)
+    names = [a for a in ("fpnet_input_ppam", "fpnet_input_random") if a in kept]
+    pairs = [(a, "fpnet") for a in names]
+    if len(names) == 2:
+        pairs.insert(0, ("fpnet_input_ppam", "fpnet_input_random"))
+    comp = paired_comparisons(arms, kept, tk["observed"].to_numpy(), groups, pairs,
+                              n_boot=n_boot)
+    return {"resampled": unit, "n_groups": int(len(set(groups))), "n_rows": int(len(tk)),
+            "n_boot": n_boot, "comparisons": comp}
 
 
 def comparisons(per_seed: dict[str, dict[str, list]]) -> dict:
@@ -261,5 +308,6 @@ def comparisons(per_seed: dict[str, dict[str, list]]) -> dict:
     return out
 
 
-__all__ = ["FPNetBenchmarkConfig", "calibrated", "comparisons", "intervals", "noise_frames", "run",
+__all__ = ["CROPS_ONLY", "FPNetBenchmarkConfig", "calibrated", "comparisons",
+           "input_masking_intervals", "intervals", "kept_forecasts", "noise_frames", "run",
            "score_groups", "scores", "shuffle_physics", "with_raw"]

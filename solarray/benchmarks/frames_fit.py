@@ -8,30 +8,44 @@ with the objective's own hyperparameters, e.g. Pix2Pix's Adam β = (0.5, 0.999))
 (:func:`~solarray.train.optim.train_step`) as the Ray Train loop; batches are drawn from shuffled
 epochs of ``images`` instead of a Ray Data stream. The checkpoint is the loop's
 (``checkpoint_<step>/model.pt``), loadable with :func:`~solarray.models.load_model`.
+
+``images`` may also be a mapping of columns (``{"image": [N, C, H, W], "label": [N], ...}``, each
+with N rows: what an objective other than an image-only one reads, e.g. FPNet's), and ``save_at``
+adds checkpoints at earlier steps of the same run (a pretraining curve from one run, not one run
+per budget); each checkpoint's mean loss since the previous one goes to ``metrics.jsonl``.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from solarray.train.checkpoints import CHECKPOINT_PREFIX, save_training_checkpoint
+from solarray.train.checkpoints import CHECKPOINT_PREFIX, METRICS_FILE, save_training_checkpoint
 from solarray.train.config import TrainConfig
 from solarray.train.loop import warmup_cosine
 from solarray.train.objectives import get_objective
 from solarray.train.optim import build_optimizers, train_step
 
 
-def fit_frames(images: np.ndarray, cfg: TrainConfig, run_dir: str | Path) -> Path:
+def fit_frames(images: np.ndarray | Mapping[str, np.ndarray], cfg: TrainConfig,
+               run_dir: str | Path, save_at: Sequence[int] = ()) -> Path:
     """Train ``cfg`` (model, objective, channels = ``images``' channels, steps, batch size,
-    optimiser settings, seed) on ``images`` ``[N, C, H, W]`` (scaled; NaN → 0); → the directory
-    of the checkpoint written at ``cfg.steps``."""
-    if images.ndim != 4 or images.shape[1] != len(cfg.channels):
-        raise ValueError(f"images {images.shape} do not hold the {len(cfg.channels)} channels "
+    optimiser settings, seed) on ``images`` ``[N, C, H, W]`` (scaled; NaN → 0) or on a mapping of
+    columns with an ``image`` one; → the directory of the checkpoint written at ``cfg.steps``
+    (``save_at``: steps < ``cfg.steps`` that also get a checkpoint)."""
+    columns = dict(images) if isinstance(images, Mapping) else {"image": images}
+    image = columns["image"]
+    if image.ndim != 4 or image.shape[1] != len(cfg.channels):
+        raise ValueError(f"images {image.shape} do not hold the {len(cfg.channels)} channels "
                          f"{list(cfg.channels)}")
+    if any(len(v) != len(image) for v in columns.values()):
+        raise ValueError(f"columns of unequal length: {({k: len(v) for k, v in columns.items()})}")
+    saves = sorted({int(s) for s in save_at if 0 < int(s) < cfg.steps} | {cfg.steps})
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     obj = get_objective(cfg.objective, cfg.model, **cfg.objective_config)
@@ -40,19 +54,29 @@ def fit_frames(images: np.ndarray, cfg: TrainConfig, run_dir: str | Path) -> Pat
         s, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio))
     scaler = torch.amp.GradScaler(enabled=False)
     order = np.empty(0, dtype=np.int64)
-    batch_size = min(cfg.batch_size, len(images))
+    batch_size = min(cfg.batch_size, len(image))
+    losses: list[float] = []
+    lines: list[str] = []
+    ckpt = Path(run_dir)
     net.train()
     for step in range(1, cfg.steps + 1):
         if len(order) < batch_size:
-            order = np.concatenate([order, rng.permutation(len(images))])
+            order = np.concatenate([order, rng.permutation(len(image))])
         idx, order = order[:batch_size], order[batch_size:]
-        x = np.nan_to_num(np.ascontiguousarray(images[idx], np.float32))
-        train_step(obj, net, {"image": torch.from_numpy(x)}, opt, scaler, cfg.grad_clip, False,
-                   "cpu", f"{cfg.run_name} step {step}")
+        batch = {k: torch.from_numpy(np.ascontiguousarray(v[idx])) for k, v in columns.items()}
+        batch["image"] = torch.from_numpy(np.nan_to_num(np.ascontiguousarray(image[idx],
+                                                                             np.float32)))
+        loss, _, _ = train_step(obj, net, batch, opt, scaler, cfg.grad_clip, False, "cpu",
+                                f"{cfg.run_name} step {step}")
+        losses.append(float(loss.detach()))
         sched.step()
-    ckpt = Path(run_dir) / f"{CHECKPOINT_PREFIX}{cfg.steps:08d}"
-    ckpt.mkdir(parents=True, exist_ok=True)
-    save_training_checkpoint(ckpt, net, opt, sched, scaler, cfg.steps, asdict(cfg))
+        if step in saves:
+            ckpt = Path(run_dir) / f"{CHECKPOINT_PREFIX}{step:08d}"
+            ckpt.mkdir(parents=True, exist_ok=True)
+            save_training_checkpoint(ckpt, net, opt, sched, scaler, step, asdict(cfg))
+            lines.append(json.dumps({"step": step, "loss": float(np.mean(losses))}))
+            losses = []
+    (Path(run_dir) / METRICS_FILE).write_text("\n".join(lines) + "\n")
     return ckpt
 
 

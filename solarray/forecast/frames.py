@@ -17,10 +17,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from solarray.core.frame import FRAME_RSUN
 from solarray.core.geometry import ARCSEC, R_SUN_M, earth_observer, hgs_to_hpc
 from solarray.data import dataset as data_api
+from solarray.data.shards import shard_paths
+from solarray.train.local_shards import LocalShards
+from solarray.train.shard_input import read_columns
 
 
 @dataclass
@@ -48,17 +52,26 @@ def ingest_frame(data_dir: str | os.PathLike) -> float:
     return float(json.loads(settings.read_text()).get("settings", {}).get("frame", FRAME_RSUN))
 
 
-def load_frames(data_dir: str | os.PathLike, frame_rsun: float | None = None) -> Frames:
+def load_frames(data_dir: str | os.PathLike, frame_rsun: float | None = None,
+                local: bool = False) -> Frames:
     """Every sample of ingest's shards in ``data_dir`` (via :mod:`solarray.data.dataset`),
-    sorted by time. Needs Ray."""
+    sorted by time. Needs Ray, unless ``local``: the shards read in this process with pyarrow
+    and the same conversion (:class:`~solarray.train.local_shards.LocalShards`)."""
     data_dir = os.fspath(data_dir)
     channels = tuple(data_api.channels_of(data_dir))
     if frame_rsun is None:
         frame_rsun = ingest_frame(data_dir)
-    ds = data_api.to_training(data_api.read_shards(data_dir))
-    ds = ds.select_columns(["image", "t_unix", "flare_m24", "f107"])
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("image", "t_unix", "flare_m24", "f107")}
-    for batch in ds.iter_batches(batch_size=64, batch_format="numpy"):
+    names = ("image", "t_unix", "flare_m24", "f107")
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in names}
+    if local:
+        paths = tuple(shard_paths(data_dir))
+        available = pq.read_schema(paths[0]).names if paths else None
+        src = LocalShards(paths, tuple(read_columns(names, available)), names, split=None)
+        batches = (src.decode(p) for p in paths)
+    else:
+        ds = data_api.to_training(data_api.read_shards(data_dir)).select_columns(list(names))
+        batches = ds.iter_batches(batch_size=64, batch_format="numpy")
+    for batch in batches:
         for k in parts:
             parts[k].append(np.asarray(batch[k]))
     if not parts["t_unix"]:

@@ -147,10 +147,14 @@ class FPNetResult:
 
 def train_fpnet(cfg: FPNetTrainConfig, frames: Frames, table: pd.DataFrame,
                 out_dir: str | os.PathLike, log: Callable[[str], None] = print,
-                splits: Mapping[str, Examples] | None = None) -> FPNetResult:
+                splits: Mapping[str, Examples] | None = None,
+                fitter: Callable[[TrainConfig, Examples], str | os.PathLike] | None = None
+                ) -> FPNetResult:
     """Train, calibrate on validation, save ``out_dir/model.pt`` and the validation/test forecast
     CSVs; returns the reports. ``table``: per-AR table (AR mode) or full-disk table. Pass
-    ``splits`` (from an earlier call's ``result.examples``) to reuse the cut examples."""
+    ``splits`` (from an earlier call's ``result.examples``) to reuse the cut examples. ``fitter``
+    (the training config, the training examples) → checkpoint trains instead of the Ray Train
+    loop (a benchmark's in-process training, e.g. over the examples in memory)."""
     import torch
 
     out_dir = Path(out_dir)
@@ -192,12 +196,15 @@ def train_fpnet(cfg: FPNetTrainConfig, frames: Frames, table: pd.DataFrame,
         num_workers=cfg.num_workers, cpus_per_worker=cfg.cpus_per_worker, shuffle_buffer=0,
         torch_threads=cfg.torch_threads,
     )
-    ds = to_dataset(tr, resample=cfg.imbalance == "resample", seed=cfg.seed,
-                    min_rows=cfg.steps * cfg.batch_size * max(1, cfg.num_workers))
-    result = fit(tcfg, ds, log=log)
-    if result.checkpoint is None:
+    if fitter is not None:
+        checkpoint = fitter(tcfg, tr)
+    else:
+        ds = to_dataset(tr, resample=cfg.imbalance == "resample", seed=cfg.seed,
+                        min_rows=cfg.steps * cfg.batch_size * max(1, cfg.num_workers))
+        checkpoint = fit(tcfg, ds, log=log).checkpoint
+    if checkpoint is None:
         raise RuntimeError(f"training run {cfg.run_name!r} wrote no checkpoint")
-    model = load_model(result.checkpoint)
+    model = load_model(checkpoint)
     model.eval()
 
     raw = {k: predict(model, splits[k]) for k in ("val", "test")}

@@ -31,6 +31,16 @@ def bss(y: np.ndarray, p: np.ndarray) -> float | None:
     return None if len(np.unique(y)) < 2 else float(brier_skill_score(y, p))
 
 
+def tss(y: np.ndarray, p: np.ndarray) -> float | None:
+    """True skill statistic (hit rate − false-alarm rate) of the yes/no forecasts ``p ≥ 0.5``;
+    None when ``y`` holds one class."""
+    y, yes = np.asarray(y).astype(bool), np.asarray(p, float) >= 0.5
+    if y.all() or not y.any():
+        return None
+    return float(yes[y].mean() - yes[~y].mean())
+
+
+#: Scores of probabilities (TSS, of yes/no forecasts, is apart: :func:`tss`).
 SCORES: dict[str, Score] = {"roca": roca, "bss": bss}
 
 
@@ -83,4 +93,4 @@ def paired_interval(score: Score, y: Sequence, p_a: Sequence, p_b: Sequence, gro
             "beats": bool(lo is not None and lo > 0)}
 
 
-__all__ = ["SCORES", "bss", "interval", "paired_interval", "roca"]
+__all__ = ["SCORES", "bss", "interval", "paired_interval", "roca", "tss"]
