@@ -199,12 +199,16 @@ def _train(cfg: FPNetBenchmarkConfig, mode: str, frames: Frames, table: pd.DataF
     return res, s
 
 
-def _baselines(splits, scalars: Sequence[str]) -> dict[str, dict]:
-    lr = logistic_baseline(splits, list(scalars), list(LOG_SCALARS), list(CATEGORIES))
+def _baselines(splits, scalars: Sequence[str], logistic: bool = True) -> dict[str, dict]:
+    """Climatology and (``logistic``: the examples carry the physics features) the logistic
+    regression on them."""
     clim_val = climatology(splits["train"], splits["val"])
     clim_test = climatology(splits["train"], splits["test"])
-    return {"logistic": scores(lr["val"], lr["test"]),
-            "climatology": scores(with_raw(clim_val), with_raw(clim_test))}
+    out = {"climatology": scores(with_raw(clim_val), with_raw(clim_test))}
+    if logistic:
+        lr = logistic_baseline(splits, list(scalars), list(LOG_SCALARS), list(CATEGORIES))
+        out = {"logistic": scores(lr["val"], lr["test"]), **out}
+    return out
 
 
 def run(cfg: FPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
@@ -236,7 +240,8 @@ def run(cfg: FPNetBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
                     add("ar", f"fpnet_input_{m}", s)
                     kept.setdefault(f"fpnet_input_{m}", []).append(kept_forecasts(
                         r.forecasts["val"], r.forecasts["test"]))
-                for name, b in _baselines(ar_res.examples, AR_SCALARS).items():
+                for name, b in _baselines(ar_res.examples, AR_SCALARS,
+                                          logistic=not cfg.crops_only).items():
                     add("ar", name, b)
                 if cfg.ablations:
                     _, s = _train(cfg, "ar", noise_frames(frames, seed), table, seed,
