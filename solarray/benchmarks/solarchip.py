@@ -249,8 +249,8 @@ def label_draws(y_train: np.ndarray, fraction: float, seed: int, draws: int
 
 
 def run(cfg: SolarCHIPBenchmarkConfig, log: Callable[[str], None] = print) -> dict:
-    """``{"per_seed": {fraction: {mode: {arm: [scores per seed]}}}, "comparisons", "curves",
-    "info"}`` (see the module docstring)."""
+    """``{"per_seed": {fraction: {mode: {arm: [scores per (seed, draw)]}}}, "comparisons",
+    "curves", "info"}`` (see the module docstring)."""
     images, t, y, channels = frames_cached(cfg)
     split = assign_splits(t)
     ckpts = pretrain_all(cfg, channels, images[split == "train"], log)
