@@ -98,7 +98,7 @@ class SolarCHIPBenchmarkConfig(ProtocolConfig):
     #: mean patch token, attempt 1; ``max`` adds the max over patch tokens)
     readout: str = "max"
     #: label draws per seed at fractions < 1 (the 6 frames of 1 % make the draw the largest
-    #: source of spread: per-draw probe ROCA 0.31–0.84 on one encoder, measured)
+    #: source of spread: one encoder fine-tuned on three draws scored 0.31–0.84 validation ROCA)
     draws: int = 1
     translation: TranslationArmConfig = field(default_factory=TranslationArmConfig)
     probe_c: float = 0.1
