@@ -18,10 +18,9 @@ from solarray.benchmarks.solarchip_downstream import (
     label_subset,
     pooled_pixels,
     probe,
-    tss,
     verify,
 )
-from solarray.metrics.bootstrap import roca
+from solarray.metrics.bootstrap import roca, tss
 from solarray.models import build
 from solarray.train.objectives import get_objective
 

@@ -16,8 +16,8 @@ each label fraction (``draws`` stratified draws of the training frames per seed)
 * ``finetune``: the same networks (not raw pixels) trained whole with a linear head.
 
 Validation (the whole March split) calibrates (Platt) and picks the TSS threshold for every arm
-alike; scores on the test month. Comparisons: per-seed differences (:func:`compare`) and a
-paired bootstrap over test days of the seed-mean score (:func:`paired_interval`).
+alike; scores on the test month. Comparisons (:func:`comparisons`): per-seed differences and a
+paired bootstrap over test days of the seed-mean score.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from solarray.benchmarks.paired_arms import paired_comparisons
 from solarray.benchmarks.runs import ProtocolConfig, pretrain_run
 from solarray.benchmarks.solarchip_downstream import (
     READOUTS,
@@ -42,7 +43,6 @@ from solarray.benchmarks.solarchip_downstream import (
     label_subset,
     pooled_pixels,
     probe,
-    tss,
     verify,
 )
 from solarray.benchmarks.solarchip_pretrain import pretrain_frames
@@ -50,13 +50,10 @@ from solarray.benchmarks.solarchip_translation import TranslationArmConfig, tran
 from solarray.core.checkpoints import model_file
 from solarray.data.dataset import assign_splits
 from solarray.forecast.frames import load_frames
-from solarray.metrics.bootstrap import bss, paired_interval, roca
-from solarray.metrics.protocol import compare
 from solarray.models import build, load_model
 from solarray.train.checkpoints import METRICS_FILE, latest_checkpoint
 
 METRICS = ("roca", "bss", "tss")
-SCORE_FNS = {"roca": roca, "bss": bss, "tss": tss}
 #: Ablation variants: which λ is set to 0 in the SolarCHIP objective.
 VARIANTS = {"no_global": "lambda_global", "no_local": "lambda_local", "no_intra": "lambda_intra"}
 FRAMES_FILE = "frames.npz"
@@ -316,19 +313,18 @@ def _pairs(arms: list[str]) -> list[tuple[str, str]]:
 
 def comparisons(per_seed: dict, preds: dict, y_test: np.ndarray, days: np.ndarray,
                 n_boot: int) -> dict:
-    """``{fraction: {mode: {"a − b": {metric: {"seeds": compare, "bootstrap": interval}}}}}``."""
+    """``{fraction: {mode: {"a − b": {metric: {"seeds": compare, "bootstrap": interval}}}}}``
+    (:func:`~solarray.benchmarks.paired_arms.paired_comparisons` over the test days)."""
     out: dict = {}
     for frac, modes in per_seed.items():
         for mode, arms in modes.items():
-            for a, b in _pairs(list(arms)):
-                res = {}
-                for k, ix in (("roca", 0), ("bss", 0), ("tss", 1)):
-                    pa = np.stack([p[ix] for p in preds[(frac, mode, a)]])
-                    pb = np.stack([p[ix] for p in preds[(frac, mode, b)]])
-                    res[k] = {"seeds": compare([s[k] for s in arms[a]], [s[k] for s in arms[b]]),
-                              "bootstrap": paired_interval(SCORE_FNS[k], y_test, pa, pb, days,
-                                                           n_boot=n_boot)}
-                out.setdefault(frac, {}).setdefault(mode, {})[f"{a} − {b}"] = res
+            pairs = _pairs(list(arms))
+            if not pairs:
+                continue
+            kept = {a: [{"p": cal, "yes": yes} for cal, yes in preds[(frac, mode, a)]]
+                    for a in arms}
+            out.setdefault(frac, {})[mode] = paired_comparisons(
+                arms, kept, y_test, days, pairs, METRICS, n_boot)
     return out
 
 

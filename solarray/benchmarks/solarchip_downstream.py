@@ -27,7 +27,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from solarray.core import channels as channel_catalogue
-from solarray.metrics.bootstrap import bss, roca
+from solarray.metrics.bootstrap import bss, roca, tss
 
 
 def label_subset(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -190,14 +190,6 @@ def finetune(net: Backbone, x_train: np.ndarray, y_train: np.ndarray,
     return out
 
 
-def tss(y: np.ndarray, yes: np.ndarray) -> float | None:
-    """True skill statistic of yes/no forecasts ``yes`` (0/1) against ``y``; None with one class."""
-    y, yes = np.asarray(y).astype(bool), np.asarray(yes) > 0.5
-    if y.all() or not y.any():
-        return None
-    return float(yes[y].mean() - yes[~y].mean())
-
-
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, np.float64), 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))[:, None]
@@ -219,4 +211,4 @@ def verify(y_val: np.ndarray, p_val: np.ndarray, y_test: np.ndarray, p_test: np.
 
 
 __all__ = ["READOUTS", "STRONG_FIELD_G", "Backbone", "FinetuneConfig", "disk_statistics",
-           "features", "finetune", "label_subset", "pooled_pixels", "probe", "tss", "verify"]
+           "features", "finetune", "label_subset", "pooled_pixels", "probe", "verify"]
